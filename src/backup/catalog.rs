@@ -1,0 +1,259 @@
+//! The catalog of backups, read from the backup folder itself: every file whose name parses as
+//! a backup name, with its JSON sidecar (`<name>.json`) when there is one. Nothing about backups
+//! is stored in the main database, so restoring it never erases the record of newer backups.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Local, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::names::{BackupKind, BackupName};
+use crate::fsutil;
+
+pub const SIDECAR_SUFFIX: &str = ".json";
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// The result of the last check of a backup file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub ok: bool,
+    /// `quick_check` or `integrity_check`.
+    pub method: String,
+    pub checked_at: DateTime<Utc>,
+    pub message: String,
+}
+
+/// Everything known about one backup, stored beside it as `<name>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sidecar {
+    pub kind: BackupKind,
+    pub file_name: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub description: String,
+    pub size: u64,
+    pub sha256: String,
+    pub page_size: i64,
+    pub page_count: i64,
+    pub schema_version: i64,
+    pub row_counts: BTreeMap<String, i64>,
+    pub duration_ms: u64,
+    pub verification: Verification,
+    /// The file's modification time when it was last verified (ms since the epoch); a
+    /// different time now means the file changed and must be verified again.
+    #[serde(default)]
+    pub file_mtime_ms: Option<i64>,
+    pub program_version: String,
+}
+
+/// How a backup looks from the listing alone (no hashing).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
+pub enum BackupState {
+    /// Checked and good, and the file has not changed since.
+    Verified,
+    /// Not known to be bad, but not checked since it last changed (or its sidecar was lost).
+    Unverified(String),
+    /// Known to be bad.
+    Failed(String),
+}
+
+impl BackupState {
+    pub fn label(&self) -> &'static str {
+        match self {
+            BackupState::Verified => "verified",
+            BackupState::Unverified(_) => "unverified",
+            BackupState::Failed(_) => "failed",
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            BackupState::Verified => "",
+            BackupState::Unverified(r) | BackupState::Failed(r) => r,
+        }
+    }
+}
+
+/// One backup file in the folder.
+#[derive(Debug, Clone)]
+pub struct BackupEntry {
+    pub name: BackupName,
+    pub file_name: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub modified: Option<SystemTime>,
+    pub sidecar: Option<Sidecar>,
+    /// Why the sidecar could not be used (missing, not JSON, about another file).
+    pub sidecar_problem: Option<String>,
+    pub header_ok: bool,
+}
+
+impl BackupEntry {
+    pub fn created_at(&self) -> DateTime<Utc> {
+        if let Some(s) = &self.sidecar {
+            return s.created_at;
+        }
+        if let Some(stamp) = self.name.stamp
+            && let Some(local) = Local.from_local_datetime(&stamp).earliest()
+        {
+            return local.with_timezone(&Utc);
+        }
+        self.modified
+            .map(DateTime::<Utc>::from)
+            .unwrap_or_else(|| DateTime::<Utc>::from(SystemTime::UNIX_EPOCH))
+    }
+
+    pub fn kind(&self) -> BackupKind {
+        self.name.kind
+    }
+
+    pub fn description(&self) -> &str {
+        self.sidecar.as_ref().map_or("", |s| s.description.as_str())
+    }
+
+    pub fn created_by(&self) -> &str {
+        self.sidecar.as_ref().map_or("unknown", |s| s.created_by.as_str())
+    }
+
+    pub fn mtime_ms(&self) -> Option<i64> {
+        mtime_ms(self.modified)
+    }
+
+    pub fn state(&self) -> BackupState {
+        if !self.header_ok {
+            return BackupState::Failed("not an SQLite database file".into());
+        }
+        let Some(sidecar) = &self.sidecar else {
+            let why = self
+                .sidecar_problem
+                .clone()
+                .unwrap_or_else(|| "its record (sidecar) is missing".into());
+            return BackupState::Unverified(why);
+        };
+        if sidecar.size != self.size {
+            return BackupState::Failed(format!(
+                "the file is {} bytes but was {} bytes when made",
+                self.size, sidecar.size
+            ));
+        }
+        if !sidecar.verification.ok {
+            return BackupState::Failed(sidecar.verification.message.clone());
+        }
+        if sidecar.file_mtime_ms.is_some() && sidecar.file_mtime_ms != self.mtime_ms() {
+            return BackupState::Unverified("the file changed since it was last verified".into());
+        }
+        BackupState::Verified
+    }
+}
+
+pub fn mtime_ms(time: Option<SystemTime>) -> Option<i64> {
+    time.map(|t| DateTime::<Utc>::from(t).timestamp_millis())
+}
+
+pub fn sidecar_path(backup_path: &Path) -> PathBuf {
+    let mut name = backup_path.as_os_str().to_owned();
+    name.push(SIDECAR_SUFFIX);
+    PathBuf::from(name)
+}
+
+pub fn write_sidecar(backup_path: &Path, sidecar: &Sidecar) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(sidecar).map_err(std::io::Error::other)?;
+    fsutil::write_atomic(&sidecar_path(backup_path), &json)
+}
+
+fn read_sidecar(backup_path: &Path, file_name: &str) -> Result<Option<Sidecar>, String> {
+    let path = sidecar_path(backup_path);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("its record cannot be read: {e}")),
+    };
+    let sidecar: Sidecar =
+        serde_json::from_slice(&bytes).map_err(|e| format!("its record is not valid JSON: {e}"))?;
+    if sidecar.file_name != file_name {
+        return Err("its record describes another file".into());
+    }
+    Ok(Some(sidecar))
+}
+
+fn has_sqlite_header(path: &Path) -> bool {
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .map(|()| &header == SQLITE_HEADER)
+        .unwrap_or(false)
+}
+
+fn load_entry(dir: &Path, file_name: &str, name: BackupName) -> Option<BackupEntry> {
+    let path = dir.join(file_name);
+    let meta = std::fs::metadata(&path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let (sidecar, sidecar_problem) = match read_sidecar(&path, file_name) {
+        Ok(s) => (s, None),
+        Err(problem) => (None, Some(problem)),
+    };
+    Some(BackupEntry {
+        name,
+        file_name: file_name.to_string(),
+        header_ok: has_sqlite_header(&path),
+        path,
+        size: meta.len(),
+        modified: meta.modified().ok(),
+        sidecar,
+        sidecar_problem,
+    })
+}
+
+/// Every backup in `dir`, newest first. A missing folder is an empty catalog.
+pub fn list(dir: &Path) -> std::io::Result<Vec<BackupEntry>> {
+    let read = match std::fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut entries = Vec::new();
+    for item in read {
+        let item = item?;
+        let Ok(file_name) = item.file_name().into_string() else {
+            continue;
+        };
+        if let Some(name) = BackupName::parse(&file_name)
+            && let Some(entry) = load_entry(dir, &file_name, name)
+        {
+            entries.push(entry);
+        }
+    }
+    entries.sort_by(|a, b| {
+        b.created_at()
+            .cmp(&a.created_at())
+            .then_with(|| b.file_name.cmp(&a.file_name))
+    });
+    Ok(entries)
+}
+
+/// Looks a name up in the catalog. The name is parsed, never joined to a path as given.
+pub fn find(dir: &Path, file_name: &str) -> Option<BackupEntry> {
+    let name = BackupName::parse(file_name)?;
+    load_entry(dir, &name.file_name(), name)
+}
+
+/// Sidecars whose backup file is gone (after a crash between the two deletions).
+pub fn orphan_sidecars(dir: &Path) -> Vec<PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    read.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|n| {
+            let backup = n.strip_suffix(SIDECAR_SUFFIX)?;
+            BackupName::parse(backup)?;
+            (!dir.join(backup).exists()).then(|| dir.join(&n))
+        })
+        .collect()
+}

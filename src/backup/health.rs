@@ -1,0 +1,190 @@
+//! Is the data safe? Checks of the live database (`quick_check` at most every ten minutes,
+//! `integrity_check` daily) and the one-line health summary shown on every page.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rusqlite::InterruptHandle;
+use serde::Serialize;
+
+use super::{BackupEngine, BackupState, lock};
+use crate::db::{self, DbError};
+use crate::timefmt;
+
+/// How often the status page may re-run `quick_check` on the live database.
+pub const QUICK_CHECK_MAX_AGE: Duration = Duration::from_secs(10 * 60);
+/// How often the full `integrity_check` runs.
+pub const FULL_CHECK_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveCheck {
+    pub ok: bool,
+    pub method: &'static str,
+    pub checked_at: DateTime<Utc>,
+    pub message: String,
+    pub duration_ms: u64,
+}
+
+#[derive(Default)]
+pub struct HealthState {
+    quick: Mutex<Option<LiveCheck>>,
+    full: Mutex<Option<LiveCheck>>,
+    running: Mutex<Vec<(u64, InterruptHandle)>>,
+    next_id: AtomicU64,
+    quick_running: AtomicBool,
+}
+
+/// Interrupts long checks on the live database (a restore must not wait an hour for one).
+pub fn interrupt_all(state: &HealthState) {
+    for (_, handle) in lock(&state.running).iter() {
+        handle.interrupt();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthLevel {
+    Green,
+    Amber,
+    Red,
+}
+
+impl HealthLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthLevel::Green => "green",
+            HealthLevel::Amber => "amber",
+            HealthLevel::Red => "red",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub level: HealthLevel,
+    pub message: String,
+}
+
+impl BackupEngine {
+    /// Runs `quick_check` (or `integrity_check`) on the live database now. Blocking.
+    pub fn check_live_db(&self, full: bool) -> LiveCheck {
+        let state = &self.inner.health;
+        let started = Instant::now();
+        let id = state.next_id.fetch_add(1, Ordering::Relaxed);
+        let result = self.inner.db.with_conn(|conn| {
+            lock(&state.running).push((id, conn.get_interrupt_handle()));
+            let r = db::check_integrity(conn, full);
+            lock(&state.running).retain(|(i, _)| *i != id);
+            Ok::<_, DbError>(r)
+        });
+        let outcome = match result {
+            Ok(r) => r,
+            Err(e) => Err(e.to_string()),
+        };
+        let check = LiveCheck {
+            ok: outcome.is_ok(),
+            method: if full { "integrity_check" } else { "quick_check" },
+            checked_at: Utc::now(),
+            message: outcome.err().unwrap_or_else(|| "ok".into()),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        let interrupted = check.message.contains("interrupt");
+        if !interrupted {
+            self.record_live_check(check.clone());
+            if !check.ok {
+                self.inner.log.error(&format!(
+                    "Database check failed ({}): {}",
+                    check.method, check.message
+                ));
+            } else if full {
+                self.inner
+                    .log
+                    .info(&format!("Database integrity_check ok ({:.1} s)", started.elapsed().as_secs_f64()));
+            }
+        }
+        check
+    }
+
+    pub fn record_live_check(&self, check: LiveCheck) {
+        let slot = if check.method == "integrity_check" {
+            &self.inner.health.full
+        } else {
+            &self.inner.health.quick
+        };
+        *lock(slot) = Some(check);
+    }
+
+    pub fn last_quick_check(&self) -> Option<LiveCheck> {
+        lock(&self.inner.health.quick).clone()
+    }
+
+    pub fn last_full_check(&self) -> Option<LiveCheck> {
+        lock(&self.inner.health.full).clone()
+    }
+
+    /// Starts a background `quick_check` when the last one is older than ten minutes.
+    pub fn refresh_quick_check_if_stale(&self) {
+        let fresh = self.last_quick_check().is_some_and(|c| {
+            (Utc::now() - c.checked_at).to_std().unwrap_or_default() < QUICK_CHECK_MAX_AGE
+        });
+        if fresh || self.inner.health.quick_running.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let engine = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("db-quick-check".into())
+            .spawn(move || {
+                engine.check_live_db(false);
+                engine.inner.health.quick_running.store(false, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            self.inner.health.quick_running.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// The one-line answer to "is my data safe?".
+    pub fn health(&self, now: DateTime<Utc>) -> Health {
+        let red = |message: String| Health {
+            level: HealthLevel::Red,
+            message,
+        };
+        let amber = |message: String| Health {
+            level: HealthLevel::Amber,
+            message,
+        };
+        for check in [self.last_quick_check(), self.last_full_check()].into_iter().flatten() {
+            if !check.ok {
+                return red(format!("Database check failed: {}", check.message));
+            }
+        }
+        if let Some(attempt) = self.last_attempt()
+            && !attempt.ok
+        {
+            return red(format!("Last backup failed: {}", attempt.message));
+        }
+        let entries = self.list().unwrap_or_default();
+        let newest = entries
+            .iter()
+            .filter(|e| e.kind().counts_toward_cap())
+            .find(|e| !matches!(e.state(), BackupState::Failed(_)));
+        let Some(newest) = newest else {
+            return amber("No backup yet: create one on the Database Backup page".into());
+        };
+        let age = (now - newest.created_at()).num_seconds().max(0);
+        let age_text = timefmt::span(age);
+        match self.settings().interval() {
+            Some(interval) if age > 2 * i64::try_from(interval.as_secs()).unwrap_or(i64::MAX) => {
+                amber(format!("Last backup is {age_text} old"))
+            }
+            None if age > 48 * 3600 => amber(format!(
+                "Last backup is {age_text} old and automatic backups are off"
+            )),
+            _ => Health {
+                level: HealthLevel::Green,
+                message: format!("Protected — last backup {}", timefmt::ago(newest.created_at(), now)),
+            },
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Where Backroom keeps its files and the settings a person can change.
+//!
+//! The data folder defaults to the folder that holds the executable (never the current
+//! directory), so the program and its data travel together. `--data-dir` / `BACKROOM_DATA_DIR`
+//! override it. Settings live in `backroom.toml` there, outside the database, so restoring a
+//! backup never changes the backup policy.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil;
+
+pub const DB_FILE: &str = "business_data.db";
+pub const BACKUPS_DIR: &str = "database_backups";
+pub const SETTINGS_FILE: &str = "backroom.toml";
+pub const SESSION_KEY_FILE: &str = "session.key";
+pub const SERVER_LOCK_FILE: &str = "backroom.lock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot find the folder that holds the backroom program: {0}")]
+    NoExecutable(std::io::Error),
+    #[error(
+        "the data folder {path} is not writable ({reason}). Choose another with --data-dir DIR or BACKROOM_DATA_DIR."
+    )]
+    NotWritable { path: PathBuf, reason: String },
+    #[error("cannot read the settings file {path}: {reason}")]
+    BadSettings { path: PathBuf, reason: String },
+    #[error("cannot save the settings file {path}: {source}")]
+    SaveSettings {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Every file path the program uses, derived from one data folder.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub db: PathBuf,
+    pub backups: PathBuf,
+    pub settings: PathBuf,
+    pub session_key: PathBuf,
+    pub server_lock: PathBuf,
+}
+
+impl Paths {
+    pub fn new(data_dir: &Path) -> Paths {
+        Paths {
+            data_dir: data_dir.to_path_buf(),
+            db: data_dir.join(DB_FILE),
+            backups: data_dir.join(BACKUPS_DIR),
+            settings: data_dir.join(SETTINGS_FILE),
+            session_key: data_dir.join(SESSION_KEY_FILE),
+            server_lock: data_dir.join(SERVER_LOCK_FILE),
+        }
+    }
+
+    /// Resolves the data folder (the override, else the executable's folder with symlinks
+    /// followed), creates it if needed and proves it is writable.
+    pub fn resolve(data_dir_override: Option<&Path>) -> Result<Paths, ConfigError> {
+        let dir = match data_dir_override {
+            Some(dir) => dir.to_path_buf(),
+            None => executable_dir()?,
+        };
+        ensure_writable(&dir)?;
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        Ok(Paths::new(&dir))
+    }
+
+    /// `business_data.db-wal` / `-shm` beside the live database.
+    pub fn db_sidecar(&self, suffix: &str) -> PathBuf {
+        let mut name = self.db.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    }
+}
+
+/// The folder holding the running executable, symlinks followed.
+pub fn executable_dir() -> Result<PathBuf, ConfigError> {
+    let exe = std::env::current_exe().map_err(ConfigError::NoExecutable)?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    exe.parent().map(Path::to_path_buf).ok_or_else(|| {
+        ConfigError::NoExecutable(std::io::Error::other("the executable has no parent folder"))
+    })
+}
+
+fn ensure_writable(dir: &Path) -> Result<(), ConfigError> {
+    let not_writable = |reason: String| ConfigError::NotWritable {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| not_writable(e.to_string()))?;
+    // Metadata permission bits lie for root and on some file systems: try a real write.
+    let probe = tempfile::Builder::new()
+        .prefix(".write-test-")
+        .tempfile_in(dir)
+        .map_err(|e| not_writable(e.to_string()))?;
+    drop(probe);
+    Ok(())
+}
+
+/// The backup policy and session settings, stored in `backroom.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Hours between automatic backups; 0 turns them off.
+    pub interval_hours: u32,
+    /// How many backups to keep (1–100).
+    pub max_backups: u32,
+    /// Hours of inactivity after which a session ends.
+    pub session_idle_hours: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            interval_hours: 6,
+            max_backups: 10,
+            session_idle_hours: 8,
+        }
+    }
+}
+
+pub const MAX_INTERVAL_HOURS: u32 = 24 * 7;
+pub const MAX_BACKUPS_LIMIT: u32 = 100;
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.interval_hours > MAX_INTERVAL_HOURS {
+            return Err(ConfigError::Invalid(format!(
+                "The automatic interval must be between 0 (off) and {MAX_INTERVAL_HOURS} hours."
+            )));
+        }
+        if !(1..=MAX_BACKUPS_LIMIT).contains(&self.max_backups) {
+            return Err(ConfigError::Invalid(format!(
+                "The number of backups to keep must be between 1 and {MAX_BACKUPS_LIMIT}."
+            )));
+        }
+        if !(1..=24 * 30).contains(&self.session_idle_hours) {
+            return Err(ConfigError::Invalid(
+                "The session idle time must be between 1 and 720 hours.".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn interval(&self) -> Option<Duration> {
+        (self.interval_hours > 0).then(|| Duration::from_secs(u64::from(self.interval_hours) * 3600))
+    }
+
+    /// Reads the settings file; a missing file means the defaults.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(e) => {
+                return Err(ConfigError::BadSettings {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let settings: Settings = toml::from_str(&text).map_err(|e| ConfigError::BadSettings {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        settings.validate().map_err(|e| ConfigError::BadSettings {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Ok(settings)
+    }
+
+    /// Writes the settings atomically (temp file, fsync, rename).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        self.validate()?;
+        let body = toml::to_string(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let text = format!(
+            "# Backroom settings. Edit while the program is stopped, or use the Database Backup page.\n{body}"
+        );
+        fsutil::write_atomic(path, text.as_bytes()).map_err(|source| ConfigError::SaveSettings {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE);
+        assert_eq!(Settings::load(&path).unwrap(), Settings::default());
+        let s = Settings {
+            interval_hours: 0,
+            max_backups: 3,
+            session_idle_hours: 2,
+        };
+        s.save(&path).unwrap();
+        assert_eq!(Settings::load(&path).unwrap(), s);
+        assert!(s.interval().is_none());
+    }
+
+    #[test]
+    fn settings_validation() {
+        let mut s = Settings::default();
+        s.max_backups = 0;
+        assert!(s.validate().is_err());
+        s.max_backups = 101;
+        assert!(s.validate().is_err());
+        s.max_backups = 100;
+        s.interval_hours = MAX_INTERVAL_HOURS + 1;
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn bad_settings_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE);
+        std::fs::write(&path, "max_backups = \"many\"").unwrap();
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.contains("backroom.toml"), "{err}");
+    }
+}

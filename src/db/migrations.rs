@@ -1,0 +1,150 @@
+//! Versioned schema changes, recorded in `PRAGMA user_version` and applied in one transaction.
+//! A database whose version is newer than this program knows is refused, never "downgraded".
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::DbError;
+
+/// Each entry brings the schema from version `n` to `n + 1` (the index is `n`).
+const MIGRATIONS: &[&str] = &[
+    // 1: people.
+    "CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('staff', 'admin', 'super-admin')),
+        active        INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+    );",
+    // 2: the shop: products, customers, sales.
+    "CREATE TABLE products (
+        id            INTEGER PRIMARY KEY,
+        sku           TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name          TEXT NOT NULL CHECK (length(trim(name)) > 0),
+        price_cents   INTEGER NOT NULL CHECK (price_cents >= 0),
+        stock         INTEGER NOT NULL DEFAULT 0 CHECK (stock >= 0),
+        reorder_level INTEGER NOT NULL DEFAULT 0 CHECK (reorder_level >= 0),
+        archived      INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+    );
+    CREATE TABLE customers (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL CHECK (length(trim(name)) > 0),
+        phone      TEXT NOT NULL DEFAULT '',
+        email      TEXT NOT NULL DEFAULT '',
+        notes      TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE sales (
+        id          INTEGER PRIMARY KEY,
+        customer_id INTEGER REFERENCES customers(id),
+        user_id     INTEGER REFERENCES users(id),
+        total_cents INTEGER NOT NULL CHECK (total_cents >= 0),
+        created_at  TEXT NOT NULL,
+        voided_at   TEXT,
+        voided_by   INTEGER REFERENCES users(id)
+    );
+    CREATE TABLE sale_lines (
+        id               INTEGER PRIMARY KEY,
+        sale_id          INTEGER NOT NULL REFERENCES sales(id) ON DELETE CASCADE,
+        product_id       INTEGER NOT NULL REFERENCES products(id),
+        quantity         INTEGER NOT NULL CHECK (quantity > 0),
+        unit_price_cents INTEGER NOT NULL CHECK (unit_price_cents >= 0),
+        line_total_cents INTEGER NOT NULL CHECK (line_total_cents >= 0)
+    );",
+    // 3: stock history and the indexes the pages need.
+    "CREATE TABLE stock_adjustments (
+        id         INTEGER PRIMARY KEY,
+        product_id INTEGER NOT NULL REFERENCES products(id),
+        delta      INTEGER NOT NULL CHECK (delta <> 0),
+        reason     TEXT NOT NULL,
+        note       TEXT NOT NULL DEFAULT '',
+        user_id    INTEGER REFERENCES users(id),
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX sales_created_at ON sales(created_at);
+    CREATE INDEX sales_customer ON sales(customer_id);
+    CREATE INDEX sale_lines_sale ON sale_lines(sale_id);
+    CREATE INDEX sale_lines_product ON sale_lines(product_id);
+    CREATE INDEX products_name ON products(name COLLATE NOCASE);
+    CREATE INDEX customers_name ON customers(name COLLATE NOCASE);
+    CREATE INDEX stock_adjustments_product ON stock_adjustments(product_id);",
+];
+
+/// The schema version this program writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`SCHEMA_VERSION`]; returns the version it found.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<i64, DbError> {
+    migrate_to(conn, path, SCHEMA_VERSION)
+}
+
+/// Brings the database to `target` (tests use this to make databases of older versions).
+pub fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<i64, DbError> {
+    let unreadable = |e: rusqlite::Error| DbError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    // Reading the schema is the cheap startup check: a file that is not a database fails here.
+    let found = super::user_version(conn).map_err(unreadable)?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .map_err(unreadable)?;
+    if found > SCHEMA_VERSION {
+        return Err(DbError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if found >= target {
+        return Ok(found);
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for sql in MIGRATIONS
+        .iter()
+        .take(usize::try_from(target).unwrap_or(0))
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", target)?;
+    tx.commit()?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_step_by_step_and_refuses_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate_to(&mut conn, &path, 1).unwrap(), 0);
+        assert_eq!(migrate(&mut conn, &path).unwrap(), 1);
+        assert_eq!(super::super::user_version(&conn).unwrap(), SCHEMA_VERSION);
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = migrate(&mut conn, &path).unwrap_err();
+        assert!(matches!(err, DbError::TooNew { .. }));
+        assert!(err.to_string().contains("newer version"));
+    }
+
+    #[test]
+    fn garbage_file_is_unreadable_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
+        let mut conn = Connection::open(&path).unwrap();
+        assert!(matches!(
+            migrate(&mut conn, &path),
+            Err(DbError::Unreadable { .. })
+        ));
+    }
+}
