@@ -767,3 +767,6 @@ fn judge(sidecar: Option<&Sidecar>, facts: &copy::FileFacts) -> Result<(), Strin
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,437 @@
+//! Engine tests on real files and a real SQLite database.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use super::*;
+use crate::config::{Paths, Settings};
+use crate::db::{Db, DbError, DbOptions};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    paths: Paths,
+    engine: BackupEngine,
+    settings: Arc<RwLock<Settings>>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::new(dir.path());
+    let db = Db::open(&paths.db, DbOptions::SERVER).unwrap();
+    db.with_conn(|c| {
+        c.execute_batch(
+            "INSERT INTO customers (name, created_at, updated_at) VALUES ('Ann', 'x', 'x'), ('Bob', 'x', 'x');",
+        )
+        .map_err(DbError::from)
+    })
+    .unwrap();
+    let settings = Arc::new(RwLock::new(Settings::default()));
+    let engine = BackupEngine::new(paths.clone(), db, settings.clone());
+    Fixture {
+        _dir: dir,
+        paths,
+        engine,
+        settings,
+    }
+}
+
+fn count(db: &Db, table: &str) -> i64 {
+    db.with_conn(|c| {
+        c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .map_err(DbError::from)
+    })
+    .unwrap()
+}
+
+fn backup_looking_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".db"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn manual_backup_has_a_complete_sidecar() {
+    let f = fixture();
+    let entry = f
+        .engine
+        .create(&CreateRequest::manual("Before stock-take! ../x", "anna"))
+        .unwrap();
+    assert!(entry.file_name.starts_with("manual_"));
+    assert!(entry.file_name.ends_with("_before_stock_take_x.db"), "{}", entry.file_name);
+    let sidecar = entry.sidecar.clone().unwrap();
+    assert_eq!(sidecar.kind, BackupKind::Manual);
+    assert_eq!(sidecar.description, "Before stock-take! ../x");
+    assert_eq!(sidecar.created_by, "anna");
+    assert_eq!(sidecar.row_counts.get("customers"), Some(&2));
+    assert_eq!(sidecar.schema_version, crate::db::SCHEMA_VERSION);
+    assert_eq!(sidecar.size, std::fs::metadata(&entry.path).unwrap().len());
+    assert_eq!(sidecar.sha256, copy::sha256_file(&entry.path).unwrap().0);
+    assert_eq!(sidecar.page_count * sidecar.page_size, sidecar.size as i64);
+    assert!(sidecar.verification.ok);
+    assert_eq!(entry.state(), BackupState::Verified);
+    // A self-contained file: rollback-journal header (bytes 18/19 == 1), no -wal beside it.
+    let bytes = std::fs::read(&entry.path).unwrap();
+    assert_eq!((bytes[18], bytes[19]), (1, 1));
+    assert_eq!(backup_looking_files(&f.paths.backups), vec![entry.file_name.clone()]);
+    let log = std::fs::read_to_string(f.paths.backups.join("backup.log")).unwrap();
+    assert!(log.contains(&format!("INFO - Database backup created: {}", entry.file_name)), "{log}");
+}
+
+#[test]
+fn copy_is_the_snapshot_while_another_thread_keeps_writing() {
+    let f = fixture();
+    let db = f.engine.db().clone();
+    db.with_conn(|c| {
+        c.execute_batch("CREATE TABLE filler (id INTEGER PRIMARY KEY, pad BLOB);")?;
+        let tx = c.transaction()?;
+        for _ in 0..20_000 {
+            tx.execute("INSERT INTO filler (pad) VALUES (zeroblob(500))", [])?;
+        }
+        tx.commit().map_err(DbError::from)
+    })
+    .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicI64::new(0));
+    let writer = {
+        let (db, stop, written) = (db.clone(), stop.clone(), written.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                db.with_conn(|c| {
+                    c.execute("INSERT INTO filler (pad) VALUES (zeroblob(100))", [])
+                        .map_err(DbError::from)
+                })
+                .unwrap();
+                written.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    while written.load(Ordering::Relaxed) < 50 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let guard = f.engine.begin("backup", "test").unwrap();
+    let before = written.load(Ordering::SeqCst);
+    let mut at_snapshot = None;
+    let db_for_snapshot = db.clone();
+    let entry = f
+        .engine
+        .create_locked(
+            &guard,
+            &CreateRequest::manual("under load", "test"),
+            &mut || at_snapshot = Some(written.load(Ordering::SeqCst)),
+        )
+        .unwrap();
+    drop(guard);
+    let during = written.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    let _ = db_for_snapshot;
+    assert!(during > at_snapshot.unwrap(), "the writer kept committing during the backup");
+    let copy = crate::db::open_immutable(&entry.path).unwrap();
+    let copied: i64 = copy.query_row("SELECT count(*) FROM filler", [], |r| r.get(0)).unwrap();
+    // The copy is one snapshot, taken between the start of the call and the snapshot callback
+    // (one insert may have been committing at that instant).
+    let low = 20_000 + before;
+    let high = 20_000 + at_snapshot.unwrap() + 1;
+    assert!((low..=high).contains(&copied), "copy has {copied}, expected {low}..={high}");
+    let ids: i64 = copy.query_row("SELECT max(id) FROM filler", [], |r| r.get(0)).unwrap();
+    assert_eq!(ids, copied, "no gaps: the copy is a prefix of the history");
+    assert_eq!(entry.sidecar.unwrap().row_counts["filler"], copied);
+    assert!(count(&db, "filler") > copied);
+}
+
+#[test]
+fn cap_keeps_exactly_the_ten_newest_with_their_sidecars() {
+    let f = fixture();
+    let mut made = Vec::new();
+    for i in 0..15 {
+        made.push(f.engine.create(&CreateRequest::manual(&format!("n{i}"), "t")).unwrap().file_name);
+    }
+    let mut names: Vec<String> = f.engine.list().unwrap().into_iter().map(|e| e.file_name).collect();
+    names.sort();
+    let mut expected: Vec<String> = made[5..].to_vec();
+    expected.sort();
+    assert_eq!(names, expected);
+    let sidecars = std::fs::read_dir(&f.paths.backups)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".db.json"))
+        .count();
+    assert_eq!(sidecars, 10);
+    let log = std::fs::read_to_string(f.paths.backups.join("backup.log")).unwrap();
+    assert_eq!(log.matches("Backup removed by retention").count(), 5);
+}
+
+#[test]
+fn same_second_backups_get_distinct_names() {
+    let f = fixture();
+    let a = f.engine.create(&CreateRequest::manual("same", "t")).unwrap();
+    let b = f.engine.create(&CreateRequest::manual("same", "t")).unwrap();
+    let c = f.engine.create(&CreateRequest::manual("same", "t")).unwrap();
+    assert_ne!(a.file_name, b.file_name);
+    assert_ne!(b.file_name, c.file_name);
+    assert_eq!(f.engine.list().unwrap().len(), 3);
+}
+
+#[test]
+fn second_operation_is_refused_while_one_runs() {
+    let f = fixture();
+    let guard = f.engine.begin("backup", "x").unwrap();
+    let err = f.engine.create(&CreateRequest::manual("", "t")).unwrap_err();
+    assert!(err.is_busy());
+    assert!(err.to_string().starts_with("a backup is already running"), "{err}");
+    // Another engine (another process would be the same) sees the folder lock.
+    let other = BackupEngine::new(f.paths.clone(), f.engine.db().clone(), f.settings.clone());
+    assert!(matches!(
+        other.create(&CreateRequest::manual("", "t")),
+        Err(BackupError::BusyElsewhere { .. })
+    ));
+    drop(guard);
+    assert!(f.engine.create(&CreateRequest::manual("", "t")).is_ok());
+}
+
+#[cfg(unix)]
+#[test]
+fn read_only_folder_fails_cleanly() {
+    use std::os::unix::fs::PermissionsExt;
+    if unsafe_is_root() {
+        // root ignores permission bits; the fault suite covers a full disk instead.
+        return;
+    }
+    let f = fixture();
+    f.engine.create(&CreateRequest::manual("ok", "t")).unwrap();
+    std::fs::set_permissions(&f.paths.backups, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let err = f.engine.create(&CreateRequest::manual("fails", "t"));
+    std::fs::set_permissions(&f.paths.backups, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(err.is_err());
+    assert_eq!(backup_looking_files(&f.paths.backups).len(), 1);
+}
+
+#[cfg(unix)]
+fn unsafe_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
+/// Overwrites the middle of a table's b-tree page so `quick_check` fails.
+pub(crate) fn corrupt_table_pages(db_path: &Path) {
+    let conn = rusqlite::Connection::open(db_path).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    let root: i64 = conn
+        .query_row("SELECT rootpage FROM sqlite_master WHERE name = 'customers'", [], |r| r.get(0))
+        .unwrap();
+    drop(conn);
+    let mut bytes = std::fs::read(db_path).unwrap();
+    let start = usize::try_from((root - 1) * page_size).unwrap();
+    // Keep the page header's type byte, scramble the cell pointers and cell area.
+    for b in &mut bytes[start + 8..start + usize::try_from(page_size).unwrap()] {
+        *b = 0xA5;
+    }
+    std::fs::write(db_path, bytes).unwrap();
+}
+
+#[test]
+fn integrity_failure_leaves_no_backup_and_keeps_the_old_startup_backup() {
+    let f = fixture();
+    let startup = CreateRequest {
+        kind: BackupKind::Startup,
+        description: String::new(),
+        created_by: "startup".into(),
+    };
+    let good = f.engine.create(&startup).unwrap();
+    let good_sha = good.sidecar.unwrap().sha256;
+    // Corrupt the live database underneath a closed pool, then reopen it.
+    {
+        let mut ex = f.engine.db().exclusive();
+        ex.close_all(Duration::from_secs(5)).unwrap();
+        corrupt_table_pages(&f.paths.db);
+        ex.reopen().unwrap();
+    }
+    let err = f.engine.create(&startup).unwrap_err();
+    assert!(matches!(err, BackupError::Integrity(_)), "{err}");
+    let kept = f.engine.find("startup_backup.db").unwrap();
+    assert_eq!(kept.sidecar.unwrap().sha256, good_sha);
+    assert_eq!(backup_looking_files(&f.paths.backups), vec!["startup_backup.db".to_string()]);
+    let last = f.engine.last_attempt().unwrap();
+    assert!(!last.ok);
+    assert_eq!(f.engine.health(chrono::Utc::now()).level, health::HealthLevel::Red);
+    let log = std::fs::read_to_string(f.paths.backups.join("backup.log")).unwrap();
+    assert!(log.contains("ERROR - Database backup (startup) failed: the copy failed its integrity check"), "{log}");
+}
+
+#[test]
+fn leftover_temp_files_are_removed_at_start() {
+    let f = fixture();
+    std::fs::create_dir_all(&f.paths.backups).unwrap();
+    let leftover = f.paths.backups.join(".tmp-deadbeef.db");
+    std::fs::write(&leftover, b"partial").unwrap();
+    let restore_leftover = f.paths.data_dir.join(".restore-cafe.db");
+    std::fs::write(&restore_leftover, b"partial").unwrap();
+    f.engine.clean_leftovers();
+    assert!(!leftover.exists());
+    assert!(!restore_leftover.exists());
+    // Not while another holder of the lock might be writing them.
+    std::fs::write(&leftover, b"partial").unwrap();
+    let guard = f.engine.begin("backup", "x").unwrap();
+    let other = BackupEngine::new(f.paths.clone(), f.engine.db().clone(), f.settings.clone());
+    other.clean_leftovers();
+    assert!(leftover.exists());
+    drop(guard);
+}
+
+#[test]
+fn free_space_check_passes_on_a_roomy_disk() {
+    // The refusal itself is tested on a real small file system in the fault suite.
+    let f = fixture();
+    f.engine.ensure_dir().unwrap();
+    assert!(f.engine.check_free_space().is_ok());
+}
+
+#[test]
+fn verify_detects_a_flipped_byte_and_rebuilds_a_lost_sidecar() {
+    let f = fixture();
+    let entry = f.engine.create(&CreateRequest::manual("v", "t")).unwrap();
+    // Lost sidecar: listed as unverified, verify makes a new record.
+    std::fs::remove_file(catalog::sidecar_path(&entry.path)).unwrap();
+    let listed = f.engine.find(&entry.file_name).unwrap();
+    assert!(matches!(listed.state(), BackupState::Unverified(_)));
+    let verified = f.engine.verify(&entry.file_name, false, "t").unwrap();
+    assert_eq!(verified.state(), BackupState::Verified);
+    // Flip one byte in the middle.
+    let mut bytes = std::fs::read(&entry.path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xFF;
+    std::fs::write(&entry.path, bytes).unwrap();
+    let checked = f.engine.verify(&entry.file_name, false, "t").unwrap();
+    assert!(matches!(checked.state(), BackupState::Failed(_)), "{:?}", checked.state());
+    assert!(checked.state().reason().contains("SHA-256"));
+}
+
+#[test]
+fn scheduler_fires_and_logs() {
+    let f = fixture();
+    let scheduler = scheduler::Scheduler::start(f.engine.clone(), Some(Duration::from_secs(1))).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while f.engine.list().unwrap().iter().all(|e| e.kind() != BackupKind::Automatic) {
+        assert!(std::time::Instant::now() < deadline, "no automatic backup within 15 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let info = scheduler.info();
+    assert!(info.active);
+    assert!(info.next_run.is_some());
+    scheduler.reschedule(None);
+    assert!(!scheduler.info().active);
+    scheduler.stop();
+    let log = std::fs::read_to_string(f.paths.backups.join("backup.log")).unwrap();
+    assert!(log.contains("Automatic backup scheduler started"));
+    assert!(log.contains("Database backup created: backup_"));
+    assert!(log.contains("by scheduler"));
+    assert!(log.contains("Automatic backup scheduler stopped"));
+}
+
+#[test]
+fn restore_puts_the_backup_in_place_and_keeps_a_safety_backup() {
+    let f = fixture();
+    let db = f.engine.db().clone();
+    let entry = f.engine.create(&CreateRequest::manual("two customers", "t")).unwrap();
+    db.with_conn(|c| {
+        c.execute_batch("INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');")
+            .map_err(DbError::from)
+    })
+    .unwrap();
+    assert_eq!(count(&db, "customers"), 3);
+    let report = f.engine.restore(&entry.file_name, "boss").unwrap();
+    assert_eq!(count(&db, "customers"), 2);
+    assert!(report.safety_backup.starts_with("pre_restore_"));
+    let safety = f.engine.find(&report.safety_backup).unwrap();
+    assert_eq!(safety.state(), BackupState::Verified);
+    assert_eq!(safety.sidecar.unwrap().row_counts["customers"], 3);
+    let bytes = std::fs::read(&safety.path).unwrap();
+    assert_eq!((bytes[18], bytes[19]), (1, 1), "safety backup is a single-file database");
+    // The live database is healthy and in WAL mode again.
+    assert_eq!(f.engine.check_live_db(true).ok, true);
+    let log = std::fs::read_to_string(f.paths.backups.join("backup.log")).unwrap();
+    assert!(log.contains(&format!("Database restored from {} by boss (safety backup: pre_restore_", entry.file_name)));
+}
+
+#[test]
+fn restore_refuses_a_corrupted_backup_before_changing_anything() {
+    let f = fixture();
+    let db = f.engine.db().clone();
+    let entry = f.engine.create(&CreateRequest::manual("c", "t")).unwrap();
+    db.with_conn(|c| {
+        c.execute_batch("INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');")
+            .map_err(DbError::from)
+    })
+    .unwrap();
+    let mut bytes = std::fs::read(&entry.path).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0x5A;
+    }
+    std::fs::write(&entry.path, bytes).unwrap();
+    let before: Vec<String> = backup_looking_files(&f.paths.backups);
+    let err = f.engine.restore(&entry.file_name, "boss").unwrap_err();
+    assert!(matches!(err, BackupError::VerifyFailed { .. }), "{err}");
+    assert_eq!(count(&db, "customers"), 3);
+    assert_eq!(backup_looking_files(&f.paths.backups), before, "no safety backup was added");
+    assert!(!std::fs::read_dir(&f.paths.data_dir).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with(restore::RESTORE_TEMP_PREFIX)));
+}
+
+#[test]
+fn emergency_restore_skips_a_corrupted_newest_backup() {
+    let f = fixture();
+    let db = f.engine.db().clone();
+    let good = f.engine.create(&CreateRequest::manual("good", "t")).unwrap();
+    db.with_conn(|c| {
+        c.execute_batch("INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');")
+            .map_err(DbError::from)
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let bad = f.engine.create(&CreateRequest::manual("bad", "t")).unwrap();
+    let len = std::fs::metadata(&bad.path).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&bad.path).unwrap().set_len(len / 2).unwrap();
+    let report = f.engine.emergency_restore("boss").unwrap();
+    assert_eq!(report.restored, good.file_name);
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].0, bad.file_name);
+    assert_eq!(count(&db, "customers"), 2);
+}
+
+#[test]
+fn restore_of_an_older_schema_is_migrated_forward() {
+    let f = fixture();
+    let old = f.paths.backups.join("backup_20200101_120000.db");
+    std::fs::create_dir_all(&f.paths.backups).unwrap();
+    {
+        let mut c = rusqlite::Connection::open(&old).unwrap();
+        crate::db::migrations::migrate_to(&mut c, &old, 1).unwrap();
+        c.execute(
+            "INSERT INTO users (username, password_hash, role, created_at, updated_at) VALUES ('old', 'h', 'super-admin', 'x', 'x')",
+            [],
+        )
+        .unwrap();
+    }
+    let report = f.engine.restore("backup_20200101_120000.db", "boss").unwrap();
+    assert_eq!(report.schema_version_before_migration, 1);
+    let version = f
+        .engine
+        .db()
+        .with_conn(|c| crate::db::user_version(c).map_err(DbError::from))
+        .unwrap();
+    assert_eq!(version, crate::db::SCHEMA_VERSION);
+    assert_eq!(count(f.engine.db(), "users"), 1);
+    assert_eq!(count(f.engine.db(), "customers"), 0);
+}
