@@ -1,1 +1,387 @@
-//! (todo)
+//! Starting and stopping the server: lock the data folder, open the database (refusing a
+//! broken or newer one with recovery instructions), take the startup backup's snapshot before
+//! serving, start the scheduler and checkpointer, serve, and on shutdown let a running backup
+//! finish or clean up before the lock is released.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::auth::throttle::LoginThrottle;
+use crate::backup::scheduler::Scheduler;
+use crate::backup::{BackupEngine, BackupError, BackupKind, CreateRequest};
+use crate::config::{ConfigError, Paths, Settings};
+use crate::db::{Db, DbError, DbOptions};
+use crate::fsutil::{self, FileLock};
+use crate::web::{self as app, AppState, MAX_BODY_BYTES};
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub data_dir: Option<PathBuf>,
+    pub bind: IpAddr,
+    pub port: u16,
+    /// Overrides the automatic backup interval (tests use seconds).
+    pub interval_override: Option<Duration>,
+    /// Let actix-web stop on SIGINT/SIGTERM (off for servers started inside tests).
+    pub handle_signals: bool,
+    pub workers: usize,
+}
+
+impl ServeOptions {
+    pub fn new(data_dir: Option<PathBuf>, bind: IpAddr, port: u16) -> ServeOptions {
+        ServeOptions {
+            data_dir,
+            bind,
+            port,
+            interval_override: None,
+            handle_signals: true,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error(
+        "Backroom is already running with the data folder {0}. Stop it first, or start this one with another --data-dir."
+    )]
+    AlreadyRunning(PathBuf),
+    #[error(
+        "{error}\n\nBackroom did not start and did not change any backup. To recover, stop anything using the data folder and run:\n    backroom restore --latest\nor follow the steps in {recovery}"
+    )]
+    Database { error: DbError, recovery: PathBuf },
+    #[error("Port {port} is already in use. Stop the program that uses it, or start Backroom on another port with --port {alternative} (or BACKROOM_PORT).")]
+    PortInUse { port: u16, alternative: u16 },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Loads the session key from the data folder, creating it (owner-only) on first run, so
+/// sessions survive restarts.
+fn session_key(paths: &Paths) -> Result<Key, StartError> {
+    let io = |e: std::io::Error| StartError::Io(format!("cannot use {}: {e}", paths.session_key.display()));
+    if let Ok(bytes) = std::fs::read(&paths.session_key)
+        && bytes.len() == 64
+    {
+        return Ok(Key::from(&bytes));
+    }
+    let key = Key::generate();
+    fsutil::write_atomic(&paths.session_key, key.master()).map_err(io)?;
+    fsutil::make_owner_only(&paths.session_key).map_err(io)?;
+    Ok(key)
+}
+
+/// A running server.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub paths: Paths,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops gracefully and waits until everything is shut down (lock released).
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::System::new().block_on(handle.stop(true));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop_inner();
+        }
+    }
+}
+
+/// Everything opened before serving, closed in order after.
+struct Prepared {
+    paths: Paths,
+    lock: FileLock,
+    db: Db,
+    engine: BackupEngine,
+    scheduler: Arc<Scheduler>,
+    checkpointer_stop: Arc<AtomicBool>,
+    checkpointer: Option<JoinHandle<()>>,
+    startup_backup: Option<JoinHandle<()>>,
+    state: web::Data<AppState>,
+    key: Key,
+}
+
+fn prepare(opts: &ServeOptions) -> Result<Prepared, StartError> {
+    let paths = Paths::resolve(opts.data_dir.as_deref())?;
+    let lock = FileLock::try_acquire(&paths.server_lock)
+        .map_err(|e| StartError::Io(format!("cannot create {}: {e}", paths.server_lock.display())))?
+        .ok_or_else(|| StartError::AlreadyRunning(paths.data_dir.clone()))?;
+    let settings = Settings::load(&paths.settings)?;
+    // The cheap check: a file that cannot be opened, or whose schema cannot be read, stops
+    // the start here, before any backup is touched.
+    let db = Db::open(&paths.db, DbOptions::SERVER).map_err(|error| StartError::Database {
+        error,
+        recovery: paths.backups.join(crate::backup::recovery::RECOVERY_FILE),
+    })?;
+    let key = session_key(&paths)?;
+    let settings = Arc::new(RwLock::new(settings));
+    let engine = BackupEngine::new(paths.clone(), db.clone(), settings.clone());
+    engine.clean_leftovers();
+    engine.write_recovery_note();
+
+    let startup_backup = start_startup_backup(&engine);
+
+    let checkpointer_stop = Arc::new(AtomicBool::new(false));
+    let checkpointer = db
+        .spawn_checkpointer(checkpointer_stop.clone())
+        .map_err(|e| StartError::Io(format!("cannot start the checkpointer: {e}")))?;
+    let interval = opts.interval_override.or_else(|| engine.settings().interval());
+    let scheduler = Arc::new(
+        Scheduler::start(engine.clone(), interval).map_err(|e| StartError::Io(format!("cannot start the scheduler: {e}")))?,
+    );
+    let state = web::Data::new(AppState {
+        paths: paths.clone(),
+        db: db.clone(),
+        engine: engine.clone(),
+        settings,
+        scheduler: scheduler.clone(),
+        throttle: LoginThrottle::default(),
+    });
+    Ok(Prepared {
+        paths,
+        lock,
+        db,
+        engine,
+        scheduler,
+        checkpointer_stop,
+        checkpointer: Some(checkpointer),
+        startup_backup,
+        state,
+        key,
+    })
+}
+
+/// Starts the startup backup in the background and returns once its snapshot is fixed, so
+/// it holds the data as it was before the first request, without waiting for the copy.
+fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
+    let (snapshot_tx, snapshot_rx) = std::sync::mpsc::channel::<()>();
+    let engine = engine.clone();
+    let handle = std::thread::Builder::new()
+        .name("startup-backup".into())
+        .spawn(move || {
+            let guard = match engine.begin("backup", "startup") {
+                Ok(g) => g,
+                Err(e) => {
+                    engine.log().warning(&format!("Startup backup skipped: {e}"));
+                    return;
+                }
+            };
+            let request = CreateRequest {
+                kind: BackupKind::Startup,
+                description: "State of the data when Backroom started".into(),
+                created_by: "startup".into(),
+            };
+            let result = engine.create_locked(&guard, &request, &mut || {
+                let _ = snapshot_tx.send(());
+            });
+            if let Err(BackupError::Integrity(problem)) = result {
+                // The live data failed its check: keep the old startup backup, turn the page red.
+                engine.record_live_check(crate::backup::health::LiveCheck {
+                    ok: false,
+                    method: "quick_check",
+                    checked_at: chrono::Utc::now(),
+                    message: format!("the startup copy of the database failed its check: {problem}"),
+                    duration_ms: 0,
+                });
+            }
+        })
+        .ok()?;
+    // Either the snapshot is taken or the attempt ended (channel closed); both are fine.
+    let _ = snapshot_rx.recv_timeout(Duration::from_secs(30));
+    Some(handle)
+}
+
+fn shutdown(mut prepared: Prepared) {
+    prepared.engine.shutdown();
+    if let Some(t) = prepared.startup_backup.take() {
+        let _ = t.join();
+    }
+    prepared.scheduler.shutdown();
+    prepared.checkpointer_stop.store(true, Ordering::SeqCst);
+    if let Some(t) = prepared.checkpointer.take() {
+        let _ = t.join();
+    }
+    if let Err(e) = prepared.db.close() {
+        tracing::warn!("closing the database: {e}");
+    }
+    tracing::info!("Backroom stopped; data folder {} released", prepared.paths.data_dir.display());
+    drop(prepared.lock);
+}
+
+fn build_server(prepared: &Prepared, opts: &ServeOptions) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+    let state = prepared.state.clone();
+    let key = prepared.key.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
+            .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES))
+            .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+            .wrap(from_fn(app::middleware::csrf_guard))
+            .wrap(from_fn(app::middleware::auth_gate))
+            .wrap(
+                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                    .cookie_name("backroom_session".into())
+                    .cookie_secure(false)
+                    .cookie_http_only(true)
+                    .cookie_same_site(SameSite::Strict)
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .session_lifecycle(BrowserSession::default())
+                    .build(),
+            )
+            .wrap(ErrorHandlers::new().default_handler(app::error::render_other_errors))
+            .wrap(
+                DefaultHeaders::new()
+                    .add((
+                        "Content-Security-Policy",
+                        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+                    ))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "same-origin")),
+            )
+            .configure(app::routes)
+            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(app::AppError::NotFound) }))
+    })
+    .workers(opts.workers)
+    .shutdown_timeout(10);
+    let server = if opts.handle_signals { server } else { server.disable_signals() };
+    let addr = SocketAddr::new(opts.bind, opts.port);
+    let server = server.bind(addr).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            StartError::PortInUse {
+                port: opts.port,
+                alternative: opts.port.wrapping_add(1).max(1024),
+            }
+        } else {
+            StartError::Bind { addr, source }
+        }
+    })?;
+    let bound = server.addrs().first().copied().unwrap_or(addr);
+    Ok((server.run(), bound))
+}
+
+/// Starts the server on a background thread and returns once it is listening.
+pub fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("backroom-server".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let prepared = match prepare(&opts) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                match build_server(&prepared, &opts) {
+                    Ok((server, addr)) => {
+                        let _ = tx.send(Ok((addr, server.handle(), prepared.paths.clone())));
+                        if let Err(e) = server.await {
+                            tracing::error!("server stopped with an error: {e}");
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+                shutdown(prepared);
+            });
+        })
+        .map_err(|e| StartError::Io(format!("cannot start the server thread: {e}")))?;
+    match rx.recv() {
+        Ok(Ok((addr, handle, paths))) => Ok(RunningServer {
+            addr,
+            paths,
+            handle,
+            thread: Some(thread),
+        }),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = thread.join();
+            Err(StartError::Io("the server thread ended before it started".into()))
+        }
+    }
+}
+
+/// Runs the server in the foreground until Ctrl-C / SIGTERM.
+pub fn run(opts: ServeOptions) -> Result<(), StartError> {
+    if !opts.bind.is_loopback() {
+        eprintln!(
+            "WARNING: listening on {} makes Backroom reachable from other computers on the network. Use --bind 127.0.0.1 to keep it on this computer.",
+            opts.bind
+        );
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let prepared = prepare(&opts)?;
+        let (server, addr) = match build_server(&prepared, &opts) {
+            Ok(v) => v,
+            Err(e) => {
+                shutdown(prepared);
+                return Err(e);
+            }
+        };
+        let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+            "localhost".to_string()
+        } else {
+            addr.ip().to_string()
+        };
+        println!("Backroom {} is running.", crate::version_line());
+        println!("Open http://{host}:{}/ in your browser.", addr.port());
+        println!("Data folder: {}", prepared.paths.data_dir.display());
+        let has_users = prepared
+            .db
+            .with_conn(|c| crate::auth::users::count(c))
+            .map(|n| n > 0)
+            .unwrap_or(true);
+        if !has_users {
+            println!("First run: open http://{host}:{}/ on this computer to create the first (super-admin) account.", addr.port());
+        }
+        println!("Press Ctrl-C to stop.");
+        if let Err(e) = server.await {
+            tracing::error!("server stopped with an error: {e}");
+        }
+        shutdown(prepared);
+        Ok(())
+    })
+}

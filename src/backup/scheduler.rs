@@ -36,7 +36,7 @@ struct State {
 pub struct Scheduler {
     stop: Arc<AtomicBool>,
     state: Arc<Mutex<State>>,
-    handle: Option<JoinHandle<()>>,
+    handle: Mutex<Option<JoinHandle<()>>>,
     engine: BackupEngine,
 }
 
@@ -74,7 +74,7 @@ impl Scheduler {
         Ok(Scheduler {
             stop,
             state,
-            handle: Some(handle),
+            handle: Mutex::new(Some(handle)),
             engine,
         })
     }
@@ -100,13 +100,15 @@ impl Scheduler {
         }
     }
 
-    pub fn stop(mut self) {
-        self.stop_thread();
+    pub fn stop(self) {
+        self.shutdown();
     }
 
-    fn stop_thread(&mut self) {
+    /// Stops the thread (waiting for a backup it is making) and logs it. Idempotent.
+    pub fn shutdown(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(handle) = self.handle.take() {
+        let handle = lock(&self.handle).take();
+        if let Some(handle) = handle {
             let _ = handle.join();
             self.engine.log().info("Automatic backup scheduler stopped");
         }
@@ -115,7 +117,7 @@ impl Scheduler {
 
 impl Drop for Scheduler {
     fn drop(&mut self) {
-        self.stop_thread();
+        self.shutdown();
     }
 }
 

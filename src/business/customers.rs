@@ -1,0 +1,186 @@
+//! Customers: name required, phone and e-mail optional (e-mail checked when given), notes.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{BusinessError, FieldErrors, Page, like_pattern, now_text};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub notes: String,
+}
+
+const COLUMNS: &str = "id, name, phone, email, notes";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
+    Ok(Customer {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        phone: r.get(2)?,
+        email: r.get(3)?,
+        notes: r.get(4)?,
+    })
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CustomerForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+impl CustomerForm {
+    pub fn from_customer(c: &Customer) -> CustomerForm {
+        CustomerForm {
+            name: c.name.clone(),
+            phone: c.phone.clone(),
+            email: c.email.clone(),
+            notes: c.notes.clone(),
+        }
+    }
+}
+
+/// A plausible e-mail address: one `@`, something before it, a dotted domain after it, no
+/// spaces. (Deliverability is the mail server's business.)
+pub fn is_valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && email.len() <= 254
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';'))
+}
+
+pub fn validate(form: &CustomerForm) -> Result<CustomerForm, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let clean = CustomerForm {
+        name: form.name.trim().to_string(),
+        phone: form.phone.trim().to_string(),
+        email: form.email.trim().to_string(),
+        notes: form.notes.trim().to_string(),
+    };
+    if clean.name.is_empty() {
+        errors.add("name", "Name is required.");
+    } else if clean.name.chars().count() > 200 {
+        errors.add("name", "Name can have at most 200 characters.");
+    }
+    if !clean.phone.is_empty()
+        && (clean.phone.len() > 40
+            || !clean
+                .phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/')))
+    {
+        errors.add("phone", "A phone number has digits, spaces and + - ( ) . / only.");
+    }
+    if !clean.email.is_empty() && !is_valid_email(&clean.email) {
+        errors.add("email", "This is not a valid e-mail address (like name@example.com).");
+    }
+    if clean.notes.chars().count() > 2000 {
+        errors.add("notes", "Notes can have at most 2000 characters.");
+    }
+    if errors.is_empty() { Ok(clean) } else { Err(errors) }
+}
+
+pub fn create(conn: &Connection, c: &CustomerForm) -> Result<i64, BusinessError> {
+    let now = now_text();
+    conn.execute(
+        "INSERT INTO customers (name, phone, email, notes, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![c.name, c.phone, c.email, c.notes, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, c: &CustomerForm) -> Result<(), BusinessError> {
+    let n = conn.execute(
+        "UPDATE customers SET name = ?1, phone = ?2, email = ?3, notes = ?4, updated_at = ?5 WHERE id = ?6",
+        params![c.name, c.phone, c.email, c.notes, now_text(), id],
+    )?;
+    if n == 0 {
+        return Err(BusinessError::NotFound);
+    }
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Customer, BusinessError> {
+    conn.query_row(&format!("SELECT {COLUMNS} FROM customers WHERE id = ?1"), [id], from_row)
+        .optional()?
+        .ok_or(BusinessError::NotFound)
+}
+
+pub fn list(conn: &Connection, search: &str, page: i64, per_page: i64) -> Result<Page<Customer>, BusinessError> {
+    let pattern = like_pattern(search.trim());
+    let filter = "name LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
+    let total: i64 = conn.query_row(&format!("SELECT count(*) FROM customers WHERE {filter}"), [&pattern], |r| {
+        r.get(0)
+    })?;
+    let page = page.max(1);
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM customers WHERE {filter} ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3"
+    ))?;
+    let items = stmt
+        .query_map(params![pattern, per_page, (page - 1) * per_page], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Page {
+        items,
+        page,
+        per_page,
+        total,
+    })
+}
+
+/// Every customer's id and name, for the sale form.
+pub fn all_names(conn: &Connection) -> Result<Vec<(i64, String)>, BusinessError> {
+    let mut stmt = conn.prepare("SELECT id, name FROM customers ORDER BY name COLLATE NOCASE")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_rule() {
+        assert!(is_valid_email("ann@example.com"));
+        assert!(is_valid_email("a.b+c@shop.co.uk"));
+        for bad in ["ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@b@c.com", "a@.com", "a@b..com", "<a@b.com>"] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn validation_rules() {
+        let errors = validate(&CustomerForm {
+            name: "  ".into(),
+            phone: "call me".into(),
+            email: "nope".into(),
+            notes: "x".repeat(2001),
+        })
+        .unwrap_err();
+        for field in ["name", "phone", "email", "notes"] {
+            assert!(!errors.get(field).is_empty(), "{field}");
+        }
+        assert!(validate(&CustomerForm {
+            name: "Ann".into(),
+            ..Default::default()
+        })
+        .is_ok());
+    }
+}

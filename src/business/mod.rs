@@ -1,0 +1,141 @@
+//! The shop itself: products and stock, customers, sales, the dashboard figures, CSV export
+//! and demo data. Plain functions over a connection; money is integer cents everywhere.
+
+pub mod customers;
+pub mod dashboard;
+pub mod demo;
+pub mod export;
+pub mod money;
+pub mod products;
+pub mod sales;
+
+use std::collections::BTreeMap;
+
+use crate::db::DbError;
+
+/// Per-field validation messages, shown next to the fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    /// The message for `field`, or "" when it is fine.
+    pub fn get(&self, field: &str) -> &str {
+        self.0.get(field).map_or("", String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = (&&'static str, &String)> {
+        self.0.iter()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusinessError {
+    #[error("Please correct the highlighted fields.")]
+    Invalid(FieldErrors),
+    #[error("Not enough stock of {product}: {available} left, {wanted} wanted. Nothing was saved.")]
+    InsufficientStock {
+        product: String,
+        available: i64,
+        wanted: i64,
+    },
+    #[error("{0} is archived and cannot be sold.")]
+    Archived(String),
+    #[error("A sale needs at least one line with a product and a quantity.")]
+    EmptySale,
+    #[error("This sale was already voided.")]
+    AlreadyVoided,
+    #[error("Stock cannot go below zero ({product} has {available}).")]
+    NegativeStock { product: String, available: i64 },
+    #[error("The amount is too large.")]
+    Overflow,
+    #[error("Not found.")]
+    NotFound,
+    #[error("cannot write the CSV file: {0}")]
+    Export(String),
+    #[error("{0}")]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for BusinessError {
+    fn from(e: rusqlite::Error) -> Self {
+        BusinessError::Db(DbError::from(e))
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the one timestamp format stored (sorts as text).
+pub fn now_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Escapes `%`, `_` and `\` so a search term is matched as text in `LIKE ... ESCAPE '\'`.
+pub fn like_pattern(term: &str) -> String {
+    let mut out = String::from("%");
+    for ch in term.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+/// A page of results.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+impl<T> Page<T> {
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page).max(1)
+    }
+
+    pub fn has_prev(&self) -> bool {
+        self.page > 1
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.page < self.pages()
+    }
+}
+
+/// Local date → the UTC timestamp text of its midnight, for range queries.
+pub fn local_midnight_utc(date: chrono::NaiveDate) -> String {
+    use chrono::TimeZone;
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let utc = chrono::Local
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| chrono::Utc.from_utc_datetime(&midnight));
+    utc.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Stored UTC text → local "2025-09-22 14:30" for display.
+pub fn display_time(stored: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(stored)
+        .map(|d| crate::timefmt::local(d.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|_| stored.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_pattern_escapes_metacharacters() {
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

@@ -1,0 +1,104 @@
+//! The JSON API behind the backup page: session cookie + `X-CSRF-Token` for changes, errors
+//! as `{"error": "..."}` with the right status.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::error::{ApiError, AppError};
+use super::pages::backup::{BackupRow, check_description, load_status, require_restorer};
+use super::session::CurrentUser;
+use super::AppState;
+use crate::auth::Role;
+use crate::backup::CreateRequest;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/backups", web::get().to(list))
+        .route("/api/backups", web::post().to(create))
+        .route("/api/backups/status", web::get().to(status))
+        .route("/api/backups/emergency-restore", web::post().to(emergency_restore))
+        .route("/api/backups/{name}", web::get().to(show))
+        .route("/api/backups/{name}", web::delete().to(delete))
+        .route("/api/backups/{name}/restore", web::post().to(restore));
+}
+
+async fn list(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    let s = load_status(&state).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "backups": s.backups,
+        "count": s.counted,
+        "max_backups": s.max_backups,
+    })))
+}
+
+async fn status(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    let s = load_status(&state).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "health": s.health,
+        "schedule": {
+            "active": s.schedule.active,
+            "interval_hours": s.schedule.interval_secs as f64 / 3600.0,
+            "next_run": s.schedule.next_run,
+        },
+        "operation": s.operation,
+        "backups": { "count": s.counted, "max": s.max_backups, "total_size": s.total_size, "latest": s.latest },
+        "database": {
+            "size": s.database_size,
+            "quick_check": s.quick_check,
+            "integrity_check": s.integrity_check,
+        },
+        "backups_dir": s.backups_dir,
+        "free_space": s.free_space,
+    })))
+}
+
+#[derive(Deserialize, Default)]
+struct CreateBody {
+    #[serde(default)]
+    description: String,
+}
+
+async fn create(state: web::Data<AppState>, user: CurrentUser, body: Option<web::Json<CreateBody>>) -> Result<HttpResponse, ApiError> {
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    check_description(&body.description)?;
+    let engine = state.engine.clone();
+    let request = CreateRequest::manual(&body.description, &user.username);
+    let entry = web::block(move || engine.create(&request)).await??;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "backup": BackupRow::from_entry(&entry, Some(&entry.file_name)) })))
+}
+
+async fn show(state: web::Data<AppState>, _user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let engine = state.engine.clone();
+    let name = name.into_inner();
+    let entry = web::block(move || engine.find(&name)).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "backup": BackupRow::from_entry(&entry, None),
+        "record": entry.sidecar,
+    })))
+}
+
+async fn delete(state: web::Data<AppState>, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    user.require(Role::Admin)?;
+    let engine = state.engine.clone();
+    let name = name.into_inner();
+    let target = name.clone();
+    let who = user.username.clone();
+    web::block(move || engine.delete(&target, &who)).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": name })))
+}
+
+async fn restore(state: web::Data<AppState>, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let name = name.into_inner();
+    require_restorer(&state, &user, &name)?;
+    let engine = state.engine.clone();
+    let who = user.username.clone();
+    let report = web::block(move || engine.restore(&name, &who)).await?.map_err(AppError::from)?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+async fn emergency_restore(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    require_restorer(&state, &user, "the latest good backup")?;
+    let engine = state.engine.clone();
+    let who = user.username.clone();
+    let report = web::block(move || engine.emergency_restore(&who)).await?.map_err(AppError::from)?;
+    Ok(HttpResponse::Ok().json(report))
+}

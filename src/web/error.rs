@@ -1,0 +1,233 @@
+//! Every error a request can end in, mapped to an HTTP status and rendered in one place: an
+//! HTML page for browsers, `{"error": "..."}` for `/api/`.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::auth::AuthError;
+use crate::backup::BackupError;
+use crate::business::BusinessError;
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("Page not found.")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Please log in.")]
+    Unauthorized,
+    #[error("{0}")]
+    Internal(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl AppError {
+    pub fn forbidden() -> AppError {
+        AppError::Forbidden("You do not have permission to do this.".into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// What a person sees: internal details go to the log, not the page.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(detail) => {
+                tracing::error!("internal error: {detail}");
+                "Something went wrong on our side. The details are in the server log.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Closed => AppError::Unavailable(e.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<BackupError> for AppError {
+    fn from(e: BackupError) -> Self {
+        match &e {
+            BackupError::NotFound(_) => AppError::NotFound,
+            BackupError::Busy { .. } | BackupError::BusyElsewhere { .. } | BackupError::InUse(_) => {
+                AppError::Conflict(e.to_string())
+            }
+            BackupError::NewestCannotBeDeleted
+            | BackupError::VerifyFailed { .. }
+            | BackupError::NoGoodBackup { .. } => AppError::Conflict(e.to_string()),
+            BackupError::InsufficientSpace { .. } => AppError::Unavailable(e.to_string()),
+            BackupError::Db(DbError::Closed) => AppError::Unavailable(e.to_string()),
+            // The engine's own messages are written for people; show them.
+            _ => AppError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<AuthError> for AppError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Db(db) => db.into(),
+            AuthError::Hash(h) => AppError::Internal(h),
+            AuthError::NotFound => AppError::NotFound,
+            AuthError::LockedOut { .. } => AppError::Forbidden(e.to_string()),
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<BusinessError> for AppError {
+    fn from(e: BusinessError) -> Self {
+        match e {
+            BusinessError::Db(db) => db.into(),
+            BusinessError::NotFound => AppError::NotFound,
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(format!("blocking task failed: {e}"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(format!("template error: {e}"))
+    }
+}
+
+/// Marks responses already rendered by us, so the catch-all handler leaves them alone.
+#[derive(Clone, Copy)]
+struct Rendered;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+    version: String,
+    css_url: String,
+}
+
+fn html_error(status: StatusCode, message: &str) -> HttpResponse {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title: status.canonical_reason().unwrap_or("Error"),
+        message,
+        version: crate::version_line(),
+        css_url: super::assets::url("app.css"),
+    };
+    let body = page
+        .render()
+        .unwrap_or_else(|_| format!("{} {}", status.as_u16(), message));
+    let mut res = HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body);
+    res.extensions_mut().insert(Rendered);
+    res
+}
+
+fn json_error(status: StatusCode, message: &str) -> HttpResponse {
+    let mut res = HttpResponse::build(status).json(serde_json::json!({ "error": message }));
+    res.extensions_mut().insert(Rendered);
+    res
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        html_error(self.status(), &self.public_message())
+    }
+}
+
+/// The same errors for `/api/` handlers: rendered as JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        json_error(self.0.status(), &self.0.public_message())
+    }
+}
+
+/// Renders errors that did not come from our handlers (unknown routes, bad JSON, too-large
+/// bodies, actix's own 4xx/5xx) the same way as ours.
+pub fn render_other_errors<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>>
+where
+    B: actix_web::body::MessageBody + 'static,
+{
+    if res.response().extensions().get::<Rendered>().is_some() {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let is_api = res.request().path().starts_with("/api/");
+    let detail = res.response().error().map(|e| e.to_string());
+    let message = match (status, detail) {
+        (StatusCode::NOT_FOUND, _) => "Page not found.".to_string(),
+        (StatusCode::METHOD_NOT_ALLOWED, _) => "This address does not accept that kind of request.".into(),
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => "The request is too large.".into(),
+        (s, Some(d)) if s.is_client_error() && !d.is_empty() => format!("The request was not understood: {d}"),
+        (s, _) if s.is_server_error() => "Something went wrong on our side. The details are in the server log.".into(),
+        (s, _) => s.canonical_reason().unwrap_or("Error").to_string(),
+    };
+    let (req, old) = res.into_parts();
+    let mut new = if is_api {
+        json_error(status, &message)
+    } else {
+        html_error(status, &message)
+    };
+    // Keep headers such as Location or Allow that the original error set.
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    if !new.headers().contains_key(header::CACHE_CONTROL) {
+        new.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}

@@ -1,0 +1,175 @@
+//! Request gates that apply to every route: who is logged in (and whether that is still
+//! true after a restore or a role change), and the CSRF check on every state-changing request.
+
+use actix_session::SessionExt;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpResponse, web};
+
+use super::AppState;
+use super::error::{ApiError, AppError};
+use super::session::{self, CurrentUser};
+use crate::auth::{Role, users};
+
+fn is_public(path: &str) -> bool {
+    path == "/login" || path == "/first-run" || path == "/favicon.ico" || path.starts_with("/static/")
+}
+
+fn error_response<B>(req: ServiceRequest, err: AppError) -> ServiceResponse<EitherBody<B>> {
+    let response = if req.path().starts_with("/api/") {
+        actix_web::ResponseError::error_response(&ApiError(err))
+    } else {
+        actix_web::ResponseError::error_response(&err)
+    };
+    req.into_response(response).map_into_right_body::<B>()
+}
+
+/// Finds the logged-in user and puts a [`CurrentUser`] in the request. A session whose user
+/// no longer exists, was disabled, renamed or changed role, or that was idle too long, is
+/// ended. Anonymous requests for private pages go to `/login?next=...` (401 for `/api/`).
+pub async fn auth_gate<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(error_response(req, AppError::Internal("application state missing".into())));
+    };
+    let session = req.get_session();
+    let mut ended = false;
+    if let Ok(Some(user_id)) = session.get::<i64>(session::KEY_USER_ID) {
+        let now = chrono::Utc::now().timestamp();
+        let seen = session.get::<i64>(session::KEY_SEEN).ok().flatten().unwrap_or(0);
+        let idle_limit = i64::from(state.settings().session_idle_hours) * 3600;
+        let name = session.get::<String>(session::KEY_USERNAME).ok().flatten();
+        let role = session
+            .get::<String>(session::KEY_ROLE)
+            .ok()
+            .flatten()
+            .and_then(|r| Role::parse(&r));
+        if now - seen > idle_limit {
+            session.purge();
+            ended = true;
+        } else {
+            let db = state.db.clone();
+            let found = web::block(move || db.with_conn(|c| users::get(c, user_id))).await;
+            let user = match found {
+                Ok(Ok(user)) => user,
+                Ok(Err(e)) => return Ok(error_response(req, e.into())),
+                Err(e) => return Ok(error_response(req, e.into())),
+            };
+            match user {
+                Some(u) if u.active && Some(&u.username) == name.as_ref() && Some(u.role) == role => {
+                    // Rewriting the cookie once a minute is enough to track idleness.
+                    if now - seen > 60 {
+                        let _ = session.insert(session::KEY_SEEN, now);
+                    }
+                    req.extensions_mut().insert(CurrentUser {
+                        id: u.id,
+                        username: u.username,
+                        role: u.role,
+                    });
+                }
+                _ => {
+                    session.purge();
+                    ended = true;
+                }
+            }
+        }
+    }
+    let logged_in = req.extensions().get::<CurrentUser>().is_some();
+    let path = req.path().to_string();
+    if !logged_in && !is_public(&path) && path != "/" {
+        if path.starts_with("/api/") {
+            return Ok(error_response(req, AppError::Unauthorized));
+        }
+        let mut target = path.clone();
+        if !req.query_string().is_empty() {
+            target.push('?');
+            target.push_str(req.query_string());
+        }
+        let next_param = if req.method() == Method::GET { target.as_str() } else { "/" };
+        let mut location = format!("/login?next={}", urlencode(next_param));
+        if ended {
+            location.push_str("&ended=1");
+        }
+        let response = HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location))
+            .finish();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    if !logged_in && ended && path == "/" {
+        let response = HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/login?ended=1"))
+            .finish();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("x", text)])
+        .map(|s| s.trim_start_matches("x=").to_string())
+        .unwrap_or_default()
+}
+
+/// Refuses (403) any POST/PUT/PATCH/DELETE without the session's CSRF token, sent as the
+/// `X-CSRF-Token` header or a `csrf_token` form field. The handler never runs, so nothing
+/// changes.
+pub async fn csrf_guard<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
+    let expected = req.get_session().get::<String>(session::KEY_CSRF).ok().flatten();
+    let header_token = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let (provided, req) = match header_token {
+        Some(token) => (Some(token), req),
+        None if is_form => {
+            let (http_req, mut payload) = req.into_parts();
+            let body = match web::Bytes::from_request(&http_req, &mut payload).await {
+                Ok(b) => b,
+                Err(e) => {
+                    let req = ServiceRequest::from_parts(http_req, Payload::None);
+                    return Ok(req.error_response(e).map_into_right_body());
+                }
+            };
+            let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+                .ok()
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v));
+            (token, ServiceRequest::from_parts(http_req, Payload::from(body)))
+        }
+        None => (None, req),
+    };
+    let valid = match (expected, provided) {
+        (Some(e), Some(p)) => constant_time_eq(e.as_bytes(), p.as_bytes()),
+        _ => false,
+    };
+    if !valid {
+        let err = AppError::Forbidden(
+            "The form was out of date or did not come from this site (security check failed). Reload the page and try again."
+                .into(),
+        );
+        return Ok(error_response(req, err));
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,97 @@
+//! The web app: routes that mirror the URLs, thin handlers (extract → call the domain →
+//! render), and the shared state they use.
+
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod layout;
+pub mod middleware;
+pub mod pages;
+pub mod session;
+
+use std::sync::{Arc, RwLock};
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use rusqlite::Connection;
+
+use crate::auth::throttle::LoginThrottle;
+use crate::backup::BackupEngine;
+use crate::backup::scheduler::Scheduler;
+use crate::config::{Paths, Settings};
+use crate::db::{Db, DbError};
+pub use error::{ApiError, AppError};
+
+/// Largest form or JSON body accepted (a sale with many lines fits easily).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Everything handlers share.
+pub struct AppState {
+    pub paths: Paths,
+    pub db: Db,
+    pub engine: BackupEngine,
+    pub settings: Arc<RwLock<Settings>>,
+    pub scheduler: Arc<Scheduler>,
+    pub throttle: LoginThrottle,
+}
+
+impl AppState {
+    pub fn settings(&self) -> Settings {
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Runs database work on the blocking pool, never on an async worker.
+pub async fn run_db<T, E, F>(state: &web::Data<AppState>, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + Into<AppError> + Send + 'static,
+{
+    let db = state.db.clone();
+    web::block(move || db.with_conn(f)).await?.map_err(Into::into)
+}
+
+/// Runs any blocking work (file I/O, hashing, backups) on the blocking pool.
+pub async fn run_blocking<T, E, F>(f: F) -> Result<T, AppError>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Into<AppError> + Send + 'static,
+{
+    web::block(f).await?.map_err(Into::into)
+}
+
+/// 303 See Other: the answer to a successful form POST.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}
+
+pub fn is_loopback(req: &HttpRequest) -> bool {
+    req.peer_addr().is_some_and(|a| a.ip().is_loopback())
+}
+
+/// Renders an askama template as an HTML response.
+pub fn render(template: &impl askama::Template) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(template.render()?))
+}
+
+/// The whole URL map.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/{path:.*}", web::get().to(assets::serve))
+        .route("/", web::get().to(pages::home::index))
+        .route("/first-run", web::post().to(pages::auth::first_run))
+        .route("/login", web::get().to(pages::auth::login_page))
+        .route("/login", web::post().to(pages::auth::login))
+        .route("/logout", web::post().to(pages::auth::logout))
+        .route("/account", web::get().to(pages::auth::account_page))
+        .route("/account", web::post().to(pages::auth::change_password))
+        .configure(pages::backup::routes)
+        .configure(api::routes)
+        .configure(pages::business_routes);
+}
