@@ -23,9 +23,13 @@ fn main() {
     let mut files = Vec::new();
     collect(Path::new("static"), &mut files);
     files.sort();
-    let mut table = String::from("/// (path under static/, content fingerprint)\npub static ASSET_FINGERPRINTS: &[(&str, &str)] = &[\n");
+    let mut table = String::from(
+        "/// (path under static/, content fingerprint)\npub static ASSET_FINGERPRINTS: &[(&str, &str)] = &[\n",
+    );
     for file in files {
-        let Ok(bytes) = std::fs::read(&file) else { continue };
+        let Ok(bytes) = std::fs::read(&file) else {
+            continue;
+        };
         let rel = file
             .strip_prefix("static")
             .unwrap_or(&file)
@@ -57,7 +61,9 @@ fn watch_git_head() {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(read) = std::fs::read_dir(dir) else { return };
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in read.flatten() {
         let path = entry.path();
         if path.is_dir() {

@@ -37,11 +37,21 @@ pub struct Cli {
     pub port: u16,
 
     /// Address to listen on (anything but 127.0.0.1 makes Backroom reachable from the network)
-    #[arg(long, global = true, env = "BACKROOM_BIND", default_value = "127.0.0.1")]
+    #[arg(
+        long,
+        global = true,
+        env = "BACKROOM_BIND",
+        default_value = "127.0.0.1"
+    )]
     pub bind: IpAddr,
 
     /// Seconds between automatic backups, overriding the settings (for testing).
-    #[arg(long, global = true, env = "BACKROOM_BACKUP_INTERVAL_SECS", hide = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "BACKROOM_BACKUP_INTERVAL_SECS",
+        hide = true
+    )]
     pub backup_interval_secs: Option<u64>,
 
     #[command(subcommand)]
@@ -187,7 +197,9 @@ fn user_command(data_dir: Option<&std::path::Path>, cmd: UserCommand) -> anyhow:
         UserCommand::List => {
             let list = db.with_conn(|c| users::list(c))?;
             if list.is_empty() {
-                println!("No users yet. Start the server and open it in a browser to create the first one.");
+                println!(
+                    "No users yet. Start the server and open it in a browser to create the first one."
+                );
             }
             for u in list {
                 println!(
@@ -215,7 +227,11 @@ fn user_command(data_dir: Option<&std::path::Path>, cmd: UserCommand) -> anyhow:
 fn engine_for(data_dir: Option<&std::path::Path>) -> anyhow::Result<(BackupEngine, Db)> {
     let (paths, db) = open_db(data_dir)?;
     let settings = Settings::load(&paths.settings)?;
-    let engine = BackupEngine::new(paths, db.clone(), std::sync::Arc::new(std::sync::RwLock::new(settings)));
+    let engine = BackupEngine::new(
+        paths,
+        db.clone(),
+        std::sync::Arc::new(std::sync::RwLock::new(settings)),
+    );
     Ok((engine, db))
 }
 
@@ -228,7 +244,10 @@ fn backup_command(data_dir: Option<&std::path::Path>, cmd: BackupCommand) -> any
             if entries.is_empty() {
                 println!("No backups yet in {}", engine.backups_dir().display());
             } else {
-                println!("{:<52} {:<11} {:<17} {:>9}  CHECK", "NAME", "KIND", "MADE", "SIZE");
+                println!(
+                    "{:<52} {:<11} {:<17} {:>9}  CHECK",
+                    "NAME", "KIND", "MADE", "SIZE"
+                );
             }
             for e in entries {
                 println!(
@@ -325,7 +344,10 @@ fn restore_command(data_dir: Option<&std::path::Path>, args: &RestoreArgs) -> an
         println!("skipped {name}: {reason}");
     }
     println!("Restored {} into {}", report.restored, paths.db.display());
-    println!("The previous database file was kept as {}", report.safety_backup);
+    println!(
+        "The previous database file was kept as {}",
+        report.safety_backup
+    );
     let _ = std::io::stdout().flush();
     Ok(())
 }
@@ -333,18 +355,29 @@ fn restore_command(data_dir: Option<&std::path::Path>, args: &RestoreArgs) -> an
 fn demo_command(data_dir: Option<&std::path::Path>, args: &DemoArgs) -> anyhow::Result<()> {
     let (_paths, db) = open_db(data_dir)?;
     let exists: bool = db.with_conn(|c| {
-        c.query_row("SELECT EXISTS (SELECT 1 FROM products WHERE sku LIKE 'DEMO-%')", [], |r| r.get(0))
-            .map_err(crate::db::DbError::from)
+        c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM products WHERE sku LIKE 'DEMO-%')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(crate::db::DbError::from)
     })?;
     if exists {
         bail!("the demo data is already there");
     }
     let owner: Option<i64> = db.with_conn(|c| {
-        c.query_row("SELECT min(id) FROM users WHERE role = 'super-admin'", [], |r| r.get(0))
-            .map_err(crate::db::DbError::from)
+        c.query_row(
+            "SELECT min(id) FROM users WHERE role = 'super-admin'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(crate::db::DbError::from)
     })?;
     db.with_conn(|c| crate::business::demo::fill(c, owner.unwrap_or(0), args.products, args.days))?;
     db.close()?;
-    println!("Added {} demo products, their customers and {} days of sales.", args.products, args.days);
+    println!(
+        "Added {} demo products, their customers and {} days of sales.",
+        args.products, args.days
+    );
     Ok(())
 }

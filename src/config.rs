@@ -150,7 +150,8 @@ impl Settings {
     }
 
     pub fn interval(&self) -> Option<Duration> {
-        (self.interval_hours > 0).then(|| Duration::from_secs(u64::from(self.interval_hours) * 3600))
+        (self.interval_hours > 0)
+            .then(|| Duration::from_secs(u64::from(self.interval_hours) * 3600))
     }
 
     /// Reads the settings file; a missing file means the defaults.
@@ -211,8 +212,10 @@ mod tests {
 
     #[test]
     fn settings_validation() {
-        let mut s = Settings::default();
-        s.max_backups = 0;
+        let mut s = Settings {
+            max_backups: 0,
+            ..Default::default()
+        };
         assert!(s.validate().is_err());
         s.max_backups = 101;
         assert!(s.validate().is_err());

@@ -19,7 +19,12 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const GIT_COMMIT: &str = env!("BACKROOM_GIT_COMMIT");
 
 /// `0.1.0 (abc1234567)`: shown by `--version` and in every page footer.
-pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BACKROOM_GIT_COMMIT"), ")");
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BACKROOM_GIT_COMMIT"),
+    ")"
+);
 
 pub fn version_line() -> String {
     VERSION_LINE.to_string()

@@ -64,10 +64,15 @@ pub enum StartError {
         "{error}\n\nBackroom did not start and did not change any backup. To recover, stop anything using the data folder and run:\n    backroom restore --latest\nor follow the steps in {recovery}"
     )]
     Database { error: DbError, recovery: PathBuf },
-    #[error("Port {port} is already in use. Stop the program that uses it, or start Backroom on another port with --port {alternative} (or BACKROOM_PORT).")]
+    #[error(
+        "Port {port} is already in use. Stop the program that uses it, or start Backroom on another port with --port {alternative} (or BACKROOM_PORT)."
+    )]
     PortInUse { port: u16, alternative: u16 },
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Io(String),
 }
@@ -75,7 +80,9 @@ pub enum StartError {
 /// Loads the session key from the data folder, creating it (owner-only) on first run, so
 /// sessions survive restarts.
 fn session_key(paths: &Paths) -> Result<Key, StartError> {
-    let io = |e: std::io::Error| StartError::Io(format!("cannot use {}: {e}", paths.session_key.display()));
+    let io = |e: std::io::Error| {
+        StartError::Io(format!("cannot use {}: {e}", paths.session_key.display()))
+    };
     if let Ok(bytes) = std::fs::read(&paths.session_key)
         && bytes.len() == 64
     {
@@ -122,8 +129,9 @@ impl Drop for RunningServer {
     }
 }
 
-/// Everything opened before serving, closed in order after.
-struct Prepared {
+/// Everything opened before serving, closed in order after. Tests use it to drive the app
+/// in-process (e.g. with a made-up client address).
+pub struct Backroom {
     paths: Paths,
     lock: FileLock,
     db: Db,
@@ -136,10 +144,46 @@ struct Prepared {
     key: Key,
 }
 
-fn prepare(opts: &ServeOptions) -> Result<Prepared, StartError> {
+impl Backroom {
+    /// Opens everything the server needs (see the module docs for the order).
+    pub fn open(opts: &ServeOptions) -> Result<Backroom, StartError> {
+        prepare(opts)
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// The actix-web application with all middleware and routes.
+    pub fn app(
+        &self,
+    ) -> App<
+        impl actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    > {
+        build_app(self.state.clone(), self.key.clone())
+    }
+
+    /// Stops background work, closes the database and releases the data folder.
+    pub fn shutdown(self) {
+        shutdown(self);
+    }
+}
+
+fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
     let paths = Paths::resolve(opts.data_dir.as_deref())?;
     let lock = FileLock::try_acquire(&paths.server_lock)
-        .map_err(|e| StartError::Io(format!("cannot create {}: {e}", paths.server_lock.display())))?
+        .map_err(|e| {
+            StartError::Io(format!(
+                "cannot create {}: {e}",
+                paths.server_lock.display()
+            ))
+        })?
         .ok_or_else(|| StartError::AlreadyRunning(paths.data_dir.clone()))?;
     let settings = Settings::load(&paths.settings)?;
     // The cheap check: a file that cannot be opened, or whose schema cannot be read, stops
@@ -160,9 +204,12 @@ fn prepare(opts: &ServeOptions) -> Result<Prepared, StartError> {
     let checkpointer = db
         .spawn_checkpointer(checkpointer_stop.clone())
         .map_err(|e| StartError::Io(format!("cannot start the checkpointer: {e}")))?;
-    let interval = opts.interval_override.or_else(|| engine.settings().interval());
+    let interval = opts
+        .interval_override
+        .or_else(|| engine.settings().interval());
     let scheduler = Arc::new(
-        Scheduler::start(engine.clone(), interval).map_err(|e| StartError::Io(format!("cannot start the scheduler: {e}")))?,
+        Scheduler::start(engine.clone(), interval)
+            .map_err(|e| StartError::Io(format!("cannot start the scheduler: {e}")))?,
     );
     let state = web::Data::new(AppState {
         paths: paths.clone(),
@@ -172,7 +219,7 @@ fn prepare(opts: &ServeOptions) -> Result<Prepared, StartError> {
         scheduler: scheduler.clone(),
         throttle: LoginThrottle::default(),
     });
-    Ok(Prepared {
+    Ok(Backroom {
         paths,
         lock,
         db,
@@ -197,7 +244,9 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
             let guard = match engine.begin("backup", "startup") {
                 Ok(g) => g,
                 Err(e) => {
-                    engine.log().warning(&format!("Startup backup skipped: {e}"));
+                    engine
+                        .log()
+                        .warning(&format!("Startup backup skipped: {e}"));
                     return;
                 }
             };
@@ -215,7 +264,9 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
                     ok: false,
                     method: "quick_check",
                     checked_at: chrono::Utc::now(),
-                    message: format!("the startup copy of the database failed its check: {problem}"),
+                    message: format!(
+                        "the startup copy of the database failed its check: {problem}"
+                    ),
                     duration_ms: 0,
                 });
             }
@@ -226,7 +277,7 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
     Some(handle)
 }
 
-fn shutdown(mut prepared: Prepared) {
+fn shutdown(mut prepared: Backroom) {
     prepared.engine.shutdown();
     if let Some(t) = prepared.startup_backup.take() {
         let _ = t.join();
@@ -239,49 +290,72 @@ fn shutdown(mut prepared: Prepared) {
     if let Err(e) = prepared.db.close() {
         tracing::warn!("closing the database: {e}");
     }
-    tracing::info!("Backroom stopped; data folder {} released", prepared.paths.data_dir.display());
+    tracing::info!(
+        "Backroom stopped; data folder {} released",
+        prepared.paths.data_dir.display()
+    );
     drop(prepared.lock);
 }
 
-fn build_server(prepared: &Prepared, opts: &ServeOptions) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
+fn build_app(
+    state: web::Data<AppState>,
+    key: Key,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
+        .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES))
+        .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+        .wrap(from_fn(app::middleware::csrf_guard))
+        .wrap(from_fn(app::middleware::auth_gate))
+        .wrap(
+            SessionMiddleware::builder(CookieSessionStore::default(), key)
+                .cookie_name("backroom_session".into())
+                .cookie_secure(false)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Strict)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(BrowserSession::default())
+                .build(),
+        )
+        .wrap(ErrorHandlers::new().default_handler(app::error::render_other_errors))
+        .wrap(
+            DefaultHeaders::new()
+                .add((
+                    "Content-Security-Policy",
+                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+                ))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "same-origin")),
+        )
+        .configure(app::routes)
+        .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(app::AppError::NotFound) }))
+}
+
+fn build_server(
+    prepared: &Backroom,
+    opts: &ServeOptions,
+) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
     let state = prepared.state.clone();
     let key = prepared.key.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
-            .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES))
-            .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
-            .wrap(from_fn(app::middleware::csrf_guard))
-            .wrap(from_fn(app::middleware::auth_gate))
-            .wrap(
-                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-                    .cookie_name("backroom_session".into())
-                    .cookie_secure(false)
-                    .cookie_http_only(true)
-                    .cookie_same_site(SameSite::Strict)
-                    .cookie_content_security(CookieContentSecurity::Private)
-                    .session_lifecycle(BrowserSession::default())
-                    .build(),
-            )
-            .wrap(ErrorHandlers::new().default_handler(app::error::render_other_errors))
-            .wrap(
-                DefaultHeaders::new()
-                    .add((
-                        "Content-Security-Policy",
-                        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-                    ))
-                    .add(("X-Frame-Options", "DENY"))
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("Referrer-Policy", "same-origin")),
-            )
-            .configure(app::routes)
-            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(app::AppError::NotFound) }))
-    })
-    .workers(opts.workers)
-    .shutdown_timeout(10);
-    let server = if opts.handle_signals { server } else { server.disable_signals() };
+    let server = HttpServer::new(move || build_app(state.clone(), key.clone()))
+        .workers(opts.workers)
+        .shutdown_timeout(10);
+    let server = if opts.handle_signals {
+        server
+    } else {
+        server.disable_signals()
+    };
     let addr = SocketAddr::new(opts.bind, opts.port);
     let server = server.bind(addr).map_err(|source| {
         if source.kind() == std::io::ErrorKind::AddrInUse {
@@ -339,7 +413,9 @@ pub fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
         }
         Err(_) => {
             let _ = thread.join();
-            Err(StartError::Io("the server thread ended before it started".into()))
+            Err(StartError::Io(
+                "the server thread ended before it started".into(),
+            ))
         }
     }
 }

@@ -4,12 +4,16 @@ use chrono::{DateTime, Local, Utc};
 
 /// `2025-09-22 14:30` in the machine's local time.
 pub fn local(dt: DateTime<Utc>) -> String {
-    dt.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+    dt.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// `2025-09-22 14:30:05` in the machine's local time.
 pub fn local_seconds(dt: DateTime<Utc>) -> String {
-    dt.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()
+    dt.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago" ("in 4 hours" for the future).

@@ -35,9 +35,8 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 /// answer's timing does not tell which names are real.
 pub fn dummy_verify(password: &str) {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    let phc = DUMMY.get_or_init(|| {
-        hash_password("backroom-dummy-password-for-timing").unwrap_or_default()
-    });
+    let phc = DUMMY
+        .get_or_init(|| hash_password("backroom-dummy-password-for-timing").unwrap_or_default());
     let _ = verify_password(password, phc);
 }
 

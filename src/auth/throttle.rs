@@ -15,7 +15,10 @@ pub struct LoginThrottle {
 
 impl LoginThrottle {
     fn keys(username: &str, address: &str) -> [String; 2] {
-        [format!("user:{}", username.to_lowercase()), format!("addr:{address}")]
+        [
+            format!("user:{}", username.to_lowercase()),
+            format!("addr:{address}"),
+        ]
     }
 
     /// `Err(wait)` while the name or the address is locked out.
@@ -65,8 +68,14 @@ mod tests {
             assert!(t.check("anna", "1.2.3.4").is_ok());
             t.record_failure("anna", "1.2.3.4");
         }
-        assert!(t.check("anna", "9.9.9.9").is_err(), "name locked from anywhere");
-        assert!(t.check("bob", "1.2.3.4").is_err(), "address locked for any name");
+        assert!(
+            t.check("anna", "9.9.9.9").is_err(),
+            "name locked from anywhere"
+        );
+        assert!(
+            t.check("bob", "1.2.3.4").is_err(),
+            "address locked for any name"
+        );
         assert!(t.check("bob", "9.9.9.9").is_ok());
     }
 }

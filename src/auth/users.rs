@@ -28,19 +28,30 @@ pub fn count(conn: &Connection) -> Result<i64, AuthError> {
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<User>, AuthError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM users ORDER BY username COLLATE NOCASE"))?;
-    let users = stmt.query_map([], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY username COLLATE NOCASE"
+    ))?;
+    let users = stmt
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(users)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<User>, AuthError> {
     Ok(conn
-        .query_row(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id], from_row)
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+            [id],
+            from_row,
+        )
         .optional()?)
 }
 
 /// The user and their password hash, for logging in.
-pub fn find_for_login(conn: &Connection, username: &str) -> Result<Option<(User, String)>, AuthError> {
+pub fn find_for_login(
+    conn: &Connection,
+    username: &str,
+) -> Result<Option<(User, String)>, AuthError> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS}, password_hash FROM users WHERE username = ?1"),
@@ -54,7 +65,12 @@ pub fn find_by_name(conn: &Connection, username: &str) -> Result<Option<User>, A
     Ok(find_for_login(conn, username)?.map(|(u, _)| u))
 }
 
-pub fn create(conn: &Connection, username: &str, password_hash: &str, role: Role) -> Result<User, AuthError> {
+pub fn create(
+    conn: &Connection,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<User, AuthError> {
     super::validate_username(username)?;
     let now = now_text();
     let inserted = conn.execute(
@@ -64,7 +80,9 @@ pub fn create(conn: &Connection, username: &str, password_hash: &str, role: Role
     );
     match inserted {
         Ok(_) => {}
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
             return Err(AuthError::UsernameTaken(username.to_string()));
         }
         Err(e) => return Err(e.into()),
@@ -74,7 +92,11 @@ pub fn create(conn: &Connection, username: &str, password_hash: &str, role: Role
 
 /// Creates the first super-admin, only while there are no users at all (one transaction, so
 /// two racing first-run forms cannot both succeed).
-pub fn create_first(conn: &mut Connection, username: &str, password_hash: &str) -> Result<Option<User>, AuthError> {
+pub fn create_first(
+    conn: &mut Connection,
+    username: &str,
+    password_hash: &str,
+) -> Result<Option<User>, AuthError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if count(&tx)? > 0 {
         return Ok(None);
@@ -104,10 +126,16 @@ fn active_super_admins(conn: &Connection) -> Result<i64, AuthError> {
 }
 
 /// Changes role and/or active flag, refusing to leave the shop without an active super-admin.
-pub fn update_access(conn: &mut Connection, id: i64, role: Role, active: bool) -> Result<User, AuthError> {
+pub fn update_access(
+    conn: &mut Connection,
+    id: i64,
+    role: Role,
+    active: bool,
+) -> Result<User, AuthError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let user = get(&tx, id)?.ok_or(AuthError::NotFound)?;
-    let loses_super_admin = user.role == Role::SuperAdmin && user.active && (role != Role::SuperAdmin || !active);
+    let loses_super_admin =
+        user.role == Role::SuperAdmin && user.active && (role != Role::SuperAdmin || !active);
     if loses_super_admin && active_super_admins(&tx)? <= 1 {
         return Err(AuthError::LastSuperAdmin);
     }
@@ -138,17 +166,29 @@ mod tests {
         let (_d, mut c) = conn();
         assert!(create_first(&mut c, "boss", "h").unwrap().is_some());
         assert!(create_first(&mut c, "boss2", "h").unwrap().is_none());
-        assert!(matches!(create(&c, "BOSS", "h", Role::Staff), Err(AuthError::UsernameTaken(_))));
+        assert!(matches!(
+            create(&c, "BOSS", "h", Role::Staff),
+            Err(AuthError::UsernameTaken(_))
+        ));
     }
 
     #[test]
     fn last_super_admin_cannot_be_demoted_or_disabled() {
         let (_d, mut c) = conn();
         let boss = create_first(&mut c, "boss", "h").unwrap().unwrap();
-        assert!(matches!(update_access(&mut c, boss.id, Role::Admin, true), Err(AuthError::LastSuperAdmin)));
-        assert!(matches!(update_access(&mut c, boss.id, Role::SuperAdmin, false), Err(AuthError::LastSuperAdmin)));
+        assert!(matches!(
+            update_access(&mut c, boss.id, Role::Admin, true),
+            Err(AuthError::LastSuperAdmin)
+        ));
+        assert!(matches!(
+            update_access(&mut c, boss.id, Role::SuperAdmin, false),
+            Err(AuthError::LastSuperAdmin)
+        ));
         let other = create(&c, "other", "h", Role::SuperAdmin).unwrap();
         update_access(&mut c, boss.id, Role::Admin, true).unwrap();
-        assert!(matches!(update_access(&mut c, other.id, Role::Staff, true), Err(AuthError::LastSuperAdmin)));
+        assert!(matches!(
+            update_access(&mut c, other.id, Role::Staff, true),
+            Err(AuthError::LastSuperAdmin)
+        ));
     }
 }

@@ -116,7 +116,9 @@ impl BackupEntry {
     }
 
     pub fn created_by(&self) -> &str {
-        self.sidecar.as_ref().map_or("unknown", |s| s.created_by.as_str())
+        self.sidecar
+            .as_ref()
+            .map_or("unknown", |s| s.created_by.as_str())
     }
 
     pub fn mtime_ms(&self) -> Option<i64> {

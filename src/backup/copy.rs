@@ -47,7 +47,9 @@ pub fn snapshot_copy(
     src.execute_batch("BEGIN DEFERRED")?;
     let result = (|| {
         // The first read starts the transaction: from here on `src` sees one fixed snapshot.
-        src.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+        src.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
         on_snapshot();
         let mut dst = Connection::open(dest)?;
         // The temp file needs no journal: a failed copy is deleted, never repaired.

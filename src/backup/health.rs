@@ -1,8 +1,8 @@
 //! Is the data safe? Checks of the live database (`quick_check` at most every ten minutes,
 //! `integrity_check` daily) and the one-line health summary shown on every page.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -85,7 +85,11 @@ impl BackupEngine {
         };
         let check = LiveCheck {
             ok: outcome.is_ok(),
-            method: if full { "integrity_check" } else { "quick_check" },
+            method: if full {
+                "integrity_check"
+            } else {
+                "quick_check"
+            },
             checked_at: Utc::now(),
             message: outcome.err().unwrap_or_else(|| "ok".into()),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -99,9 +103,10 @@ impl BackupEngine {
                     check.method, check.message
                 ));
             } else if full {
-                self.inner
-                    .log
-                    .info(&format!("Database integrity_check ok ({:.1} s)", started.elapsed().as_secs_f64()));
+                self.inner.log.info(&format!(
+                    "Database integrity_check ok ({:.1} s)",
+                    started.elapsed().as_secs_f64()
+                ));
             }
         }
         check
@@ -137,10 +142,17 @@ impl BackupEngine {
             .name("db-quick-check".into())
             .spawn(move || {
                 engine.check_live_db(false);
-                engine.inner.health.quick_running.store(false, Ordering::SeqCst);
+                engine
+                    .inner
+                    .health
+                    .quick_running
+                    .store(false, Ordering::SeqCst);
             });
         if spawned.is_err() {
-            self.inner.health.quick_running.store(false, Ordering::SeqCst);
+            self.inner
+                .health
+                .quick_running
+                .store(false, Ordering::SeqCst);
         }
     }
 
@@ -154,7 +166,10 @@ impl BackupEngine {
             level: HealthLevel::Amber,
             message,
         };
-        for check in [self.last_quick_check(), self.last_full_check()].into_iter().flatten() {
+        for check in [self.last_quick_check(), self.last_full_check()]
+            .into_iter()
+            .flatten()
+        {
             if !check.ok {
                 return red(format!("Database check failed: {}", check.message));
             }
@@ -183,7 +198,10 @@ impl BackupEngine {
             )),
             _ => Health {
                 level: HealthLevel::Green,
-                message: format!("Protected — last backup {}", timefmt::ago(newest.created_at(), now)),
+                message: format!(
+                    "Protected — last backup {}",
+                    timefmt::ago(newest.created_at(), now)
+                ),
             },
         }
     }

@@ -122,7 +122,12 @@ impl BackupLog {
         rotated.push(".1");
         let mut lines = read_lines(&PathBuf::from(rotated));
         lines.extend(read_lines(&self.path));
-        lines.iter().rev().take(n).filter_map(|l| parse_line(l)).collect()
+        lines
+            .iter()
+            .rev()
+            .take(n)
+            .filter_map(|l| parse_line(l))
+            .collect()
     }
 }
 

@@ -82,7 +82,9 @@ pub enum BackupError {
     RolledBack { reason: String, safety: String },
     #[error("{0}")]
     Failed(String),
-    #[error("the server is running; stop it first (restore from the command line needs the program to be stopped)")]
+    #[error(
+        "the server is running; stop it first (restore from the command line needs the program to be stopped)"
+    )]
     ServerRunning,
 }
 
@@ -106,7 +108,10 @@ impl BackupError {
 
     /// True when the request could not run because another operation holds the lock.
     pub fn is_busy(&self) -> bool {
-        matches!(self, BackupError::Busy { .. } | BackupError::BusyElsewhere { .. })
+        matches!(
+            self,
+            BackupError::Busy { .. } | BackupError::BusyElsewhere { .. }
+        )
     }
 }
 
@@ -216,7 +221,7 @@ impl Drop for OpGuard<'_> {
 }
 
 fn progress_percent(phase: &str, done: u64, total: u64) -> u8 {
-    let copied = if total == 0 { 0 } else { done * 100 / total };
+    let copied = (done * 100).checked_div(total).unwrap_or(0);
     let value = match phase {
         "copying" => copied * 80 / 100,
         "checking" => 85,
@@ -381,7 +386,9 @@ impl BackupEngine {
     }
 
     pub(crate) fn pin(&self, name: &str) -> Pin<'_> {
-        *lock(&self.inner.pinned).entry(name.to_string()).or_insert(0) += 1;
+        *lock(&self.inner.pinned)
+            .entry(name.to_string())
+            .or_insert(0) += 1;
         Pin {
             inner: &self.inner,
             name: name.to_string(),
@@ -450,7 +457,9 @@ impl BackupEngine {
     }
 
     fn check_free_space(&self) -> Result<(), BackupError> {
-        let live = std::fs::metadata(self.inner.db.path()).map(|m| m.len()).unwrap_or(0)
+        let live = std::fs::metadata(self.inner.db.path())
+            .map(|m| m.len())
+            .unwrap_or(0)
             + std::fs::metadata(self.inner.paths.db_sidecar("-wal"))
                 .map(|m| m.len())
                 .unwrap_or(0);
@@ -475,7 +484,8 @@ impl BackupEngine {
         loop {
             let name = BackupName::new(request.kind, now, seq, &request.description);
             let file = name.file_name();
-            let taken = dir.join(&file).exists() || catalog::sidecar_path(&dir.join(&file)).exists();
+            let taken =
+                dir.join(&file).exists() || catalog::sidecar_path(&dir.join(&file)).exists();
             if request.kind == BackupKind::Startup || !taken {
                 return name;
             }
@@ -499,9 +509,13 @@ impl BackupEngine {
 
         guard.set_progress("copying", 0, 0);
         self.inner.db.with_conn(|src| {
-            copy::snapshot_copy(src, &temp.path, &self.inner.cancel, on_snapshot, &mut |d, t| {
-                guard.set_progress("copying", d, t)
-            })
+            copy::snapshot_copy(
+                src,
+                &temp.path,
+                &self.inner.cancel,
+                on_snapshot,
+                &mut |d, t| guard.set_progress("copying", d, t),
+            )
             .map_err(BackupError::from)
         })?;
 
@@ -529,14 +543,18 @@ impl BackupEngine {
         // Replacing the startup backup: drop its old record first, so a crash can never pair
         // the new file with the old file's hash.
         if sidecar_path.exists() {
-            std::fs::remove_file(&sidecar_path).map_err(BackupError::io("cannot replace the old record"))?;
+            std::fs::remove_file(&sidecar_path)
+                .map_err(BackupError::io("cannot replace the old record"))?;
             fsutil::fsync_dir(&dir).map_err(BackupError::io("cannot flush the backup folder"))?;
         }
-        std::fs::rename(&temp.path, &final_path).map_err(BackupError::io("cannot name the backup"))?;
+        std::fs::rename(&temp.path, &final_path)
+            .map_err(BackupError::io("cannot name the backup"))?;
         temp.keep = true;
         fsutil::fsync_dir(&dir).map_err(BackupError::io("cannot flush the backup folder"))?;
 
-        let modified = std::fs::metadata(&final_path).and_then(|m| m.modified()).ok();
+        let modified = std::fs::metadata(&final_path)
+            .and_then(|m| m.modified())
+            .ok();
         let now = Utc::now();
         let sidecar = Sidecar {
             kind: request.kind,
@@ -570,7 +588,10 @@ impl BackupEngine {
     fn apply_retention(&self, just_made: &str) {
         let max = usize::try_from(self.settings().max_backups).unwrap_or(usize::MAX);
         let Ok(entries) = self.list() else { return };
-        let counted: Vec<&BackupEntry> = entries.iter().filter(|e| e.kind().counts_toward_cap()).collect();
+        let counted: Vec<&BackupEntry> = entries
+            .iter()
+            .filter(|e| e.kind().counts_toward_cap())
+            .collect();
         for entry in counted.into_iter().skip(max) {
             if entry.file_name == just_made || self.is_pinned(&entry.file_name) {
                 continue;
@@ -596,13 +617,17 @@ impl BackupEngine {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(BackupError::io("cannot delete the backup's record")(e)),
         }
-        fsutil::fsync_dir(self.backups_dir()).map_err(BackupError::io("cannot flush the backup folder"))
+        fsutil::fsync_dir(self.backups_dir())
+            .map_err(BackupError::io("cannot flush the backup folder"))
     }
 
     /// Deletes one backup on a person's request. The newest backup is kept.
     pub fn delete(&self, name: &str, user: &str) -> Result<(), BackupError> {
         let entry = self.find(name)?;
-        let newest = self.list()?.into_iter().find(|e| e.kind().counts_toward_cap());
+        let newest = self
+            .list()?
+            .into_iter()
+            .find(|e| e.kind().counts_toward_cap());
         if newest.is_some_and(|n| n.file_name == entry.file_name) {
             return Err(BackupError::NewestCannotBeDeleted);
         }
@@ -623,7 +648,11 @@ impl BackupEngine {
         let entry = self.find(name)?;
         let _pin = self.pin(&entry.file_name);
         let outcome = self.check_entry(&entry, full)?;
-        let method = if full { "integrity_check" } else { "quick_check" };
+        let method = if full {
+            "integrity_check"
+        } else {
+            "quick_check"
+        };
         let message = match &outcome.1 {
             Ok(()) => "ok".to_string(),
             Err(reason) => reason.clone(),
@@ -690,7 +719,11 @@ impl BackupEngine {
     }
 
     /// Verifies every backup; returns (name, result) pairs.
-    pub fn verify_all(&self, full: bool, user: &str) -> Result<Vec<(String, BackupState)>, BackupError> {
+    pub fn verify_all(
+        &self,
+        full: bool,
+        user: &str,
+    ) -> Result<Vec<(String, BackupState)>, BackupError> {
         let mut results = Vec::new();
         for entry in self.list()? {
             let checked = self.verify(&entry.file_name, full, user)?;
@@ -708,9 +741,14 @@ impl BackupEngine {
         self.rescue_safety_temps();
         for (dir, prefix) in [
             (self.backups_dir().to_path_buf(), TEMP_PREFIX),
-            (self.inner.paths.data_dir.clone(), restore::RESTORE_TEMP_PREFIX),
+            (
+                self.inner.paths.data_dir.clone(),
+                restore::RESTORE_TEMP_PREFIX,
+            ),
         ] {
-            let Ok(read) = std::fs::read_dir(&dir) else { continue };
+            let Ok(read) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for item in read.filter_map(Result::ok) {
                 let name = item.file_name().to_string_lossy().into_owned();
                 if name.starts_with(prefix) {
@@ -754,10 +792,15 @@ fn judge(sidecar: Option<&Sidecar>, facts: &copy::FileFacts) -> Result<(), Strin
             ));
         }
         if !s.sha256.eq_ignore_ascii_case(&facts.sha256) {
-            return Err("its SHA-256 checksum does not match the one recorded when it was made".into());
+            return Err(
+                "its SHA-256 checksum does not match the one recorded when it was made".into(),
+            );
         }
     }
-    facts.check.clone().map_err(|p| format!("SQLite integrity check failed: {p}"))?;
+    facts
+        .check
+        .clone()
+        .map_err(|p| format!("SQLite integrity check failed: {p}"))?;
     if facts.schema_version > crate::db::SCHEMA_VERSION {
         return Err(format!(
             "it was made by a newer version of Backroom (schema {} > {})",

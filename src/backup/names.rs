@@ -102,7 +102,10 @@ impl BackupName {
             });
         }
         let stem = name.strip_suffix(".db")?;
-        if !stem.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-') {
+        if !stem
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        {
             return None;
         }
         // Longest prefix first: "backup_" must not swallow "pre_restore_".
@@ -225,7 +228,10 @@ mod tests {
     #[test]
     fn each_kind_has_its_name() {
         let t = at("2025-09-22 14:30:00");
-        assert_eq!(BackupName::new(BackupKind::Startup, t, 1, "").file_name(), "startup_backup.db");
+        assert_eq!(
+            BackupName::new(BackupKind::Startup, t, 1, "").file_name(),
+            "startup_backup.db"
+        );
         assert_eq!(
             BackupName::new(BackupKind::Automatic, t, 1, "").file_name(),
             "backup_20250922_143000.db"
@@ -234,12 +240,18 @@ mod tests {
             BackupName::new(BackupKind::Manual, t, 1, "Before the Update!").file_name(),
             "manual_20250922_143000_before_the_update.db"
         );
-        assert_eq!(BackupName::new(BackupKind::Manual, t, 1, "").file_name(), "manual_20250922_143000.db");
+        assert_eq!(
+            BackupName::new(BackupKind::Manual, t, 1, "").file_name(),
+            "manual_20250922_143000.db"
+        );
         assert_eq!(
             BackupName::new(BackupKind::PreRestore, t, 1, "").file_name(),
             "pre_restore_20250922_143000.db"
         );
-        assert_eq!(BackupName::new(BackupKind::Broken, t, 3, "").file_name(), "broken_20250922_143000-3.db");
+        assert_eq!(
+            BackupName::new(BackupKind::Broken, t, 3, "").file_name(),
+            "broken_20250922_143000-3.db"
+        );
     }
 
     #[test]
@@ -294,9 +306,15 @@ mod tests {
         assert_eq!(sanitize_description("Café Crème"), "cafe_creme");
         assert_eq!(sanitize_description("日本語"), "");
         assert_eq!(sanitize_description(""), "");
-        assert_eq!(sanitize_description("a/b\\c:d*e?f\"g<h>i|j"), "a_b_c_d_e_f_g_h_i_j");
+        assert_eq!(
+            sanitize_description("a/b\\c:d*e?f\"g<h>i|j"),
+            "a_b_c_d_e_f_g_h_i_j"
+        );
         assert_eq!(sanitize_description(&"long ".repeat(30)).len(), 39);
         assert!(sanitize_description(&"x".repeat(100)).len() <= MAX_SLUG_LEN);
-        assert_eq!(sanitize_description("<script>alert(1)</script>"), "script_alert_1_script");
+        assert_eq!(
+            sanitize_description("<script>alert(1)</script>"),
+            "script_alert_1_script"
+        );
     }
 }

@@ -105,7 +105,11 @@ fn remove_journal_files(paths: &Paths) -> Result<(), BackupError> {
         match std::fs::remove_file(paths.db_sidecar(suffix)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(BackupError::io(format!("cannot remove the old {suffix} file"))(e)),
+            Err(e) => {
+                return Err(BackupError::io(format!(
+                    "cannot remove the old {suffix} file"
+                ))(e));
+            }
         }
     }
     Ok(())
@@ -140,11 +144,12 @@ impl BackupEngine {
             let entry = self.find(name)?;
             let _pin = self.pin(&entry.file_name);
             guard.set_progress("checking", 0, 1);
-            let prepared = prepare(entry, &self.paths().data_dir)
-                .map_err(|reason| BackupError::VerifyFailed {
+            let prepared = prepare(entry, &self.paths().data_dir).map_err(|reason| {
+                BackupError::VerifyFailed {
                     name: name.to_string(),
                     reason,
-                })?;
+                }
+            })?;
             self.swap_and_finish(&guard, prepared, Vec::new(), user)
         })();
         self.log_restore_outcome(name, user, &result);
@@ -156,7 +161,11 @@ impl BackupEngine {
         let result = (|| {
             let guard = self.begin("restore", "latest good backup")?;
             let mut skipped = Vec::new();
-            for entry in self.list()?.into_iter().filter(|e| e.kind().counts_toward_cap()) {
+            for entry in self
+                .list()?
+                .into_iter()
+                .filter(|e| e.kind().counts_toward_cap())
+            {
                 let name = entry.file_name.clone();
                 let _pin = self.pin(&name);
                 guard.set_progress("checking", 0, 1);
@@ -178,7 +187,12 @@ impl BackupEngine {
         result
     }
 
-    fn log_restore_outcome(&self, what: &str, user: &str, result: &Result<RestoreReport, BackupError>) {
+    fn log_restore_outcome(
+        &self,
+        what: &str,
+        user: &str,
+        result: &Result<RestoreReport, BackupError>,
+    ) {
         match result {
             Ok(r) => self.log().info(&format!(
                 "Database restored from {} by {user} (safety backup: {}; paused {} ms)",
@@ -212,10 +226,12 @@ impl BackupEngine {
             exclusive.close_all(Duration::from_secs(10))?;
             keep_live_file(&paths.db, &safety_temp.path)?;
             remove_journal_files(&paths)?;
-            fsutil::fsync_dir(&backups).map_err(BackupError::io("cannot flush the backup folder"))?;
+            fsutil::fsync_dir(&backups)
+                .map_err(BackupError::io("cannot flush the backup folder"))?;
             std::fs::rename(&prepared.temp.path, &paths.db)
                 .map_err(BackupError::io("cannot put the restored database in place"))?;
-            fsutil::fsync_dir(&paths.data_dir).map_err(BackupError::io("cannot flush the data folder"))?;
+            fsutil::fsync_dir(&paths.data_dir)
+                .map_err(BackupError::io("cannot flush the data folder"))?;
             Ok::<_, BackupError>(())
         })();
         let mut prepared = prepared;
@@ -225,7 +241,9 @@ impl BackupEngine {
             let reopened = exclusive.reopen();
             return Err(match reopened {
                 Ok(()) => BackupError::RestoreFailed(e.to_string()),
-                Err(r) => BackupError::RestoreFailed(format!("{e}; reopening the database also failed: {r}")),
+                Err(r) => BackupError::RestoreFailed(format!(
+                    "{e}; reopening the database also failed: {r}"
+                )),
             });
         }
         prepared.temp.keep = true;
@@ -261,21 +279,32 @@ impl BackupEngine {
     }
 
     /// Puts the safety backup back after a failed swap, the same crash-safe way.
-    fn put_back(&self, exclusive: &mut db::Exclusive<'_>, safety_path: &Path) -> Result<(), BackupError> {
+    fn put_back(
+        &self,
+        exclusive: &mut db::Exclusive<'_>,
+        safety_path: &Path,
+    ) -> Result<(), BackupError> {
         let paths = self.paths().clone();
         exclusive.close_all(Duration::from_secs(10))?;
         let mut temp = TempFile::new(&paths.data_dir, RESTORE_TEMP_PREFIX);
         copy::copy_and_hash(safety_path, &temp.path)?;
         remove_journal_files(&paths)?;
-        std::fs::rename(&temp.path, &paths.db).map_err(BackupError::io("cannot put the old data back"))?;
+        std::fs::rename(&temp.path, &paths.db)
+            .map_err(BackupError::io("cannot put the old data back"))?;
         temp.keep = true;
-        fsutil::fsync_dir(&paths.data_dir).map_err(BackupError::io("cannot flush the data folder"))?;
+        fsutil::fsync_dir(&paths.data_dir)
+            .map_err(BackupError::io("cannot flush the data folder"))?;
         exclusive.reopen()?;
         Ok(())
     }
 
     /// Makes the hard-linked old database a self-contained, verified backup with a record.
-    fn finish_safety_backup(&self, path: &Path, user: &str, started: Instant) -> Result<(), BackupError> {
+    fn finish_safety_backup(
+        &self,
+        path: &Path,
+        user: &str,
+        started: Instant,
+    ) -> Result<(), BackupError> {
         // It was the live file (WAL mode, fully checkpointed): switch it to a single-file
         // database like every other backup. Nobody else has it open.
         if let Ok(conn) = rusqlite::Connection::open(path) {
@@ -310,7 +339,8 @@ impl BackupEngine {
             file_mtime_ms: catalog::mtime_ms(modified),
             program_version: crate::VERSION.to_string(),
         };
-        catalog::write_sidecar(path, &sidecar).map_err(BackupError::io("cannot write the safety backup's record"))?;
+        catalog::write_sidecar(path, &sidecar)
+            .map_err(BackupError::io("cannot write the safety backup's record"))?;
         if let Err(problem) = facts.check {
             self.log().warning(&format!(
                 "Safety backup {file_name} holds the data from before the restore, which failed its check: {problem}"
@@ -324,7 +354,9 @@ impl BackupEngine {
     /// the live file is just a second name for it and is removed.
     pub(crate) fn rescue_safety_temps(&self) {
         let backups = self.backups_dir().to_path_buf();
-        let Ok(read) = std::fs::read_dir(&backups) else { return };
+        let Ok(read) = std::fs::read_dir(&backups) else {
+            return;
+        };
         for item in read.filter_map(Result::ok) {
             let name = item.file_name().to_string_lossy().into_owned();
             if !name.starts_with(SAFETY_TEMP_PREFIX) {
@@ -374,7 +406,11 @@ pub enum OfflineTarget {
 /// `backroom restore`: works while the server is stopped, even when the live database is
 /// broken. Keeps a raw copy of the broken file (`broken_*.db`, with its `-wal`), removes stale
 /// `-wal`/`-shm`, and puts the backup in place.
-pub fn restore_offline(paths: &Paths, target: &OfflineTarget, user: &str) -> Result<RestoreReport, BackupError> {
+pub fn restore_offline(
+    paths: &Paths,
+    target: &OfflineTarget,
+    user: &str,
+) -> Result<RestoreReport, BackupError> {
     let _server = FileLock::try_acquire(&paths.server_lock)
         .map_err(BackupError::io("cannot open the server lock file"))?
         .ok_or(BackupError::ServerRunning)?;
@@ -384,7 +420,10 @@ pub fn restore_offline(paths: &Paths, target: &OfflineTarget, user: &str) -> Res
     let guard = engine.begin("restore", "command line")?;
     let data_dir = paths.data_dir.clone();
     let candidates: Vec<BackupEntry> = match target {
-        OfflineTarget::Named(name) => vec![catalog::find(&paths.backups, name).ok_or_else(|| BackupError::NotFound(name.clone()))?],
+        OfflineTarget::Named(name) => vec![
+            catalog::find(&paths.backups, name)
+                .ok_or_else(|| BackupError::NotFound(name.clone()))?,
+        ],
         OfflineTarget::Latest => catalog::list(&paths.backups)
             .map_err(BackupError::io("cannot read the backup folder"))?
             .into_iter()
@@ -416,22 +455,27 @@ pub fn restore_offline(paths: &Paths, target: &OfflineTarget, user: &str) -> Res
     let broken_name = if paths.db.exists() {
         let name = unique_name(&paths.backups, BackupKind::Broken);
         let dest = paths.backups.join(&name);
-        std::fs::copy(&paths.db, &dest).map_err(BackupError::io("cannot keep a copy of the current database"))?;
+        std::fs::copy(&paths.db, &dest).map_err(BackupError::io(
+            "cannot keep a copy of the current database",
+        ))?;
         let wal = paths.db_sidecar("-wal");
         if wal.exists() {
             let mut dest_wal = dest.as_os_str().to_owned();
             dest_wal.push("-wal");
-            std::fs::copy(&wal, PathBuf::from(dest_wal))
-                .map_err(BackupError::io("cannot keep a copy of the current -wal file"))?;
+            std::fs::copy(&wal, PathBuf::from(dest_wal)).map_err(BackupError::io(
+                "cannot keep a copy of the current -wal file",
+            ))?;
         }
-        fsutil::fsync_dir(&paths.backups).map_err(BackupError::io("cannot flush the backup folder"))?;
+        fsutil::fsync_dir(&paths.backups)
+            .map_err(BackupError::io("cannot flush the backup folder"))?;
         Some(name)
     } else {
         None
     };
     remove_journal_files(paths)?;
     fsutil::fsync_dir(&paths.data_dir).map_err(BackupError::io("cannot flush the data folder"))?;
-    std::fs::rename(&prepared.temp.path, &paths.db).map_err(BackupError::io("cannot put the backup in place"))?;
+    std::fs::rename(&prepared.temp.path, &paths.db)
+        .map_err(BackupError::io("cannot put the backup in place"))?;
     prepared.temp.keep = true;
     fsutil::fsync_dir(&paths.data_dir).map_err(BackupError::io("cannot flush the data folder"))?;
     // Opening runs the migrations (older backups) and proves the result opens.
@@ -477,7 +521,8 @@ impl OfflineEngine {
     }
 
     fn begin(&self, _operation: &str, _target: &str) -> Result<OfflineGuard, BackupError> {
-        std::fs::create_dir_all(&self.backups).map_err(BackupError::io("cannot create the backup folder"))?;
+        std::fs::create_dir_all(&self.backups)
+            .map_err(BackupError::io("cannot create the backup folder"))?;
         let lock = FileLock::try_acquire(&self.backups.join(super::LOCK_FILE))
             .map_err(BackupError::io("cannot open the backup lock file"))?
             .ok_or(BackupError::BusyElsewhere { percent: None })?;

@@ -46,7 +46,10 @@ fn next_after(interval: Option<Duration>) -> Option<DateTime<Utc>> {
 
 fn describe(interval: Option<Duration>) -> String {
     match interval {
-        Some(i) => format!("every {}", timefmt::span(i64::try_from(i.as_secs()).unwrap_or(i64::MAX))),
+        Some(i) => format!(
+            "every {}",
+            timefmt::span(i64::try_from(i.as_secs()).unwrap_or(i64::MAX))
+        ),
         None => "off".into(),
     }
 }
@@ -68,9 +71,10 @@ impl Scheduler {
         let handle = std::thread::Builder::new()
             .name("backup-scheduler".into())
             .spawn(move || run(thread_engine, thread_state, thread_stop))?;
-        engine
-            .log()
-            .info(&format!("Automatic backup scheduler started ({})", describe(interval)));
+        engine.log().info(&format!(
+            "Automatic backup scheduler started ({})",
+            describe(interval)
+        ));
         Ok(Scheduler {
             stop,
             state,
@@ -94,9 +98,10 @@ impl Scheduler {
         if state.interval != interval {
             state.interval = interval;
             state.next_run = next_after(interval);
-            self.engine
-                .log()
-                .info(&format!("Automatic backup schedule changed ({})", describe(interval)));
+            self.engine.log().info(&format!(
+                "Automatic backup schedule changed ({})",
+                describe(interval)
+            ));
         }
     }
 
@@ -137,7 +142,9 @@ fn run(engine: BackupEngine, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
     }));
     while !stop.load(Ordering::Relaxed) {
         scheduler.tick();
-        let wait = scheduler.time_till_next_job().min(Duration::from_millis(250));
+        let wait = scheduler
+            .time_till_next_job()
+            .min(Duration::from_millis(250));
         std::thread::sleep(wait);
     }
 }

@@ -63,7 +63,11 @@ fn manual_backup_has_a_complete_sidecar() {
         .create(&CreateRequest::manual("Before stock-take! ../x", "anna"))
         .unwrap();
     assert!(entry.file_name.starts_with("manual_"));
-    assert!(entry.file_name.ends_with("_before_stock_take_x.db"), "{}", entry.file_name);
+    assert!(
+        entry.file_name.ends_with("_before_stock_take_x.db"),
+        "{}",
+        entry.file_name
+    );
     let sidecar = entry.sidecar.clone().unwrap();
     assert_eq!(sidecar.kind, BackupKind::Manual);
     assert_eq!(sidecar.description, "Before stock-take! ../x");
@@ -78,9 +82,18 @@ fn manual_backup_has_a_complete_sidecar() {
     // A self-contained file: rollback-journal header (bytes 18/19 == 1), no -wal beside it.
     let bytes = std::fs::read(&entry.path).unwrap();
     assert_eq!((bytes[18], bytes[19]), (1, 1));
-    assert_eq!(backup_looking_files(&f.paths.backups), vec![entry.file_name.clone()]);
+    assert_eq!(
+        backup_looking_files(&f.paths.backups),
+        vec![entry.file_name.clone()]
+    );
     let log = std::fs::read_to_string(f.paths.backups.join("backup.log")).unwrap();
-    assert!(log.contains(&format!("INFO - Database backup created: {}", entry.file_name)), "{log}");
+    assert!(
+        log.contains(&format!(
+            "INFO - Database backup created: {}",
+            entry.file_name
+        )),
+        "{log}"
+    );
 }
 
 #[test]
@@ -131,15 +144,25 @@ fn copy_is_the_snapshot_while_another_thread_keeps_writing() {
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
     let _ = db_for_snapshot;
-    assert!(during > at_snapshot.unwrap(), "the writer kept committing during the backup");
+    assert!(
+        during > at_snapshot.unwrap(),
+        "the writer kept committing during the backup"
+    );
     let copy = crate::db::open_immutable(&entry.path).unwrap();
-    let copied: i64 = copy.query_row("SELECT count(*) FROM filler", [], |r| r.get(0)).unwrap();
+    let copied: i64 = copy
+        .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
+        .unwrap();
     // The copy is one snapshot, taken between the start of the call and the snapshot callback
     // (one insert may have been committing at that instant).
     let low = 20_000 + before;
     let high = 20_000 + at_snapshot.unwrap() + 1;
-    assert!((low..=high).contains(&copied), "copy has {copied}, expected {low}..={high}");
-    let ids: i64 = copy.query_row("SELECT max(id) FROM filler", [], |r| r.get(0)).unwrap();
+    assert!(
+        (low..=high).contains(&copied),
+        "copy has {copied}, expected {low}..={high}"
+    );
+    let ids: i64 = copy
+        .query_row("SELECT max(id) FROM filler", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ids, copied, "no gaps: the copy is a prefix of the history");
     assert_eq!(entry.sidecar.unwrap().row_counts["filler"], copied);
     assert!(count(&db, "filler") > copied);
@@ -150,9 +173,20 @@ fn cap_keeps_exactly_the_ten_newest_with_their_sidecars() {
     let f = fixture();
     let mut made = Vec::new();
     for i in 0..15 {
-        made.push(f.engine.create(&CreateRequest::manual(&format!("n{i}"), "t")).unwrap().file_name);
+        made.push(
+            f.engine
+                .create(&CreateRequest::manual(&format!("n{i}"), "t"))
+                .unwrap()
+                .file_name,
+        );
     }
-    let mut names: Vec<String> = f.engine.list().unwrap().into_iter().map(|e| e.file_name).collect();
+    let mut names: Vec<String> = f
+        .engine
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.file_name)
+        .collect();
     names.sort();
     let mut expected: Vec<String> = made[5..].to_vec();
     expected.sort();
@@ -170,9 +204,18 @@ fn cap_keeps_exactly_the_ten_newest_with_their_sidecars() {
 #[test]
 fn same_second_backups_get_distinct_names() {
     let f = fixture();
-    let a = f.engine.create(&CreateRequest::manual("same", "t")).unwrap();
-    let b = f.engine.create(&CreateRequest::manual("same", "t")).unwrap();
-    let c = f.engine.create(&CreateRequest::manual("same", "t")).unwrap();
+    let a = f
+        .engine
+        .create(&CreateRequest::manual("same", "t"))
+        .unwrap();
+    let b = f
+        .engine
+        .create(&CreateRequest::manual("same", "t"))
+        .unwrap();
+    let c = f
+        .engine
+        .create(&CreateRequest::manual("same", "t"))
+        .unwrap();
     assert_ne!(a.file_name, b.file_name);
     assert_ne!(b.file_name, c.file_name);
     assert_eq!(f.engine.list().unwrap().len(), 3);
@@ -182,9 +225,15 @@ fn same_second_backups_get_distinct_names() {
 fn second_operation_is_refused_while_one_runs() {
     let f = fixture();
     let guard = f.engine.begin("backup", "x").unwrap();
-    let err = f.engine.create(&CreateRequest::manual("", "t")).unwrap_err();
+    let err = f
+        .engine
+        .create(&CreateRequest::manual("", "t"))
+        .unwrap_err();
     assert!(err.is_busy());
-    assert!(err.to_string().starts_with("a backup is already running"), "{err}");
+    assert!(
+        err.to_string().starts_with("a backup is already running"),
+        "{err}"
+    );
     // Another engine (another process would be the same) sees the folder lock.
     let other = BackupEngine::new(f.paths.clone(), f.engine.db().clone(), f.settings.clone());
     assert!(matches!(
@@ -215,17 +264,27 @@ fn read_only_folder_fails_cleanly() {
 #[cfg(unix)]
 fn unsafe_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
 /// Overwrites the middle of a table's b-tree page so `quick_check` fails.
 pub(crate) fn corrupt_table_pages(db_path: &Path) {
     let conn = rusqlite::Connection::open(db_path).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
-    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
     let root: i64 = conn
-        .query_row("SELECT rootpage FROM sqlite_master WHERE name = 'customers'", [], |r| r.get(0))
+        .query_row(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'customers'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     drop(conn);
     let mut bytes = std::fs::read(db_path).unwrap();
@@ -258,12 +317,23 @@ fn integrity_failure_leaves_no_backup_and_keeps_the_old_startup_backup() {
     assert!(matches!(err, BackupError::Integrity(_)), "{err}");
     let kept = f.engine.find("startup_backup.db").unwrap();
     assert_eq!(kept.sidecar.unwrap().sha256, good_sha);
-    assert_eq!(backup_looking_files(&f.paths.backups), vec!["startup_backup.db".to_string()]);
+    assert_eq!(
+        backup_looking_files(&f.paths.backups),
+        vec!["startup_backup.db".to_string()]
+    );
     let last = f.engine.last_attempt().unwrap();
     assert!(!last.ok);
-    assert_eq!(f.engine.health(chrono::Utc::now()).level, health::HealthLevel::Red);
+    assert_eq!(
+        f.engine.health(chrono::Utc::now()).level,
+        health::HealthLevel::Red
+    );
     let log = std::fs::read_to_string(f.paths.backups.join("backup.log")).unwrap();
-    assert!(log.contains("ERROR - Database backup (startup) failed: the copy failed its integrity check"), "{log}");
+    assert!(
+        log.contains(
+            "ERROR - Database backup (startup) failed: the copy failed its integrity check"
+        ),
+        "{log}"
+    );
 }
 
 #[test]
@@ -310,17 +380,31 @@ fn verify_detects_a_flipped_byte_and_rebuilds_a_lost_sidecar() {
     bytes[mid] ^= 0xFF;
     std::fs::write(&entry.path, bytes).unwrap();
     let checked = f.engine.verify(&entry.file_name, false, "t").unwrap();
-    assert!(matches!(checked.state(), BackupState::Failed(_)), "{:?}", checked.state());
+    assert!(
+        matches!(checked.state(), BackupState::Failed(_)),
+        "{:?}",
+        checked.state()
+    );
     assert!(checked.state().reason().contains("SHA-256"));
 }
 
 #[test]
 fn scheduler_fires_and_logs() {
     let f = fixture();
-    let scheduler = scheduler::Scheduler::start(f.engine.clone(), Some(Duration::from_secs(1))).unwrap();
+    let scheduler =
+        scheduler::Scheduler::start(f.engine.clone(), Some(Duration::from_secs(1))).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while f.engine.list().unwrap().iter().all(|e| e.kind() != BackupKind::Automatic) {
-        assert!(std::time::Instant::now() < deadline, "no automatic backup within 15 s");
+    while f
+        .engine
+        .list()
+        .unwrap()
+        .iter()
+        .all(|e| e.kind() != BackupKind::Automatic)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no automatic backup within 15 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let info = scheduler.info();
@@ -340,10 +424,15 @@ fn scheduler_fires_and_logs() {
 fn restore_puts_the_backup_in_place_and_keeps_a_safety_backup() {
     let f = fixture();
     let db = f.engine.db().clone();
-    let entry = f.engine.create(&CreateRequest::manual("two customers", "t")).unwrap();
+    let entry = f
+        .engine
+        .create(&CreateRequest::manual("two customers", "t"))
+        .unwrap();
     db.with_conn(|c| {
-        c.execute_batch("INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');")
-            .map_err(DbError::from)
+        c.execute_batch(
+            "INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');",
+        )
+        .map_err(DbError::from)
     })
     .unwrap();
     assert_eq!(count(&db, "customers"), 3);
@@ -354,11 +443,18 @@ fn restore_puts_the_backup_in_place_and_keeps_a_safety_backup() {
     assert_eq!(safety.state(), BackupState::Verified);
     assert_eq!(safety.sidecar.unwrap().row_counts["customers"], 3);
     let bytes = std::fs::read(&safety.path).unwrap();
-    assert_eq!((bytes[18], bytes[19]), (1, 1), "safety backup is a single-file database");
+    assert_eq!(
+        (bytes[18], bytes[19]),
+        (1, 1),
+        "safety backup is a single-file database"
+    );
     // The live database is healthy and in WAL mode again.
-    assert_eq!(f.engine.check_live_db(true).ok, true);
+    assert!(f.engine.check_live_db(true).ok);
     let log = std::fs::read_to_string(f.paths.backups.join("backup.log")).unwrap();
-    assert!(log.contains(&format!("Database restored from {} by boss (safety backup: pre_restore_", entry.file_name)));
+    assert!(log.contains(&format!(
+        "Database restored from {} by boss (safety backup: pre_restore_",
+        entry.file_name
+    )));
 }
 
 #[test]
@@ -367,8 +463,10 @@ fn restore_refuses_a_corrupted_backup_before_changing_anything() {
     let db = f.engine.db().clone();
     let entry = f.engine.create(&CreateRequest::manual("c", "t")).unwrap();
     db.with_conn(|c| {
-        c.execute_batch("INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');")
-            .map_err(DbError::from)
+        c.execute_batch(
+            "INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');",
+        )
+        .map_err(DbError::from)
     })
     .unwrap();
     let mut bytes = std::fs::read(&entry.path).unwrap();
@@ -381,28 +479,43 @@ fn restore_refuses_a_corrupted_backup_before_changing_anything() {
     let err = f.engine.restore(&entry.file_name, "boss").unwrap_err();
     assert!(matches!(err, BackupError::VerifyFailed { .. }), "{err}");
     assert_eq!(count(&db, "customers"), 3);
-    assert_eq!(backup_looking_files(&f.paths.backups), before, "no safety backup was added");
-    assert!(!std::fs::read_dir(&f.paths.data_dir).unwrap().any(|e| e
-        .unwrap()
-        .file_name()
-        .to_string_lossy()
-        .starts_with(restore::RESTORE_TEMP_PREFIX)));
+    assert_eq!(
+        backup_looking_files(&f.paths.backups),
+        before,
+        "no safety backup was added"
+    );
+    assert!(!std::fs::read_dir(&f.paths.data_dir).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(restore::RESTORE_TEMP_PREFIX)
+    }));
 }
 
 #[test]
 fn emergency_restore_skips_a_corrupted_newest_backup() {
     let f = fixture();
     let db = f.engine.db().clone();
-    let good = f.engine.create(&CreateRequest::manual("good", "t")).unwrap();
+    let good = f
+        .engine
+        .create(&CreateRequest::manual("good", "t"))
+        .unwrap();
     db.with_conn(|c| {
-        c.execute_batch("INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');")
-            .map_err(DbError::from)
+        c.execute_batch(
+            "INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');",
+        )
+        .map_err(DbError::from)
     })
     .unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     let bad = f.engine.create(&CreateRequest::manual("bad", "t")).unwrap();
     let len = std::fs::metadata(&bad.path).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&bad.path).unwrap().set_len(len / 2).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&bad.path)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
     let report = f.engine.emergency_restore("boss").unwrap();
     assert_eq!(report.restored, good.file_name);
     assert_eq!(report.skipped.len(), 1);
@@ -424,7 +537,10 @@ fn restore_of_an_older_schema_is_migrated_forward() {
         )
         .unwrap();
     }
-    let report = f.engine.restore("backup_20200101_120000.db", "boss").unwrap();
+    let report = f
+        .engine
+        .restore("backup_20200101_120000.db", "boss")
+        .unwrap();
     assert_eq!(report.schema_version_before_migration, 1);
     let version = f
         .engine

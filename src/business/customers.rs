@@ -62,7 +62,9 @@ pub fn is_valid_email(email: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';'))
+        && !email.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')
+        })
 }
 
 pub fn validate(form: &CustomerForm) -> Result<CustomerForm, FieldErrors> {
@@ -80,20 +82,29 @@ pub fn validate(form: &CustomerForm) -> Result<CustomerForm, FieldErrors> {
     }
     if !clean.phone.is_empty()
         && (clean.phone.len() > 40
-            || !clean
-                .phone
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/')))
+            || !clean.phone.chars().all(|c| {
+                c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/')
+            }))
     {
-        errors.add("phone", "A phone number has digits, spaces and + - ( ) . / only.");
+        errors.add(
+            "phone",
+            "A phone number has digits, spaces and + - ( ) . / only.",
+        );
     }
     if !clean.email.is_empty() && !is_valid_email(&clean.email) {
-        errors.add("email", "This is not a valid e-mail address (like name@example.com).");
+        errors.add(
+            "email",
+            "This is not a valid e-mail address (like name@example.com).",
+        );
     }
     if clean.notes.chars().count() > 2000 {
         errors.add("notes", "Notes can have at most 2000 characters.");
     }
-    if errors.is_empty() { Ok(clean) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(clean)
+    } else {
+        Err(errors)
+    }
 }
 
 pub fn create(conn: &Connection, c: &CustomerForm) -> Result<i64, BusinessError> {
@@ -117,17 +128,29 @@ pub fn update(conn: &Connection, id: i64, c: &CustomerForm) -> Result<(), Busine
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Customer, BusinessError> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM customers WHERE id = ?1"), [id], from_row)
-        .optional()?
-        .ok_or(BusinessError::NotFound)
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM customers WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()?
+    .ok_or(BusinessError::NotFound)
 }
 
-pub fn list(conn: &Connection, search: &str, page: i64, per_page: i64) -> Result<Page<Customer>, BusinessError> {
+pub fn list(
+    conn: &Connection,
+    search: &str,
+    page: i64,
+    per_page: i64,
+) -> Result<Page<Customer>, BusinessError> {
     let pattern = like_pattern(search.trim());
-    let filter = "name LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
-    let total: i64 = conn.query_row(&format!("SELECT count(*) FROM customers WHERE {filter}"), [&pattern], |r| {
-        r.get(0)
-    })?;
+    let filter =
+        "name LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM customers WHERE {filter}"),
+        [&pattern],
+        |r| r.get(0),
+    )?;
     let page = page.max(1);
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM customers WHERE {filter} ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3"
@@ -160,7 +183,17 @@ mod tests {
     fn email_rule() {
         assert!(is_valid_email("ann@example.com"));
         assert!(is_valid_email("a.b+c@shop.co.uk"));
-        for bad in ["ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@b@c.com", "a@.com", "a@b..com", "<a@b.com>"] {
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@.com",
+            "a@b..com",
+            "<a@b.com>",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }
@@ -177,10 +210,12 @@ mod tests {
         for field in ["name", "phone", "email", "notes"] {
             assert!(!errors.get(field).is_empty(), "{field}");
         }
-        assert!(validate(&CustomerForm {
-            name: "Ann".into(),
-            ..Default::default()
-        })
-        .is_ok());
+        assert!(
+            validate(&CustomerForm {
+                name: "Ann".into(),
+                ..Default::default()
+            })
+            .is_ok()
+        );
     }
 }

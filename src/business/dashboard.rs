@@ -29,8 +29,16 @@ pub fn load(conn: &Connection) -> Result<Dashboard, BusinessError> {
     let today = Local::now().date_naive();
     let tomorrow = today.succ_opt().unwrap_or(today);
     let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
-    let (today_cents, today_count) = totals(conn, &local_midnight_utc(today), &local_midnight_utc(tomorrow))?;
-    let (month_cents, _) = totals(conn, &local_midnight_utc(month_start), &local_midnight_utc(tomorrow))?;
+    let (today_cents, today_count) = totals(
+        conn,
+        &local_midnight_utc(today),
+        &local_midnight_utc(tomorrow),
+    )?;
+    let (month_cents, _) = totals(
+        conn,
+        &local_midnight_utc(month_start),
+        &local_midnight_utc(tomorrow),
+    )?;
     Ok(Dashboard {
         today_cents,
         today_count,

@@ -16,16 +16,32 @@ fn cell(text: &str) -> String {
 }
 
 fn finish(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, BusinessError> {
-    writer.into_inner().map_err(|e| BusinessError::Export(e.to_string()))
+    writer
+        .into_inner()
+        .map_err(|e| BusinessError::Export(e.to_string()))
 }
 
 fn write_row(writer: &mut csv::Writer<Vec<u8>>, row: &[String]) -> Result<(), BusinessError> {
-    writer.write_record(row).map_err(|e| BusinessError::Export(e.to_string()))
+    writer
+        .write_record(row)
+        .map_err(|e| BusinessError::Export(e.to_string()))
 }
 
 pub fn products_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    write_row(&mut w, &["id", "sku", "name", "price", "stock", "reorder_level", "archived"].map(String::from))?;
+    write_row(
+        &mut w,
+        &[
+            "id",
+            "sku",
+            "name",
+            "price",
+            "stock",
+            "reorder_level",
+            "archived",
+        ]
+        .map(String::from),
+    )?;
     let mut stmt = conn.prepare("SELECT id, sku, name, price_cents, stock, reorder_level, archived FROM products ORDER BY id")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -38,7 +54,12 @@ pub fn products_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
                 format_cents(r.get(3)?).replace(',', ""),
                 r.get::<_, i64>(4)?.to_string(),
                 r.get::<_, i64>(5)?.to_string(),
-                if r.get::<_, i64>(6)? == 1 { "yes" } else { "no" }.to_string(),
+                if r.get::<_, i64>(6)? == 1 {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_string(),
             ],
         )?;
     }
@@ -47,8 +68,12 @@ pub fn products_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
 
 pub fn customers_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    write_row(&mut w, &["id", "name", "phone", "email", "notes"].map(String::from))?;
-    let mut stmt = conn.prepare("SELECT id, name, phone, email, notes FROM customers ORDER BY id")?;
+    write_row(
+        &mut w,
+        &["id", "name", "phone", "email", "notes"].map(String::from),
+    )?;
+    let mut stmt =
+        conn.prepare("SELECT id, name, phone, email, notes FROM customers ORDER BY id")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         write_row(
@@ -70,8 +95,20 @@ pub fn sales_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     write_row(
         &mut w,
-        &["sale_id", "date_utc", "customer", "sold_by", "sku", "product", "quantity", "unit_price", "line_total", "sale_total", "voided"]
-            .map(String::from),
+        &[
+            "sale_id",
+            "date_utc",
+            "customer",
+            "sold_by",
+            "sku",
+            "product",
+            "quantity",
+            "unit_price",
+            "line_total",
+            "sale_total",
+            "voided",
+        ]
+        .map(String::from),
     )?;
     let mut stmt = conn.prepare(
         "SELECT s.id, s.created_at, coalesce(c.name, ''), coalesce(u.username, ''), p.sku, p.name,

@@ -70,6 +70,18 @@ impl From<rusqlite::Error> for BusinessError {
     }
 }
 
+/// Separates "the person must fix a field" from real failures, for handlers that re-show the
+/// form with the messages next to the fields.
+pub fn split_invalid<T>(
+    result: Result<T, BusinessError>,
+) -> Result<Result<T, FieldErrors>, BusinessError> {
+    match result {
+        Ok(v) => Ok(Ok(v)),
+        Err(BusinessError::Invalid(errors)) => Ok(Err(errors)),
+        Err(e) => Err(e),
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ`, the one timestamp format stored (sorts as text).
 pub fn now_text() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()

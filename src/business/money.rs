@@ -6,7 +6,11 @@ pub const MAX_CENTS: i64 = 10_000_000_000;
 
 /// "12", "12.5", "12.50", "1,234.50" → cents. Negative, more than two decimals, or junk → Err.
 pub fn parse_cents(text: &str) -> Result<i64, String> {
-    let cleaned: String = text.trim().chars().filter(|c| *c != ',' && *c != ' ').collect();
+    let cleaned: String = text
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != ' ')
+        .collect();
     if cleaned.is_empty() {
         return Err("Enter an amount, e.g. 12.50.".into());
     }
@@ -19,7 +23,9 @@ pub fn parse_cents(text: &str) -> Result<i64, String> {
     };
     let digits_ok = |s: &str| s.chars().all(|c| c.is_ascii_digit());
     if !digits_ok(whole) || !digits_ok(frac) || (whole.is_empty() && frac.is_empty()) {
-        return Err("Enter an amount with digits and at most one decimal point, e.g. 12.50.".into());
+        return Err(
+            "Enter an amount with digits and at most one decimal point, e.g. 12.50.".into(),
+        );
     }
     if frac.len() > 2 {
         return Err("Use at most two decimals (cents).".into());
@@ -27,7 +33,13 @@ pub fn parse_cents(text: &str) -> Result<i64, String> {
     if whole.len() > 12 {
         return Err("The amount is too large.".into());
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| "The amount is too large.".to_string())? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole
+            .parse()
+            .map_err(|_| "The amount is too large.".to_string())?
+    };
     let frac_cents: i64 = match frac.len() {
         0 => 0,
         1 => frac.parse::<i64>().unwrap_or(0) * 10,
@@ -54,7 +66,7 @@ fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -79,7 +91,16 @@ mod tests {
         assert_eq!(parse_cents(" 1,234.50 "), Ok(123_450));
         assert_eq!(parse_cents(".99"), Ok(99));
         assert_eq!(parse_cents("0"), Ok(0));
-        for bad in ["", "-1", "1.234", "abc", "1.2.3", "1e5", ".", "99999999999999"] {
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "abc",
+            "1.2.3",
+            "1e5",
+            ".",
+            "99999999999999",
+        ] {
             assert!(parse_cents(bad).is_err(), "{bad}");
         }
     }

@@ -87,7 +87,10 @@ fn parse_count(text: &str, field: &'static str, label: &str, errors: &mut FieldE
     match text.parse::<i64>() {
         Ok(n) if (0..=1_000_000_000).contains(&n) => n,
         Ok(_) => {
-            errors.add(field, format!("{label} must be a whole number from 0 to 1,000,000,000."));
+            errors.add(
+                field,
+                format!("{label} must be a whole number from 0 to 1,000,000,000."),
+            );
             0
         }
         Err(_) => {
@@ -124,7 +127,12 @@ pub fn validate(form: &ProductForm, creating: bool) -> Result<ValidProduct, Fiel
     } else {
         0
     };
-    let reorder_level = parse_count(&form.reorder_level, "reorder_level", "Reorder level", &mut errors);
+    let reorder_level = parse_count(
+        &form.reorder_level,
+        "reorder_level",
+        "Reorder level",
+        &mut errors,
+    );
     if errors.is_empty() {
         Ok(ValidProduct {
             sku,
@@ -149,7 +157,10 @@ fn sku_taken(conn: &Connection, sku: &str, except: Option<i64>) -> rusqlite::Res
 
 fn sku_error(sku: &str) -> BusinessError {
     let mut errors = FieldErrors::default();
-    errors.add("sku", format!("The SKU {sku} is already used by another product."));
+    errors.add(
+        "sku",
+        format!("The SKU {sku} is already used by another product."),
+    );
     BusinessError::Invalid(errors)
 }
 
@@ -194,15 +205,21 @@ pub fn update(conn: &mut Connection, id: i64, p: &ValidProduct) -> Result<(), Bu
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Product, BusinessError> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM products WHERE id = ?1"), [id], from_row)
-        .optional()?
-        .ok_or(BusinessError::NotFound)
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM products WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()?
+    .ok_or(BusinessError::NotFound)
 }
 
 pub fn has_sales(conn: &Connection, id: i64) -> Result<bool, BusinessError> {
-    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM sale_lines WHERE product_id = ?1)", [id], |r| {
-        r.get::<_, bool>(0)
-    })?)
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sale_lines WHERE product_id = ?1)",
+        [id],
+        |r| r.get::<_, bool>(0),
+    )?)
 }
 
 /// Products matching `search` (name or SKU, as plain text), archived ones only when asked.
@@ -225,7 +242,10 @@ pub fn list(
         "SELECT {COLUMNS} FROM products WHERE {filter} ORDER BY archived, name COLLATE NOCASE, id LIMIT ?3 OFFSET ?4"
     ))?;
     let items = stmt
-        .query_map(params![pattern, include_archived, per_page, (page - 1) * per_page], from_row)?
+        .query_map(
+            params![pattern, include_archived, per_page, (page - 1) * per_page],
+            from_row,
+        )?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Page {
         items,
@@ -240,7 +260,9 @@ pub fn sellable(conn: &Connection) -> Result<Vec<Product>, BusinessError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM products WHERE archived = 0 ORDER BY name COLLATE NOCASE"
     ))?;
-    let items = stmt.query_map([], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let items = stmt
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(items)
 }
 
@@ -249,7 +271,9 @@ pub fn low_stock(conn: &Connection, limit: i64) -> Result<Vec<Product>, Business
         "SELECT {COLUMNS} FROM products WHERE archived = 0 AND stock <= reorder_level
          ORDER BY stock - reorder_level, name COLLATE NOCASE LIMIT ?1"
     ))?;
-    let items = stmt.query_map([limit], from_row)?.collect::<rusqlite::Result<_>>()?;
+    let items = stmt
+        .query_map([limit], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(items)
 }
 
@@ -273,7 +297,10 @@ pub fn remove(conn: &mut Connection, id: i64) -> Result<Removal, BusinessError> 
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     get(&tx, id)?;
     let outcome = if has_sales(&tx, id)? {
-        tx.execute("UPDATE products SET archived = 1, updated_at = ?1 WHERE id = ?2", params![now_text(), id])?;
+        tx.execute(
+            "UPDATE products SET archived = 1, updated_at = ?1 WHERE id = ?2",
+            params![now_text(), id],
+        )?;
         Removal::Archived
     } else {
         tx.execute("DELETE FROM stock_adjustments WHERE product_id = ?1", [id])?;
@@ -304,7 +331,12 @@ pub struct Adjustment {
     pub created_at: String,
 }
 
-pub const ADJUSTMENT_REASONS: [&str; 4] = ["received goods", "correction", "damaged or lost", "returned by customer"];
+pub const ADJUSTMENT_REASONS: [&str; 4] = [
+    "received goods",
+    "correction",
+    "damaged or lost",
+    "returned by customer",
+];
 
 /// Changes stock by `delta` and records who, when and why. Refuses to go below zero.
 pub fn adjust_stock(
@@ -330,7 +362,10 @@ pub fn adjust_stock(
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let product = get(&tx, id)?;
-    let new_stock = product.stock.checked_add(delta).ok_or(BusinessError::Overflow)?;
+    let new_stock = product
+        .stock
+        .checked_add(delta)
+        .ok_or(BusinessError::Overflow)?;
     if new_stock < 0 {
         return Err(BusinessError::NegativeStock {
             product: product.name,
@@ -351,7 +386,11 @@ pub fn adjust_stock(
     Ok(updated)
 }
 
-pub fn adjustments(conn: &Connection, id: i64, limit: i64) -> Result<Vec<Adjustment>, BusinessError> {
+pub fn adjustments(
+    conn: &Connection,
+    id: i64,
+    limit: i64,
+) -> Result<Vec<Adjustment>, BusinessError> {
     let mut stmt = conn.prepare(
         "SELECT a.delta, a.reason, a.note, coalesce(u.username, '(deleted user)'), a.created_at
          FROM stock_adjustments a LEFT JOIN users u ON u.id = a.user_id

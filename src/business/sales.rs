@@ -74,10 +74,19 @@ pub fn create(conn: &mut Connection, sale: &NewSale, user_id: i64) -> Result<i64
         return Err(BusinessError::EmptySale);
     }
     let mut errors = FieldErrors::default();
-    if lines.iter().any(|l| l.quantity < 0 || l.quantity > 1_000_000) {
-        errors.add("lines", "Quantities must be whole numbers from 1 to 1,000,000.");
+    if lines
+        .iter()
+        .any(|l| l.quantity < 0 || l.quantity > 1_000_000)
+    {
+        errors.add(
+            "lines",
+            "Quantities must be whole numbers from 1 to 1,000,000.",
+        );
     }
-    if lines.iter().any(|l| l.unit_price_cents.is_some_and(|p| p < 0)) {
+    if lines
+        .iter()
+        .any(|l| l.unit_price_cents.is_some_and(|p| p < 0))
+    {
         errors.add("lines", "Prices cannot be negative.");
     }
     if !errors.is_empty() {
@@ -113,14 +122,19 @@ pub fn create(conn: &mut Connection, sale: &NewSale, user_id: i64) -> Result<i64
         }
         let unit = line.unit_price_cents.unwrap_or(product.price_cents);
         let line_cents = line_total(line.quantity, unit).ok_or(BusinessError::Overflow)?;
-        total = total.checked_add(line_cents).ok_or(BusinessError::Overflow)?;
+        total = total
+            .checked_add(line_cents)
+            .ok_or(BusinessError::Overflow)?;
         tx.execute(
             "INSERT INTO sale_lines (sale_id, product_id, quantity, unit_price_cents, line_total_cents)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![sale_id, product.id, line.quantity, unit, line_cents],
         )?;
     }
-    tx.execute("UPDATE sales SET total_cents = ?1 WHERE id = ?2", params![total, sale_id])?;
+    tx.execute(
+        "UPDATE sales SET total_cents = ?1 WHERE id = ?2",
+        params![total, sale_id],
+    )?;
     tx.commit()?;
     Ok(sale_id)
 }
@@ -129,7 +143,11 @@ pub fn create(conn: &mut Connection, sale: &NewSale, user_id: i64) -> Result<i64
 pub fn void(conn: &mut Connection, sale_id: i64, user_id: i64) -> Result<(), BusinessError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let voided: Option<Option<String>> = tx
-        .query_row("SELECT voided_at FROM sales WHERE id = ?1", [sale_id], |r| r.get(0))
+        .query_row(
+            "SELECT voided_at FROM sales WHERE id = ?1",
+            [sale_id],
+            |r| r.get(0),
+        )
         .optional()?;
     match voided {
         None => return Err(BusinessError::NotFound),
@@ -153,7 +171,13 @@ pub fn void(conn: &mut Connection, sale_id: i64, user_id: i64) -> Result<(), Bus
         tx.execute(
             "INSERT INTO stock_adjustments (product_id, delta, reason, note, user_id, created_at)
              VALUES (?1, ?2, 'sale voided', ?3, ?4, ?5)",
-            params![product_id, quantity, format!("sale #{sale_id}"), user_id, now],
+            params![
+                product_id,
+                quantity,
+                format!("sale #{sale_id}"),
+                user_id,
+                now
+            ],
         )?;
     }
     tx.commit()?;
@@ -180,7 +204,13 @@ fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SaleSummary> {
 
 /// Sales between two stored timestamps (`from` inclusive, `to` exclusive), newest first, with
 /// the total of the ones not voided.
-pub fn list(conn: &Connection, from: &str, to: &str, page: i64, per_page: i64) -> Result<(Page<SaleSummary>, i64), BusinessError> {
+pub fn list(
+    conn: &Connection,
+    from: &str,
+    to: &str,
+    page: i64,
+    per_page: i64,
+) -> Result<(Page<SaleSummary>, i64), BusinessError> {
     let (total, sum): (i64, i64) = conn.query_row(
         "SELECT count(*), coalesce(sum(CASE WHEN voided_at IS NULL THEN total_cents END), 0)
          FROM sales WHERE created_at >= ?1 AND created_at < ?2",
@@ -192,7 +222,10 @@ pub fn list(conn: &Connection, from: &str, to: &str, page: i64, per_page: i64) -
         "{SUMMARY_SELECT} WHERE s.created_at >= ?1 AND s.created_at < ?2 ORDER BY s.created_at DESC, s.id DESC LIMIT ?3 OFFSET ?4"
     ))?;
     let items = stmt
-        .query_map(params![from, to, per_page, (page - 1) * per_page], summary_from_row)?
+        .query_map(
+            params![from, to, per_page, (page - 1) * per_page],
+            summary_from_row,
+        )?
         .collect::<rusqlite::Result<_>>()?;
     Ok((
         Page {
@@ -206,12 +239,20 @@ pub fn list(conn: &Connection, from: &str, to: &str, page: i64, per_page: i64) -
 }
 
 pub fn recent(conn: &Connection, limit: i64) -> Result<Vec<SaleSummary>, BusinessError> {
-    let mut stmt = conn.prepare(&format!("{SUMMARY_SELECT} ORDER BY s.created_at DESC, s.id DESC LIMIT ?1"))?;
-    let items = stmt.query_map([limit], summary_from_row)?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(&format!(
+        "{SUMMARY_SELECT} ORDER BY s.created_at DESC, s.id DESC LIMIT ?1"
+    ))?;
+    let items = stmt
+        .query_map([limit], summary_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(items)
 }
 
-pub fn for_customer(conn: &Connection, customer_id: i64, limit: i64) -> Result<Vec<SaleSummary>, BusinessError> {
+pub fn for_customer(
+    conn: &Connection,
+    customer_id: i64,
+    limit: i64,
+) -> Result<Vec<SaleSummary>, BusinessError> {
     let mut stmt = conn.prepare(&format!(
         "{SUMMARY_SELECT} WHERE s.customer_id = ?1 ORDER BY s.created_at DESC, s.id DESC LIMIT ?2"
     ))?;
@@ -223,7 +264,11 @@ pub fn for_customer(conn: &Connection, customer_id: i64, limit: i64) -> Result<V
 
 pub fn get(conn: &Connection, id: i64) -> Result<SaleDetail, BusinessError> {
     let summary = conn
-        .query_row(&format!("{SUMMARY_SELECT} WHERE s.id = ?1"), [id], summary_from_row)
+        .query_row(
+            &format!("{SUMMARY_SELECT} WHERE s.id = ?1"),
+            [id],
+            summary_from_row,
+        )
         .optional()?
         .ok_or(BusinessError::NotFound)?;
     let (voided_at, voided_by): (Option<String>, Option<String>) = conn.query_row(
@@ -308,7 +353,10 @@ mod tests {
         assert_eq!(detail.summary.total_cents, 250);
         db.with_conn(|c| void(c, id, 1)).unwrap();
         assert_eq!(stock(&db, pid), 3);
-        assert!(matches!(db.with_conn(|c| void(c, id, 1)), Err(BusinessError::AlreadyVoided)));
+        assert!(matches!(
+            db.with_conn(|c| void(c, id, 1)),
+            Err(BusinessError::AlreadyVoided)
+        ));
     }
 
     #[test]
@@ -330,10 +378,23 @@ mod tests {
             ],
         };
         let err = db.with_conn(|c| create(c, &sale, 1)).unwrap_err();
-        assert!(matches!(err, BusinessError::InsufficientStock { available: 1, wanted: 2, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                BusinessError::InsufficientStock {
+                    available: 1,
+                    wanted: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert_eq!(stock(&db, pid), 3);
         let n: i64 = db
-            .with_conn(|c| c.query_row("SELECT count(*) FROM sales", [], |r| r.get(0)).map_err(DbError::from))
+            .with_conn(|c| {
+                c.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))
+                    .map_err(DbError::from)
+            })
             .unwrap();
         assert_eq!(n, 0);
     }
@@ -341,7 +402,8 @@ mod tests {
     #[test]
     fn concurrent_sales_of_the_last_item_exactly_one_succeeds() {
         let (_d, db, pid) = setup();
-        db.with_conn(|c| products::adjust_stock(c, pid, -2, "correction", "", 1)).unwrap();
+        db.with_conn(|c| products::adjust_stock(c, pid, -2, "correction", "", 1))
+            .unwrap();
         assert_eq!(stock(&db, pid), 1);
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
         let handles: Vec<_> = (0..8)
@@ -361,7 +423,11 @@ mod tests {
                 })
             })
             .collect();
-        let ok = handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count();
+        let ok = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
         assert_eq!(ok, 1);
         assert_eq!(stock(&db, pid), 0);
     }

@@ -92,8 +92,10 @@ pub fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<i64
     };
     // Reading the schema is the cheap startup check: a file that is not a database fails here.
     let found = super::user_version(conn).map_err(unreadable)?;
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .map_err(unreadable)?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(unreadable)?;
     if found > SCHEMA_VERSION {
         return Err(DbError::TooNew {
             path: path.to_path_buf(),

@@ -306,8 +306,7 @@ impl Exclusive<'_> {
     pub fn close_all(&mut self, timeout: Duration) -> Result<(), DbError> {
         if let Some(pool) = self.gate.as_ref() {
             let conn = pool.get()?;
-            let busy: i64 =
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
             if busy != 0 {
                 return Err(DbError::Unreadable {
                     path: self.db.inner.path.clone(),
@@ -348,7 +347,9 @@ pub fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
     let uri = format!("file:{}?immutable=1", uri_path(path));
     Connection::open_with_flags(
         uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
 }
 
@@ -381,10 +382,9 @@ pub fn check_integrity(conn: &Connection, full: bool) -> Result<(), String> {
     } else {
         "PRAGMA quick_check(20)"
     };
-    let rows: rusqlite::Result<Vec<String>> = conn.prepare(sql).and_then(|mut stmt| {
-        stmt.query_map([], |r| r.get::<_, String>(0))?
-            .collect()
-    });
+    let rows: rusqlite::Result<Vec<String>> = conn
+        .prepare(sql)
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get::<_, String>(0))?.collect());
     match rows {
         Ok(rows) if rows.len() == 1 && rows[0] == "ok" => Ok(()),
         Ok(rows) => Err(rows.join("; ")),
@@ -464,8 +464,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db"), DbOptions::SERVER).unwrap();
         let before = db.commit_count();
-        db.with_conn(|c| c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES(1);").map_err(DbError::from))
-            .unwrap();
+        db.with_conn(|c| {
+            c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES(1);")
+                .map_err(DbError::from)
+        })
+        .unwrap();
         assert!(db.commit_count() > before);
     }
 

@@ -4,10 +4,10 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use super::AppState;
 use super::error::{ApiError, AppError};
 use super::pages::backup::{BackupRow, check_description, load_status, require_restorer};
 use super::session::CurrentUser;
-use super::AppState;
 use crate::auth::Role;
 use crate::backup::CreateRequest;
 
@@ -15,7 +15,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/backups", web::get().to(list))
         .route("/api/backups", web::post().to(create))
         .route("/api/backups/status", web::get().to(status))
-        .route("/api/backups/emergency-restore", web::post().to(emergency_restore))
+        .route(
+            "/api/backups/emergency-restore",
+            web::post().to(emergency_restore),
+        )
         .route("/api/backups/{name}", web::get().to(show))
         .route("/api/backups/{name}", web::delete().to(delete))
         .route("/api/backups/{name}/restore", web::post().to(restore));
@@ -57,16 +60,26 @@ struct CreateBody {
     description: String,
 }
 
-async fn create(state: web::Data<AppState>, user: CurrentUser, body: Option<web::Json<CreateBody>>) -> Result<HttpResponse, ApiError> {
+async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: Option<web::Json<CreateBody>>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
     check_description(&body.description)?;
     let engine = state.engine.clone();
     let request = CreateRequest::manual(&body.description, &user.username);
     let entry = web::block(move || engine.create(&request)).await??;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "backup": BackupRow::from_entry(&entry, Some(&entry.file_name)) })))
+    Ok(HttpResponse::Created().json(
+        serde_json::json!({ "backup": BackupRow::from_entry(&entry, Some(&entry.file_name)) }),
+    ))
 }
 
-async fn show(state: web::Data<AppState>, _user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn show(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let engine = state.engine.clone();
     let name = name.into_inner();
     let entry = web::block(move || engine.find(&name)).await??;
@@ -76,7 +89,11 @@ async fn show(state: web::Data<AppState>, _user: CurrentUser, name: web::Path<St
     })))
 }
 
-async fn delete(state: web::Data<AppState>, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn delete(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
     let engine = state.engine.clone();
     let name = name.into_inner();
@@ -86,19 +103,30 @@ async fn delete(state: web::Data<AppState>, user: CurrentUser, name: web::Path<S
     Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": name })))
 }
 
-async fn restore(state: web::Data<AppState>, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn restore(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
     require_restorer(&state, &user, &name)?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    let report = web::block(move || engine.restore(&name, &who)).await?.map_err(AppError::from)?;
+    let report = web::block(move || engine.restore(&name, &who))
+        .await?
+        .map_err(AppError::from)?;
     Ok(HttpResponse::Ok().json(report))
 }
 
-async fn emergency_restore(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+async fn emergency_restore(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
     require_restorer(&state, &user, "the latest good backup")?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    let report = web::block(move || engine.emergency_restore(&who)).await?.map_err(AppError::from)?;
+    let report = web::block(move || engine.emergency_restore(&who))
+        .await?
+        .map_err(AppError::from)?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -74,9 +74,9 @@ impl From<BackupError> for AppError {
     fn from(e: BackupError) -> Self {
         match &e {
             BackupError::NotFound(_) => AppError::NotFound,
-            BackupError::Busy { .. } | BackupError::BusyElsewhere { .. } | BackupError::InUse(_) => {
-                AppError::Conflict(e.to_string())
-            }
+            BackupError::Busy { .. }
+            | BackupError::BusyElsewhere { .. }
+            | BackupError::InUse(_) => AppError::Conflict(e.to_string()),
             BackupError::NewestCannotBeDeleted
             | BackupError::VerifyFailed { .. }
             | BackupError::NoGoodBackup { .. } => AppError::Conflict(e.to_string()),
@@ -205,10 +205,16 @@ where
     let detail = res.response().error().map(|e| e.to_string());
     let message = match (status, detail) {
         (StatusCode::NOT_FOUND, _) => "Page not found.".to_string(),
-        (StatusCode::METHOD_NOT_ALLOWED, _) => "This address does not accept that kind of request.".into(),
+        (StatusCode::METHOD_NOT_ALLOWED, _) => {
+            "This address does not accept that kind of request.".into()
+        }
         (StatusCode::PAYLOAD_TOO_LARGE, _) => "The request is too large.".into(),
-        (s, Some(d)) if s.is_client_error() && !d.is_empty() => format!("The request was not understood: {d}"),
-        (s, _) if s.is_server_error() => "Something went wrong on our side. The details are in the server log.".into(),
+        (s, Some(d)) if s.is_client_error() && !d.is_empty() => {
+            format!("The request was not understood: {d}")
+        }
+        (s, _) if s.is_server_error() => {
+            "Something went wrong on our side. The details are in the server log.".into()
+        }
         (s, _) => s.canonical_reason().unwrap_or("Error").to_string(),
     };
     let (req, old) = res.into_parts();

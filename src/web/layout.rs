@@ -24,7 +24,12 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub async fn new(req: &HttpRequest, state: &web::Data<AppState>, title: &str, nav: &'static str) -> Layout {
+    pub async fn new(
+        req: &HttpRequest,
+        state: &web::Data<AppState>,
+        title: &str,
+        nav: &'static str,
+    ) -> Layout {
         let session = req.get_session();
         let user = req.extensions().get::<CurrentUser>().cloned();
         let banner = if user.is_some() {

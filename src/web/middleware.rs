@@ -14,7 +14,10 @@ use super::session::{self, CurrentUser};
 use crate::auth::{Role, users};
 
 fn is_public(path: &str) -> bool {
-    path == "/login" || path == "/first-run" || path == "/favicon.ico" || path.starts_with("/static/")
+    path == "/login"
+        || path == "/first-run"
+        || path == "/favicon.ico"
+        || path.starts_with("/static/")
 }
 
 fn error_response<B>(req: ServiceRequest, err: AppError) -> ServiceResponse<EitherBody<B>> {
@@ -34,13 +37,20 @@ pub async fn auth_gate<B: MessageBody + 'static>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return Ok(error_response(req, AppError::Internal("application state missing".into())));
+        return Ok(error_response(
+            req,
+            AppError::Internal("application state missing".into()),
+        ));
     };
     let session = req.get_session();
     let mut ended = false;
     if let Ok(Some(user_id)) = session.get::<i64>(session::KEY_USER_ID) {
         let now = chrono::Utc::now().timestamp();
-        let seen = session.get::<i64>(session::KEY_SEEN).ok().flatten().unwrap_or(0);
+        let seen = session
+            .get::<i64>(session::KEY_SEEN)
+            .ok()
+            .flatten()
+            .unwrap_or(0);
         let idle_limit = i64::from(state.settings().session_idle_hours) * 3600;
         let name = session.get::<String>(session::KEY_USERNAME).ok().flatten();
         let role = session
@@ -60,7 +70,9 @@ pub async fn auth_gate<B: MessageBody + 'static>(
                 Err(e) => return Ok(error_response(req, e.into())),
             };
             match user {
-                Some(u) if u.active && Some(&u.username) == name.as_ref() && Some(u.role) == role => {
+                Some(u)
+                    if u.active && Some(&u.username) == name.as_ref() && Some(u.role) == role =>
+                {
                     // Rewriting the cookie once a minute is enough to track idleness.
                     if now - seen > 60 {
                         let _ = session.insert(session::KEY_SEEN, now);
@@ -89,7 +101,11 @@ pub async fn auth_gate<B: MessageBody + 'static>(
             target.push('?');
             target.push_str(req.query_string());
         }
-        let next_param = if req.method() == Method::GET { target.as_str() } else { "/" };
+        let next_param = if req.method() == Method::GET {
+            target.as_str()
+        } else {
+            "/"
+        };
         let mut location = format!("/login?next={}", urlencode(next_param));
         if ended {
             location.push_str("&ended=1");
@@ -105,7 +121,9 @@ pub async fn auth_gate<B: MessageBody + 'static>(
             .finish();
         return Ok(req.into_response(response).map_into_right_body());
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 fn urlencode(text: &str) -> String {
@@ -122,9 +140,16 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
-    let expected = req.get_session().get::<String>(session::KEY_CSRF).ok().flatten();
+    let expected = req
+        .get_session()
+        .get::<String>(session::KEY_CSRF)
+        .ok()
+        .flatten();
     let header_token = req
         .headers()
         .get("x-csrf-token")
@@ -148,8 +173,16 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
             };
             let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
                 .ok()
-                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v));
-            (token, ServiceRequest::from_parts(http_req, Payload::from(body)))
+                .and_then(|pairs| {
+                    pairs
+                        .into_iter()
+                        .find(|(k, _)| k == "csrf_token")
+                        .map(|(_, v)| v)
+                });
+            (
+                token,
+                ServiceRequest::from_parts(http_req, Payload::from(body)),
+            )
         }
         None => (None, req),
     };
@@ -164,7 +197,9 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
         );
         return Ok(error_response(req, err));
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

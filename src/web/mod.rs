@@ -37,7 +37,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn settings(&self) -> Settings {
-        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.settings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -49,7 +52,9 @@ where
     E: From<DbError> + Into<AppError> + Send + 'static,
 {
     let db = state.db.clone();
-    web::block(move || db.with_conn(f)).await?.map_err(Into::into)
+    web::block(move || db.with_conn(f))
+        .await?
+        .map_err(Into::into)
 }
 
 /// Runs any blocking work (file I/O, hashing, backups) on the blocking pool.

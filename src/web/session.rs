@@ -145,7 +145,14 @@ mod tests {
     #[test]
     fn next_only_allows_local_paths() {
         assert_eq!(safe_next(Some("/products?page=2")), "/products?page=2");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "evil", "/a\\b", "/\r\nx"] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "evil",
+            "/a\\b",
+            "/\r\nx",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");

@@ -67,7 +67,10 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let username = form.username.trim().to_string();
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     let next = session::safe_next(form.next.as_deref());
 
     let outcome = if let Err(wait) = state.throttle.check(&username, &address) {
@@ -149,7 +152,10 @@ pub struct FirstRunPage {
     backups_dir: String,
 }
 
-pub async fn first_run_page(req: &HttpRequest, state: &web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn first_run_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let page = FirstRunPage {
         layout: Layout::new(req, state, "Welcome", "first-run").await,
         username: String::new(),
@@ -247,7 +253,11 @@ struct AccountPage {
     errors: AccountErrors,
 }
 
-pub async fn account_page(req: HttpRequest, state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn account_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     render(&AccountPage {
         layout: Layout::new(&req, &state, "My account", "account").await,
         errors: AccountErrors::default(),

@@ -14,7 +14,9 @@ use crate::auth::Role;
 use crate::backup::health::{Health, LiveCheck};
 use crate::backup::log::LogLine;
 use crate::backup::scheduler::ScheduleInfo;
-use crate::backup::{BackupEngine, BackupEntry, BackupError, BackupKind, BackupState, CreateRequest, Progress};
+use crate::backup::{
+    BackupEngine, BackupEntry, BackupError, BackupKind, BackupState, CreateRequest, Progress,
+};
 use crate::config::Settings;
 use crate::db::{self, DbError};
 use crate::web::layout::Layout;
@@ -27,7 +29,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/backup/create", web::post().to(create))
         .route("/backup/settings", web::post().to(save_settings))
         .route("/backup/emergency-restore", web::get().to(emergency_page))
-        .route("/backup/emergency-restore", web::post().to(emergency_restore))
+        .route(
+            "/backup/emergency-restore",
+            web::post().to(emergency_restore),
+        )
         .route("/backup/{name}", web::get().to(details))
         .route("/backup/{name}/download", web::get().to(download))
         .route("/backup/{name}/delete", web::get().to(delete_page))
@@ -75,7 +80,11 @@ impl BackupRow {
             state: state.label(),
             state_reason: state.reason().to_string(),
             is_newest: newest == Some(entry.file_name.as_str()),
-            sha256: entry.sidecar.as_ref().map(|s| s.sha256.clone()).unwrap_or_default(),
+            sha256: entry
+                .sidecar
+                .as_ref()
+                .map(|s| s.sha256.clone())
+                .unwrap_or_default(),
             schema_version: entry.sidecar.as_ref().map(|s| s.schema_version),
         }
     }
@@ -110,12 +119,20 @@ pub struct StatusView {
 pub fn status_view(engine: &BackupEngine, schedule: ScheduleInfo) -> StatusView {
     engine.refresh_quick_check_if_stale();
     let entries = engine.list().unwrap_or_default();
-    let newest = entries.iter().find(|e| e.kind().counts_toward_cap()).map(|e| e.file_name.clone());
-    let backups: Vec<BackupRow> = entries.iter().map(|e| BackupRow::from_entry(e, newest.as_deref())).collect();
+    let newest = entries
+        .iter()
+        .find(|e| e.kind().counts_toward_cap())
+        .map(|e| e.file_name.clone());
+    let backups: Vec<BackupRow> = entries
+        .iter()
+        .map(|e| BackupRow::from_entry(e, newest.as_deref()))
+        .collect();
     let settings = engine.settings();
     let paths = engine.paths();
     let database_size = std::fs::metadata(&paths.db).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(paths.db_sidecar("-wal")).map(|m| m.len()).unwrap_or(0);
+        + std::fs::metadata(paths.db_sidecar("-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
     let free_space = fsutil::available_space(&paths.data_dir).ok();
     let now = Utc::now();
     let emergency_candidate = entries
@@ -126,13 +143,28 @@ pub fn status_view(engine: &BackupEngine, schedule: ScheduleInfo) -> StatusView 
     let total_size = entries.iter().map(|e| e.size).sum();
     StatusView {
         health: engine.health(now),
-        counted: entries.iter().filter(|e| e.kind().counts_toward_cap()).count(),
+        counted: entries
+            .iter()
+            .filter(|e| e.kind().counts_toward_cap())
+            .count(),
         max_backups: settings.max_backups,
         total_size,
         total_size_human: fsutil::human_size(total_size),
-        latest: entries.first().map(|e| format!("{} ({})", timefmt::local(e.created_at()), timefmt::ago(e.created_at(), now))),
-        next_run_local: schedule.next_run.map(timefmt::local_seconds).unwrap_or_default(),
-        next_run_ago: schedule.next_run.map(|t| timefmt::ago(t, now)).unwrap_or_default(),
+        latest: entries.first().map(|e| {
+            format!(
+                "{} ({})",
+                timefmt::local(e.created_at()),
+                timefmt::ago(e.created_at(), now)
+            )
+        }),
+        next_run_local: schedule
+            .next_run
+            .map(timefmt::local_seconds)
+            .unwrap_or_default(),
+        next_run_ago: schedule
+            .next_run
+            .map(|t| timefmt::ago(t, now))
+            .unwrap_or_default(),
         schedule,
         operation: engine.progress(),
         quick_check: engine.last_quick_check(),
@@ -141,7 +173,9 @@ pub fn status_view(engine: &BackupEngine, schedule: ScheduleInfo) -> StatusView 
         database_size_human: fsutil::human_size(database_size),
         backups_dir: paths.backups.display().to_string(),
         free_space,
-        free_space_human: free_space.map(fsutil::human_size).unwrap_or_else(|| "unknown".into()),
+        free_space_human: free_space
+            .map(fsutil::human_size)
+            .unwrap_or_else(|| "unknown".into()),
         settings,
         emergency_candidate,
         backups,
@@ -167,21 +201,32 @@ impl StatusPage {
     fn check_text(&self, check: &Option<LiveCheck>) -> String {
         match check {
             Some(c) if c.ok => format!("ok, {}", timefmt::ago(c.checked_at, Utc::now())),
-            Some(c) => format!("FAILED {}: {}", timefmt::ago(c.checked_at, Utc::now()), c.message),
+            Some(c) => format!(
+                "FAILED {}: {}",
+                timefmt::ago(c.checked_at, Utc::now()),
+                c.message
+            ),
             None => "not run yet".into(),
         }
     }
 
     fn interval_text(&self) -> String {
         if self.s.schedule.active {
-            format!("every {}", timefmt::span(i64::try_from(self.s.schedule.interval_secs).unwrap_or(0)))
+            format!(
+                "every {}",
+                timefmt::span(i64::try_from(self.s.schedule.interval_secs).unwrap_or(0))
+            )
         } else {
             "off".into()
         }
     }
 }
 
-pub async fn status(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn status(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     let s = load_status(&state).await?;
     let engine = state.engine.clone();
     let log = web::block(move || engine.log().tail(50)).await?;
@@ -210,7 +255,12 @@ pub fn check_description(text: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn create(state: web::Data<AppState>, session: Session, user: CurrentUser, form: web::Form<CreateForm>) -> Result<HttpResponse, AppError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    form: web::Form<CreateForm>,
+) -> Result<HttpResponse, AppError> {
     if let Err(e) = check_description(&form.description) {
         session::flash_error(&session, e.to_string());
         return Ok(see_other("/backup/status"));
@@ -221,7 +271,11 @@ pub async fn create(state: web::Data<AppState>, session: Session, user: CurrentU
     match result {
         Ok(entry) => session::flash_ok(
             &session,
-            format!("Backup {} created and verified ({}).", entry.file_name, fsutil::human_size(entry.size)),
+            format!(
+                "Backup {} created and verified ({}).",
+                entry.file_name,
+                fsutil::human_size(entry.size)
+            ),
         ),
         Err(e) => session::flash_error(&session, format!("The backup was not made: {e}")),
     }
@@ -235,7 +289,12 @@ pub struct SettingsForm {
 }
 
 /// Validates and saves the backup settings, then applies them without a restart.
-pub fn apply_settings(state: &AppState, interval: &str, max: &str, user: &str) -> Result<Settings, AppError> {
+pub fn apply_settings(
+    state: &AppState,
+    interval: &str,
+    max: &str,
+    user: &str,
+) -> Result<Settings, AppError> {
     let parse = |text: &str, what: &str| {
         text.trim()
             .parse::<u32>()
@@ -245,7 +304,8 @@ pub fn apply_settings(state: &AppState, interval: &str, max: &str, user: &str) -
     let old = new.clone();
     new.interval_hours = parse(interval, "The automatic interval")?;
     new.max_backups = parse(max, "The number of backups to keep")?;
-    new.validate().map_err(|e| AppError::BadRequest(e.to_string()))?;
+    new.validate()
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     new.save(&state.paths.settings)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     *state.settings.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
@@ -257,17 +317,27 @@ pub fn apply_settings(state: &AppState, interval: &str, max: &str, user: &str) -
     Ok(new)
 }
 
-pub async fn save_settings(state: web::Data<AppState>, session: Session, user: CurrentUser, form: web::Form<SettingsForm>) -> Result<HttpResponse, AppError> {
+pub async fn save_settings(
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
     let form = form.into_inner();
     let st = state.clone();
     let name = user.username.clone();
-    let result = web::block(move || apply_settings(&st, &form.interval_hours, &form.max_backups, &name)).await?;
+    let result =
+        web::block(move || apply_settings(&st, &form.interval_hours, &form.max_backups, &name))
+            .await?;
     match result {
         Ok(s) => session::flash_ok(
             &session,
             if s.interval_hours == 0 {
-                format!("Settings saved: automatic backups are off; keeping {} backups.", s.max_backups)
+                format!(
+                    "Settings saved: automatic backups are off; keeping {} backups.",
+                    s.max_backups
+                )
             } else {
                 format!(
                     "Settings saved: a backup every {} hour(s), keeping {} backups.",
@@ -275,7 +345,9 @@ pub async fn save_settings(state: web::Data<AppState>, session: Session, user: C
                 )
             },
         ),
-        Err(AppError::BadRequest(msg)) => session::flash_error(&session, format!("Settings not saved: {msg}")),
+        Err(AppError::BadRequest(msg)) => {
+            session::flash_error(&session, format!("Settings not saved: {msg}"))
+        }
         Err(e) => return Err(e),
     }
     Ok(see_other("/backup/status"))
@@ -309,7 +381,10 @@ impl CountRow {
     }
 }
 
-fn compare_counts(backup: &BTreeMap<String, i64>, current: &BTreeMap<String, i64>) -> Vec<CountRow> {
+fn compare_counts(
+    backup: &BTreeMap<String, i64>,
+    current: &BTreeMap<String, i64>,
+) -> Vec<CountRow> {
     let mut tables: Vec<&String> = backup.keys().chain(current.keys()).collect();
     tables.sort();
     tables.dedup();
@@ -336,14 +411,31 @@ struct DetailsPage {
     user: CurrentUser,
 }
 
-pub async fn details(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn details(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let entry = find(&state, name.into_inner()).await?;
     let newest = newest_name(&state).await?;
     let current = current_counts(&state).await?;
     let sidecar = entry.sidecar.clone();
-    let counts = compare_counts(&sidecar.as_ref().map(|s| s.row_counts.clone()).unwrap_or_default(), &current);
+    let counts = compare_counts(
+        &sidecar
+            .as_ref()
+            .map(|s| s.row_counts.clone())
+            .unwrap_or_default(),
+        &current,
+    );
     let page = DetailsPage {
-        layout: Layout::new(&req, &state, &format!("Backup {}", entry.file_name), "backup").await,
+        layout: Layout::new(
+            &req,
+            &state,
+            &format!("Backup {}", entry.file_name),
+            "backup",
+        )
+        .await,
         row: BackupRow::from_entry(&entry, newest.as_deref()),
         entry_json: sidecar
             .as_ref()
@@ -353,7 +445,10 @@ pub async fn details(req: HttpRequest, state: web::Data<AppState>, user: Current
             .as_ref()
             .map(|s| timefmt::local_seconds(s.verification.checked_at))
             .unwrap_or_default(),
-        method: sidecar.as_ref().map(|s| s.verification.method.clone()).unwrap_or_default(),
+        method: sidecar
+            .as_ref()
+            .map(|s| s.verification.method.clone())
+            .unwrap_or_default(),
         duration: sidecar
             .as_ref()
             .map(|s| format!("{:.1} s", s.duration_ms as f64 / 1000.0))
@@ -367,10 +462,18 @@ pub async fn details(req: HttpRequest, state: web::Data<AppState>, user: Current
 async fn newest_name(state: &web::Data<AppState>) -> Result<Option<String>, AppError> {
     let engine = state.engine.clone();
     let entries = web::block(move || engine.list()).await??;
-    Ok(entries.into_iter().find(|e| e.kind().counts_toward_cap()).map(|e| e.file_name))
+    Ok(entries
+        .into_iter()
+        .find(|e| e.kind().counts_toward_cap())
+        .map(|e| e.file_name))
 }
 
-pub async fn download(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn download(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
     let entry = find(&state, name.into_inner()).await?;
     let path = entry.path.clone();
@@ -382,10 +485,10 @@ pub async fn download(req: HttpRequest, state: web::Data<AppState>, user: Curren
             disposition: DispositionType::Attachment,
             parameters: vec![DispositionParam::Filename(entry.file_name.clone())],
         });
-    state
-        .engine
-        .log()
-        .info(&format!("Backup downloaded: {} by {}", entry.file_name, user.username));
+    state.engine.log().info(&format!(
+        "Backup downloaded: {} by {}",
+        entry.file_name, user.username
+    ));
     Ok(file.into_response(&req))
 }
 
@@ -405,11 +508,18 @@ struct ConfirmPage {
     counts: Vec<CountRow>,
 }
 
-pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn delete_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
     let entry = find(&state, name.into_inner()).await?;
     if newest_name(&state).await?.as_deref() == Some(entry.file_name.as_str()) {
-        return Err(AppError::Conflict(BackupError::NewestCannotBeDeleted.to_string()));
+        return Err(AppError::Conflict(
+            BackupError::NewestCannotBeDeleted.to_string(),
+        ));
     }
     render(&ConfirmPage {
         layout: Layout::new(&req, &state, "Delete backup", "backup").await,
@@ -430,7 +540,12 @@ pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>, user: Cur
     })
 }
 
-pub async fn delete(state: web::Data<AppState>, session: Session, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
     let engine = state.engine.clone();
     let name = name.into_inner();
@@ -441,15 +556,26 @@ pub async fn delete(state: web::Data<AppState>, session: Session, user: CurrentU
     Ok(see_other("/backup/status"))
 }
 
-pub async fn verify(state: web::Data<AppState>, session: Session, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn verify(
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let engine = state.engine.clone();
     let name = name.into_inner();
     let target = name.clone();
     let who = user.username.clone();
     let entry = web::block(move || engine.verify(&target, false, &who)).await??;
     match entry.state() {
-        BackupState::Verified => session::flash_ok(&session, format!("{name} is good: checksum and SQLite check passed.")),
-        other => session::flash_error(&session, format!("{name} failed verification: {}", other.reason())),
+        BackupState::Verified => session::flash_ok(
+            &session,
+            format!("{name} is good: checksum and SQLite check passed."),
+        ),
+        other => session::flash_error(
+            &session,
+            format!("{name} failed verification: {}", other.reason()),
+        ),
     }
     Ok(see_other(&format!("/backup/{}", entry.file_name)))
 }
@@ -463,15 +589,26 @@ pub fn require_restorer(state: &AppState, user: &CurrentUser, what: &str) -> Res
         "Restore of {what} refused for {} (role {}): only super-admins may restore",
         user.username, user.role
     ));
-    Err(AppError::Forbidden("Only a super-admin can restore backups.".into()))
+    Err(AppError::Forbidden(
+        "Only a super-admin can restore backups.".into(),
+    ))
 }
 
-pub async fn restore_page(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn restore_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
     require_restorer(&state, &user, &name)?;
     let entry = find(&state, name).await?;
     let current = current_counts(&state).await?;
-    let backup_counts = entry.sidecar.as_ref().map(|s| s.row_counts.clone()).unwrap_or_default();
+    let backup_counts = entry
+        .sidecar
+        .as_ref()
+        .map(|s| s.row_counts.clone())
+        .unwrap_or_default();
     render(&ConfirmPage {
         layout: Layout::new(&req, &state, "Restore backup", "backup").await,
         action: format!("/backup/{}/restore", entry.file_name),
@@ -505,7 +642,12 @@ fn restore_message(report: &crate::backup::restore::RestoreReport) -> String {
     message
 }
 
-pub async fn restore(state: web::Data<AppState>, session: Session, user: CurrentUser, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn restore(
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
     require_restorer(&state, &user, &name)?;
     let engine = state.engine.clone();
@@ -519,11 +661,17 @@ pub async fn restore(state: web::Data<AppState>, session: Session, user: Current
     Ok(see_other("/backup/status"))
 }
 
-pub async fn emergency_page(req: HttpRequest, state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn emergency_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     require_restorer(&state, &user, "the latest good backup")?;
     let s = load_status(&state).await?;
     let candidate = match &s.emergency_candidate {
-        Some(name) => format!("It will use {name}, the newest backup not known to be damaged (it is checked first; if it fails, the next older one is tried)."),
+        Some(name) => format!(
+            "It will use {name}, the newest backup not known to be damaged (it is checked first; if it fails, the next older one is tried)."
+        ),
         None => "There is no usable backup, so emergency restore cannot run.".into(),
     };
     render(&ConfirmPage {
@@ -541,7 +689,11 @@ pub async fn emergency_page(req: HttpRequest, state: web::Data<AppState>, user: 
     })
 }
 
-pub async fn emergency_restore(state: web::Data<AppState>, session: Session, user: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn emergency_restore(
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     require_restorer(&state, &user, "the latest good backup")?;
     let engine = state.engine.clone();
     let who = user.username.clone();
@@ -553,6 +705,10 @@ pub async fn emergency_restore(state: web::Data<AppState>, session: Session, use
 }
 
 /// Create a backup on behalf of the JSON API (same rules as the form).
-pub fn create_for(engine: &BackupEngine, description: &str, user: &str) -> Result<BackupEntry, BackupError> {
+pub fn create_for(
+    engine: &BackupEngine,
+    description: &str,
+    user: &str,
+) -> Result<BackupEntry, BackupError> {
     engine.create(&CreateRequest::manual(description, user))
 }

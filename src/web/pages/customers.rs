@@ -1,4 +1,219 @@
-//! (pages to come)
-use actix_web::web;
+//! `/customers`: list and search, create/edit with validation, a page with their sales, CSV.
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::products::{PER_PAGE, csv_response};
+use crate::auth::Role;
+use crate::business::customers::{self, Customer, CustomerForm};
+use crate::business::sales::{self, SaleSummary};
+use crate::business::{BusinessError, FieldErrors, Page, export};
+use crate::web::layout::Layout;
+use crate::web::session::{self, CurrentUser};
+use crate::web::{AppError, AppState, render, run_db, see_other};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/customers", web::get().to(list))
+        .route("/customers", web::post().to(create))
+        .route("/customers/new", web::get().to(new_form))
+        .route("/customers/export.csv", web::get().to(export_csv))
+        .route("/customers/{id}", web::get().to(show))
+        .route("/customers/{id}", web::post().to(update))
+        .route("/customers/{id}/edit", web::get().to(edit_form));
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "customers/list.html")]
+struct ListPage {
+    layout: Layout,
+    q: String,
+    page: Page<Customer>,
+    user: CurrentUser,
+}
+
+impl ListPage {
+    fn page_link(&self, page: i64) -> String {
+        let query =
+            serde_urlencoded::to_string([("q", self.q.as_str()), ("page", &page.to_string())])
+                .unwrap_or_default();
+        format!("/customers?{query}")
+    }
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let q: String = query.q.chars().take(100).collect();
+    let search = q.clone();
+    let page_no = query.page.unwrap_or(1).max(1);
+    let page = run_db(&state, move |c| {
+        customers::list(c, &search, page_no, PER_PAGE)
+    })
+    .await?;
+    render(&ListPage {
+        layout: Layout::new(&req, &state, "Customers", "customers").await,
+        q,
+        page,
+        user,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "customers/form.html")]
+struct FormPage {
+    layout: Layout,
+    action: String,
+    form: CustomerForm,
+    errors: FieldErrors,
+}
+
+async fn form_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    id: Option<i64>,
+    form: CustomerForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let failed = !errors.is_empty();
+    let mut response = render(&FormPage {
+        layout: Layout::new(
+            req,
+            state,
+            if id.is_some() {
+                "Edit customer"
+            } else {
+                "New customer"
+            },
+            "customers",
+        )
+        .await,
+        action: id.map_or_else(|| "/customers".to_string(), |id| format!("/customers/{id}")),
+        form,
+        errors,
+    })?;
+    if failed {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(response)
+}
+
+async fn new_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    form_page(
+        &req,
+        &state,
+        None,
+        CustomerForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    _user: CurrentUser,
+    form: web::Form<CustomerForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let clean = match customers::validate(&form) {
+        Ok(c) => c,
+        Err(errors) => return form_page(&req, &state, None, form, errors).await,
+    };
+    let id = run_db(&state, move |c| customers::create(c, &clean)).await?;
+    session::flash_ok(&session, "Customer saved.");
+    Ok(see_other(&format!("/customers/{id}")))
+}
+
+#[derive(Template)]
+#[template(path = "customers/show.html")]
+struct ShowPage {
+    layout: Layout,
+    c: Customer,
+    sales: Vec<SaleSummary>,
+}
+
+async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (c, sales) = run_db(&state, move |conn| {
+        Ok::<_, BusinessError>((
+            customers::get(conn, id)?,
+            sales::for_customer(conn, id, 100)?,
+        ))
+    })
+    .await?;
+    render(&ShowPage {
+        layout: Layout::new(&req, &state, &c.name, "customers").await,
+        c,
+        sales,
+    })
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let c = run_db(&state, move |conn| customers::get(conn, id)).await?;
+    form_page(
+        &req,
+        &state,
+        Some(id),
+        CustomerForm::from_customer(&c),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<CustomerForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let form = form.into_inner();
+    let clean = match customers::validate(&form) {
+        Ok(c) => c,
+        Err(errors) => return form_page(&req, &state, Some(id), form, errors).await,
+    };
+    run_db(&state, move |c| customers::update(c, id, &clean)).await?;
+    session::flash_ok(&session, "Customer saved.");
+    Ok(see_other(&format!("/customers/{id}")))
+}
+
+async fn export_csv(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Admin)?;
+    let bytes = run_db(&state, |c| export::customers_csv(c)).await?;
+    Ok(csv_response("customers", bytes))
+}

@@ -25,7 +25,11 @@ impl HomePage {
     }
 }
 
-pub async fn index(req: HttpRequest, state: web::Data<AppState>, user: Option<CurrentUser>) -> Result<HttpResponse, AppError> {
+pub async fn index(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: Option<CurrentUser>,
+) -> Result<HttpResponse, AppError> {
     if user.is_none() {
         let count = run_db(&state, |c| users::count(c)).await?;
         if count > 0 {

@@ -1,4 +1,369 @@
-//! (pages to come)
-use actix_web::web;
+//! `/products`: list with search and pages, create/edit, stock adjustments, archive, CSV.
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::Role;
+use crate::business::products::{
+    self, ADJUSTMENT_REASONS, Adjustment, Product, ProductForm, Removal,
+};
+use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
+use crate::web::layout::Layout;
+use crate::web::session::{self, CurrentUser};
+use crate::web::{AppError, AppState, render, run_db, see_other};
+
+pub const PER_PAGE: i64 = 25;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/products", web::get().to(list))
+        .route("/products", web::post().to(create))
+        .route("/products/new", web::get().to(new_form))
+        .route("/products/export.csv", web::get().to(export_csv))
+        .route("/products/{id}", web::get().to(show))
+        .route("/products/{id}", web::post().to(update))
+        .route("/products/{id}/edit", web::get().to(edit_form))
+        .route("/products/{id}/adjust", web::post().to(adjust))
+        .route("/products/{id}/remove", web::post().to(remove))
+        .route("/products/{id}/unarchive", web::post().to(unarchive));
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+    archived: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "products/list.html")]
+struct ListPage {
+    layout: Layout,
+    q: String,
+    archived: bool,
+    page: Page<Product>,
+    user: CurrentUser,
+}
+
+impl ListPage {
+    fn page_link(&self, page: i64) -> String {
+        let query = serde_urlencoded::to_string([
+            ("q", self.q.as_str()),
+            ("page", &page.to_string()),
+            ("archived", if self.archived { "1" } else { "" }),
+        ])
+        .unwrap_or_default();
+        format!("/products?{query}")
+    }
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let q = query.q.chars().take(100).collect::<String>();
+    let archived = query.archived.is_some_and(|a| !a.is_empty());
+    let page_no = query.page.unwrap_or(1).max(1);
+    let search = q.clone();
+    let page = run_db(&state, move |c| {
+        products::list(c, &search, archived, page_no, PER_PAGE)
+    })
+    .await?;
+    render(&ListPage {
+        layout: Layout::new(&req, &state, "Products", "products").await,
+        q,
+        archived,
+        page,
+        user,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "products/form.html")]
+struct FormPage {
+    layout: Layout,
+    action: String,
+    creating: bool,
+    form: ProductForm,
+    errors: FieldErrors,
+}
+
+async fn form_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    id: Option<i64>,
+    form: ProductForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let title = if id.is_some() {
+        "Edit product"
+    } else {
+        "New product"
+    };
+    let failed = !errors.is_empty();
+    let mut response = render(&FormPage {
+        layout: Layout::new(req, state, title, "products").await,
+        action: id.map_or_else(|| "/products".to_string(), |id| format!("/products/{id}")),
+        creating: id.is_none(),
+        form,
+        errors,
+    })?;
+    if failed {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(response)
+}
+
+async fn new_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    form_page(
+        &req,
+        &state,
+        None,
+        ProductForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    form: web::Form<ProductForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let valid = match products::validate(&form, true) {
+        Ok(v) => v,
+        Err(errors) => return form_page(&req, &state, None, form, errors).await,
+    };
+    let user_id = user.id;
+    match run_db(&state, move |c| {
+        split_invalid(products::create(c, &valid, user_id))
+    })
+    .await?
+    {
+        Ok(id) => {
+            session::flash_ok(&session, "Product saved.");
+            Ok(see_other(&format!("/products/{id}")))
+        }
+        Err(errors) => form_page(&req, &state, None, form, errors).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "products/show.html")]
+struct ShowPage {
+    layout: Layout,
+    p: Product,
+    has_sales: bool,
+    adjustments: Vec<Adjustment>,
+    reasons: [&'static str; 4],
+    errors: FieldErrors,
+    user: CurrentUser,
+}
+
+async fn show_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    user: CurrentUser,
+    id: i64,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let (p, has_sales, adjustments) = run_db(state, move |c| {
+        Ok::<_, BusinessError>((
+            products::get(c, id)?,
+            products::has_sales(c, id)?,
+            products::adjustments(c, id, 50)?,
+        ))
+    })
+    .await?;
+    let failed = !errors.is_empty();
+    let mut response = render(&ShowPage {
+        layout: Layout::new(req, state, &p.name, "products").await,
+        p,
+        has_sales,
+        adjustments,
+        reasons: ADJUSTMENT_REASONS,
+        errors,
+        user,
+    })?;
+    if failed {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(response)
+}
+
+async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    show_page(&req, &state, user, id.into_inner(), FieldErrors::default()).await
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let p = run_db(&state, move |c| products::get(c, id)).await?;
+    form_page(
+        &req,
+        &state,
+        Some(id),
+        ProductForm::from_product(&p),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<ProductForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let form = form.into_inner();
+    let valid = match products::validate(&form, false) {
+        Ok(v) => v,
+        Err(errors) => return form_page(&req, &state, Some(id), form, errors).await,
+    };
+    match run_db(&state, move |c| {
+        split_invalid(products::update(c, id, &valid))
+    })
+    .await?
+    {
+        Ok(()) => {
+            session::flash_ok(&session, "Product saved.");
+            Ok(see_other(&format!("/products/{id}")))
+        }
+        Err(errors) => form_page(&req, &state, Some(id), form, errors).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AdjustForm {
+    delta: String,
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn adjust(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<AdjustForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Admin)?;
+    let id = id.into_inner();
+    let form = form.into_inner();
+    let Ok(delta) = form.delta.trim().trim_start_matches('+').parse::<i64>() else {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "delta",
+            "Enter a whole number, e.g. 12 to add or -3 to remove.",
+        );
+        return show_page(&req, &state, user, id, errors).await;
+    };
+    let user_id = user.id;
+    let result = run_db(&state, move |c| {
+        split_invalid(
+            products::adjust_stock(c, id, delta, &form.reason, &form.note, user_id).map_err(|e| {
+                match e {
+                    BusinessError::NegativeStock { product, available } => {
+                        let mut errors = FieldErrors::default();
+                        errors.add(
+                            "delta",
+                            format!("Stock cannot go below zero ({product} has {available})."),
+                        );
+                        BusinessError::Invalid(errors)
+                    }
+                    other => other,
+                }
+            }),
+        )
+    })
+    .await?;
+    match result {
+        Ok(p) => {
+            session::flash_ok(&session, format!("Stock of {} is now {}.", p.name, p.stock));
+            Ok(see_other(&format!("/products/{id}")))
+        }
+        Err(errors) => show_page(&req, &state, user, id, errors).await,
+    }
+}
+
+async fn remove(
+    state: web::Data<AppState>,
+    session: Session,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    match run_db(&state, move |c| products::remove(c, id)).await? {
+        Removal::Deleted => {
+            session::flash_ok(&session, "Product deleted.");
+            Ok(see_other("/products"))
+        }
+        Removal::Archived => {
+            session::flash_ok(
+                &session,
+                "This product has sales, so it was archived instead of deleted: it keeps its history but can no longer be sold.",
+            );
+            Ok(see_other(&format!("/products/{id}")))
+        }
+    }
+}
+
+async fn unarchive(
+    state: web::Data<AppState>,
+    session: Session,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    run_db(&state, move |c| products::set_archived(c, id, false)).await?;
+    session::flash_ok(&session, "Product can be sold again.");
+    Ok(see_other(&format!("/products/{id}")))
+}
+
+/// A CSV download (admin and up).
+pub fn csv_response(name: &str, bytes: Vec<u8>) -> HttpResponse {
+    let date = chrono::Local::now().format("%Y%m%d");
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}_{date}.csv\""),
+        ))
+        .body(bytes)
+}
+
+async fn export_csv(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Admin)?;
+    let bytes = run_db(&state, |c| export::products_csv(c)).await?;
+    Ok(csv_response("products", bytes))
+}
