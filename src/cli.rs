@@ -137,6 +137,23 @@ pub struct DemoArgs {
     pub days: u32,
 }
 
+/// An error and its causes on one line, leaving out causes already quoted by the message
+/// above them (thiserror messages often include their source).
+pub fn describe_error(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
@@ -373,7 +390,7 @@ fn demo_command(data_dir: Option<&std::path::Path>, args: &DemoArgs) -> anyhow::
         )
         .map_err(crate::db::DbError::from)
     })?;
-    db.with_conn(|c| crate::business::demo::fill(c, owner.unwrap_or(0), args.products, args.days))?;
+    db.with_conn(|c| crate::business::demo::fill(c, owner, args.products, args.days))?;
     db.close()?;
     println!(
         "Added {} demo products, their customers and {} days of sales.",

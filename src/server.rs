@@ -142,6 +142,7 @@ pub struct Backroom {
     startup_backup: Option<JoinHandle<()>>,
     state: web::Data<AppState>,
     key: Key,
+    listener: Option<std::net::TcpListener>,
 }
 
 impl Backroom {
@@ -161,10 +162,10 @@ impl Backroom {
         impl actix_web::dev::ServiceFactory<
             actix_web::dev::ServiceRequest,
             Config = (),
-            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody + use<>>,
             Error = actix_web::Error,
             InitError = (),
-        >,
+        > + use<>,
     > {
         build_app(self.state.clone(), self.key.clone())
     }
@@ -193,6 +194,18 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
         recovery: paths.backups.join(crate::backup::recovery::RECOVERY_FILE),
     })?;
     let key = session_key(&paths)?;
+    // Claim the port before any background work, so "port in use" fails fast and clean.
+    let addr = SocketAddr::new(opts.bind, opts.port);
+    let listener = std::net::TcpListener::bind(addr).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            StartError::PortInUse {
+                port: opts.port,
+                alternative: opts.port.wrapping_add(1).max(1024),
+            }
+        } else {
+            StartError::Bind { addr, source }
+        }
+    })?;
     let settings = Arc::new(RwLock::new(settings));
     let engine = BackupEngine::new(paths.clone(), db.clone(), settings.clone());
     engine.clean_leftovers();
@@ -230,6 +243,7 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
         startup_backup,
         state,
         key,
+        listener: Some(listener),
     })
 }
 
@@ -339,15 +353,22 @@ fn build_app(
                 .add(("Referrer-Policy", "same-origin")),
         )
         .configure(app::routes)
-        .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(app::AppError::NotFound) }))
+        .default_service(web::to(app::not_found))
 }
 
 fn build_server(
-    prepared: &Backroom,
+    prepared: &mut Backroom,
     opts: &ServeOptions,
 ) -> Result<(actix_web::dev::Server, SocketAddr), StartError> {
     let state = prepared.state.clone();
     let key = prepared.key.clone();
+    let listener = prepared
+        .listener
+        .take()
+        .ok_or_else(|| StartError::Io("the listening socket was already used".into()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Io(format!("cannot read the listening address: {e}")))?;
     let server = HttpServer::new(move || build_app(state.clone(), key.clone()))
         .workers(opts.workers)
         .shutdown_timeout(10);
@@ -356,19 +377,10 @@ fn build_server(
     } else {
         server.disable_signals()
     };
-    let addr = SocketAddr::new(opts.bind, opts.port);
-    let server = server.bind(addr).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AddrInUse {
-            StartError::PortInUse {
-                port: opts.port,
-                alternative: opts.port.wrapping_add(1).max(1024),
-            }
-        } else {
-            StartError::Bind { addr, source }
-        }
-    })?;
-    let bound = server.addrs().first().copied().unwrap_or(addr);
-    Ok((server.run(), bound))
+    let server = server
+        .listen(listener)
+        .map_err(|source| StartError::Bind { addr, source })?;
+    Ok((server.run(), addr))
 }
 
 /// Starts the server on a background thread and returns once it is listening.
@@ -378,14 +390,14 @@ pub fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
         .name("backroom-server".into())
         .spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let prepared = match prepare(&opts) {
+                let mut prepared = match prepare(&opts) {
                     Ok(p) => p,
                     Err(e) => {
                         let _ = tx.send(Err(e));
                         return;
                     }
                 };
-                match build_server(&prepared, &opts) {
+                match build_server(&mut prepared, &opts) {
                     Ok((server, addr)) => {
                         let _ = tx.send(Ok((addr, server.handle(), prepared.paths.clone())));
                         if let Err(e) = server.await {
@@ -429,8 +441,8 @@ pub fn run(opts: ServeOptions) -> Result<(), StartError> {
         );
     }
     actix_web::rt::System::new().block_on(async move {
-        let prepared = prepare(&opts)?;
-        let (server, addr) = match build_server(&prepared, &opts) {
+        let mut prepared = prepare(&opts)?;
+        let (server, addr) = match build_server(&mut prepared, &opts) {
             Ok(v) => v,
             Err(e) => {
                 shutdown(prepared);

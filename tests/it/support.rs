@@ -1,0 +1,419 @@
+//! Test helpers: start the real app on port 0 in a temp folder, talk to it over HTTP like a
+//! browser (cookies, CSRF token), and run the real binary as a subprocess.
+
+use std::io::{BufRead, BufReader};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use backroom::auth::{Role, password, users};
+use backroom::server::{RunningServer, ServeOptions};
+use reqwest::blocking::{Client as Http, Response};
+use reqwest::redirect::Policy;
+
+pub const PASSWORD: &str = "correct-horse-1";
+
+pub struct TestApp {
+    pub server: Option<RunningServer>,
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub interval: Option<Duration>,
+}
+
+pub fn options(dir: &Path, interval: Option<Duration>) -> ServeOptions {
+    let mut opts = ServeOptions::new(Some(dir.to_path_buf()), "127.0.0.1".parse::<IpAddr>().unwrap(), 0);
+    opts.handle_signals = false;
+    opts.workers = 2;
+    opts.interval_override = interval;
+    opts
+}
+
+/// Starts the app on a free port with a fresh data folder.
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(None)
+}
+
+pub fn spawn_app_with(interval: Option<Duration>) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let server = backroom::server::start(options(dir.path(), interval)).unwrap();
+    let url = server.url();
+    TestApp {
+        server: Some(server),
+        dir,
+        url,
+        interval,
+    }
+}
+
+impl TestApp {
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("business_data.db")
+    }
+
+    pub fn backups_dir(&self) -> PathBuf {
+        self.dir.path().join("database_backups")
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        let server = backroom::server::start(options(self.dir.path(), self.interval)).unwrap();
+        self.url = server.url();
+        self.server = Some(server);
+    }
+
+    /// Adds a user straight into the database (a short-lived connection, closed at once).
+    pub fn add_user(&self, name: &str, role: Role) {
+        add_user_to(&self.db_path(), name, role);
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.url)
+    }
+
+    /// A client logged in as a new user with that role (named after the role).
+    pub fn login_as(&self, role: Role) -> Client {
+        let name = format!("{}-user", role.as_str());
+        let exists = self.query_i64(&format!("SELECT count(*) FROM users WHERE username = '{name}'")) > 0;
+        if !exists {
+            self.add_user(&name, role);
+        }
+        let client = self.client();
+        let res = client.login(&name, PASSWORD);
+        assert_eq!(res.status, 303, "login as {name} failed: {}", res.body);
+        client
+    }
+
+    /// Reads one number from the live database with a short-lived connection.
+    pub fn query_i64(&self, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    pub fn execute(&self, sql: &str) {
+        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn.execute_batch(sql).unwrap();
+    }
+
+    pub fn backup_files(&self) -> Vec<String> {
+        backup_files(&self.backups_dir())
+    }
+
+    /// Waits until the startup backup is finished (it runs in the background).
+    pub fn wait_for_startup_backup(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.backups_dir().join("startup_backup.db.json").exists() {
+            assert!(Instant::now() < deadline, "no startup backup after 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The operation lock is released just after the record is written.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let lock = backroom::fsutil::FileLock::try_acquire(&self.backups_dir().join(".backup.lock")).unwrap();
+            if lock.is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the startup backup never released its lock");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn add_user_to(db: &Path, name: &str, role: Role) {
+    let hash = password::hash_password(PASSWORD).unwrap();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    users::create(&conn, name, &hash, role).unwrap();
+}
+
+/// `*.db` files in the backup folder, sorted.
+pub fn backup_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".db"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// A response read completely.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    fn from(res: Response) -> Resp {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.text().unwrap_or_default();
+        Resp { status, headers, body }
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub fn location(&self) -> String {
+        self.header("location")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests check them).
+pub struct Client {
+    pub http: Http,
+    pub base: String,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        Client {
+            http: Http::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
+            base: base.to_string(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        Resp::from(self.http.get(format!("{}{path}", self.base)).send().unwrap())
+    }
+
+    /// GET, following redirects within the app.
+    pub fn get_follow(&self, path: &str) -> Resp {
+        let mut res = self.get(path);
+        for _ in 0..5 {
+            if !(300..400).contains(&res.status) {
+                break;
+            }
+            res = self.get(&res.location());
+        }
+        res
+    }
+
+    /// The session's CSRF token, read from a page like a browser would.
+    pub fn csrf(&self) -> String {
+        let page = self.get("/login");
+        let page = if page.body.contains("csrf-token") { page } else { self.get("/account") };
+        extract_csrf(&page.body).unwrap_or_default()
+    }
+
+    pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let token = self.csrf();
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_form_raw(path, &all)
+    }
+
+    pub fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        Resp::from(self.http.post(format!("{}{path}", self.base)).form(fields).send().unwrap())
+    }
+
+    pub fn api_post(&self, path: &str, body: serde_json::Value) -> Resp {
+        let token = self.csrf();
+        Resp::from(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("X-CSRF-Token", token)
+                .json(&body)
+                .send()
+                .unwrap(),
+        )
+    }
+
+    pub fn api_delete(&self, path: &str) -> Resp {
+        let token = self.csrf();
+        Resp::from(
+            self.http
+                .delete(format!("{}{path}", self.base))
+                .header("X-CSRF-Token", token)
+                .send()
+                .unwrap(),
+        )
+    }
+
+    pub fn login(&self, user: &str, password: &str) -> Resp {
+        self.post_form("/login", &[("username", user), ("password", password), ("next", "/")])
+    }
+}
+
+pub fn extract_csrf(body: &str) -> Option<String> {
+    let marker = "name=\"csrf-token\" content=\"";
+    let start = body.find(marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_string())
+}
+
+/// The real `backroom` binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_backroom"))
+}
+
+/// Runs `backroom --data-dir DIR ARGS...` to completion.
+pub fn run_cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut child = Command::new(binary())
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A server running as a separate process (for kills and signals).
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// Starts `backroom` on a free port and waits until it prints its address.
+    pub fn start(exe: &Path, dir: Option<&Path>, cwd: &Path, extra_env: &[(&str, &str)]) -> ServerProcess {
+        let mut cmd = Command::new(exe);
+        if let Some(dir) = dir {
+            cmd.arg("--data-dir").arg(dir);
+        }
+        cmd.args(["--port", "0"])
+            .current_dir(cwd)
+            .env_remove("BACKROOM_DATA_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut reader = BufReader::new(stdout);
+        let mut port = None;
+        let mut seen = String::new();
+        for _ in 0..20 {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            seen.push_str(&line);
+            if let Some(rest) = line.split("http://localhost:").nth(1) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                port = digits.parse::<u16>().ok();
+                break;
+            }
+        }
+        let Some(port) = port else {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "server did not start; stdout: {seen} stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).unwrap_or(0) > 0 {
+                sink.clear();
+            }
+        });
+        ServerProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    #[cfg(unix)]
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).unwrap();
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Flips bytes in the middle of a file (same size, different content).
+pub fn flip_middle(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0x5A;
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// `PRAGMA integrity_check` on a database file (nothing else may have it open).
+pub fn integrity_ok(path: &Path) -> bool {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    result == "ok"
+}
