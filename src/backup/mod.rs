@@ -401,7 +401,19 @@ impl BackupEngine {
 
     /// Makes a backup now. Fails fast with [`BackupError::Busy`] if one is running.
     pub fn create(&self, request: &CreateRequest) -> Result<BackupEntry, BackupError> {
-        let guard = self.begin("backup", request.kind.label())?;
+        let guard = match self.begin("backup", request.kind.label()) {
+            Ok(g) => g,
+            Err(e) if e.is_busy() => return Err(e),
+            Err(e) => {
+                // Could not even start (e.g. the folder cannot be created): a failed backup.
+                self.inner.log.error(&format!(
+                    "Database backup ({}) failed: {e}",
+                    request.kind.label()
+                ));
+                self.record_attempt(false, e.to_string());
+                return Err(e);
+            }
+        };
         self.create_locked(&guard, request, &mut || {})
     }
 

@@ -16,7 +16,8 @@ pub const PASSWORD: &str = "correct-horse-1";
 
 pub struct TestApp {
     pub server: Option<RunningServer>,
-    pub dir: tempfile::TempDir,
+    _tmp: Option<tempfile::TempDir>,
+    path: PathBuf,
     pub url: String,
     pub interval: Option<Duration>,
 }
@@ -36,27 +37,39 @@ pub fn spawn_app() -> TestApp {
 
 pub fn spawn_app_with(interval: Option<Duration>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let server = backroom::server::start(options(dir.path(), interval)).unwrap();
-    let url = server.url();
-    TestApp {
-        server: Some(server),
-        dir,
-        url,
-        interval,
-    }
+    let mut app = TestApp::in_dir_with(dir.path(), interval);
+    app._tmp = Some(dir);
+    app
 }
 
 impl TestApp {
+    /// Starts the app on an existing data folder (the caller owns the folder).
+    pub fn in_dir(path: &Path) -> TestApp {
+        TestApp::in_dir_with(path, None)
+    }
+
+    pub fn in_dir_with(path: &Path, interval: Option<Duration>) -> TestApp {
+        let server = backroom::server::start(options(path, interval)).unwrap();
+        let url = server.url();
+        TestApp {
+            server: Some(server),
+            _tmp: None,
+            path: path.to_path_buf(),
+            url,
+            interval,
+        }
+    }
+
     pub fn data_dir(&self) -> &Path {
-        self.dir.path()
+        &self.path
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("business_data.db")
+        self.path.join("business_data.db")
     }
 
     pub fn backups_dir(&self) -> PathBuf {
-        self.dir.path().join("database_backups")
+        self.path.join("database_backups")
     }
 
     pub fn stop(&mut self) {
@@ -67,7 +80,7 @@ impl TestApp {
 
     pub fn restart(&mut self) {
         self.stop();
-        let server = backroom::server::start(options(self.dir.path(), self.interval)).unwrap();
+        let server = backroom::server::start(options(&self.path, self.interval)).unwrap();
         self.url = server.url();
         self.server = Some(server);
     }
@@ -113,11 +126,16 @@ impl TestApp {
 
     /// Waits until the startup backup is finished (it runs in the background).
     pub fn wait_for_startup_backup(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while !self.backups_dir().join("startup_backup.db.json").exists() {
-            assert!(Instant::now() < deadline, "no startup backup after 30 s");
+            assert!(Instant::now() < deadline, "no startup backup after 60 s");
             std::thread::sleep(Duration::from_millis(20));
         }
+        self.wait_for_startup_backup_attempt();
+    }
+
+    /// Waits until the startup backup attempt (good or not) has released the backup lock.
+    pub fn wait_for_startup_backup_attempt(&self) {
         // The operation lock is released just after the record is written.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -399,6 +417,40 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Overwrites the cell area of a table's root page so `quick_check` fails while the schema
+/// still reads (the "cheap" startup check passes). Nothing may have the file open.
+pub fn corrupt_table(db_path: &Path, table: &str) {
+    let conn = rusqlite::Connection::open(db_path).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    let root: i64 = conn
+        .query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [table], |r| r.get(0))
+        .unwrap();
+    drop(conn);
+    let mut bytes = std::fs::read(db_path).unwrap();
+    let start = usize::try_from((root - 1) * page_size).unwrap();
+    for b in &mut bytes[start + 8..start + usize::try_from(page_size).unwrap()] {
+        *b = 0xA5;
+    }
+    std::fs::write(db_path, bytes).unwrap();
+}
+
+/// Makes a migrated database of about `mb` megabytes (one filler table of random blobs).
+pub fn make_big_database(path: &Path, mb: usize) {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    backroom::db::migrations::migrate(&mut conn, path).unwrap();
+    conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, pad BLOB);")
+        .unwrap();
+    let rows = mb * 1024;
+    conn.execute(
+        "INSERT INTO filler (pad) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+         SELECT randomblob(1000) FROM n",
+        [i64::try_from(rows).unwrap()],
+    )
+    .unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
 }
 
 /// Flips bytes in the middle of a file (same size, different content).

@@ -1,0 +1,313 @@
+//! `/backup/status`, its actions and the JSON API, per role.
+
+use std::time::{Duration, Instant};
+
+use backroom::auth::Role;
+
+use crate::support::*;
+
+/// Rewrites a backup's recorded creation time (to make it look old).
+fn age_backup(app: &TestApp, name: &str, hours: i64) {
+    let path = app.backups_dir().join(format!("{name}.json"));
+    let mut record: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let when = chrono::Utc::now() - chrono::Duration::hours(hours);
+    record["created_at"] = serde_json::Value::String(when.to_rfc3339());
+    std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+}
+
+#[test]
+fn status_page_shows_each_role_only_the_buttons_it_may_use() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let admin = app.login_as(Role::Admin);
+    assert_eq!(admin.post_form("/backup/create", &[("description", "older")]).status, 303);
+    assert_eq!(admin.post_form("/backup/create", &[("description", "newest")]).status, 303);
+    let files = app.backup_files();
+    let newest = files.iter().find(|n| n.contains("newest")).unwrap().clone();
+    let older = files.iter().find(|n| n.contains("older")).unwrap().clone();
+
+    let staff = app.login_as(Role::Staff).get("/backup/status");
+    assert_eq!(staff.status, 200);
+    assert!(staff.body.contains("Protected — last backup"));
+    assert!(staff.body.contains("3 of 10"), "count and cap");
+    assert!(staff.body.contains(&app.backups_dir().display().to_string()), "folder path shown");
+    assert!(staff.body.contains("id=\"create-form\""));
+    for hidden in ["/download", "/delete", "/restore\"", "Danger zone", "name=\"max_backups\""] {
+        assert!(!staff.body.contains(hidden), "staff sees {hidden}");
+    }
+
+    let admin_page = admin.get("/backup/status");
+    assert!(admin_page.body.contains(&format!("/backup/{older}/delete")));
+    assert!(!admin_page.body.contains(&format!("/backup/{newest}/delete")), "newest cannot be deleted");
+    assert!(admin_page.body.contains(&format!("/backup/{newest}/download")));
+    assert!(!admin_page.body.contains("Danger zone"));
+    assert!(!admin_page.body.contains("/restore\""));
+
+    let boss = app.login_as(Role::SuperAdmin).get("/backup/status");
+    assert!(boss.body.contains(&format!("/backup/{older}/restore")));
+    assert!(boss.body.contains("Danger zone"));
+    assert!(boss.body.contains("name=\"max_backups\""));
+    // Newest first, and the log shows what happened.
+    let pos_newest = boss.body.find(&newest).unwrap();
+    let pos_older = boss.body.find(&older).unwrap();
+    assert!(pos_newest < pos_older);
+    assert!(boss.body.contains("Database backup created: "));
+}
+
+#[test]
+fn create_by_form_and_api_and_conflict_while_one_runs() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let staff = app.login_as(Role::Staff);
+    let res = staff.post_form("/backup/create", &[("description", "before stock-take")]);
+    assert_eq!(res.status, 303);
+    let page = staff.get("/backup/status");
+    assert!(page.body.contains("created and verified"), "flash message");
+    assert!(app.backup_files().iter().any(|n| n.ends_with("_before_stock_take.db")));
+
+    let api = staff.api_post("/api/backups", serde_json::json!({"description": "from the API"}));
+    assert_eq!(api.status, 201, "{}", api.body);
+    let made = api.json();
+    assert_eq!(made["backup"]["description"], "from the API");
+    assert_eq!(made["backup"]["state"], "verified");
+    assert_eq!(made["backup"]["kind"], "manual");
+
+    // Another program holds the backup lock: a clear 409, no second copy.
+    let lock = backroom::fsutil::FileLock::try_acquire(&app.backups_dir().join(".backup.lock"))
+        .unwrap()
+        .unwrap();
+    lock.write_note("42").unwrap();
+    let busy = staff.api_post("/api/backups", serde_json::json!({}));
+    assert_eq!(busy.status, 409);
+    assert!(busy.json()["error"].as_str().unwrap().contains("(42%)"), "{}", busy.body);
+    let busy_form = staff.post_form("/backup/create", &[("description", "x")]);
+    assert_eq!(busy_form.status, 303);
+    assert!(staff.get("/backup/status").body.contains("The backup was not made"));
+    drop(lock);
+
+    let too_long = "x".repeat(201);
+    assert_eq!(staff.api_post("/api/backups", serde_json::json!({"description": too_long})).status, 400);
+}
+
+#[test]
+fn health_goes_amber_when_the_last_backup_is_old_and_shows_on_every_page() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    age_backup(&app, "startup_backup.db", 13);
+    let client = app.login_as(Role::Staff);
+    let status = client.get("/api/backups/status").json();
+    assert_eq!(status["health"]["level"], "amber");
+    assert_eq!(status["health"]["message"], "Last backup is 13 hours old");
+    for page in ["/", "/products", "/backup/status"] {
+        let body = client.get(page).body;
+        assert!(body.contains("banner banner-amber"), "{page}");
+        assert!(body.contains("Last backup is 13 hours old"), "{page}");
+    }
+    // A new backup makes it green again, and the banner goes away.
+    assert_eq!(client.api_post("/api/backups", serde_json::json!({})).status, 201);
+    assert_eq!(client.get("/api/backups/status").json()["health"]["level"], "green");
+    assert!(!client.get("/products").body.contains("class=\"banner"));
+}
+
+#[test]
+fn health_goes_red_when_a_backup_fails() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let client = app.login_as(Role::Staff);
+    // The backup folder is replaced by a file: nothing can be written there.
+    let moved = app.data_dir().join("moved_backups");
+    std::fs::rename(app.backups_dir(), &moved).unwrap();
+    std::fs::write(app.backups_dir(), b"not a folder").unwrap();
+    let res = client.api_post("/api/backups", serde_json::json!({}));
+    assert!(res.status >= 500, "{}", res.body);
+    let status = client.get("/api/backups/status").json();
+    assert_eq!(status["health"]["level"], "red");
+    assert!(status["health"]["message"].as_str().unwrap().starts_with("Last backup failed:"));
+    assert!(client.get("/products").body.contains("banner banner-red"));
+    std::fs::remove_file(app.backups_dir()).unwrap();
+    std::fs::rename(&moved, app.backups_dir()).unwrap();
+    assert_eq!(client.api_post("/api/backups", serde_json::json!({})).status, 201);
+    assert_eq!(client.get("/api/backups/status").json()["health"]["level"], "green");
+}
+
+#[test]
+fn health_goes_red_when_the_database_is_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut app = TestApp::in_dir(dir.path());
+        app.add_user("boss", Role::SuperAdmin);
+        app.execute(
+            "INSERT INTO customers (name, created_at, updated_at)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+             SELECT 'customer ' || i, 'x', 'x' FROM n;",
+        );
+        app.wait_for_startup_backup();
+        app.stop();
+    }
+    corrupt_table(&dir.path().join("business_data.db"), "customers");
+    let good_startup = std::fs::read(dir.path().join("database_backups/startup_backup.db")).unwrap();
+    let app = TestApp::in_dir(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = app.client();
+    assert_eq!(client.login("boss", PASSWORD).status, 303);
+    loop {
+        let status = client.get("/api/backups/status").json();
+        if status["health"]["level"] == "red" {
+            assert!(status["health"]["message"].as_str().unwrap().starts_with("Database check failed"), "{status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never turned red: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.wait_for_startup_backup_attempt();
+    let kept = std::fs::read(dir.path().join("database_backups/startup_backup.db")).unwrap();
+    assert!(kept == good_startup, "the previous startup backup was kept");
+}
+
+#[test]
+fn progress_is_reported_while_a_big_backup_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    make_big_database(&dir.path().join("business_data.db"), 150);
+    let app = TestApp::in_dir(dir.path());
+    app.wait_for_startup_backup();
+    let client = app.login_as(Role::Staff);
+    let worker_client = app.login_as(Role::Admin);
+    let worker = std::thread::spawn(move || worker_client.api_post("/api/backups", serde_json::json!({"description": "big"})));
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !worker.is_finished() && Instant::now() < deadline {
+        let status = client.get("/api/backups/status").json();
+        if let Some(p) = status["operation"]["percent"].as_u64() {
+            assert_eq!(status["operation"]["operation"], "backup");
+            seen.push(p);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let res = worker.join().unwrap();
+    assert_eq!(res.status, 201);
+    assert!(!seen.is_empty(), "no progress was ever reported");
+    assert!(seen.iter().any(|p| *p > 0 && *p < 100), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "progress never goes back: {seen:?}");
+    assert!(client.get("/api/backups/status").json()["operation"].is_null());
+}
+
+#[test]
+fn settings_are_validated_saved_and_applied_without_restart() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    let settings_file = app.data_dir().join("backroom.toml");
+    for (interval, max) in [("abc", "10"), ("6", "0"), ("6", "101"), ("169", "10"), ("-1", "10")] {
+        let res = boss.post_form("/backup/settings", &[("interval_hours", interval), ("max_backups", max)]);
+        assert_eq!(res.status, 303);
+        assert!(boss.get("/backup/status").body.contains("Settings not saved"), "{interval}/{max}");
+        assert!(!settings_file.exists(), "{interval}/{max} was saved");
+    }
+    let res = boss.post_form("/backup/settings", &[("interval_hours", "2"), ("max_backups", "2")]);
+    assert_eq!(res.status, 303);
+    let saved = std::fs::read_to_string(&settings_file).unwrap();
+    assert!(saved.contains("interval_hours = 2") && saved.contains("max_backups = 2"), "{saved}");
+    let status = boss.get("/api/backups/status").json();
+    assert_eq!(status["schedule"]["interval_hours"], 2.0);
+    let next: chrono::DateTime<chrono::Utc> = serde_json::from_value(status["schedule"]["next_run"].clone()).unwrap();
+    let in_two_hours = chrono::Utc::now() + chrono::Duration::hours(2);
+    assert!((next - in_two_hours).num_seconds().abs() < 60, "rescheduled: {next}");
+    // Retention uses the new cap on the next backup.
+    for _ in 0..3 {
+        assert_eq!(boss.api_post("/api/backups", serde_json::json!({})).status, 201);
+    }
+    assert_eq!(app.backup_files().len(), 2);
+    assert!(boss.get("/backup/status").body.contains("Backup settings changed by super-admin-user"));
+    // Off.
+    boss.post_form("/backup/settings", &[("interval_hours", "0"), ("max_backups", "10")]);
+    let status = boss.get("/api/backups/status").json();
+    assert_eq!(status["schedule"]["active"], false);
+    assert!(status["schedule"]["next_run"].is_null());
+}
+
+#[test]
+fn download_is_the_file_byte_for_byte() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let admin = app.login_as(Role::Admin);
+    let res = admin
+        .http
+        .get(format!("{}/backup/startup_backup.db/download", app.url))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_string();
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    assert!(disposition.contains("startup_backup.db"));
+    let bytes = res.bytes().unwrap();
+    assert_eq!(bytes.as_ref(), std::fs::read(app.backups_dir().join("startup_backup.db")).unwrap().as_slice());
+}
+
+#[test]
+fn delete_refuses_the_newest_and_removes_others_with_their_record() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let admin = app.login_as(Role::Admin);
+    let first = admin.api_post("/api/backups", serde_json::json!({"description": "first"})).json();
+    let second = admin.api_post("/api/backups", serde_json::json!({"description": "second"})).json();
+    let first = first["backup"]["name"].as_str().unwrap().to_string();
+    let second = second["backup"]["name"].as_str().unwrap().to_string();
+
+    let refused = admin.api_delete(&format!("/api/backups/{second}"));
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.json()["error"], "the newest backup cannot be deleted");
+    assert_eq!(admin.get(&format!("/backup/{second}/delete")).status, 409);
+    assert_eq!(admin.post_form(&format!("/backup/{second}/delete"), &[]).status, 409);
+    assert!(app.backups_dir().join(&second).exists());
+
+    let confirm = admin.get(&format!("/backup/{first}/delete"));
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Delete this backup"));
+    assert_eq!(admin.post_form(&format!("/backup/{first}/delete"), &[]).status, 303);
+    assert!(!app.backups_dir().join(&first).exists());
+    assert!(!app.backups_dir().join(format!("{first}.json")).exists());
+    let log = std::fs::read_to_string(app.backups_dir().join("backup.log")).unwrap();
+    assert!(log.contains(&format!("Backup deleted: {first} by admin-user")));
+}
+
+#[test]
+fn details_page_compares_row_counts_and_verify_now_works() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let staff = app.login_as(Role::Staff);
+    app.execute("INSERT INTO customers (name, created_at, updated_at) VALUES ('Ann', 'x', 'x'), ('Bo', 'x', 'x');");
+    let page = staff.get("/backup/startup_backup.db");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("sha256"), "the whole record is shown");
+    assert!(page.body.contains("<td>customers</td><td class=\"num\">0</td><td class=\"num\">2</td><td>2 rows more now</td>"), "{}", page.body);
+    let res = staff.post_form("/backup/startup_backup.db/verify", &[]);
+    assert_eq!(res.status, 303);
+    assert!(staff.get(&res.location()).body.contains("is good: checksum and SQLite check passed"));
+    flip_middle(&app.backups_dir().join("startup_backup.db"));
+    staff.post_form("/backup/startup_backup.db/verify", &[]);
+    let page = staff.get("/backup/startup_backup.db");
+    assert!(page.body.contains("failed verification"));
+    assert!(page.body.contains("state-failed"));
+}
+
+#[test]
+fn hostile_descriptions_are_shown_escaped_everywhere() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    let evil = "<script>alert('x')</script> {{ 7*7 }} \"quoted\"";
+    let made = boss.api_post("/api/backups", serde_json::json!({"description": evil}));
+    assert_eq!(made.status, 201);
+    let name = made.json()["backup"]["name"].as_str().unwrap().to_string();
+    assert!(name.starts_with("manual_") && !name.contains('<'));
+    for path in ["/backup/status".to_string(), format!("/backup/{name}"), format!("/backup/{name}/restore")] {
+        let body = boss.get(&path).body;
+        if let Some(at) = body.find("<script>alert") {
+            panic!("{path}: {}", &body[at.saturating_sub(300)..(at + 100).min(body.len())]);
+        }
+        assert!(
+            body.contains("&lt;script&gt;") || body.contains("&#60;script&#62;"),
+            "{path}: the description is shown, escaped"
+        );
+    }
+}
