@@ -615,10 +615,16 @@ pub async fn restore_page(
         heading: format!("Restore {}?", entry.file_name),
         explanation: vec![
             format!(
-                "The data will go back to how it was on {} ({}, {} backup).",
+                "The data will go back to how it was on {} ({}, {} backup by {}{}).",
                 timefmt::local(entry.created_at()),
                 timefmt::ago(entry.created_at(), Utc::now()),
-                entry.kind().label()
+                entry.kind().label(),
+                entry.created_by(),
+                if entry.description().is_empty() {
+                    String::new()
+                } else {
+                    format!(": “{}”", entry.description())
+                },
             ),
             "First the backup is checked; if it is damaged nothing changes.".into(),
             "The current data is kept as a safety backup (pre_restore_...) so this can be undone.".into(),
