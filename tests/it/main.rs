@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backup_web;
+mod restore;
 mod server;
 mod support;

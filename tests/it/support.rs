@@ -213,19 +213,53 @@ impl Resp {
 pub struct Client {
     pub http: Http,
     pub base: String,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 impl Client {
     pub fn new(base: &str) -> Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Client {
             http: Http::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .redirect(Policy::none())
                 .timeout(Duration::from_secs(120))
                 .build()
                 .unwrap(),
             base: base.to_string(),
+            jar,
         }
+    }
+
+    /// Sends a request exactly as written (no URL normalisation, so `..` and `%2e` reach the
+    /// server), with this client's cookies and CSRF token; returns the status code.
+    pub fn raw(&self, method: &str, path: &str) -> u16 {
+        use reqwest::cookie::CookieStore;
+        use std::io::{Read, Write};
+        let url: reqwest::Url = self.base.parse().unwrap();
+        let cookies = self
+            .jar
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let token = self.csrf();
+        let host = url.host_str().unwrap();
+        let port = url.port().unwrap();
+        let body = format!("csrf_token={token}");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookies}\r\nX-CSRF-Token: {token}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = std::net::TcpStream::connect((host, port)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {response:?}"))
     }
 
     pub fn get(&self, path: &str) -> Resp {
