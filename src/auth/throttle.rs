@@ -19,7 +19,9 @@ pub struct LoginThrottle {
 impl LoginThrottle {
     fn keys(username: &str, address: &str) -> Vec<String> {
         let mut keys = vec![format!("user:{}", username.to_lowercase())];
-        let loopback = address.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
+        let loopback = address
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback());
         if !loopback {
             keys.push(format!("addr:{address}"));
         }

@@ -83,6 +83,10 @@ pub enum BackupError {
     #[error("{0}")]
     Failed(String),
     #[error(
+        "the backup file could not be written: the disk may be full or read-only ({0}). No partial backup was kept."
+    )]
+    WriteFailed(String),
+    #[error(
         "the server is running; stop it first (restore from the command line needs the program to be stopped)"
     )]
     ServerRunning,
@@ -117,7 +121,19 @@ impl BackupError {
 
 impl From<copy::CopyError> for BackupError {
     fn from(e: copy::CopyError) -> Self {
+        use rusqlite::ErrorCode;
         match e {
+            copy::CopyError::Sqlite(rusqlite::Error::SqliteFailure(f, msg))
+                if matches!(
+                    f.code,
+                    ErrorCode::DiskFull
+                        | ErrorCode::SystemIoFailure
+                        | ErrorCode::CannotOpen
+                        | ErrorCode::ReadOnly
+                ) =>
+            {
+                BackupError::WriteFailed(msg.unwrap_or_else(|| f.to_string()))
+            }
             copy::CopyError::Sqlite(e) => BackupError::Sqlite(e),
             copy::CopyError::Io(e) => BackupError::Io {
                 action: "cannot write the backup".into(),
@@ -632,6 +648,10 @@ impl BackupEngine {
 
     fn remove_files(&self, entry: &BackupEntry) -> Result<(), BackupError> {
         std::fs::remove_file(&entry.path).map_err(BackupError::io("cannot delete the backup"))?;
+        // A broken_* copy may carry its -wal (the data that was in flight).
+        let mut wal = entry.path.as_os_str().to_owned();
+        wal.push("-wal");
+        let _ = std::fs::remove_file(PathBuf::from(wal));
         let sidecar = catalog::sidecar_path(&entry.path);
         match std::fs::remove_file(&sidecar) {
             Ok(()) => {}
@@ -785,6 +805,18 @@ impl BackupEngine {
         }
         for orphan in catalog::orphan_sidecars(self.backups_dir()) {
             let _ = std::fs::remove_file(orphan);
+        }
+        // A crash while a safety backup was switched out of WAL mode can leave its (empty)
+        // journal files; broken_* copies keep theirs, which may hold data.
+        if let Ok(read) = std::fs::read_dir(self.backups_dir()) {
+            for item in read.filter_map(Result::ok) {
+                let name = item.file_name().to_string_lossy().into_owned();
+                if name.starts_with("pre_restore_")
+                    && (name.ends_with(".db-wal") || name.ends_with(".db-shm"))
+                {
+                    let _ = std::fs::remove_file(item.path());
+                }
+            }
         }
     }
 

@@ -145,6 +145,7 @@ impl BackupEngine {
             let _pin = self.pin(&entry.file_name);
             guard.set_progress("checking", 0, 1);
             let prepared = prepare(entry, &self.paths().data_dir).map_err(|reason| {
+                self.record_failed_check(name, &reason, user);
                 BackupError::VerifyFailed {
                     name: name.to_string(),
                     reason,
@@ -178,13 +179,39 @@ impl BackupEngine {
                         }
                         return self.swap_and_finish(&guard, prepared, skipped, user);
                     }
-                    Err(reason) => skipped.push((name, reason)),
+                    Err(reason) => {
+                        self.record_failed_check(&name, &reason, user);
+                        skipped.push((name, reason));
+                    }
                 }
             }
             Err(BackupError::NoGoodBackup { skipped })
         })();
         self.log_restore_outcome("the latest good backup", user, &result);
         result
+    }
+
+    /// A backup that failed its check during a restore is marked in its record, so the list
+    /// shows it as failed from now on.
+    fn record_failed_check(&self, name: &str, reason: &str, user: &str) {
+        let Ok(entry) = self.find(name) else { return };
+        let mut sidecar = match entry.sidecar.clone() {
+            Some(s) => s,
+            // No usable record: the full verification rebuilds one.
+            None => {
+                let _ = self.verify(name, false, user);
+                return;
+            }
+        };
+        sidecar.verification = Verification {
+            ok: false,
+            method: "restore check".into(),
+            checked_at: chrono::Utc::now(),
+            message: reason.to_string(),
+        };
+        if let Err(e) = catalog::write_sidecar(&entry.path, &sidecar) {
+            tracing::warn!("cannot record the failed check of {name}: {e}");
+        }
     }
 
     fn log_restore_outcome(

@@ -9,7 +9,8 @@ use crate::support::*;
 /// Rewrites a backup's recorded creation time (to make it look old).
 fn age_backup(app: &TestApp, name: &str, hours: i64) {
     let path = app.backups_dir().join(format!("{name}.json"));
-    let mut record: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let when = chrono::Utc::now() - chrono::Duration::hours(hours);
     record["created_at"] = serde_json::Value::String(when.to_rfc3339());
     std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
@@ -20,8 +21,18 @@ fn status_page_shows_each_role_only_the_buttons_it_may_use() {
     let app = spawn_app();
     app.wait_for_startup_backup();
     let admin = app.login_as(Role::Admin);
-    assert_eq!(admin.post_form("/backup/create", &[("description", "older")]).status, 303);
-    assert_eq!(admin.post_form("/backup/create", &[("description", "newest")]).status, 303);
+    assert_eq!(
+        admin
+            .post_form("/backup/create", &[("description", "older")])
+            .status,
+        303
+    );
+    assert_eq!(
+        admin
+            .post_form("/backup/create", &[("description", "newest")])
+            .status,
+        303
+    );
     let files = app.backup_files();
     let newest = files.iter().find(|n| n.contains("newest")).unwrap().clone();
     let older = files.iter().find(|n| n.contains("older")).unwrap().clone();
@@ -30,16 +41,36 @@ fn status_page_shows_each_role_only_the_buttons_it_may_use() {
     assert_eq!(staff.status, 200);
     assert!(staff.body.contains("Protected — last backup"));
     assert!(staff.body.contains("3 of 10"), "count and cap");
-    assert!(staff.body.contains(&app.backups_dir().display().to_string()), "folder path shown");
+    assert!(
+        staff
+            .body
+            .contains(&app.backups_dir().display().to_string()),
+        "folder path shown"
+    );
     assert!(staff.body.contains("id=\"create-form\""));
-    for hidden in ["/download", "/delete", "/restore\"", "Danger zone", "name=\"max_backups\""] {
+    for hidden in [
+        "/download",
+        "/delete",
+        "/restore\"",
+        "Danger zone",
+        "name=\"max_backups\"",
+    ] {
         assert!(!staff.body.contains(hidden), "staff sees {hidden}");
     }
 
     let admin_page = admin.get("/backup/status");
     assert!(admin_page.body.contains(&format!("/backup/{older}/delete")));
-    assert!(!admin_page.body.contains(&format!("/backup/{newest}/delete")), "newest cannot be deleted");
-    assert!(admin_page.body.contains(&format!("/backup/{newest}/download")));
+    assert!(
+        !admin_page
+            .body
+            .contains(&format!("/backup/{newest}/delete")),
+        "newest cannot be deleted"
+    );
+    assert!(
+        admin_page
+            .body
+            .contains(&format!("/backup/{newest}/download"))
+    );
     assert!(!admin_page.body.contains("Danger zone"));
     assert!(!admin_page.body.contains("/restore\""));
 
@@ -63,9 +94,16 @@ fn create_by_form_and_api_and_conflict_while_one_runs() {
     assert_eq!(res.status, 303);
     let page = staff.get("/backup/status");
     assert!(page.body.contains("created and verified"), "flash message");
-    assert!(app.backup_files().iter().any(|n| n.ends_with("_before_stock_take.db")));
+    assert!(
+        app.backup_files()
+            .iter()
+            .any(|n| n.ends_with("_before_stock_take.db"))
+    );
 
-    let api = staff.api_post("/api/backups", serde_json::json!({"description": "from the API"}));
+    let api = staff.api_post(
+        "/api/backups",
+        serde_json::json!({"description": "from the API"}),
+    );
     assert_eq!(api.status, 201, "{}", api.body);
     let made = api.json();
     assert_eq!(made["backup"]["description"], "from the API");
@@ -79,14 +117,28 @@ fn create_by_form_and_api_and_conflict_while_one_runs() {
     lock.write_note("42").unwrap();
     let busy = staff.api_post("/api/backups", serde_json::json!({}));
     assert_eq!(busy.status, 409);
-    assert!(busy.json()["error"].as_str().unwrap().contains("(42%)"), "{}", busy.body);
+    assert!(
+        busy.json()["error"].as_str().unwrap().contains("(42%)"),
+        "{}",
+        busy.body
+    );
     let busy_form = staff.post_form("/backup/create", &[("description", "x")]);
     assert_eq!(busy_form.status, 303);
-    assert!(staff.get("/backup/status").body.contains("The backup was not made"));
+    assert!(
+        staff
+            .get("/backup/status")
+            .body
+            .contains("The backup was not made")
+    );
     drop(lock);
 
     let too_long = "x".repeat(201);
-    assert_eq!(staff.api_post("/api/backups", serde_json::json!({"description": too_long})).status, 400);
+    assert_eq!(
+        staff
+            .api_post("/api/backups", serde_json::json!({"description": too_long}))
+            .status,
+        400
+    );
 }
 
 #[test]
@@ -104,8 +156,16 @@ fn health_goes_amber_when_the_last_backup_is_old_and_shows_on_every_page() {
         assert!(body.contains("Last backup is 13 hours old"), "{page}");
     }
     // A new backup makes it green again, and the banner goes away.
-    assert_eq!(client.api_post("/api/backups", serde_json::json!({})).status, 201);
-    assert_eq!(client.get("/api/backups/status").json()["health"]["level"], "green");
+    assert_eq!(
+        client
+            .api_post("/api/backups", serde_json::json!({}))
+            .status,
+        201
+    );
+    assert_eq!(
+        client.get("/api/backups/status").json()["health"]["level"],
+        "green"
+    );
     assert!(!client.get("/products").body.contains("class=\"banner"));
 }
 
@@ -122,12 +182,25 @@ fn health_goes_red_when_a_backup_fails() {
     assert!(res.status >= 500, "{}", res.body);
     let status = client.get("/api/backups/status").json();
     assert_eq!(status["health"]["level"], "red");
-    assert!(status["health"]["message"].as_str().unwrap().starts_with("Last backup failed:"));
+    assert!(
+        status["health"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Last backup failed:")
+    );
     assert!(client.get("/products").body.contains("banner banner-red"));
     std::fs::remove_file(app.backups_dir()).unwrap();
     std::fs::rename(&moved, app.backups_dir()).unwrap();
-    assert_eq!(client.api_post("/api/backups", serde_json::json!({})).status, 201);
-    assert_eq!(client.get("/api/backups/status").json()["health"]["level"], "green");
+    assert_eq!(
+        client
+            .api_post("/api/backups", serde_json::json!({}))
+            .status,
+        201
+    );
+    assert_eq!(
+        client.get("/api/backups/status").json()["health"]["level"],
+        "green"
+    );
 }
 
 #[test]
@@ -145,7 +218,8 @@ fn health_goes_red_when_the_database_is_damaged() {
         app.stop();
     }
     corrupt_table(&dir.path().join("business_data.db"), "customers");
-    let good_startup = std::fs::read(dir.path().join("database_backups/startup_backup.db")).unwrap();
+    let good_startup =
+        std::fs::read(dir.path().join("database_backups/startup_backup.db")).unwrap();
     let app = TestApp::in_dir(dir.path());
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = app.client();
@@ -153,7 +227,13 @@ fn health_goes_red_when_the_database_is_damaged() {
     loop {
         let status = client.get("/api/backups/status").json();
         if status["health"]["level"] == "red" {
-            assert!(status["health"]["message"].as_str().unwrap().starts_with("Database check failed"), "{status}");
+            assert!(
+                status["health"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Database check failed"),
+                "{status}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "never turned red: {status}");
@@ -172,7 +252,9 @@ fn progress_is_reported_while_a_big_backup_runs() {
     app.wait_for_startup_backup();
     let client = app.login_as(Role::Staff);
     let worker_client = app.login_as(Role::Admin);
-    let worker = std::thread::spawn(move || worker_client.api_post("/api/backups", serde_json::json!({"description": "big"})));
+    let worker = std::thread::spawn(move || {
+        worker_client.api_post("/api/backups", serde_json::json!({"description": "big"}))
+    });
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while !worker.is_finished() && Instant::now() < deadline {
@@ -187,7 +269,10 @@ fn progress_is_reported_while_a_big_backup_runs() {
     assert_eq!(res.status, 201);
     assert!(!seen.is_empty(), "no progress was ever reported");
     assert!(seen.iter().any(|p| *p > 0 && *p < 100), "{seen:?}");
-    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "progress never goes back: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "progress never goes back: {seen:?}"
+    );
     assert!(client.get("/api/backups/status").json()["operation"].is_null());
 }
 
@@ -197,29 +282,63 @@ fn settings_are_validated_saved_and_applied_without_restart() {
     app.wait_for_startup_backup();
     let boss = app.login_as(Role::SuperAdmin);
     let settings_file = app.data_dir().join("backroom.toml");
-    for (interval, max) in [("abc", "10"), ("6", "0"), ("6", "101"), ("169", "10"), ("-1", "10")] {
-        let res = boss.post_form("/backup/settings", &[("interval_hours", interval), ("max_backups", max)]);
+    for (interval, max) in [
+        ("abc", "10"),
+        ("6", "0"),
+        ("6", "101"),
+        ("169", "10"),
+        ("-1", "10"),
+    ] {
+        let res = boss.post_form(
+            "/backup/settings",
+            &[("interval_hours", interval), ("max_backups", max)],
+        );
         assert_eq!(res.status, 303);
-        assert!(boss.get("/backup/status").body.contains("Settings not saved"), "{interval}/{max}");
+        assert!(
+            boss.get("/backup/status")
+                .body
+                .contains("Settings not saved"),
+            "{interval}/{max}"
+        );
         assert!(!settings_file.exists(), "{interval}/{max} was saved");
     }
-    let res = boss.post_form("/backup/settings", &[("interval_hours", "2"), ("max_backups", "2")]);
+    let res = boss.post_form(
+        "/backup/settings",
+        &[("interval_hours", "2"), ("max_backups", "2")],
+    );
     assert_eq!(res.status, 303);
     let saved = std::fs::read_to_string(&settings_file).unwrap();
-    assert!(saved.contains("interval_hours = 2") && saved.contains("max_backups = 2"), "{saved}");
+    assert!(
+        saved.contains("interval_hours = 2") && saved.contains("max_backups = 2"),
+        "{saved}"
+    );
     let status = boss.get("/api/backups/status").json();
     assert_eq!(status["schedule"]["interval_hours"], 2.0);
-    let next: chrono::DateTime<chrono::Utc> = serde_json::from_value(status["schedule"]["next_run"].clone()).unwrap();
+    let next: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(status["schedule"]["next_run"].clone()).unwrap();
     let in_two_hours = chrono::Utc::now() + chrono::Duration::hours(2);
-    assert!((next - in_two_hours).num_seconds().abs() < 60, "rescheduled: {next}");
+    assert!(
+        (next - in_two_hours).num_seconds().abs() < 60,
+        "rescheduled: {next}"
+    );
     // Retention uses the new cap on the next backup.
     for _ in 0..3 {
-        assert_eq!(boss.api_post("/api/backups", serde_json::json!({})).status, 201);
+        assert_eq!(
+            boss.api_post("/api/backups", serde_json::json!({})).status,
+            201
+        );
     }
     assert_eq!(app.backup_files().len(), 2);
-    assert!(boss.get("/backup/status").body.contains("Backup settings changed by super-admin-user"));
+    assert!(
+        boss.get("/backup/status")
+            .body
+            .contains("Backup settings changed by super-admin-user")
+    );
     // Off.
-    boss.post_form("/backup/settings", &[("interval_hours", "0"), ("max_backups", "10")]);
+    boss.post_form(
+        "/backup/settings",
+        &[("interval_hours", "0"), ("max_backups", "10")],
+    );
     let status = boss.get("/api/backups/status").json();
     assert_eq!(status["schedule"]["active"], false);
     assert!(status["schedule"]["next_run"].is_null());
@@ -236,11 +355,19 @@ fn download_is_the_file_byte_for_byte() {
         .send()
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_string();
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(disposition.starts_with("attachment"), "{disposition}");
     assert!(disposition.contains("startup_backup.db"));
     let bytes = res.bytes().unwrap();
-    assert_eq!(bytes.as_ref(), std::fs::read(app.backups_dir().join("startup_backup.db")).unwrap().as_slice());
+    assert_eq!(
+        bytes.as_ref(),
+        std::fs::read(app.backups_dir().join("startup_backup.db"))
+            .unwrap()
+            .as_slice()
+    );
 }
 
 #[test]
@@ -248,22 +375,39 @@ fn delete_refuses_the_newest_and_removes_others_with_their_record() {
     let app = spawn_app();
     app.wait_for_startup_backup();
     let admin = app.login_as(Role::Admin);
-    let first = admin.api_post("/api/backups", serde_json::json!({"description": "first"})).json();
-    let second = admin.api_post("/api/backups", serde_json::json!({"description": "second"})).json();
+    let first = admin
+        .api_post("/api/backups", serde_json::json!({"description": "first"}))
+        .json();
+    let second = admin
+        .api_post("/api/backups", serde_json::json!({"description": "second"}))
+        .json();
     let first = first["backup"]["name"].as_str().unwrap().to_string();
     let second = second["backup"]["name"].as_str().unwrap().to_string();
 
     let refused = admin.api_delete(&format!("/api/backups/{second}"));
     assert_eq!(refused.status, 409);
-    assert_eq!(refused.json()["error"], "the newest backup cannot be deleted");
+    assert_eq!(
+        refused.json()["error"],
+        "the newest backup cannot be deleted"
+    );
     assert_eq!(admin.get(&format!("/backup/{second}/delete")).status, 409);
-    assert_eq!(admin.post_form(&format!("/backup/{second}/delete"), &[]).status, 409);
+    assert_eq!(
+        admin
+            .post_form(&format!("/backup/{second}/delete"), &[])
+            .status,
+        409
+    );
     assert!(app.backups_dir().join(&second).exists());
 
     let confirm = admin.get(&format!("/backup/{first}/delete"));
     assert_eq!(confirm.status, 200);
     assert!(confirm.body.contains("Delete this backup"));
-    assert_eq!(admin.post_form(&format!("/backup/{first}/delete"), &[]).status, 303);
+    assert_eq!(
+        admin
+            .post_form(&format!("/backup/{first}/delete"), &[])
+            .status,
+        303
+    );
     assert!(!app.backups_dir().join(&first).exists());
     assert!(!app.backups_dir().join(format!("{first}.json")).exists());
     let log = std::fs::read_to_string(app.backups_dir().join("backup.log")).unwrap();
@@ -282,7 +426,12 @@ fn details_page_compares_row_counts_and_verify_now_works() {
     assert!(page.body.contains("<td>customers</td><td class=\"num\">0</td><td class=\"num\">2</td><td>2 rows more now</td>"), "{}", page.body);
     let res = staff.post_form("/backup/startup_backup.db/verify", &[]);
     assert_eq!(res.status, 303);
-    assert!(staff.get(&res.location()).body.contains("is good: checksum and SQLite check passed"));
+    assert!(
+        staff
+            .get(&res.location())
+            .body
+            .contains("is good: checksum and SQLite check passed")
+    );
     flip_middle(&app.backups_dir().join("startup_backup.db"));
     staff.post_form("/backup/startup_backup.db/verify", &[]);
     let page = staff.get("/backup/startup_backup.db");
@@ -300,10 +449,17 @@ fn hostile_descriptions_are_shown_escaped_everywhere() {
     assert_eq!(made.status, 201);
     let name = made.json()["backup"]["name"].as_str().unwrap().to_string();
     assert!(name.starts_with("manual_") && !name.contains('<'));
-    for path in ["/backup/status".to_string(), format!("/backup/{name}"), format!("/backup/{name}/restore")] {
+    for path in [
+        "/backup/status".to_string(),
+        format!("/backup/{name}"),
+        format!("/backup/{name}/restore"),
+    ] {
         let body = boss.get(&path).body;
         if let Some(at) = body.find("<script>alert") {
-            panic!("{path}: {}", &body[at.saturating_sub(300)..(at + 100).min(body.len())]);
+            panic!(
+                "{path}: {}",
+                &body[at.saturating_sub(300)..(at + 100).min(body.len())]
+            );
         }
         assert!(
             body.contains("&lt;script&gt;") || body.contains("&#60;script&#62;"),

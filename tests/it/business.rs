@@ -9,7 +9,13 @@ use crate::support::*;
 fn product(client: &Client, sku: &str, name: &str, price: &str, stock: &str) -> i64 {
     let res = client.post_form(
         "/products",
-        &[("sku", sku), ("name", name), ("price", price), ("stock", stock), ("reorder_level", "1")],
+        &[
+            ("sku", sku),
+            ("name", name),
+            ("price", price),
+            ("stock", stock),
+            ("reorder_level", "1"),
+        ],
     );
     assert_eq!(res.status, 303, "{}", res.body);
     res.location().rsplit('/').next().unwrap().parse().unwrap()
@@ -31,15 +37,58 @@ fn product_validation_shows_each_error_next_to_its_field_and_keeps_input() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
     product(&staff, "TEA-1", "Green tea", "3.50", "10");
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
-        (&[("sku", "X1"), ("name", " "), ("price", "1")], "name", "Name is required."),
-        (&[("sku", ""), ("name", "A"), ("price", "1")], "sku", "SKU is required."),
-        (&[("sku", "tea-1"), ("name", "Dup"), ("price", "1")], "sku", "already used by another product"),
-        (&[("sku", "X2"), ("name", "A"), ("price", "-1")], "price", "cannot be negative"),
-        (&[("sku", "X3"), ("name", "A"), ("price", "1.999")], "price", "at most two decimals"),
-        (&[("sku", "X4"), ("name", "A"), ("price", "abc")], "price", "Enter an amount"),
-        (&[("sku", "X5"), ("name", "A"), ("price", "1"), ("stock", "2.5")], "stock", "whole number"),
-        (&[("sku", "X6"), ("name", "A"), ("price", "1"), ("reorder_level", "-3")], "reorder_level", "whole number"),
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
+        (
+            &[("sku", "X1"), ("name", " "), ("price", "1")],
+            "name",
+            "Name is required.",
+        ),
+        (
+            &[("sku", ""), ("name", "A"), ("price", "1")],
+            "sku",
+            "SKU is required.",
+        ),
+        (
+            &[("sku", "tea-1"), ("name", "Dup"), ("price", "1")],
+            "sku",
+            "already used by another product",
+        ),
+        (
+            &[("sku", "X2"), ("name", "A"), ("price", "-1")],
+            "price",
+            "cannot be negative",
+        ),
+        (
+            &[("sku", "X3"), ("name", "A"), ("price", "1.999")],
+            "price",
+            "at most two decimals",
+        ),
+        (
+            &[("sku", "X4"), ("name", "A"), ("price", "abc")],
+            "price",
+            "Enter an amount",
+        ),
+        (
+            &[
+                ("sku", "X5"),
+                ("name", "A"),
+                ("price", "1"),
+                ("stock", "2.5"),
+            ],
+            "stock",
+            "whole number",
+        ),
+        (
+            &[
+                ("sku", "X6"),
+                ("name", "A"),
+                ("price", "1"),
+                ("reorder_level", "-3"),
+            ],
+            "reorder_level",
+            "whole number",
+        ),
     ];
     for (fields, field, message) in cases {
         let res = staff.post_form("/products", fields);
@@ -48,10 +97,17 @@ fn product_validation_shows_each_error_next_to_its_field_and_keeps_input() {
         assert!(res.body.contains(&format!("id=\"{field}\"")), "{field}");
         let name = fields.iter().find(|(k, _)| *k == "name").unwrap().1;
         if !name.trim().is_empty() {
-            assert!(res.body.contains(&format!("value=\"{name}\"")), "{field}: input kept");
+            assert!(
+                res.body.contains(&format!("value=\"{name}\"")),
+                "{field}: input kept"
+            );
         }
     }
-    assert_eq!(app.query_i64("SELECT count(*) FROM products"), 1, "nothing invalid was saved");
+    assert_eq!(
+        app.query_i64("SELECT count(*) FROM products"),
+        1,
+        "nothing invalid was saved"
+    );
 }
 
 #[test]
@@ -61,11 +117,20 @@ fn product_search_pages_and_treats_sql_characters_as_text() {
     product(&staff, "P-1", "50% off_deal", "1", "1");
     product(&staff, "P-2", "Plain mug", "2", "1");
     for i in 0..30 {
-        product(&staff, &format!("BULK-{i:02}"), &format!("Bulk item {i:02}"), "1", "5");
+        product(
+            &staff,
+            &format!("BULK-{i:02}"),
+            &format!("Bulk item {i:02}"),
+            "1",
+            "5",
+        );
     }
     let percent = staff.get("/products?q=%25");
     assert!(percent.body.contains("50% off_deal"));
-    assert!(!percent.body.contains("Plain mug"), "% is a literal, not a wildcard");
+    assert!(
+        !percent.body.contains("Plain mug"),
+        "% is a literal, not a wildcard"
+    );
     let underscore = staff.get("/products?q=_");
     assert!(underscore.body.contains("1 product matching"));
     let injection = staff.get("/products?q=%27%3B+DROP+TABLE+products%3B--");
@@ -87,16 +152,44 @@ fn stock_adjustments_are_admin_only_recorded_and_never_negative() {
     let staff = app.login_as(Role::Staff);
     let id = product(&admin, "ADJ", "Adjustable", "1", "5");
     let path = format!("/products/{id}/adjust");
-    assert_eq!(staff.post_form(&path, &[("delta", "3"), ("reason", "received goods")]).status, 403);
-    let res = admin.post_form(&path, &[("delta", "12"), ("reason", "received goods"), ("note", "delivery #7")]);
+    assert_eq!(
+        staff
+            .post_form(&path, &[("delta", "3"), ("reason", "received goods")])
+            .status,
+        403
+    );
+    let res = admin.post_form(
+        &path,
+        &[
+            ("delta", "12"),
+            ("reason", "received goods"),
+            ("note", "delivery #7"),
+        ],
+    );
     assert_eq!(res.status, 303);
-    assert_eq!(app.query_i64(&format!("SELECT stock FROM products WHERE id = {id}")), 17);
+    assert_eq!(
+        app.query_i64(&format!("SELECT stock FROM products WHERE id = {id}")),
+        17
+    );
     let bad = admin.post_form(&path, &[("delta", "-100"), ("reason", "correction")]);
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("Stock cannot go below zero"));
-    assert_eq!(admin.post_form(&path, &[("delta", "two"), ("reason", "correction")]).status, 400);
-    assert_eq!(admin.post_form(&path, &[("delta", "1"), ("reason", "because")]).status, 400);
-    assert_eq!(app.query_i64(&format!("SELECT stock FROM products WHERE id = {id}")), 17);
+    assert_eq!(
+        admin
+            .post_form(&path, &[("delta", "two"), ("reason", "correction")])
+            .status,
+        400
+    );
+    assert_eq!(
+        admin
+            .post_form(&path, &[("delta", "1"), ("reason", "because")])
+            .status,
+        400
+    );
+    assert_eq!(
+        app.query_i64(&format!("SELECT stock FROM products WHERE id = {id}")),
+        17
+    );
     let page = admin.get(&format!("/products/{id}"));
     assert!(page.body.contains("delivery #7"));
     assert!(page.body.contains("admin-user"), "who");
@@ -110,8 +203,14 @@ fn customer_validation_and_page_with_their_sales() {
     let staff = app.login_as(Role::Staff);
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("name", "")], "Name is required."),
-        (&[("name", "Ann"), ("email", "ann-at-example")], "not a valid e-mail address"),
-        (&[("name", "Ann"), ("phone", "call me maybe")], "A phone number has digits"),
+        (
+            &[("name", "Ann"), ("email", "ann-at-example")],
+            "not a valid e-mail address",
+        ),
+        (
+            &[("name", "Ann"), ("phone", "call me maybe")],
+            "A phone number has digits",
+        ),
     ];
     for (fields, message) in cases {
         let res = staff.post_form("/customers", fields);
@@ -119,10 +218,22 @@ fn customer_validation_and_page_with_their_sales() {
         assert!(res.body.contains(message), "{message}");
     }
     let long_notes = "n".repeat(2001);
-    assert_eq!(staff.post_form("/customers", &[("name", "Ann"), ("notes", &long_notes)]).status, 400);
+    assert_eq!(
+        staff
+            .post_form("/customers", &[("name", "Ann"), ("notes", &long_notes)])
+            .status,
+        400
+    );
     assert_eq!(app.query_i64("SELECT count(*) FROM customers"), 0);
 
-    let res = staff.post_form("/customers", &[("name", "Ann Example"), ("email", "ann@example.com"), ("phone", "+49 30 123")]);
+    let res = staff.post_form(
+        "/customers",
+        &[
+            ("name", "Ann Example"),
+            ("email", "ann@example.com"),
+            ("phone", "+49 30 123"),
+        ],
+    );
     assert_eq!(res.status, 303);
     let customer = res.location();
     let customer_id = customer.rsplit('/').next().unwrap().to_string();
@@ -130,7 +241,12 @@ fn customer_validation_and_page_with_their_sales() {
     let pid_text = pid.to_string();
     let res = staff.post_form(
         "/sales",
-        &[("customer_id", &customer_id), ("product_id", &pid_text), ("quantity", "2"), ("unit_price", "")],
+        &[
+            ("customer_id", &customer_id),
+            ("product_id", &pid_text),
+            ("quantity", "2"),
+            ("unit_price", ""),
+        ],
     );
     assert_eq!(res.status, 303);
     let page = staff.get(&customer);
@@ -155,15 +271,31 @@ fn sales_take_stock_refuse_negative_and_voids_give_it_back() {
     let sale_page = res.location();
     assert!(staff.get(&sale_page).body.contains("0.50"));
     assert_eq!(app.query_i64("SELECT total_cents FROM sales"), 50);
-    assert_eq!(app.query_i64(&format!("SELECT stock FROM products WHERE id = {tea}")), 2);
-    assert_eq!(app.query_i64(&format!("SELECT stock FROM products WHERE id = {mug}")), 0);
+    assert_eq!(
+        app.query_i64(&format!("SELECT stock FROM products WHERE id = {tea}")),
+        2
+    );
+    assert_eq!(
+        app.query_i64(&format!("SELECT stock FROM products WHERE id = {mug}")),
+        0
+    );
 
     // Not enough mugs: clear message, nothing saved, input kept.
     let refused = sale(&staff, &[(tea, "1", ""), (mug, "1", "")]);
     assert_eq!(refused.status, 400);
-    assert!(refused.body.contains("Not enough stock of Mug: 0 left, 1 wanted. Nothing was saved."), "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("Not enough stock of Mug: 0 left, 1 wanted. Nothing was saved."),
+        "{}",
+        refused.body
+    );
     assert_eq!(app.query_i64("SELECT count(*) FROM sales"), 1);
-    assert_eq!(app.query_i64(&format!("SELECT stock FROM products WHERE id = {tea}")), 2, "tea line rolled back");
+    assert_eq!(
+        app.query_i64(&format!("SELECT stock FROM products WHERE id = {tea}")),
+        2,
+        "tea line rolled back"
+    );
 
     assert_eq!(sale(&staff, &[]).status, 400);
     assert_eq!(sale(&staff, &[(tea, "0", "")]).status, 400);
@@ -173,13 +305,26 @@ fn sales_take_stock_refuse_negative_and_voids_give_it_back() {
     let void = format!("{sale_page}/void");
     assert_eq!(staff.post_form(&void, &[]).status, 403);
     assert_eq!(admin.post_form(&void, &[]).status, 303);
-    assert_eq!(app.query_i64(&format!("SELECT stock FROM products WHERE id = {tea}")), 5);
-    assert_eq!(app.query_i64(&format!("SELECT stock FROM products WHERE id = {mug}")), 1);
+    assert_eq!(
+        app.query_i64(&format!("SELECT stock FROM products WHERE id = {tea}")),
+        5
+    );
+    assert_eq!(
+        app.query_i64(&format!("SELECT stock FROM products WHERE id = {mug}")),
+        1
+    );
     admin.post_form(&void, &[]);
-    assert_eq!(app.query_i64(&format!("SELECT stock FROM products WHERE id = {tea}")), 5, "not twice");
+    assert_eq!(
+        app.query_i64(&format!("SELECT stock FROM products WHERE id = {tea}")),
+        5,
+        "not twice"
+    );
     assert!(admin.get(&sale_page).body.contains("(voided)"));
     let list = admin.get("/sales");
-    assert!(list.body.contains("id=\"sales-total\">0.00<"), "voided sales are not counted");
+    assert!(
+        list.body.contains("id=\"sales-total\">0.00<"),
+        "voided sales are not counted"
+    );
 }
 
 #[test]
@@ -200,9 +345,20 @@ fn concurrent_sales_of_the_last_item_exactly_one_succeeds() {
         })
         .collect();
     let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 7, "{statuses:?}");
-    assert_eq!(app.query_i64(&format!("SELECT stock FROM products WHERE id = {last}")), 0);
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        app.query_i64(&format!("SELECT stock FROM products WHERE id = {last}")),
+        0
+    );
     assert_eq!(app.query_i64("SELECT count(*) FROM sales"), 1);
 }
 
@@ -213,11 +369,30 @@ fn products_with_sales_are_archived_not_deleted() {
     let sold = product(&staff, "S", "Sold once", "1", "3");
     let never = product(&staff, "N", "Never sold", "1", "3");
     assert_eq!(sale(&staff, &[(sold, "1", "")]).status, 303);
-    assert_eq!(staff.post_form(&format!("/products/{never}/remove"), &[]).status, 303);
-    assert_eq!(app.query_i64(&format!("SELECT count(*) FROM products WHERE id = {never}")), 0);
-    assert_eq!(staff.post_form(&format!("/products/{sold}/remove"), &[]).status, 303);
-    assert_eq!(app.query_i64(&format!("SELECT archived FROM products WHERE id = {sold}")), 1);
-    assert!(!staff.get("/sales/new").body.contains("Sold once"), "archived products are not for sale");
+    assert_eq!(
+        staff
+            .post_form(&format!("/products/{never}/remove"), &[])
+            .status,
+        303
+    );
+    assert_eq!(
+        app.query_i64(&format!("SELECT count(*) FROM products WHERE id = {never}")),
+        0
+    );
+    assert_eq!(
+        staff
+            .post_form(&format!("/products/{sold}/remove"), &[])
+            .status,
+        303
+    );
+    assert_eq!(
+        app.query_i64(&format!("SELECT archived FROM products WHERE id = {sold}")),
+        1
+    );
+    assert!(
+        !staff.get("/sales/new").body.contains("Sold once"),
+        "archived products are not for sale"
+    );
     assert_eq!(sale(&staff, &[(sold, "1", "")]).status, 400);
     assert!(staff.get("/products?archived=1").body.contains("Sold once"));
 }
@@ -227,7 +402,14 @@ fn csv_exports_are_admin_only_and_complete() {
     let app = spawn_app();
     let admin = app.login_as(Role::Admin);
     let pid = product(&admin, "=HYPERLINK(\"x\")", "Tea, \"green\"", "1234.5", "9");
-    admin.post_form("/customers", &[("name", "Ann"), ("email", "ann@example.com"), ("notes", "line1\nline2")]);
+    admin.post_form(
+        "/customers",
+        &[
+            ("name", "Ann"),
+            ("email", "ann@example.com"),
+            ("notes", "line1\nline2"),
+        ],
+    );
     assert_eq!(sale(&admin, &[(pid, "2", "")]).status, 303);
     let staff = app.login_as(Role::Staff);
     for kind in ["products", "customers", "sales"] {
@@ -236,11 +418,23 @@ fn csv_exports_are_admin_only_and_complete() {
     let products = admin.get("/products/export.csv");
     assert_eq!(products.status, 200);
     assert!(products.header("content-type").starts_with("text/csv"));
-    assert!(products.header("content-disposition").contains("attachment; filename=\"products_"));
+    assert!(
+        products
+            .header("content-disposition")
+            .contains("attachment; filename=\"products_")
+    );
     let mut reader = csv::Reader::from_reader(products.body.as_bytes());
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["id", "sku", "name", "price", "stock", "reorder_level", "archived"]
+        [
+            "id",
+            "sku",
+            "name",
+            "price",
+            "stock",
+            "reorder_level",
+            "archived"
+        ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 1);
@@ -267,24 +461,52 @@ fn csv_exports_are_admin_only_and_complete() {
 fn the_last_super_admin_cannot_demote_or_disable_themselves() {
     let app = spawn_app();
     let boss = app.login_as(Role::SuperAdmin);
-    let id = app.query_i64("SELECT id FROM users WHERE username = 'super-admin-user'").to_string();
-    let demote = boss.post_form(&format!("/users/{id}"), &[("role", "admin"), ("active", "1")]);
+    let id = app
+        .query_i64("SELECT id FROM users WHERE username = 'super-admin-user'")
+        .to_string();
+    let demote = boss.post_form(
+        &format!("/users/{id}"),
+        &[("role", "admin"), ("active", "1")],
+    );
     assert_eq!(demote.status, 400);
     assert!(demote.body.contains("last active super-admin"));
     let disable = boss.post_form(&format!("/users/{id}"), &[("role", "super-admin")]);
     assert_eq!(disable.status, 400);
-    assert_eq!(app.query_i64("SELECT count(*) FROM users WHERE role = 'super-admin' AND active = 1"), 1);
+    assert_eq!(
+        app.query_i64("SELECT count(*) FROM users WHERE role = 'super-admin' AND active = 1"),
+        1
+    );
 
     // Add a second super-admin through the page; then the first may step down.
     let res = boss.post_form(
         "/users",
-        &[("username", "deputy"), ("role", "super-admin"), ("password", PASSWORD), ("password2", PASSWORD)],
+        &[
+            ("username", "deputy"),
+            ("role", "super-admin"),
+            ("password", PASSWORD),
+            ("password2", PASSWORD),
+        ],
     );
     assert_eq!(res.status, 303);
-    let res = boss.post_form("/users", &[("username", "deputy"), ("role", "staff"), ("password", PASSWORD), ("password2", PASSWORD)]);
+    let res = boss.post_form(
+        "/users",
+        &[
+            ("username", "deputy"),
+            ("role", "staff"),
+            ("password", PASSWORD),
+            ("password2", PASSWORD),
+        ],
+    );
     assert_eq!(res.status, 400, "names are unique");
     assert!(res.body.contains("already taken"));
-    assert_eq!(boss.post_form(&format!("/users/{id}"), &[("role", "admin"), ("active", "1")]).status, 303);
+    assert_eq!(
+        boss.post_form(
+            &format!("/users/{id}"),
+            &[("role", "admin"), ("active", "1")]
+        )
+        .status,
+        303
+    );
     // The demoted user's session ends (role changed) on the next request.
     assert_eq!(boss.get("/users").status, 303);
     let deputy = app.client();
@@ -297,19 +519,53 @@ fn super_admin_resets_passwords_and_everyone_can_change_their_own() {
     let app = spawn_app();
     let boss = app.login_as(Role::SuperAdmin);
     let staff = app.login_as(Role::Staff);
-    let wrong = staff.post_form("/account", &[("current", "nope-nope"), ("new_password", "new-password-1"), ("confirm", "new-password-1")]);
+    let wrong = staff.post_form(
+        "/account",
+        &[
+            ("current", "nope-nope"),
+            ("new_password", "new-password-1"),
+            ("confirm", "new-password-1"),
+        ],
+    );
     assert_eq!(wrong.status, 400);
     assert!(wrong.body.contains("The current password is wrong."));
-    let mismatch = staff.post_form("/account", &[("current", PASSWORD), ("new_password", "new-password-1"), ("confirm", "other-pass-2")]);
+    let mismatch = staff.post_form(
+        "/account",
+        &[
+            ("current", PASSWORD),
+            ("new_password", "new-password-1"),
+            ("confirm", "other-pass-2"),
+        ],
+    );
     assert_eq!(mismatch.status, 400);
-    let ok = staff.post_form("/account", &[("current", PASSWORD), ("new_password", "new-password-1"), ("confirm", "new-password-1")]);
+    let ok = staff.post_form(
+        "/account",
+        &[
+            ("current", PASSWORD),
+            ("new_password", "new-password-1"),
+            ("confirm", "new-password-1"),
+        ],
+    );
     assert_eq!(ok.status, 303);
-    assert_eq!(app.client().login("staff-user", "new-password-1").status, 303);
+    assert_eq!(
+        app.client().login("staff-user", "new-password-1").status,
+        303
+    );
     assert_eq!(app.client().login("staff-user", PASSWORD).status, 401);
 
     let id = app.query_i64("SELECT id FROM users WHERE username = 'staff-user'");
-    assert_eq!(boss.post_form(&format!("/users/{id}/password"), &[("password", "reset-by-boss")]).status, 303);
-    assert_eq!(app.client().login("staff-user", "reset-by-boss").status, 303);
+    assert_eq!(
+        boss.post_form(
+            &format!("/users/{id}/password"),
+            &[("password", "reset-by-boss")]
+        )
+        .status,
+        303
+    );
+    assert_eq!(
+        app.client().login("staff-user", "reset-by-boss").status,
+        303
+    );
 }
 
 #[test]
@@ -319,22 +575,39 @@ fn dashboard_shows_todays_sales_and_low_stock() {
     let id = product(&staff, "D", "Dashboard item", "2.25", "3");
     assert_eq!(sale(&staff, &[(id, "2", "")]).status, 303);
     let home = staff.get("/");
-    assert!(home.body.contains("id=\"today-total\">4.50<"), "today's total");
+    assert!(
+        home.body.contains("id=\"today-total\">4.50<"),
+        "today's total"
+    );
     assert!(home.body.contains("1 sale<"), "count today");
-    assert!(home.body.contains("Dashboard item"), "low stock (1 left, reorder at 1) and recent sale");
+    assert!(
+        home.body.contains("Dashboard item"),
+        "low stock (1 left, reorder at 1) and recent sale"
+    );
     assert!(home.body.contains("health-line"), "backup health line");
 }
 
 #[test]
 fn demo_data_fills_a_living_shop() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_cli(dir.path(), &["demo-data", "--products", "50", "--days", "30"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_cli(
+        dir.path(),
+        &["demo-data", "--products", "50", "--days", "30"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let app = TestApp::in_dir(dir.path());
     assert_eq!(app.query_i64("SELECT count(*) FROM products"), 50);
     assert!(app.query_i64("SELECT count(*) FROM customers") > 20);
     assert!(app.query_i64("SELECT count(*) FROM sales") > 30 * 8 - 30);
-    assert_eq!(app.query_i64("SELECT count(*) FROM products WHERE stock < 0"), 0);
+    assert_eq!(
+        app.query_i64("SELECT count(*) FROM products WHERE stock < 0"),
+        0
+    );
     let again = run_cli(dir.path(), &["demo-data"], None);
     assert!(!again.status.success(), "not twice");
     drop(app);

@@ -3,6 +3,7 @@
 
 mod backup_web;
 mod business;
+mod faults;
 mod restore;
 mod server;
 mod support;

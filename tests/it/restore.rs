@@ -11,7 +11,9 @@ use backroom::auth::Role;
 use crate::support::*;
 
 fn customer_names(db: &Path) -> BTreeSet<String> {
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     let mut stmt = conn.prepare("SELECT name FROM customers").unwrap();
     stmt.query_map([], |r| r.get::<_, String>(0))
@@ -21,7 +23,10 @@ fn customer_names(db: &Path) -> BTreeSet<String> {
 }
 
 fn make_backup(client: &Client, description: &str) -> String {
-    let res = client.api_post("/api/backups", serde_json::json!({ "description": description }));
+    let res = client.api_post(
+        "/api/backups",
+        serde_json::json!({ "description": description }),
+    );
     assert_eq!(res.status, 201, "{}", res.body);
     res.json()["backup"]["name"].as_str().unwrap().to_string()
 }
@@ -63,13 +68,19 @@ fn restore_while_another_client_keeps_writing() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let before_restore = acknowledged.load(Ordering::SeqCst);
-    let res = boss.api_post(&format!("/api/backups/{backup}/restore"), serde_json::json!({}));
+    let res = boss.api_post(
+        &format!("/api/backups/{backup}/restore"),
+        serde_json::json!({}),
+    );
     assert_eq!(res.status, 200, "{}", res.body);
     let report = res.json();
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::Relaxed);
     let written = handle.join().unwrap();
-    assert!(written > before_restore + 1, "the writer kept working across the restore");
+    assert!(
+        written > before_restore + 1,
+        "the writer kept working across the restore"
+    );
 
     let safety = report["safety_backup"].as_str().unwrap().to_string();
     assert_eq!(report["restored"], backup.as_str());
@@ -79,17 +90,26 @@ fn restore_while_another_client_keeps_writing() {
     app.stop();
     assert!(integrity_ok(&app.db_path()));
     let live = customer_names(&app.db_path());
-    assert!(in_backup.is_subset(&live), "every row of the backup is back");
+    assert!(
+        in_backup.is_subset(&live),
+        "every row of the backup is back"
+    );
     let in_safety = customer_names(&app.backups_dir().join(&safety));
     assert!(integrity_ok(&app.backups_dir().join(&safety)));
     for name in &live {
         if !in_backup.contains(name) {
-            assert!(name.starts_with("w-") && !in_safety.contains(name), "{name} came from before the restore");
+            assert!(
+                name.starts_with("w-") && !in_safety.contains(name),
+                "{name} came from before the restore"
+            );
         }
     }
     // The safety backup holds everything acknowledged before the restore was asked for.
     for n in 0..=before_restore {
-        assert!(in_safety.contains(&format!("w-{n:05}")), "w-{n:05} missing from the safety backup");
+        assert!(
+            in_safety.contains(&format!("w-{n:05}")),
+            "w-{n:05} missing from the safety backup"
+        );
     }
     assert!(in_backup.is_subset(&in_safety));
 }
@@ -103,17 +123,43 @@ fn staff_and_admin_are_refused_and_nothing_changes() {
     for role in [Role::Staff, Role::Admin] {
         let client = app.login_as(role);
         assert_eq!(client.get("/backup/startup_backup.db/restore").status, 403);
-        assert_eq!(client.post_form("/backup/startup_backup.db/restore", &[]).status, 403);
-        assert_eq!(client.post_form("/backup/emergency-restore", &[]).status, 403);
-        let api = client.api_post("/api/backups/startup_backup.db/restore", serde_json::json!({}));
+        assert_eq!(
+            client
+                .post_form("/backup/startup_backup.db/restore", &[])
+                .status,
+            403
+        );
+        assert_eq!(
+            client.post_form("/backup/emergency-restore", &[]).status,
+            403
+        );
+        let api = client.api_post(
+            "/api/backups/startup_backup.db/restore",
+            serde_json::json!({}),
+        );
         assert_eq!(api.status, 403);
-        assert_eq!(api.json()["error"], "Only a super-admin can restore backups.");
-        assert_eq!(client.api_post("/api/backups/emergency-restore", serde_json::json!({})).status, 403);
+        assert_eq!(
+            api.json()["error"],
+            "Only a super-admin can restore backups."
+        );
+        assert_eq!(
+            client
+                .api_post("/api/backups/emergency-restore", serde_json::json!({}))
+                .status,
+            403
+        );
     }
     assert_eq!(app.query_i64("SELECT count(*) FROM customers"), 1);
-    assert!(!app.backup_files().iter().any(|n| n.starts_with("pre_restore_")));
+    assert!(
+        !app.backup_files()
+            .iter()
+            .any(|n| n.starts_with("pre_restore_"))
+    );
     let log = std::fs::read_to_string(app.backups_dir().join("backup.log")).unwrap();
-    assert!(log.contains("Restore of startup_backup.db refused for staff-user (role staff)"), "{log}");
+    assert!(
+        log.contains("Restore of startup_backup.db refused for staff-user (role staff)"),
+        "{log}"
+    );
     assert!(log.contains("refused for admin-user (role admin)"), "{log}");
 }
 
@@ -123,7 +169,11 @@ fn restore_without_csrf_token_is_refused() {
     app.wait_for_startup_backup();
     let boss = app.login_as(Role::SuperAdmin);
     add_customer(&boss, "stays");
-    assert_eq!(boss.post_form_raw("/backup/startup_backup.db/restore", &[]).status, 403);
+    assert_eq!(
+        boss.post_form_raw("/backup/startup_backup.db/restore", &[])
+            .status,
+        403
+    );
     let api = boss
         .http
         .post(format!("{}/api/backups/startup_backup.db/restore", app.url))
@@ -172,7 +222,10 @@ fn path_tricks_and_unknown_names_touch_nothing() {
         }
     }
     // The same through a normal client (which normalises the URL first).
-    assert_eq!(boss.get("/backup/..%2f..%2fetc%2fpasswd/download").status, 404);
+    assert_eq!(
+        boss.get("/backup/..%2f..%2fetc%2fpasswd/download").status,
+        404
+    );
     assert_eq!(app.backup_files(), before);
     assert_eq!(app.query_i64("SELECT count(*) FROM customers"), 1);
     assert!(app.backups_dir().join("backup.log").exists());
@@ -189,11 +242,22 @@ fn a_corrupted_backup_is_refused_before_anything_changes() {
     add_customer(&boss, "two");
     flip_middle(&app.backups_dir().join(&backup));
     let before = app.backup_files();
-    let res = boss.api_post(&format!("/api/backups/{backup}/restore"), serde_json::json!({}));
+    let res = boss.api_post(
+        &format!("/api/backups/{backup}/restore"),
+        serde_json::json!({}),
+    );
     assert_eq!(res.status, 409, "{}", res.body);
-    assert!(res.json()["error"].as_str().unwrap().contains("SHA-256"), "{}", res.body);
+    assert!(
+        res.json()["error"].as_str().unwrap().contains("SHA-256"),
+        "{}",
+        res.body
+    );
     assert_eq!(app.query_i64("SELECT count(*) FROM customers"), 2);
-    assert_eq!(app.backup_files(), before, "no safety backup, nothing removed");
+    assert_eq!(
+        app.backup_files(),
+        before,
+        "no safety backup, nothing removed"
+    );
     // The form route says so too.
     boss.post_form(&format!("/backup/{backup}/restore"), &[]);
     assert!(boss.get("/backup/status").body.contains("Restore failed"));
@@ -212,7 +276,12 @@ fn emergency_restore_skips_a_corrupted_newest_backup() {
     add_customer(&boss, "after both");
     let bad_path = app.backups_dir().join(&bad);
     let len = std::fs::metadata(&bad_path).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&bad_path).unwrap().set_len(len - 4096).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&bad_path)
+        .unwrap()
+        .set_len(len - 4096)
+        .unwrap();
 
     let page = boss.get("/backup/emergency-restore");
     assert_eq!(page.status, 200);
@@ -233,10 +302,21 @@ fn emergency_restore_with_no_good_backup_is_refused_clearly() {
     let app = spawn_app();
     app.wait_for_startup_backup();
     let boss = app.login_as(Role::SuperAdmin);
-    std::fs::write(app.backups_dir().join("startup_backup.db"), b"not a database at all").unwrap();
+    std::fs::write(
+        app.backups_dir().join("startup_backup.db"),
+        b"not a database at all",
+    )
+    .unwrap();
     let res = boss.api_post("/api/backups/emergency-restore", serde_json::json!({}));
     assert_eq!(res.status, 409);
-    assert!(res.json()["error"].as_str().unwrap().starts_with("no backup passed verification"), "{}", res.body);
+    assert!(
+        res.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("no backup passed verification"),
+        "{}",
+        res.body
+    );
 }
 
 #[test]
@@ -253,7 +333,11 @@ fn a_session_ends_when_the_restored_data_lacks_the_user() {
     assert_eq!(next.status, 303);
     assert!(next.location().starts_with("/login"), "{}", next.location());
     assert!(next.location().contains("ended=1"));
-    assert!(boss.get(&next.location()).body.contains("Your session ended"));
+    assert!(
+        boss.get(&next.location())
+            .body
+            .contains("Your session ended")
+    );
     assert_eq!(app.query_i64("SELECT count(*) FROM users"), 0);
 }
 
@@ -269,7 +353,10 @@ fn restored_data_keeps_a_user_whose_account_is_in_the_backup() {
     let page = boss.get("/backup/status");
     assert_eq!(page.status, 200, "still logged in");
     assert!(page.body.contains(&format!("Restored {backup}")));
-    assert_eq!(boss.get("/customers").body.matches("to be undone").count(), 0);
+    assert_eq!(
+        boss.get("/customers").body.matches("to be undone").count(),
+        0
+    );
 }
 
 #[test]
@@ -290,16 +377,34 @@ fn cli_restore_handles_stale_wal_and_shm_files() {
             "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE junk(x); INSERT INTO junk VALUES (randomblob(5000));",
         )
         .unwrap();
-        std::fs::copy(other.path().join("other.db-wal"), app.data_dir().join("business_data.db-wal")).unwrap();
-        std::fs::copy(other.path().join("other.db-shm"), app.data_dir().join("business_data.db-shm")).unwrap();
+        std::fs::copy(
+            other.path().join("other.db-wal"),
+            app.data_dir().join("business_data.db-wal"),
+        )
+        .unwrap();
+        std::fs::copy(
+            other.path().join("other.db-shm"),
+            app.data_dir().join("business_data.db-shm"),
+        )
+        .unwrap();
     }
     let out = run_cli(app.data_dir(), &["restore", &backup], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("Restored {backup}")), "{text}");
     assert!(integrity_ok(&app.db_path()));
-    assert_eq!(customer_names(&app.db_path()), BTreeSet::from(["in backup".to_string()]));
-    assert!(app.backup_files().iter().any(|n| n.starts_with("broken_")), "the previous file was kept");
+    assert_eq!(
+        customer_names(&app.db_path()),
+        BTreeSet::from(["in backup".to_string()])
+    );
+    assert!(
+        app.backup_files().iter().any(|n| n.starts_with("broken_")),
+        "the previous file was kept"
+    );
     app.restart();
     let boss = app.client();
     assert_eq!(boss.login("super-admin-user", PASSWORD).status, 303);
@@ -313,7 +418,10 @@ fn cli_restore_is_refused_while_the_server_runs() {
     let out = run_cli(app.data_dir(), &["restore", "--latest"], None);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("the server is running; stop it first"), "{err}");
+    assert!(
+        err.contains("the server is running; stop it first"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -328,10 +436,24 @@ fn cli_restore_latest_recovers_a_database_that_will_not_open() {
     let refused = run_cli(app.data_dir(), &["--port", "0"], None);
     assert!(!refused.status.success());
     let out = run_cli(app.data_dir(), &["restore", "--latest"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(customer_names(&app.db_path()), BTreeSet::from(["saved".to_string()]));
-    let broken = app.backup_files().into_iter().find(|n| n.starts_with("broken_")).unwrap();
-    assert_eq!(std::fs::read(app.backups_dir().join(broken)).unwrap(), vec![0x42; 64 * 1024]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        customer_names(&app.db_path()),
+        BTreeSet::from(["saved".to_string()])
+    );
+    let broken = app
+        .backup_files()
+        .into_iter()
+        .find(|n| n.starts_with("broken_"))
+        .unwrap();
+    assert_eq!(
+        std::fs::read(app.backups_dir().join(broken)).unwrap(),
+        vec![0x42; 64 * 1024]
+    );
 }
 
 #[test]
@@ -349,8 +471,16 @@ fn the_recovery_note_procedure_works_when_followed_literally() {
     assert!(note.contains("backroom restore --latest"));
     // Simulate a live database that is damaged, with a leftover journal.
     std::fs::write(app.db_path(), b"garbage").unwrap();
-    std::fs::write(app.data_dir().join("business_data.db-wal"), vec![1u8; 10_000]).unwrap();
-    std::fs::write(app.data_dir().join("business_data.db-shm"), vec![2u8; 32_768]).unwrap();
+    std::fs::write(
+        app.data_dir().join("business_data.db-wal"),
+        vec![1u8; 10_000],
+    )
+    .unwrap();
+    std::fs::write(
+        app.data_dir().join("business_data.db-shm"),
+        vec![2u8; 32_768],
+    )
+    .unwrap();
     // Steps 3-6: copy the newest backup next to the data file, rename it, delete the two files.
     let copy = app.data_dir().join("copy of backup.db");
     std::fs::copy(app.backups_dir().join(&backup), &copy).unwrap();
@@ -377,17 +507,30 @@ fn startup_with_a_corrupt_database_exits_without_touching_the_backups() {
         let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap())
-            .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
             .collect();
         files.sort();
         files
     };
     let before = snapshot(&app.backups_dir());
-    std::fs::write(app.db_path(), b"this is not a database, it is a shopping list").unwrap();
+    std::fs::write(
+        app.db_path(),
+        b"this is not a database, it is a shopping list",
+    )
+    .unwrap();
     let out = run_cli(app.data_dir(), &["--port", "0"], None);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("backroom restore --latest"), "{err}");
     assert!(err.contains("RECOVERY.txt"), "{err}");
-    assert_eq!(snapshot(&app.backups_dir()), before, "database_backups/ untouched");
+    assert_eq!(
+        snapshot(&app.backups_dir()),
+        before,
+        "database_backups/ untouched"
+    );
 }

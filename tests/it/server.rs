@@ -19,7 +19,10 @@ fn login_success_failure_and_lockout() {
 
     let unknown = client.login("nobody", "whatever-password");
     assert_eq!(unknown.status, 401);
-    assert!(unknown.body.contains("Wrong user name or password."), "same message for unknown names");
+    assert!(
+        unknown.body.contains("Wrong user name or password."),
+        "same message for unknown names"
+    );
 
     let ok = client.login("anna", PASSWORD);
     assert_eq!(ok.status, 303);
@@ -38,7 +41,11 @@ fn login_success_failure_and_lockout() {
     }
     let locked = attacker.login("bert", PASSWORD);
     assert_eq!(locked.status, 429);
-    assert!(locked.body.contains("Too many failed attempts"), "{}", locked.body);
+    assert!(
+        locked.body.contains("Too many failed attempts"),
+        "{}",
+        locked.body
+    );
     // At the shop's own computer (loopback) other people can still log in.
     assert_eq!(app.client().login("anna", PASSWORD).status, 303);
 }
@@ -51,12 +58,30 @@ async fn an_address_with_five_failures_is_locked_for_every_name() {
     add_user_to(&dir.path().join("business_data.db"), "anna", Role::Staff);
     let app = init_service(backroom.app()).await;
     let remote: std::net::SocketAddr = "192.0.2.9:5555".parse().unwrap();
-    let page = call_service(&app, TestRequest::get().uri("/login").peer_addr(remote).to_request()).await;
+    let page = call_service(
+        &app,
+        TestRequest::get()
+            .uri("/login")
+            .peer_addr(remote)
+            .to_request(),
+    )
+    .await;
     let cookie = page.response().cookies().next().unwrap().into_owned();
-    let token = extract_csrf(&String::from_utf8(read_body(page).await.to_vec()).unwrap()).unwrap();
+    let token = extract_csrf(std::str::from_utf8(&read_body(page).await).unwrap()).unwrap();
     let mut statuses = Vec::new();
-    for (name, pw) in [("a", "x"), ("b", "x"), ("c", "x"), ("d", "x"), ("e", "x"), ("anna", PASSWORD)] {
-        let form = [("username", name), ("password", pw), ("csrf_token", token.as_str())];
+    for (name, pw) in [
+        ("a", "x"),
+        ("b", "x"),
+        ("c", "x"),
+        ("d", "x"),
+        ("e", "x"),
+        ("anna", PASSWORD),
+    ] {
+        let form = [
+            ("username", name),
+            ("password", pw),
+            ("csrf_token", token.as_str()),
+        ];
         let req = TestRequest::post()
             .uri("/login")
             .peer_addr(remote)
@@ -96,7 +121,12 @@ fn anonymous_requests_are_sent_to_login() {
     let token = client.csrf();
     let res = client.post_form_raw(
         "/login",
-        &[("username", "anna"), ("password", PASSWORD), ("next", "/products?q=tea"), ("csrf_token", &token)],
+        &[
+            ("username", "anna"),
+            ("password", PASSWORD),
+            ("next", "/products?q=tea"),
+            ("csrf_token", &token),
+        ],
     );
     assert_eq!(res.location(), "/products?q=tea");
 }
@@ -105,12 +135,22 @@ fn anonymous_requests_are_sent_to_login() {
 fn next_parameter_never_redirects_off_site() {
     let app = spawn_app();
     app.add_user("anna", Role::Staff);
-    for next in ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)"] {
+    for next in [
+        "//evil.example/x",
+        "https://evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ] {
         let client = app.client();
         let token = client.csrf();
         let res = client.post_form_raw(
             "/login",
-            &[("username", "anna"), ("password", PASSWORD), ("next", next), ("csrf_token", &token)],
+            &[
+                ("username", "anna"),
+                ("password", PASSWORD),
+                ("next", next),
+                ("csrf_token", &token),
+            ],
         );
         assert_eq!(res.status, 303);
         assert_eq!(res.location(), "/", "next={next}");
@@ -152,11 +192,21 @@ fn each_role_reaches_only_what_it_may() {
             assert_eq!(*method, "GET");
             let res = client.get(path);
             let expected = if role >= *needed { 200 } else { 403 };
-            assert_eq!(res.status, expected, "{} {path} as {role}: {}", method, &res.body[..res.body.len().min(300)]);
+            assert_eq!(
+                res.status,
+                expected,
+                "{} {path} as {role}: {}",
+                method,
+                &res.body[..res.body.len().min(300)]
+            );
         }
         // The sidebar shows Users only to super-admins.
         let home = client.get("/");
-        assert_eq!(home.body.contains("href=\"/users\""), role == Role::SuperAdmin, "{role}");
+        assert_eq!(
+            home.body.contains("href=\"/users\""),
+            role == Role::SuperAdmin,
+            "{role}"
+        );
     }
     // State-changing requests are refused the same way (and change nothing).
     let staff = app.login_as(Role::Staff);
@@ -165,10 +215,26 @@ fn each_role_reaches_only_what_it_may() {
     assert_eq!(staff.post_form("/backup/settings", &settings).status, 403);
     assert_eq!(admin.post_form("/backup/settings", &settings).status, 403);
     assert!(!app.data_dir().join("backroom.toml").exists());
-    assert_eq!(staff.post_form("/users", &[("username", "x"), ("role", "staff")]).status, 403);
-    assert_eq!(staff.api_delete("/api/backups/startup_backup.db").status, 403);
+    assert_eq!(
+        staff
+            .post_form("/users", &[("username", "x"), ("role", "staff")])
+            .status,
+        403
+    );
+    assert_eq!(
+        staff.api_delete("/api/backups/startup_backup.db").status,
+        403
+    );
     assert_eq!(staff.post_form("/sales/1/void", &[]).status, 403);
-    assert_eq!(staff.post_form("/products/1/adjust", &[("delta", "5"), ("reason", "correction")]).status, 403);
+    assert_eq!(
+        staff
+            .post_form(
+                "/products/1/adjust",
+                &[("delta", "5"), ("reason", "correction")]
+            )
+            .status,
+        403
+    );
 }
 
 #[test]
@@ -181,12 +247,18 @@ fn posts_without_a_valid_csrf_token_are_refused_and_change_nothing() {
     let missing = client.post_form_raw("/backup/create", &[("description", "no token")]);
     assert_eq!(missing.status, 403);
     assert!(missing.body.contains("security check failed"));
-    let wrong = client.post_form_raw("/backup/create", &[("description", "bad"), ("csrf_token", "0000")]);
+    let wrong = client.post_form_raw(
+        "/backup/create",
+        &[("description", "bad"), ("csrf_token", "0000")],
+    );
     assert_eq!(wrong.status, 403);
     // A token from another session does not work either.
     let other = app.login_as(Role::Staff);
     let foreign = other.csrf();
-    let res = client.post_form_raw("/backup/create", &[("description", "foreign"), ("csrf_token", &foreign)]);
+    let res = client.post_form_raw(
+        "/backup/create",
+        &[("description", "foreign"), ("csrf_token", &foreign)],
+    );
     assert_eq!(res.status, 403);
     // JSON calls need the header.
     let api = client
@@ -197,7 +269,12 @@ fn posts_without_a_valid_csrf_token_are_refused_and_change_nothing() {
         .unwrap();
     assert_eq!(api.status().as_u16(), 403);
     let body: serde_json::Value = api.json().unwrap();
-    assert!(body["error"].as_str().unwrap().contains("security check failed"));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("security check failed")
+    );
     assert_eq!(app.backup_files(), before, "no backup was made");
 
     // With the token it works.
@@ -213,9 +290,19 @@ fn first_run_page_only_while_nobody_has_an_account() {
     let page = client.get("/");
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Welcome to Backroom"));
-    assert!(page.body.contains(&app.data_dir().display().to_string()), "shows where data lives");
+    assert!(
+        page.body.contains(&app.data_dir().display().to_string()),
+        "shows where data lives"
+    );
 
-    let bad = client.post_form("/first-run", &[("username", "boss"), ("password", "short"), ("password2", "short")]);
+    let bad = client.post_form(
+        "/first-run",
+        &[
+            ("username", "boss"),
+            ("password", "short"),
+            ("password2", "short"),
+        ],
+    );
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("at least 8 characters"));
     assert!(bad.body.contains("value=\"boss\""), "input kept");
@@ -223,10 +310,17 @@ fn first_run_page_only_while_nobody_has_an_account() {
 
     let ok = client.post_form(
         "/first-run",
-        &[("username", "boss"), ("password", PASSWORD), ("password2", PASSWORD)],
+        &[
+            ("username", "boss"),
+            ("password", PASSWORD),
+            ("password2", PASSWORD),
+        ],
     );
     assert_eq!(ok.status, 303);
-    assert_eq!(app.query_i64("SELECT count(*) FROM users WHERE role = 'super-admin'"), 1);
+    assert_eq!(
+        app.query_i64("SELECT count(*) FROM users WHERE role = 'super-admin'"),
+        1
+    );
     // Logged in straight away.
     assert_eq!(client.get("/users").status, 200);
 
@@ -235,7 +329,11 @@ fn first_run_page_only_while_nobody_has_an_account() {
     assert_eq!(stranger.get("/").location(), "/login");
     let again = stranger.post_form(
         "/first-run",
-        &[("username", "mallory"), ("password", PASSWORD), ("password2", PASSWORD)],
+        &[
+            ("username", "mallory"),
+            ("password", PASSWORD),
+            ("password2", PASSWORD),
+        ],
     );
     assert_eq!(again.status, 303);
     assert_eq!(again.location(), "/login");
@@ -251,20 +349,38 @@ async fn first_run_is_refused_to_clients_on_other_machines() {
     let remote: std::net::SocketAddr = "192.0.2.7:40000".parse().unwrap();
     let local: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
 
-    let res = call_service(&app, TestRequest::get().uri("/").peer_addr(remote).to_request()).await;
+    let res = call_service(
+        &app,
+        TestRequest::get().uri("/").peer_addr(remote).to_request(),
+    )
+    .await;
     assert_eq!(res.status(), 403);
     let body = String::from_utf8(read_body(res).await.to_vec()).unwrap();
     assert!(body.contains("computer it runs on"), "{body}");
 
-    let res = call_service(&app, TestRequest::get().uri("/").peer_addr(local).to_request()).await;
+    let res = call_service(
+        &app,
+        TestRequest::get().uri("/").peer_addr(local).to_request(),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let cookie = res.response().cookies().next().unwrap().into_owned();
     let body = String::from_utf8(read_body(res).await.to_vec()).unwrap();
     let token = extract_csrf(&body).unwrap();
-    let form = [("username", "boss"), ("password", PASSWORD), ("password2", PASSWORD), ("csrf_token", token.as_str())];
+    let form = [
+        ("username", "boss"),
+        ("password", PASSWORD),
+        ("password2", PASSWORD),
+        ("csrf_token", token.as_str()),
+    ];
     let res = call_service(
         &app,
-        TestRequest::post().uri("/first-run").peer_addr(remote).cookie(cookie).set_form(form).to_request(),
+        TestRequest::post()
+            .uri("/first-run")
+            .peer_addr(remote)
+            .cookie(cookie)
+            .set_form(form)
+            .to_request(),
     )
     .await;
     assert_eq!(res.status(), 403);
@@ -282,14 +398,26 @@ async fn first_run_is_refused_to_clients_on_other_machines() {
 fn security_headers_on_every_kind_of_response() {
     let app = spawn_app();
     let client = app.login_as(Role::Staff);
-    for path in ["/", "/backup/status", "/api/backups/status", "/static/app.css", "/no-such-page", "/api/nope", "/login"] {
+    for path in [
+        "/",
+        "/backup/status",
+        "/api/backups/status",
+        "/static/app.css",
+        "/no-such-page",
+        "/api/nope",
+        "/login",
+    ] {
         let res = client.get(path);
         assert!(
-            res.header("content-security-policy").starts_with("default-src 'self'"),
+            res.header("content-security-policy")
+                .starts_with("default-src 'self'"),
             "{path}: {:?}",
             res.headers
         );
-        assert!(!res.header("content-security-policy").contains("http"), "{path}");
+        assert!(
+            !res.header("content-security-policy").contains("http"),
+            "{path}"
+        );
         assert_eq!(res.header("x-frame-options"), "DENY", "{path}");
         assert_eq!(res.header("x-content-type-options"), "nosniff", "{path}");
         assert_eq!(res.header("referrer-policy"), "same-origin", "{path}");
@@ -307,7 +435,15 @@ fn static_assets_have_types_cache_headers_and_no_external_urls() {
     let app = spawn_app();
     let client = app.client();
     let login = client.get("/login");
-    let css_link = login.body.split("href=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let css_link = login
+        .body
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(css_link.starts_with("/static/app.css?v="), "{css_link}");
     let css = client.get(&css_link);
     assert_eq!(css.status, 200);
@@ -321,7 +457,10 @@ fn static_assets_have_types_cache_headers_and_no_external_urls() {
     assert_eq!(client.get("/static/..%2fCargo.toml").status, 404);
     // Offline: nothing links outside the app.
     for body in [login.body, css.body, plain.body] {
-        assert!(!body.contains("http://") && !body.contains("https://") && !body.contains("//cdn"), "external URL found");
+        assert!(
+            !body.contains("http://") && !body.contains("https://") && !body.contains("//cdn"),
+            "external URL found"
+        );
     }
 }
 
@@ -338,8 +477,16 @@ fn logout_ends_the_session_and_tampered_cookies_are_anonymous() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for cookie in ["backroom_session=garbage", "backroom_session=eyJ1aWQiOjF9", "backroom_session="] {
-        let res = forged.get(format!("{}/products", app.url)).header("cookie", cookie).send().unwrap();
+    for cookie in [
+        "backroom_session=garbage",
+        "backroom_session=eyJ1aWQiOjF9",
+        "backroom_session=",
+    ] {
+        let res = forged
+            .get(format!("{}/products", app.url))
+            .header("cookie", cookie)
+            .send()
+            .unwrap();
         assert_eq!(res.status().as_u16(), 303, "{cookie}");
     }
 }
@@ -354,20 +501,36 @@ fn data_lives_next_to_a_copied_binary_run_from_elsewhere() {
     let client = Client::new(&server.url);
     let page = client.get("/");
     assert_eq!(page.status, 200, "first-run page");
-    assert!(page.body.contains(backroom::VERSION_LINE), "version in the footer");
+    assert!(
+        page.body.contains(backroom::VERSION_LINE),
+        "version in the footer"
+    );
     // Static files come from inside the binary: there is no static/ folder here.
     let css = client.get("/static/app.css");
     assert_eq!(css.status, 200);
     assert!(css.body.contains("Backroom"));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !install.path().join("database_backups/startup_backup.db").exists() {
+    while !install
+        .path()
+        .join("database_backups/startup_backup.db")
+        .exists()
+    {
         assert!(std::time::Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(50));
     }
     server.kill9();
     assert!(install.path().join("business_data.db").exists());
-    assert!(install.path().join("database_backups/RECOVERY.txt").exists());
-    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0, "nothing in the current directory");
+    assert!(
+        install
+            .path()
+            .join("database_backups/RECOVERY.txt")
+            .exists()
+    );
+    assert_eq!(
+        std::fs::read_dir(elsewhere.path()).unwrap().count(),
+        0,
+        "nothing in the current directory"
+    );
 }
 
 #[test]
@@ -377,7 +540,11 @@ fn a_second_server_on_the_same_data_folder_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("already running"), "{err}");
-    assert_eq!(app.client().get("/login").status, 200, "the first keeps serving");
+    assert_eq!(
+        app.client().get("/login").status,
+        200,
+        "the first keeps serving"
+    );
 }
 
 #[test]
@@ -394,7 +561,9 @@ fn a_database_from_a_newer_version_is_refused() {
     assert!(err.contains("newer version of Backroom"), "{err}");
     assert!(err.contains("backroom restore --latest"), "{err}");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 999, "left untouched");
 }
 
@@ -406,7 +575,10 @@ fn a_port_in_use_gives_a_one_line_answer() {
     let out = run_cli(dir.path(), &["--port", &port], None);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("Port {port} is already in use")), "{err}");
+    assert!(
+        err.contains(&format!("Port {port} is already in use")),
+        "{err}"
+    );
     assert!(err.contains("--port"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
@@ -425,13 +597,27 @@ fn an_unwritable_data_folder_is_a_clear_error() {
 
 #[test]
 fn version_and_help_are_clear() {
-    let out = std::process::Command::new(binary()).arg("--version").output().unwrap();
+    let out = std::process::Command::new(binary())
+        .arg("--version")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(backroom::VERSION), "{text}");
     assert!(text.contains(backroom::GIT_COMMIT), "{text}");
-    for args in [vec!["--help"], vec!["backup", "--help"], vec!["restore", "--help"], vec!["user", "add", "--help"]] {
-        let out = std::process::Command::new(binary()).args(&args).output().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["backup", "--help"],
+        vec!["restore", "--help"],
+        vec!["user", "add", "--help"],
+    ] {
+        let out = std::process::Command::new(binary())
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
     }
 }

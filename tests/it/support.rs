@@ -23,7 +23,11 @@ pub struct TestApp {
 }
 
 pub fn options(dir: &Path, interval: Option<Duration>) -> ServeOptions {
-    let mut opts = ServeOptions::new(Some(dir.to_path_buf()), "127.0.0.1".parse::<IpAddr>().unwrap(), 0);
+    let mut opts = ServeOptions::new(
+        Some(dir.to_path_buf()),
+        "127.0.0.1".parse::<IpAddr>().unwrap(),
+        0,
+    );
     opts.handle_signals = false;
     opts.workers = 2;
     opts.interval_override = interval;
@@ -97,7 +101,9 @@ impl TestApp {
     /// A client logged in as a new user with that role (named after the role).
     pub fn login_as(&self, role: Role) -> Client {
         let name = format!("{}-user", role.as_str());
-        let exists = self.query_i64(&format!("SELECT count(*) FROM users WHERE username = '{name}'")) > 0;
+        let exists = self.query_i64(&format!(
+            "SELECT count(*) FROM users WHERE username = '{name}'"
+        )) > 0;
         if !exists {
             self.add_user(&name, role);
         }
@@ -139,11 +145,16 @@ impl TestApp {
         // The operation lock is released just after the record is written.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let lock = backroom::fsutil::FileLock::try_acquire(&self.backups_dir().join(".backup.lock")).unwrap();
+            let lock =
+                backroom::fsutil::FileLock::try_acquire(&self.backups_dir().join(".backup.lock"))
+                    .unwrap();
             if lock.is_some() {
                 break;
             }
-            assert!(Instant::now() < deadline, "the startup backup never released its lock");
+            assert!(
+                Instant::now() < deadline,
+                "the startup backup never released its lock"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -189,7 +200,11 @@ impl Resp {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let body = res.text().unwrap_or_default();
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn header(&self, name: &str) -> String {
@@ -263,25 +278,22 @@ impl Client {
     }
 
     pub fn get(&self, path: &str) -> Resp {
-        Resp::from(self.http.get(format!("{}{path}", self.base)).send().unwrap())
-    }
-
-    /// GET, following redirects within the app.
-    pub fn get_follow(&self, path: &str) -> Resp {
-        let mut res = self.get(path);
-        for _ in 0..5 {
-            if !(300..400).contains(&res.status) {
-                break;
-            }
-            res = self.get(&res.location());
-        }
-        res
+        Resp::from(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .unwrap(),
+        )
     }
 
     /// The session's CSRF token, read from a page like a browser would.
     pub fn csrf(&self) -> String {
         let page = self.get("/login");
-        let page = if page.body.contains("csrf-token") { page } else { self.get("/account") };
+        let page = if page.body.contains("csrf-token") {
+            page
+        } else {
+            self.get("/account")
+        };
         extract_csrf(&page.body).unwrap_or_default()
     }
 
@@ -293,7 +305,13 @@ impl Client {
     }
 
     pub fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
-        Resp::from(self.http.post(format!("{}{path}", self.base)).form(fields).send().unwrap())
+        Resp::from(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .form(fields)
+                .send()
+                .unwrap(),
+        )
     }
 
     pub fn api_post(&self, path: &str, body: serde_json::Value) -> Resp {
@@ -308,6 +326,25 @@ impl Client {
         )
     }
 
+    /// Like `api_post`, for requests that the test may cut off by killing the server.
+    pub fn try_api_post(&self, path: &str, body: serde_json::Value) -> Option<u16> {
+        let page = self
+            .http
+            .get(format!("{}/account", self.base))
+            .send()
+            .ok()?
+            .text()
+            .ok()?;
+        let token = extract_csrf(&page)?;
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", token)
+            .json(&body)
+            .send()
+            .ok()
+            .map(|r| r.status().as_u16())
+    }
+
     pub fn api_delete(&self, path: &str) -> Resp {
         let token = self.csrf();
         Resp::from(
@@ -320,7 +357,10 @@ impl Client {
     }
 
     pub fn login(&self, user: &str, password: &str) -> Resp {
-        self.post_form("/login", &[("username", user), ("password", password), ("next", "/")])
+        self.post_form(
+            "/login",
+            &[("username", user), ("password", password), ("next", "/")],
+        )
     }
 }
 
@@ -361,12 +401,16 @@ pub fn run_cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> std::process::
 pub struct ServerProcess {
     pub child: Child,
     pub url: String,
-    pub port: u16,
 }
 
 impl ServerProcess {
     /// Starts `backroom` on a free port and waits until it prints its address.
-    pub fn start(exe: &Path, dir: Option<&Path>, cwd: &Path, extra_env: &[(&str, &str)]) -> ServerProcess {
+    pub fn start(
+        exe: &Path,
+        dir: Option<&Path>,
+        cwd: &Path,
+        extra_env: &[(&str, &str)],
+    ) -> ServerProcess {
         let mut cmd = Command::new(exe);
         if let Some(dir) = dir {
             cmd.arg("--data-dir").arg(dir);
@@ -380,7 +424,23 @@ impl ServerProcess {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
+        ServerProcess::from_command(cmd)
+    }
+
+    /// Starts a prepared command (which must pass `--port 0` and pipe stdout).
+    pub fn from_command(mut cmd: Command) -> ServerProcess {
         let mut child = cmd.spawn().unwrap();
+        // Drain stderr so the server never blocks on a full pipe; echo it for failing tests.
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stderr);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    eprint!("[server] {line}");
+                    line.clear();
+                }
+            });
+        }
         let stdout = child.stdout.take().unwrap();
         let mut reader = BufReader::new(stdout);
         let mut port = None;
@@ -415,7 +475,6 @@ impl ServerProcess {
         ServerProcess {
             child,
             url: format!("http://127.0.0.1:{port}"),
-            port,
         }
     }
 
@@ -457,10 +516,17 @@ impl Drop for ServerProcess {
 /// still reads (the "cheap" startup check passes). Nothing may have the file open.
 pub fn corrupt_table(db_path: &Path, table: &str) {
     let conn = rusqlite::Connection::open(db_path).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
-    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
     let root: i64 = conn
-        .query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [table], |r| r.get(0))
+        .query_row(
+            "SELECT rootpage FROM sqlite_master WHERE name = ?1",
+            [table],
+            |r| r.get(0),
+        )
         .unwrap();
     drop(conn);
     let mut bytes = std::fs::read(db_path).unwrap();
@@ -484,7 +550,8 @@ pub fn make_big_database(path: &Path, mb: usize) {
         [i64::try_from(rows).unwrap()],
     )
     .unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
 }
 
 /// Flips bytes in the middle of a file (same size, different content).
@@ -500,6 +567,8 @@ pub fn flip_middle(path: &Path) {
 /// `PRAGMA integrity_check` on a database file (nothing else may have it open).
 pub fn integrity_ok(path: &Path) -> bool {
     let conn = rusqlite::Connection::open(path).unwrap();
-    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let result: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     result == "ok"
 }
