@@ -318,3 +318,64 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::path::{Component, Path};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn stays_inside(name: &str) -> bool {
+        let dir = Path::new("/data/database_backups");
+        let joined = dir.join(name);
+        joined.parent() == Some(dir)
+            && Path::new(name).components().count() == 1
+            && matches!(
+                Path::new(name).components().next(),
+                Some(Component::Normal(_))
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn sanitised_descriptions_are_plain_file_name_parts(text in any::<String>()) {
+            let slug = sanitize_description(&text);
+            prop_assert!(slug.len() <= MAX_SLUG_LEN);
+            prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            prop_assert!(!slug.starts_with('_') && !slug.ends_with('_') && !slug.contains("__"));
+        }
+
+        #[test]
+        fn made_names_stay_in_the_folder_and_parse_back(
+            text in any::<String>(),
+            seq in 1u32..1000,
+            secs in 0i64..4_000_000_000,
+        ) {
+            let stamp = chrono::DateTime::from_timestamp(secs, 0).unwrap().naive_utc();
+            for kind in [BackupKind::Startup, BackupKind::Automatic, BackupKind::Manual, BackupKind::PreRestore, BackupKind::Broken] {
+                let name = BackupName::new(kind, stamp, seq, &text);
+                let file = name.file_name();
+                prop_assert!(stays_inside(&file), "{}", file);
+                prop_assert_eq!(BackupName::parse(&file).map(|n| n.file_name()), Some(file.clone()));
+            }
+        }
+
+        #[test]
+        fn any_accepted_name_is_a_plain_name_in_the_folder(text in any::<String>()) {
+            if let Some(parsed) = BackupName::parse(&text) {
+                prop_assert_eq!(parsed.file_name(), text.clone());
+                prop_assert!(stays_inside(&text));
+                prop_assert!(!text.starts_with('.'));
+                prop_assert!(text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b)));
+            }
+        }
+
+        #[test]
+        fn path_like_inputs_are_never_accepted(prefix in "(\\.\\./|/|\\\\|%2e%2e%2f|\\./)", rest in "[a-z0-9_./]{0,40}") {
+            let input = format!("{prefix}{rest}");
+            prop_assert!(BackupName::parse(&input).is_none());
+        }
+    }
+}

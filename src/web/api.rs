@@ -54,7 +54,20 @@ async fn status(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpRe
     })))
 }
 
+/// An empty body means "no options"; anything else must be valid JSON of the right shape.
+fn json_or_default<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError(AppError::BadRequest(format!(
+            "The request was not understood: {e}"
+        )))
+    })
+}
+
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct CreateBody {
     #[serde(default)]
     description: String,
@@ -63,9 +76,9 @@ struct CreateBody {
 async fn create(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: Option<web::Json<CreateBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body: CreateBody = json_or_default(&body)?;
     check_description(&body.description)?;
     let engine = state.engine.clone();
     let request = CreateRequest::manual(&body.description, &user.username);

@@ -4,6 +4,7 @@
 mod backup_web;
 mod business;
 mod faults;
+mod hostile;
 mod restore;
 mod server;
 mod support;
