@@ -114,7 +114,10 @@ impl RunningServer {
 
     fn stop_inner(&mut self) {
         let handle = self.handle.clone();
-        actix_web::rt::System::new().block_on(handle.stop(true));
+        // On a thread of its own, so stopping works from inside another async runtime too.
+        let stopper =
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)));
+        let _ = stopper.join();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backup_web;
+mod browser;
 mod business;
 mod faults;
 mod hostile;
