@@ -14,6 +14,35 @@ use sha2::{Digest, Sha256};
 
 use crate::db;
 
+/// Runs `f` on a thread of its own at a lower CPU priority (nice +10 on Linux), so backup
+/// work gives way to page requests while still using any CPU nobody else wants. A thread of
+/// its own because an unprivileged process can lower a thread's priority but not raise it
+/// back, and the caller's thread may serve requests later.
+pub fn low_priority<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(|| {
+            lower_this_thread();
+            f()
+        });
+        match handle.join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn lower_this_thread() {
+    // SAFETY: plain syscalls on the calling thread's own id.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_this_thread() {}
+
 /// Pages copied per step: large steps keep the per-step overhead low; progress and
 /// cancellation are checked between steps.
 const PAGES_PER_STEP: i32 = 4096;
@@ -41,8 +70,8 @@ pub fn snapshot_copy(
     src: &mut Connection,
     dest: &Path,
     cancel: &AtomicBool,
-    on_snapshot: &mut dyn FnMut(),
-    on_progress: &mut dyn FnMut(u64, u64),
+    on_snapshot: &mut (dyn FnMut() + Send),
+    on_progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<(), CopyError> {
     src.execute_batch("BEGIN DEFERRED")?;
     let result = (|| {
@@ -107,8 +136,11 @@ pub struct FileFacts {
 /// with the hash and the check on separate threads (they take about as long as each other).
 pub fn inspect_file(path: &Path, full: bool) -> Result<FileFacts, CopyError> {
     std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| sha256_file(path));
-        let checked = (|| -> Result<_, CopyError> {
+        let hasher = scope.spawn(|| {
+            lower_this_thread();
+            sha256_file(path)
+        });
+        let checked = low_priority(|| -> Result<_, CopyError> {
             let conn = db::open_immutable(path)?;
             let check = db::check_integrity(&conn, full);
             let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
@@ -120,7 +152,7 @@ pub fn inspect_file(path: &Path, full: bool) -> Result<FileFacts, CopyError> {
                 Err(_) => BTreeMap::new(),
             };
             Ok((check, page_size, page_count, schema_version, row_counts))
-        })();
+        });
         let hashed = hasher
             .join()
             .map_err(|_| CopyError::Io(std::io::Error::other("the hashing thread panicked")))?;

@@ -75,7 +75,7 @@ impl BackupEngine {
         let id = state.next_id.fetch_add(1, Ordering::Relaxed);
         let result = self.inner.db.with_conn(|conn| {
             lock(&state.running).push((id, conn.get_interrupt_handle()));
-            let r = db::check_integrity(conn, full);
+            let r = super::copy::low_priority(move || db::check_integrity(conn, full));
             lock(&state.running).retain(|(i, _)| *i != id);
             Ok::<_, DbError>(r)
         });

@@ -439,7 +439,7 @@ impl BackupEngine {
         &self,
         guard: &OpGuard<'_>,
         request: &CreateRequest,
-        on_snapshot: &mut dyn FnMut(),
+        on_snapshot: &mut (dyn FnMut() + Send),
     ) -> Result<BackupEntry, BackupError> {
         let started = Instant::now();
         let result = self.create_inner(guard, request, started, on_snapshot);
@@ -535,7 +535,7 @@ impl BackupEngine {
         guard: &OpGuard<'_>,
         request: &CreateRequest,
         started: Instant,
-        on_snapshot: &mut dyn FnMut(),
+        on_snapshot: &mut (dyn FnMut() + Send),
     ) -> Result<BackupEntry, BackupError> {
         self.ensure_dir()?;
         self.check_free_space()?;
@@ -545,14 +545,17 @@ impl BackupEngine {
         let mut temp = TempFile::new(&dir, TEMP_PREFIX);
 
         guard.set_progress("copying", 0, 0);
+        let temp_path = temp.path.clone();
         self.inner.db.with_conn(|src| {
-            copy::snapshot_copy(
-                src,
-                &temp.path,
-                &self.inner.cancel,
-                on_snapshot,
-                &mut |d, t| guard.set_progress("copying", d, t),
-            )
+            copy::low_priority(|| {
+                copy::snapshot_copy(
+                    src,
+                    &temp_path,
+                    &self.inner.cancel,
+                    on_snapshot,
+                    &mut |d, t| guard.set_progress("copying", d, t),
+                )
+            })
             .map_err(BackupError::from)
         })?;
 

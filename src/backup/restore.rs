@@ -57,16 +57,18 @@ fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, String> {
     let temp = TempFile::new(data_dir, RESTORE_TEMP_PREFIX);
     let (copied, inspected) = std::thread::scope(|scope| {
         let checker = scope.spawn(|| -> Result<_, String> {
-            let conn = db::open_immutable(&entry.path).map_err(|e| e.to_string())?;
-            let check = db::check_integrity(&conn, false);
-            let version = db::user_version(&conn).map_err(|e| e.to_string())?;
-            let counts = match check {
-                Ok(()) => db::table_row_counts(&conn).map_err(|e| e.to_string())?,
-                Err(_) => BTreeMap::new(),
-            };
-            Ok((check, version, counts))
+            copy::low_priority(|| -> Result<_, String> {
+                let conn = db::open_immutable(&entry.path).map_err(|e| e.to_string())?;
+                let check = db::check_integrity(&conn, false);
+                let version = db::user_version(&conn).map_err(|e| e.to_string())?;
+                let counts = match check {
+                    Ok(()) => db::table_row_counts(&conn).map_err(|e| e.to_string())?,
+                    Err(_) => BTreeMap::new(),
+                };
+                Ok((check, version, counts))
+            })
         });
-        let copied = copy::copy_and_hash(&entry.path, &temp.path);
+        let copied = copy::low_priority(|| copy::copy_and_hash(&entry.path, &temp.path));
         let inspected = checker
             .join()
             .unwrap_or_else(|_| Err("the checking thread panicked".into()));
