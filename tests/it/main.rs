@@ -6,6 +6,7 @@ mod browser;
 mod business;
 mod faults;
 mod hostile;
+mod installer;
 mod load;
 mod restore;
 mod server;
