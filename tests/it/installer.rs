@@ -32,7 +32,7 @@ fn shell_scripts() -> Vec<PathBuf> {
 #[test]
 fn every_shell_script_passes_shellcheck() {
     let scripts = shell_scripts();
-    assert!(scripts.len() >= 5, "{scripts:?}");
+    assert!(scripts.len() >= 7, "{scripts:?}");
     let out = Command::new("shellcheck")
         .args(&scripts)
         .output()
