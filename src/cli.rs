@@ -319,6 +319,9 @@ fn create_with_progress(engine: &BackupEngine, description: &str) -> anyhow::Res
         );
         bar
     });
+    if bar.is_none() {
+        eprintln!("Backing up {} ...", engine.paths().db.display());
+    }
     let mut last_line = None;
     while !worker.is_finished() {
         if let Some(p) = engine.progress() {

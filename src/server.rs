@@ -333,6 +333,7 @@ fn build_app(
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
         .wrap(from_fn(app::middleware::csrf_guard))
         .wrap(from_fn(app::middleware::auth_gate))
+        .wrap(from_fn(app::middleware::catch_panics))
         .wrap(
             SessionMiddleware::builder(CookieSessionStore::default(), key)
                 .cookie_name("backroom_session".into())
@@ -345,15 +346,11 @@ fn build_app(
         )
         .wrap(ErrorHandlers::new().default_handler(app::error::render_other_errors))
         .wrap(
-            DefaultHeaders::new()
-                .add((
-                    "Content-Security-Policy",
-                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-                ))
-                .add(("X-Frame-Options", "DENY"))
-                .add(("X-Content-Type-Options", "nosniff"))
-                .add(("Referrer-Policy", "same-origin")),
+            app::error::SECURITY_HEADERS
+                .iter()
+                .fold(DefaultHeaders::new(), |headers, (name, value)| {
+                    headers.add((*name, *value))
+                }),
         )
         .configure(app::routes)
         .default_service(web::to(app::not_found))

@@ -27,8 +27,13 @@ pub struct LiveCheck {
     pub duration_ms: u64,
 }
 
+/// Every page shows the health line: it is computed at most this often (and again at once
+/// after any backup event), not on every request.
+const HEALTH_CACHE_TTL: Duration = Duration::from_secs(2);
+
 #[derive(Default)]
 pub struct HealthState {
+    cached: Mutex<Option<(Instant, Health)>>,
     quick: Mutex<Option<LiveCheck>>,
     full: Mutex<Option<LiveCheck>>,
     running: Mutex<Vec<(u64, InterruptHandle)>>,
@@ -112,7 +117,13 @@ impl BackupEngine {
         check
     }
 
+    /// Forgets the cached health line (call after anything that changes it).
+    pub fn invalidate_health(&self) {
+        *lock(&self.inner.health.cached) = None;
+    }
+
     pub fn record_live_check(&self, check: LiveCheck) {
+        self.invalidate_health();
         let slot = if check.method == "integrity_check" {
             &self.inner.health.full
         } else {
@@ -156,8 +167,19 @@ impl BackupEngine {
         }
     }
 
-    /// The one-line answer to "is my data safe?".
+    /// The one-line answer to "is my data safe?" (cached for a moment).
     pub fn health(&self, now: DateTime<Utc>) -> Health {
+        if let Some((at, health)) = lock(&self.inner.health.cached).as_ref()
+            && at.elapsed() < HEALTH_CACHE_TTL
+        {
+            return health.clone();
+        }
+        let health = self.compute_health(now);
+        *lock(&self.inner.health.cached) = Some((Instant::now(), health.clone()));
+        health
+    }
+
+    fn compute_health(&self, now: DateTime<Utc>) -> Health {
         let red = |message: String| Health {
             level: HealthLevel::Red,
             message,

@@ -486,6 +486,7 @@ impl BackupEngine {
     }
 
     fn record_attempt(&self, ok: bool, message: String) {
+        self.invalidate_health();
         *lock(&self.inner.last_attempt) = Some(LastAttempt {
             at: Utc::now(),
             ok,
@@ -736,6 +737,7 @@ impl BackupEngine {
         if outcome.1.is_ok() {
             sidecar.file_mtime_ms = entry.mtime_ms();
         }
+        self.invalidate_health();
         catalog::write_sidecar(&entry.path, &sidecar)
             .map_err(BackupError::io("cannot write the backup's record"))?;
         match &outcome.1 {
@@ -830,8 +832,10 @@ impl BackupEngine {
         drop(lock(&self.inner.op_lock));
     }
 
-    /// Rewrites `database_backups/RECOVERY.txt` with the current newest backup.
+    /// Rewrites `database_backups/RECOVERY.txt` with the current newest backup (called after
+    /// every change to the set of backups, so it also refreshes the health line).
     pub fn write_recovery_note(&self) {
+        self.invalidate_health();
         if let Err(e) = recovery::write(self.paths()) {
             tracing::warn!("cannot write RECOVERY.txt: {e}");
         }

@@ -214,6 +214,7 @@ impl BackupEngine {
         if let Err(e) = catalog::write_sidecar(&entry.path, &sidecar) {
             tracing::warn!("cannot record the failed check of {name}: {e}");
         }
+        self.invalidate_health();
     }
 
     fn log_restore_outcome(
@@ -224,8 +225,8 @@ impl BackupEngine {
     ) {
         match result {
             Ok(r) => self.log().info(&format!(
-                "Database restored from {} by {user} (safety backup: {}; paused {} ms)",
-                r.restored, r.safety_backup, r.pause_ms
+                "Database restored from {} by {user} (safety backup: {})",
+                r.restored, r.safety_backup
             )),
             Err(e) => self
                 .log()

@@ -248,17 +248,49 @@ fn second_operation_is_refused_while_one_runs() {
 #[test]
 fn read_only_folder_fails_cleanly() {
     use std::os::unix::fs::PermissionsExt;
-    if unsafe_is_root() {
-        // root ignores permission bits; the fault suite covers a full disk instead.
-        return;
-    }
     let f = fixture();
     f.engine.create(&CreateRequest::manual("ok", "t")).unwrap();
-    std::fs::set_permissions(&f.paths.backups, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let before = backup_looking_files(&f.paths.backups);
+    let mount = if unsafe_is_root() {
+        // Permission bits do not stop root: put a read-only file system over the folder.
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+            .arg(&f.paths.backups)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            println!("read-only folder: cannot mount here as root; skipped");
+            return;
+        }
+        true
+    } else {
+        std::fs::set_permissions(&f.paths.backups, std::fs::Permissions::from_mode(0o555)).unwrap();
+        false
+    };
     let err = f.engine.create(&CreateRequest::manual("fails", "t"));
-    std::fs::set_permissions(&f.paths.backups, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert!(err.is_err());
-    assert_eq!(backup_looking_files(&f.paths.backups).len(), 1);
+    let listed_while_read_only = backup_looking_files(&f.paths.backups);
+    if mount {
+        let _ = std::process::Command::new("umount")
+            .arg(&f.paths.backups)
+            .status();
+    } else {
+        std::fs::set_permissions(&f.paths.backups, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let err = err.unwrap_err();
+    assert!(
+        err.to_string().contains("Read-only") || err.to_string().contains("ermission"),
+        "{err}"
+    );
+    assert!(
+        !f.engine.last_attempt().unwrap().ok,
+        "recorded as a failed backup"
+    );
+    assert!(listed_while_read_only.is_empty() || listed_while_read_only == before);
+    assert_eq!(
+        backup_looking_files(&f.paths.backups),
+        before,
+        "nothing new, nothing lost"
+    );
 }
 
 #[cfg(unix)]

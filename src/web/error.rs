@@ -142,6 +142,31 @@ struct ErrorPage<'a> {
     css_url: String,
 }
 
+/// Sent on every response (by the DefaultHeaders middleware, and by error responses
+/// themselves, since an error can reach the client without passing through it).
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    ),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+];
+
+fn with_security_headers(mut res: HttpResponse) -> HttpResponse {
+    for (name, value) in SECURITY_HEADERS {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::try_from(name),
+            HeaderValue::from_str(value),
+        ) {
+            res.headers_mut().insert(name, value);
+        }
+    }
+    res
+}
+
 fn html_error(status: StatusCode, message: &str) -> HttpResponse {
     let page = ErrorPage {
         status: status.as_u16(),
@@ -157,13 +182,13 @@ fn html_error(status: StatusCode, message: &str) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body(body);
     res.extensions_mut().insert(Rendered);
-    res
+    with_security_headers(res)
 }
 
 fn json_error(status: StatusCode, message: &str) -> HttpResponse {
     let mut res = HttpResponse::build(status).json(serde_json::json!({ "error": message }));
     res.extensions_mut().insert(Rendered);
-    res
+    with_security_headers(res)
 }
 
 impl ResponseError for AppError {

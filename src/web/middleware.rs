@@ -202,6 +202,37 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
         .map(ServiceResponse::map_into_left_body)
 }
 
+/// Turns a panic in a handler or an inner middleware into a rendered 500 page (JSON under
+/// `/api/`) instead of a dropped connection; the server keeps serving either way. The answer
+/// travels as an error because the request itself was lost with the panic; error responses
+/// carry the security headers themselves.
+pub async fn catch_panics<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    use futures_util::FutureExt;
+    let is_api = req.path().starts_with("/api/");
+    match std::panic::AssertUnwindSafe(next.call(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let err = AppError::Internal(format!("a request handler panicked: {what}"));
+            Err(if is_api {
+                ApiError(err).into()
+            } else {
+                err.into()
+            })
+        }
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

@@ -621,3 +621,166 @@ fn version_and_help_are_clear() {
         );
     }
 }
+
+#[test]
+fn a_panicking_handler_gets_a_500_page_not_a_dropped_connection() {
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    async fn boom() -> HttpResponse {
+        panic!("boom in a handler")
+    }
+    // The real middleware in front of a handler that panics, served over real HTTP.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(|| {
+                App::new()
+                    .wrap(from_fn(backroom::web::middleware::catch_panics))
+                    .route("/boom", web::get().to(boom))
+                    .route("/api/boom", web::get().to(boom))
+                    .route(
+                        "/fine",
+                        web::get().to(|| async { HttpResponse::Ok().body("fine") }),
+                    )
+            })
+            .workers(1)
+            .disable_signals()
+            .bind("127.0.0.1:0")
+            .unwrap();
+            tx.send((server.addrs()[0], ())).unwrap();
+            server.run().await.unwrap();
+        });
+    });
+    let (addr, ()) = rx.recv().unwrap();
+    let client = Client::new(&format!("http://{addr}"));
+    let res = client.get("/boom");
+    assert_eq!(res.status, 500);
+    assert!(
+        res.body.contains("Something went wrong on our side"),
+        "{}",
+        res.body
+    );
+    assert!(
+        !res.body.contains("boom in a handler"),
+        "internal details stay in the log"
+    );
+    assert_eq!(res.header("x-frame-options"), "DENY");
+    assert!(
+        res.header("content-security-policy")
+            .starts_with("default-src 'self'")
+    );
+    let api = client.get("/api/boom");
+    assert_eq!(api.status, 500);
+    assert!(
+        api.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Something went wrong")
+    );
+    for _ in 0..3 {
+        assert_eq!(client.get("/fine").status, 200, "the server keeps serving");
+        assert_eq!(client.get("/boom").status, 500);
+    }
+}
+
+#[test]
+fn binding_beyond_loopback_prints_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(binary())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--bind", "0.0.0.0", "--port", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.starts_with("WARNING: listening on 0.0.0.0"), "{line}");
+    assert!(line.contains("--bind 127.0.0.1"), "{line}");
+}
+
+#[test]
+fn cli_manages_users_and_lists_backups() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_cli(
+        dir.path(),
+        &["user", "add", "erin", "--role", "admin"],
+        Some("erin-password-1\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let weak = run_cli(
+        dir.path(),
+        &["user", "add", "weak", "--role", "staff"],
+        Some("short\n"),
+    );
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 8 characters"));
+    let dup = run_cli(
+        dir.path(),
+        &["user", "add", "ERIN"],
+        Some("another-password\n"),
+    );
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already taken"));
+    let list = run_cli(dir.path(), &["user", "list"], None);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("erin") && text.contains("admin") && text.contains("active"),
+        "{text}"
+    );
+    let passwd = run_cli(
+        dir.path(),
+        &["user", "passwd", "erin"],
+        Some("new-erin-password\n"),
+    );
+    assert!(passwd.status.success());
+    let unknown = run_cli(
+        dir.path(),
+        &["user", "passwd", "nobody"],
+        Some("new-erin-password\n"),
+    );
+    assert!(!unknown.status.success());
+
+    let created = run_cli(
+        dir.path(),
+        &["backup", "create", "--description", "from the CLI"],
+        None,
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let progress = String::from_utf8_lossy(&created.stderr);
+    assert!(
+        progress.starts_with("Backing up "),
+        "plain progress lines: {progress}"
+    );
+    let list = run_cli(dir.path(), &["backup", "list"], None);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.starts_with("NAME"), "{text}");
+    assert!(
+        text.contains("_from_the_cli.db") && text.contains("manual") && text.contains("verified"),
+        "{text}"
+    );
+    let verify = run_cli(dir.path(), &["backup", "verify", "--all", "--full"], None);
+    assert!(verify.status.success());
+    assert!(String::from_utf8_lossy(&verify.stdout).starts_with("ok "));
+    let missing = run_cli(
+        dir.path(),
+        &["backup", "verify", "manual_20200101_000000.db"],
+        None,
+    );
+    assert!(!missing.status.success());
+    // The new password works.
+    let app = TestApp::in_dir(dir.path());
+    assert_eq!(app.client().login("erin", "new-erin-password").status, 303);
+}

@@ -310,6 +310,7 @@ pub fn apply_settings(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     *state.settings.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
     state.scheduler.reschedule(new.interval());
+    state.engine.invalidate_health();
     state.engine.log().info(&format!(
         "Backup settings changed by {user}: automatic interval {} h -> {} h, keep {} -> {} backups",
         old.interval_hours, new.interval_hours, old.max_backups, new.max_backups
