@@ -44,6 +44,17 @@ fn count(db: &Db, table: &str) -> i64 {
     .unwrap()
 }
 
+fn add_customer(db: &Db, name: &str) {
+    db.with_conn(|c| {
+        c.execute(
+            "INSERT INTO customers (name, created_at, updated_at) VALUES (?1, 'x', 'x')",
+            [name],
+        )
+        .map_err(DbError::from)
+    })
+    .unwrap();
+}
+
 fn backup_looking_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|r| {
@@ -460,13 +471,7 @@ fn restore_puts_the_backup_in_place_and_keeps_a_safety_backup() {
         .engine
         .create(&CreateRequest::manual("two customers", "t"))
         .unwrap();
-    db.with_conn(|c| {
-        c.execute_batch(
-            "INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');",
-        )
-        .map_err(DbError::from)
-    })
-    .unwrap();
+    add_customer(&db, "Cy");
     assert_eq!(count(&db, "customers"), 3);
     let report = f.engine.restore(&entry.file_name, "boss").unwrap();
     assert_eq!(count(&db, "customers"), 2);
@@ -494,13 +499,7 @@ fn restore_refuses_a_corrupted_backup_before_changing_anything() {
     let f = fixture();
     let db = f.engine.db().clone();
     let entry = f.engine.create(&CreateRequest::manual("c", "t")).unwrap();
-    db.with_conn(|c| {
-        c.execute_batch(
-            "INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');",
-        )
-        .map_err(DbError::from)
-    })
-    .unwrap();
+    add_customer(&db, "Cy");
     let mut bytes = std::fs::read(&entry.path).unwrap();
     let mid = bytes.len() / 2;
     for b in &mut bytes[mid..mid + 64] {
@@ -532,13 +531,7 @@ fn emergency_restore_skips_a_corrupted_newest_backup() {
         .engine
         .create(&CreateRequest::manual("good", "t"))
         .unwrap();
-    db.with_conn(|c| {
-        c.execute_batch(
-            "INSERT INTO customers (name, created_at, updated_at) VALUES ('Cy', 'x', 'x');",
-        )
-        .map_err(DbError::from)
-    })
-    .unwrap();
+    add_customer(&db, "Cy");
     std::thread::sleep(Duration::from_millis(1100));
     let bad = f.engine.create(&CreateRequest::manual("bad", "t")).unwrap();
     let len = std::fs::metadata(&bad.path).unwrap().len();

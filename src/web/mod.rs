@@ -98,6 +98,28 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     }
 }
 
+/// Renders a page with another status (e.g. 401 for a failed login, 429 when locked out).
+pub fn render_status(
+    template: &impl askama::Template,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut response = render(template)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// Renders a form page: 400 when it is shown again because of invalid input.
+pub fn render_form(
+    template: &impl askama::Template,
+    invalid: bool,
+) -> Result<HttpResponse, AppError> {
+    if invalid {
+        render_status(template, actix_web::http::StatusCode::BAD_REQUEST)
+    } else {
+        render(template)
+    }
+}
+
 /// The whole URL map.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{path:.*}", web::get().to(assets::serve))

@@ -82,49 +82,35 @@ async fn start_browser() -> Option<(Driver, Browser)> {
     }
 }
 
-async fn log_in(browser: &Browser, url: &str, user: &str) {
-    browser.goto(&format!("{url}/login")).await.unwrap();
+async fn click(browser: &Browser, locator: Locator<'_>) {
+    browser.find(locator).await.unwrap().click().await.unwrap();
+}
+
+async fn wait_for(browser: &Browser, css: &str) {
+    browser.wait().for_element(Locator::Css(css)).await.unwrap();
+}
+
+async fn type_into(browser: &Browser, css: &str, text: &str) {
     browser
-        .find(Locator::Css("#username"))
+        .find(Locator::Css(css))
         .await
         .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("nav.sidebar"))
+        .send_keys(text)
         .await
         .unwrap();
 }
 
+async fn log_in(browser: &Browser, url: &str, user: &str) {
+    browser.goto(&format!("{url}/login")).await.unwrap();
+    type_into(&browser, "#username", user).await;
+    type_into(&browser, "#password", PASSWORD).await;
+    click(&browser, Locator::Css("form button[type=submit]")).await;
+    wait_for(&browser, "nav.sidebar").await;
+}
+
 async fn log_out(browser: &Browser) {
-    browser
-        .find(Locator::Css(".me form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("#username"))
-        .await
-        .unwrap();
+    click(&browser, Locator::Css(".me form button")).await;
+    wait_for(&browser, "#username").await;
 }
 
 async fn page_text(browser: &Browser) -> String {
@@ -157,18 +143,8 @@ async fn staff_and_super_admin_use_the_backup_page_in_a_real_browser() {
 
     // Staff: sees that the data is safe, no restore buttons, can make a backup.
     log_in(&browser, &url, "sam").await;
-    browser
-        .find(Locator::LinkText("Database Backup"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("#health"))
-        .await
-        .unwrap();
+    click(&browser, Locator::LinkText("Database Backup")).await;
+    wait_for(&browser, "#health").await;
     let text = page_text(&browser).await;
     assert!(text.contains("Protected — last backup"), "{text}");
     assert!(text.contains("1 of 10"));
@@ -179,25 +155,9 @@ async fn staff_and_super_admin_use_the_backup_page_in_a_real_browser() {
     );
     assert!(!source.contains("Danger zone"));
     save_screenshot(&browser, "backup-status-staff.png").await;
-    browser
-        .find(Locator::Css("#description"))
-        .await
-        .unwrap()
-        .send_keys("browser checkpoint")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#create-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css(".flash-ok"))
-        .await
-        .unwrap();
+    type_into(&browser, "#description", "browser checkpoint").await;
+    click(&browser, Locator::Css("#create-button")).await;
+    wait_for(&browser, ".flash-ok").await;
     let text = page_text(&browser).await;
     assert!(text.contains("created and verified"), "{text}");
     assert!(
@@ -213,11 +173,7 @@ async fn staff_and_super_admin_use_the_backup_page_in_a_real_browser() {
     // Super-admin: restores the staff member's backup and sees the data as it was.
     log_in(&browser, &url, "boss").await;
     browser.goto(&format!("{url}/backup/status")).await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css(".danger-zone"))
-        .await
-        .unwrap();
+    wait_for(&browser, ".danger-zone").await;
     save_screenshot(&browser, "backup-status-super-admin.png").await;
     let row = browser
         .find(Locator::XPath(
@@ -231,41 +187,19 @@ async fn staff_and_super_admin_use_the_backup_page_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("table caption"))
-        .await
-        .unwrap();
+    wait_for(&browser, "table caption").await;
     let confirm = page_text(&browser).await;
     assert!(confirm.contains("browser checkpoint"), "{confirm}");
     assert!(confirm.contains("customers"), "row counts shown: {confirm}");
-    browser
-        .find(Locator::XPath(
-            "//button[contains(., 'Restore this backup')]",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css(".flash-ok"))
-        .await
-        .unwrap();
+    click(
+        &browser,
+        Locator::XPath("//button[contains(., 'Restore this backup')]"),
+    )
+    .await;
+    wait_for(&browser, ".flash-ok").await;
     assert!(page_text(&browser).await.contains("Restored manual_"));
-    browser
-        .find(Locator::LinkText("Customers"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("#customer-list"))
-        .await
-        .unwrap();
+    click(&browser, Locator::LinkText("Customers")).await;
+    wait_for(&browser, "#customer-list").await;
     let customers = page_text(&browser).await;
     assert!(customers.contains("Original Customer"), "{customers}");
     assert!(!customers.contains("Added After Backup"), "{customers}");

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::auth::{AuthError, password, users};
 use crate::web::layout::Layout;
 use crate::web::session::{self, CurrentUser};
-use crate::web::{AppError, AppState, is_loopback, render, run_blocking, see_other};
+use crate::web::{AppError, AppState, is_loopback, render, render_status, run_blocking, see_other};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -122,9 +122,7 @@ pub async fn login(
                 error: err.to_string(),
                 ended: false,
             };
-            let mut response = render(&page)?;
-            *response.status_mut() = status;
-            Ok(response)
+            render_status(&page, status)
         }
     }
 }
@@ -234,9 +232,7 @@ pub async fn first_run(
         data_dir: state.paths.data_dir.display().to_string(),
         backups_dir: state.paths.backups.display().to_string(),
     };
-    let mut response = render(&page)?;
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    Ok(response)
+    render_status(&page, StatusCode::BAD_REQUEST)
 }
 
 #[derive(Default)]
@@ -307,10 +303,11 @@ pub async fn change_password(
         }
         errors.current = "The current password is wrong.".into();
     }
-    let mut response = render(&AccountPage {
-        layout: Layout::new(&req, &state, "My account", "account").await,
-        errors,
-    })?;
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    Ok(response)
+    render_status(
+        &AccountPage {
+            layout: Layout::new(&req, &state, "My account", "account").await,
+            errors,
+        },
+        StatusCode::BAD_REQUEST,
+    )
 }

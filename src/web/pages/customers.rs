@@ -1,7 +1,6 @@
 //! `/customers`: list and search, create/edit with validation, a page with their sales, CSV.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -13,7 +12,7 @@ use crate::business::sales::{self, SaleSummary};
 use crate::business::{BusinessError, FieldErrors, Page, export};
 use crate::web::layout::Layout;
 use crate::web::session::{self, CurrentUser};
-use crate::web::{AppError, AppState, render, run_db, see_other};
+use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/customers", web::get().to(list))
@@ -89,26 +88,25 @@ async fn form_page(
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let failed = !errors.is_empty();
-    let mut response = render(&FormPage {
-        layout: Layout::new(
-            req,
-            state,
-            if id.is_some() {
-                "Edit customer"
-            } else {
-                "New customer"
-            },
-            "customers",
-        )
-        .await,
-        action: id.map_or_else(|| "/customers".to_string(), |id| format!("/customers/{id}")),
-        form,
-        errors,
-    })?;
-    if failed {
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-    }
-    Ok(response)
+    render_form(
+        &FormPage {
+            layout: Layout::new(
+                req,
+                state,
+                if id.is_some() {
+                    "Edit customer"
+                } else {
+                    "New customer"
+                },
+                "customers",
+            )
+            .await,
+            action: id.map_or_else(|| "/customers".to_string(), |id| format!("/customers/{id}")),
+            form,
+            errors,
+        },
+        failed,
+    )
 }
 
 async fn new_form(

@@ -1,7 +1,6 @@
 //! `/products`: list with search and pages, create/edit, stock adjustments, archive, CSV.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -13,7 +12,7 @@ use crate::business::products::{
 use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
 use crate::web::layout::Layout;
 use crate::web::session::{self, CurrentUser};
-use crate::web::{AppError, AppState, render, run_db, see_other};
+use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
 pub const PER_PAGE: i64 = 25;
 
@@ -107,17 +106,16 @@ async fn form_page(
         "New product"
     };
     let failed = !errors.is_empty();
-    let mut response = render(&FormPage {
-        layout: Layout::new(req, state, title, "products").await,
-        action: id.map_or_else(|| "/products".to_string(), |id| format!("/products/{id}")),
-        creating: id.is_none(),
-        form,
-        errors,
-    })?;
-    if failed {
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-    }
-    Ok(response)
+    render_form(
+        &FormPage {
+            layout: Layout::new(req, state, title, "products").await,
+            action: id.map_or_else(|| "/products".to_string(), |id| format!("/products/{id}")),
+            creating: id.is_none(),
+            form,
+            errors,
+        },
+        failed,
+    )
 }
 
 async fn new_form(
@@ -189,19 +187,18 @@ async fn show_page(
     })
     .await?;
     let failed = !errors.is_empty();
-    let mut response = render(&ShowPage {
-        layout: Layout::new(req, state, &p.name, "products").await,
-        p,
-        has_sales,
-        adjustments,
-        reasons: ADJUSTMENT_REASONS,
-        errors,
-        user,
-    })?;
-    if failed {
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-    }
-    Ok(response)
+    render_form(
+        &ShowPage {
+            layout: Layout::new(req, state, &p.name, "products").await,
+            p,
+            has_sales,
+            adjustments,
+            reasons: ADJUSTMENT_REASONS,
+            errors,
+            user,
+        },
+        failed,
+    )
 }
 
 async fn show(

@@ -1,7 +1,6 @@
 //! `/sales`: new sale with several lines, list by date with totals, detail, void, CSV.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{Duration, Local, NaiveDate};
@@ -15,7 +14,7 @@ use crate::business::sales::{self, LineInput, NewSale, SaleDetail, SaleSummary};
 use crate::business::{BusinessError, Page, customers, export, local_midnight_utc};
 use crate::web::layout::Layout;
 use crate::web::session::{self, CurrentUser};
-use crate::web::{AppError, AppState, render, run_db, see_other};
+use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
 /// Empty lines shown on a new sale form (JavaScript can add more).
 const BLANK_LINES: usize = 5;
@@ -144,18 +143,17 @@ async fn new_page(
         lines.push(LineText::default());
     }
     let failed = !error.is_empty();
-    let mut response = render(&NewPage {
-        layout: Layout::new(req, state, "New sale", "sales").await,
-        products,
-        customers,
-        customer_id,
-        lines,
-        error,
-    })?;
-    if failed {
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-    }
-    Ok(response)
+    render_form(
+        &NewPage {
+            layout: Layout::new(req, state, "New sale", "sales").await,
+            products,
+            customers,
+            customer_id,
+            lines,
+            error,
+        },
+        failed,
+    )
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,6 @@
 //! `/users` (super-admin only): add people, change roles, disable/enable, reset passwords.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -10,7 +9,7 @@ use crate::auth::{AuthError, Role, User, password, users};
 use crate::business::FieldErrors;
 use crate::web::layout::Layout;
 use crate::web::session::{self, CurrentUser};
-use crate::web::{AppError, AppState, render, run_blocking, run_db, see_other};
+use crate::web::{AppError, AppState, render, render_form, run_blocking, run_db, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::get().to(list))
@@ -71,17 +70,16 @@ async fn new_page(
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let failed = !errors.is_empty();
-    let mut response = render(&NewPage {
-        layout: Layout::new(req, state, "Add a user", "users").await,
-        username,
-        role,
-        roles: Role::ALL,
-        errors,
-    })?;
-    if failed {
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-    }
-    Ok(response)
+    render_form(
+        &NewPage {
+            layout: Layout::new(req, state, "Add a user", "users").await,
+            username,
+            role,
+            roles: Role::ALL,
+            errors,
+        },
+        failed,
+    )
 }
 
 async fn new_form(
@@ -173,16 +171,15 @@ async fn edit_page(
         .await?
         .ok_or(AppError::NotFound)?;
     let failed = !error.is_empty();
-    let mut response = render(&EditPage {
-        layout: Layout::new(req, state, &format!("User {}", u.username), "users").await,
-        u,
-        roles: Role::ALL,
-        error,
-    })?;
-    if failed {
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-    }
-    Ok(response)
+    render_form(
+        &EditPage {
+            layout: Layout::new(req, state, &format!("User {}", u.username), "users").await,
+            u,
+            roles: Role::ALL,
+            error,
+        },
+        failed,
+    )
 }
 
 async fn edit_form(
