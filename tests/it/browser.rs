@@ -102,15 +102,15 @@ async fn type_into(browser: &Browser, css: &str, text: &str) {
 
 async fn log_in(browser: &Browser, url: &str, user: &str) {
     browser.goto(&format!("{url}/login")).await.unwrap();
-    type_into(&browser, "#username", user).await;
-    type_into(&browser, "#password", PASSWORD).await;
-    click(&browser, Locator::Css("form button[type=submit]")).await;
-    wait_for(&browser, "nav.sidebar").await;
+    type_into(browser, "#username", user).await;
+    type_into(browser, "#password", PASSWORD).await;
+    click(browser, Locator::Css("form button[type=submit]")).await;
+    wait_for(browser, "nav.sidebar").await;
 }
 
 async fn log_out(browser: &Browser) {
-    click(&browser, Locator::Css(".me form button")).await;
-    wait_for(&browser, "#username").await;
+    click(browser, Locator::Css(".me form button")).await;
+    wait_for(browser, "#username").await;
 }
 
 async fn page_text(browser: &Browser) -> String {
