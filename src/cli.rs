@@ -171,9 +171,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Opens the database for a command that needs the current schema: a database from an
+/// older version is backed up first, then migrated.
 fn open_db(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Paths, Db)> {
+    let (paths, db) = open_db_as_is(data_dir)?;
+    let found = db.schema_version()?;
+    if found > 0 && found < crate::db::SCHEMA_VERSION {
+        let settings = Settings::load(&paths.settings)?;
+        let engine = BackupEngine::new(
+            paths.clone(),
+            db.clone(),
+            std::sync::Arc::new(std::sync::RwLock::new(settings)),
+        );
+        server::backup_before_upgrade(&engine, found)
+            .context("backing up before upgrading the data")?;
+    }
+    db.migrate()?;
+    Ok((paths, db))
+}
+
+/// Opens the database without changing it (for making a backup).
+fn open_db_as_is(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Paths, Db)> {
     let paths = Paths::resolve(data_dir)?;
-    let db = Db::open(&paths.db, DbOptions::CLI).with_context(|| {
+    let db = Db::open_unmigrated(&paths.db, DbOptions::CLI).with_context(|| {
         format!(
             "cannot open the database; with the server stopped, `backroom restore --latest` or {} can recover it",
             paths.backups.join(crate::backup::recovery::RECOVERY_FILE).display()
@@ -241,21 +261,20 @@ fn user_command(data_dir: Option<&std::path::Path>, cmd: UserCommand) -> anyhow:
     Ok(())
 }
 
-fn engine_for(data_dir: Option<&std::path::Path>) -> anyhow::Result<(BackupEngine, Db)> {
-    let (paths, db) = open_db(data_dir)?;
-    let settings = Settings::load(&paths.settings)?;
-    let engine = BackupEngine::new(
-        paths,
-        db.clone(),
-        std::sync::Arc::new(std::sync::RwLock::new(settings)),
-    );
-    Ok((engine, db))
-}
-
 fn backup_command(data_dir: Option<&std::path::Path>, cmd: BackupCommand) -> anyhow::Result<()> {
-    let (engine, db) = engine_for(data_dir)?;
-    let result = match cmd {
-        BackupCommand::Create { description } => create_with_progress(&engine, &description),
+    let paths = Paths::resolve(data_dir)?;
+    let settings = std::sync::Arc::new(std::sync::RwLock::new(Settings::load(&paths.settings)?));
+    if let BackupCommand::Create { description } = &cmd {
+        let (paths, db) = open_db_as_is(data_dir)?;
+        let engine = BackupEngine::new(paths, db.clone(), settings);
+        let result = create_with_progress(&engine, description);
+        db.close()?;
+        return result;
+    }
+    // Listing and checking only read the backup folder: the live database stays closed.
+    let engine = BackupEngine::folder_only(paths, settings);
+    match cmd {
+        BackupCommand::Create { .. } => Ok(()),
         BackupCommand::List => {
             let entries = engine.list()?;
             if entries.is_empty() {
@@ -301,9 +320,7 @@ fn backup_command(data_dir: Option<&std::path::Path>, cmd: BackupCommand) -> any
             }
             Ok(())
         }
-    };
-    db.close()?;
-    result
+    }
 }
 
 fn create_with_progress(engine: &BackupEngine, description: &str) -> anyhow::Result<()> {

@@ -31,6 +31,16 @@ pub fn random_hex(bytes: usize) -> String {
 /// Writes `bytes` to `path` so that readers see either the old or the new content, never a
 /// mix: temp file in the same folder, fsync, rename, fsync the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, false)
+}
+
+/// [`write_atomic`] for secrets: the file is readable by its owner only from the moment it
+/// exists (on systems with Unix permissions).
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, true)
+}
+
+fn write_atomic_with(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     let dir = parent_of(path);
     let file_name = path
         .file_name()
@@ -38,7 +48,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", random_hex(6)));
     let result = (|| {
-        let mut file = File::create(&tmp)?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -118,6 +137,19 @@ pub fn make_owner_only(path: &Path) -> io::Result<()> {
         let _ = path;
         Ok(())
     }
+}
+
+/// An I/O error in words a shop owner understands (the OS text is kept at the end).
+pub fn plain_io(e: &io::Error) -> String {
+    let plain = match e.kind() {
+        io::ErrorKind::StorageFull => "the disk is full",
+        io::ErrorKind::PermissionDenied => "the program is not allowed to write there",
+        io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only",
+        io::ErrorKind::NotFound => "a file or folder is missing",
+        io::ErrorKind::QuotaExceeded => "the disk quota is used up",
+        _ => return e.to_string(),
+    };
+    format!("{plain} ({e})")
 }
 
 /// Human-readable size: 512 B, 12.4 KB, 3.1 MB, 1.05 GB (decimal units, as file managers show).

@@ -86,11 +86,12 @@ fn session_key(paths: &Paths) -> Result<Key, StartError> {
     if let Ok(bytes) = std::fs::read(&paths.session_key)
         && bytes.len() == 64
     {
+        // Tighten a key file whose permissions were loosened by hand or by a copy.
+        fsutil::make_owner_only(&paths.session_key).map_err(io)?;
         return Ok(Key::from(&bytes));
     }
     let key = Key::generate();
-    fsutil::write_atomic(&paths.session_key, key.master()).map_err(io)?;
-    fsutil::make_owner_only(&paths.session_key).map_err(io)?;
+    fsutil::write_atomic_private(&paths.session_key, key.master()).map_err(io)?;
     Ok(key)
 }
 
@@ -192,10 +193,12 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
     let settings = Settings::load(&paths.settings)?;
     // The cheap check: a file that cannot be opened, or whose schema cannot be read, stops
     // the start here, before any backup is touched.
-    let db = Db::open(&paths.db, DbOptions::SERVER).map_err(|error| StartError::Database {
+    let database_error = |error| StartError::Database {
         error,
         recovery: paths.backups.join(crate::backup::recovery::RECOVERY_FILE),
-    })?;
+    };
+    let db = Db::open_unmigrated(&paths.db, DbOptions::SERVER).map_err(database_error)?;
+    let found_version = db.schema_version().map_err(database_error)?;
     let key = session_key(&paths)?;
     // Claim the port before any background work, so "port in use" fails fast and clean.
     let addr = SocketAddr::new(opts.bind, opts.port);
@@ -214,7 +217,19 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
     engine.clean_leftovers();
     engine.write_recovery_note();
 
-    let startup_backup = start_startup_backup(&engine);
+    let startup_backup = if found_version > 0 && found_version < crate::db::SCHEMA_VERSION {
+        // An upgrade: keep the data exactly as it was before the migrations change it.
+        backup_before_upgrade(&engine, found_version).map_err(|e| {
+            StartError::Io(format!(
+                "the data needs upgrading, but the backup before the upgrade failed, so nothing was changed: {e}"
+            ))
+        })?;
+        db.migrate().map_err(database_error)?;
+        None
+    } else {
+        db.migrate().map_err(database_error)?;
+        start_startup_backup(&engine)
+    };
 
     let checkpointer_stop = Arc::new(AtomicBool::new(false));
     let checkpointer = db
@@ -248,6 +263,19 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
         key,
         listener: Some(listener),
     })
+}
+
+/// A complete startup backup, made before migrating a database from an older version.
+pub fn backup_before_upgrade(engine: &BackupEngine, from_version: i64) -> Result<(), BackupError> {
+    let request = CreateRequest {
+        kind: BackupKind::Startup,
+        description: format!(
+            "Before upgrading the data from schema version {from_version} to {}",
+            crate::db::SCHEMA_VERSION
+        ),
+        created_by: "startup".into(),
+    };
+    engine.create(&request).map(|_| ())
 }
 
 /// Starts the startup backup in the background and returns once its snapshot is fixed, so

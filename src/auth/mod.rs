@@ -88,6 +88,8 @@ pub struct User {
     pub role: Role,
     pub active: bool,
     pub created_at: String,
+    /// Sessions carry this number; bumping it ends them all.
+    pub session_epoch: i64,
 }
 
 pub const MIN_PASSWORD_LEN: usize = 8;

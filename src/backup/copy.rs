@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db;
 
-/// Runs `f` on a thread of its own at a lower CPU priority (nice +10 on Linux), so backup
+/// Runs `f` on a thread of its own at the lowest CPU priority (nice 19 on Linux), so backup
 /// work gives way to page requests while still using any CPU nobody else wants. A thread of
 /// its own because an unprivileged process can lower a thread's priority but not raise it
 /// back, and the caller's thread may serve requests later.
@@ -34,9 +34,11 @@ pub fn low_priority<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 #[cfg(target_os = "linux")]
 fn lower_this_thread() {
     // SAFETY: plain syscalls on the calling thread's own id.
+    // Nice 19 rather than SCHED_IDLE: a backup must still finish on a machine that is busy
+    // with something else all day.
     unsafe {
         let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
     }
 }
 
@@ -58,6 +60,9 @@ pub enum CopyError {
     Cancelled,
     #[error("{0}")]
     Other(String),
+    /// The file being copied could not be read (as opposed to the copy being written).
+    #[error("cannot read it: {0}")]
+    Read(std::io::Error),
 }
 
 /// Copies the database open on `src` into a new file at `dest`.
@@ -195,13 +200,13 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), CopyError> {
 /// Copies `src` to a new file `dest` while hashing what was read, then fsyncs `dest`: one pass
 /// both checks the source against its recorded hash and proves the copy holds those bytes.
 pub fn copy_and_hash(src: &Path, dest: &Path) -> Result<(String, u64), CopyError> {
-    let mut input = File::open(src)?;
+    let mut input = File::open(src).map_err(CopyError::Read)?;
     let mut output = File::create(dest)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; READ_CHUNK];
     let mut size = 0u64;
     loop {
-        let n = input.read(&mut buf)?;
+        let n = input.read(&mut buf).map_err(CopyError::Read)?;
         if n == 0 {
             break;
         }

@@ -78,15 +78,16 @@ impl BackupEngine {
         let state = &self.inner.health;
         let started = Instant::now();
         let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-        let result = self.inner.db.with_conn(|conn| {
-            lock(&state.running).push((id, conn.get_interrupt_handle()));
-            let r = super::copy::low_priority(move || db::check_integrity(conn, full));
-            lock(&state.running).retain(|(i, _)| *i != id);
-            Ok::<_, DbError>(r)
-        });
-        let outcome = match result {
-            Ok(r) => r,
+        let outcome = match self.live_db() {
             Err(e) => Err(e.to_string()),
+            Ok(live) => live
+                .with_conn(|conn| {
+                    lock(&state.running).push((id, conn.get_interrupt_handle()));
+                    let r = super::copy::low_priority(move || db::check_integrity(conn, full));
+                    lock(&state.running).retain(|(i, _)| *i != id);
+                    Ok::<_, DbError>(r)
+                })
+                .unwrap_or_else(|e| Err(e.to_string())),
         };
         let check = LiveCheck {
             ok: outcome.is_ok(),
@@ -193,7 +194,10 @@ impl BackupEngine {
             .flatten()
         {
             if !check.ok {
-                return red(format!("Database check failed: {}", check.message));
+                return red(
+                    "Database check failed: the data file is damaged. A super-admin can use Emergency restore below; the details are in Recent activity."
+                        .into(),
+                );
             }
         }
         if let Some(attempt) = self.last_attempt()

@@ -39,10 +39,19 @@ const SPACE_MARGIN: f64 = 1.10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    #[error("a backup is already running{}", percent_suffix(*.percent))]
-    Busy { percent: Option<u8> },
-    #[error("another Backroom program is working on the backups right now{}", percent_suffix(*.percent))]
-    BusyElsewhere { percent: Option<u8> },
+    #[error("a {operation} is already running{}; try again when it has finished", percent_suffix(*.percent))]
+    Busy {
+        operation: String,
+        percent: Option<u8>,
+    },
+    #[error(
+        "another Backroom program is running a {operation} right now{}; try again when it has finished",
+        percent_suffix(*.percent)
+    )]
+    BusyElsewhere {
+        operation: String,
+        percent: Option<u8>,
+    },
     #[error(
         "not enough free disk space in {dir}: the backup needs about {needed}, only {available} is free. Free some space (older backups are never deleted to make room)."
     )]
@@ -53,7 +62,7 @@ pub enum BackupError {
     },
     #[error("the copy failed its integrity check: {0}")]
     Integrity(String),
-    #[error("{action}: {source}")]
+    #[error("{action}: {}", fsutil::plain_io(source))]
     Io {
         action: String,
         source: std::io::Error,
@@ -141,6 +150,10 @@ impl From<copy::CopyError> for BackupError {
             },
             copy::CopyError::Cancelled => BackupError::Cancelled,
             copy::CopyError::Other(e) => BackupError::Failed(e),
+            copy::CopyError::Read(e) => BackupError::Io {
+                action: "cannot read the file".into(),
+                source: e,
+            },
         }
     }
 }
@@ -191,7 +204,9 @@ pub struct BackupEngine {
 
 struct Inner {
     paths: Paths,
-    db: Db,
+    /// `None` for a command that only works on the backup folder (list, verify, delete):
+    /// it must not open the live database.
+    db: Option<Db>,
     settings: Arc<RwLock<Settings>>,
     log: BackupLog,
     op_lock: Mutex<()>,
@@ -223,8 +238,11 @@ impl OpGuard<'_> {
         let mut last = lock(&self.last_note);
         if *last != Some(percent) {
             *last = Some(percent);
-            // Other processes read this to say how far along the running operation is.
-            let _ = self.file_lock.write_note(&percent.to_string());
+            // Other processes read this to say what is running and how far along it is.
+            let operation = lock(&self.inner.progress)
+                .as_ref()
+                .map_or("backup", |p| p.operation);
+            let _ = self.file_lock.write_note(&format!("{operation} {percent}"));
         }
     }
 }
@@ -300,6 +318,16 @@ impl Drop for TempFile {
 
 impl BackupEngine {
     pub fn new(paths: Paths, db: Db, settings: Arc<RwLock<Settings>>) -> BackupEngine {
+        BackupEngine::build(paths, Some(db), settings)
+    }
+
+    /// An engine for the backup folder alone: list, verify and delete work; making or
+    /// restoring a backup needs [`BackupEngine::new`].
+    pub fn folder_only(paths: Paths, settings: Arc<RwLock<Settings>>) -> BackupEngine {
+        BackupEngine::build(paths, None, settings)
+    }
+
+    fn build(paths: Paths, db: Option<Db>, settings: Arc<RwLock<Settings>>) -> BackupEngine {
         let log = BackupLog::new(&paths.backups);
         BackupEngine {
             inner: Arc::new(Inner {
@@ -325,8 +353,17 @@ impl BackupEngine {
         &self.inner.paths.backups
     }
 
-    pub fn db(&self) -> &Db {
-        &self.inner.db
+    pub fn db(&self) -> Option<&Db> {
+        self.inner.db.as_ref()
+    }
+
+    /// The live database, for operations that copy from or to it.
+    pub(crate) fn live_db(&self) -> Result<&Db, BackupError> {
+        self.inner.db.as_ref().ok_or_else(|| {
+            BackupError::Failed(
+                "this operation needs the live database, which is not open here".into(),
+            )
+        })
     }
 
     pub fn log(&self) -> &BackupLog {
@@ -370,8 +407,13 @@ impl BackupEngine {
             Ok(g) => g,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => {
+                let running = self.progress();
                 return Err(BackupError::Busy {
-                    percent: self.progress().map(|p| p.percent),
+                    operation: running
+                        .as_ref()
+                        .map_or("backup", |p| p.operation)
+                        .to_string(),
+                    percent: running.map(|p| p.percent),
                 });
             }
         };
@@ -379,10 +421,19 @@ impl BackupEngine {
         let lock_path = self.backups_dir().join(LOCK_FILE);
         let file_lock = FileLock::try_acquire(&lock_path)
             .map_err(BackupError::io("cannot open the backup lock file"))?
-            .ok_or_else(|| BackupError::BusyElsewhere {
-                percent: std::fs::read_to_string(&lock_path)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok()),
+            .ok_or_else(|| {
+                // The holder writes "<operation> <percent>" into the lock file.
+                let note = std::fs::read_to_string(&lock_path).unwrap_or_default();
+                let mut parts = note.split_whitespace();
+                let operation = parts
+                    .next()
+                    .filter(|o| !o.is_empty())
+                    .unwrap_or("backup")
+                    .to_string();
+                BackupError::BusyElsewhere {
+                    operation,
+                    percent: parts.next().and_then(|p| p.parse().ok()),
+                }
             })?;
         *lock(&self.inner.progress) = Some(Progress {
             operation,
@@ -399,6 +450,10 @@ impl BackupEngine {
             file_lock,
             last_note: Mutex::new(None),
         })
+    }
+
+    pub(crate) fn health_state(&self) -> &health::HealthState {
+        &self.inner.health
     }
 
     pub(crate) fn pin(&self, name: &str) -> Pin<'_> {
@@ -495,7 +550,7 @@ impl BackupEngine {
     }
 
     fn check_free_space(&self) -> Result<(), BackupError> {
-        let live = std::fs::metadata(self.inner.db.path())
+        let live = std::fs::metadata(&self.inner.paths.db)
             .map(|m| m.len())
             .unwrap_or(0)
             + std::fs::metadata(self.inner.paths.db_sidecar("-wal"))
@@ -547,7 +602,7 @@ impl BackupEngine {
 
         guard.set_progress("copying", 0, 0);
         let temp_path = temp.path.clone();
-        self.inner.db.with_conn(|src| {
+        self.live_db()?.with_conn(|src| {
             copy::low_priority(|| {
                 copy::snapshot_copy(
                     src,
@@ -668,6 +723,7 @@ impl BackupEngine {
 
     /// Deletes one backup on a person's request. The newest backup is kept.
     pub fn delete(&self, name: &str, user: &str) -> Result<(), BackupError> {
+        let _guard = self.begin("deletion", name)?;
         let entry = self.find(name)?;
         let newest = self
             .list()?
@@ -689,10 +745,23 @@ impl BackupEngine {
 
     /// Re-checks a backup: SHA-256 against its record and `quick_check` (`integrity_check`
     /// when `full`). The result is written to its sidecar (a lost sidecar is rebuilt).
+    /// Runs under the operation lock, so a backup replacing the same name (the startup
+    /// backup) or retention cannot change the file while its record is rewritten.
     pub fn verify(&self, name: &str, full: bool, user: &str) -> Result<BackupEntry, BackupError> {
+        let _guard = self.begin("verification", name)?;
         let entry = self.find(name)?;
+        self.verify_unlocked(&entry, full, user)
+    }
+
+    /// [`BackupEngine::verify`] for a caller that already holds the operation lock.
+    pub(crate) fn verify_unlocked(
+        &self,
+        entry: &BackupEntry,
+        full: bool,
+        user: &str,
+    ) -> Result<BackupEntry, BackupError> {
         let _pin = self.pin(&entry.file_name);
-        let outcome = self.check_entry(&entry, full)?;
+        let outcome = self.check_entry(entry, full)?;
         let method = if full {
             "integrity_check"
         } else {
@@ -770,9 +839,10 @@ impl BackupEngine {
         full: bool,
         user: &str,
     ) -> Result<Vec<(String, BackupState)>, BackupError> {
+        let _guard = self.begin("verification", "all backups")?;
         let mut results = Vec::new();
         for entry in self.list()? {
-            let checked = self.verify(&entry.file_name, full, user)?;
+            let checked = self.verify_unlocked(&entry, full, user)?;
             results.push((checked.file_name.clone(), checked.state()));
         }
         Ok(results)

@@ -5,19 +5,19 @@
 //! 1. *Prepare* (database work continues): copy the chosen backup beside the live file while
 //!    hashing what is read (checked against its record), and run `quick_check` on it, in
 //!    parallel. Any problem refuses the restore before anything changed.
-//! 2. *Swap* (database work paused): checkpoint the WAL, close every connection (counted),
-//!    hard-link the live file into the backup folder as the safety backup (the exact data
-//!    before the restore, no copy needed), remove `-wal`/`-shm`, rename the prepared copy over
-//!    the live file, reopen the pool (running migrations for older backups).
-//!    A crash at any point leaves either the old or the new database, never a file paired with
-//!    the other's journal.
+//! 2. *Swap* (database work paused): make sure no other process has the database open,
+//!    checkpoint the WAL, close every connection (counted), hard-link the live file into the
+//!    backup folder as the safety backup (the exact data before the restore, no copy needed),
+//!    remove `-wal`/`-shm`, rename the prepared copy over the live file, reopen the pool
+//!    (running migrations for older backups). A crash at any point leaves either the old or
+//!    the new database, never a file paired with the other's journal.
 //! 3. *Finish* (database work resumed): name and verify the safety backup, write its record.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use chrono::Local;
+use chrono::{Local, NaiveDateTime};
 use serde::Serialize;
 
 use super::catalog::{self, BackupEntry, Sidecar, Verification};
@@ -28,7 +28,10 @@ use crate::db::{self, Db, DbOptions};
 use crate::fsutil::{self, FileLock};
 
 pub const RESTORE_TEMP_PREFIX: &str = ".restore-";
+/// A complete hard link (or fsynced copy) of the live file, made during a swap.
 pub const SAFETY_TEMP_PREFIX: &str = ".tmp-safety-";
+/// A copy of the live file still being written (only where hard links are impossible).
+const SAFETY_PARTIAL_PREFIX: &str = ".tmp-partial-";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RestoreReport {
@@ -51,9 +54,17 @@ struct Prepared {
     schema_version: i64,
 }
 
+/// Why a backup could not be prepared: its own fault (it gets marked as failed), or ours
+/// (e.g. no room to copy it: the backup is fine and must not be marked).
+enum PrepareError {
+    BadBackup(String),
+    Ours(BackupError),
+}
+
 /// Copies `entry` to a temp file in `data_dir`, hashing as it reads, while `quick_check` runs on
 /// the backup file on another thread; the hash proves both read the same bytes.
-fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, String> {
+fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, PrepareError> {
+    check_room_for(entry.size, data_dir).map_err(PrepareError::Ours)?;
     let temp = TempFile::new(data_dir, RESTORE_TEMP_PREFIX);
     let (copied, inspected) = std::thread::scope(|scope| {
         let checker = scope.spawn(|| -> Result<_, String> {
@@ -74,9 +85,18 @@ fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, String> {
             .unwrap_or_else(|_| Err("the checking thread panicked".into()));
         (copied, inspected)
     });
-    let (sha256, size) = copied.map_err(|e| format!("cannot copy the backup: {e}"))?;
+    let (sha256, size) = match copied {
+        Ok(v) => v,
+        // Reading the backup failed: its fault. Writing the copy failed: ours.
+        Err(e @ copy::CopyError::Read(_)) => return Err(PrepareError::BadBackup(e.to_string())),
+        Err(e) => {
+            return Err(PrepareError::Ours(BackupError::WriteFailed(format!(
+                "copying it next to the live data: {e}"
+            ))));
+        }
+    };
     let (check, schema_version, row_counts) =
-        inspected.map_err(|e| format!("SQLite cannot open it: {e}"))?;
+        inspected.map_err(|e| PrepareError::BadBackup(format!("SQLite cannot open it: {e}")))?;
     let facts = copy::FileFacts {
         sha256,
         size,
@@ -86,12 +106,14 @@ fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, String> {
         row_counts: row_counts.clone(),
         check,
     };
-    judge(entry.sidecar.as_ref(), &facts)?;
+    judge(entry.sidecar.as_ref(), &facts).map_err(PrepareError::BadBackup)?;
     if let Some(sidecar) = &entry.sidecar
         && !sidecar.row_counts.is_empty()
         && sidecar.row_counts != row_counts
     {
-        return Err("its row counts differ from the ones recorded when it was made".into());
+        return Err(PrepareError::BadBackup(
+            "its row counts differ from the ones recorded when it was made".into(),
+        ));
     }
     Ok(Prepared {
         entry,
@@ -101,7 +123,22 @@ fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, String> {
     })
 }
 
-/// Removes `business_data.db-wal` and `-shm`. Only call when no connection has the file open.
+/// A restore copies the backup next to the live file first: refuse early when it cannot fit.
+fn check_room_for(bytes: u64, dir: &Path) -> Result<(), BackupError> {
+    let needed = bytes + bytes / 10;
+    let available =
+        fsutil::available_space(dir).map_err(BackupError::io("cannot measure free disk space"))?;
+    if available < needed {
+        return Err(BackupError::InsufficientSpace {
+            dir: dir.display().to_string(),
+            needed: fsutil::human_size(needed),
+            available: fsutil::human_size(available),
+        });
+    }
+    Ok(())
+}
+
+/// Removes `business_data.db-wal` and `-shm`. Only call when nothing has the file open.
 fn remove_journal_files(paths: &Paths) -> Result<(), BackupError> {
     for suffix in ["-wal", "-shm"] {
         match std::fs::remove_file(paths.db_sidecar(suffix)) {
@@ -117,58 +154,93 @@ fn remove_journal_files(paths: &Paths) -> Result<(), BackupError> {
     Ok(())
 }
 
+/// Copies a file so that the destination name only ever holds a complete, fsynced copy.
+fn copy_complete(from: &Path, to: &Path, partial: &Path) -> std::io::Result<()> {
+    let result = (|| {
+        std::fs::copy(from, partial)?;
+        std::fs::File::open(partial)?.sync_all()?;
+        std::fs::rename(partial, to)?;
+        fsutil::fsync_dir(&fsutil::parent_of(to))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(partial);
+    }
+    result
+}
+
 /// Keeps the data that is about to be replaced: a hard link (instant; the old data stays
 /// under the new name once the live name points elsewhere), or a copy where links are not
 /// possible (another drive, FAT).
-fn keep_live_file(live: &Path, safety_temp: &Path) -> Result<(), BackupError> {
+fn keep_live_file(live: &Path, safety_temp: &Path, backups: &Path) -> Result<(), BackupError> {
     if std::fs::hard_link(live, safety_temp).is_ok() {
         return Ok(());
     }
-    std::fs::copy(live, safety_temp).map_err(BackupError::io("cannot make the safety backup"))?;
-    std::fs::File::open(safety_temp)
-        .and_then(|f| f.sync_all())
-        .map_err(BackupError::io("cannot flush the safety backup"))
+    let partial = backups.join(format!(
+        "{SAFETY_PARTIAL_PREFIX}{}.db",
+        fsutil::random_hex(8)
+    ));
+    copy_complete(live, safety_temp, &partial)
+        .map_err(BackupError::io("cannot make the safety backup"))
 }
 
-fn unique_name(dir: &Path, kind: BackupKind) -> String {
-    let now = Local::now().naive_local();
+/// A file name of `kind` that nothing in `dir` uses yet, stamped with `at` (local time).
+fn unique_name_at(dir: &Path, kind: BackupKind, at: NaiveDateTime) -> String {
     (1..)
-        .map(|seq| BackupName::new(kind, now, seq, "").file_name())
+        .map(|seq| BackupName::new(kind, at, seq, "").file_name())
         .find(|n| !dir.join(n).exists() && !catalog::sidecar_path(&dir.join(n)).exists())
         .unwrap_or_else(|| format!("{}.db", kind.label()))
 }
 
+fn unique_name(dir: &Path, kind: BackupKind) -> String {
+    unique_name_at(dir, kind, Local::now().naive_local())
+}
+
+/// Backups that "the latest good backup" may mean: safety copies made by earlier restores are
+/// left out (restoring one would just undo the last restore), and so are broken copies.
+fn emergency_candidates(entries: Vec<BackupEntry>) -> Vec<BackupEntry> {
+    entries
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e.kind(),
+                BackupKind::Startup | BackupKind::Automatic | BackupKind::Manual
+            )
+        })
+        .collect()
+}
+
 impl BackupEngine {
-    /// Restores the named backup (super-admin decided; the web layer checks the role).
+    /// Restores the named backup (the web layer checks the role).
     pub fn restore(&self, name: &str, user: &str) -> Result<RestoreReport, BackupError> {
         let result = (|| {
             let guard = self.begin("restore", name)?;
             let entry = self.find(name)?;
             let _pin = self.pin(&entry.file_name);
             guard.set_progress("checking", 0, 1);
-            let prepared = prepare(entry, &self.paths().data_dir).map_err(|reason| {
-                self.record_failed_check(name, &reason, user);
-                BackupError::VerifyFailed {
-                    name: name.to_string(),
-                    reason,
+            let prepared = match prepare(entry, &self.paths().data_dir) {
+                Ok(p) => p,
+                Err(PrepareError::Ours(e)) => return Err(e),
+                Err(PrepareError::BadBackup(reason)) => {
+                    self.record_failed_check(name, &reason, user);
+                    return Err(BackupError::VerifyFailed {
+                        name: name.to_string(),
+                        reason,
+                    });
                 }
-            })?;
+            };
             self.swap_and_finish(&guard, prepared, Vec::new(), user)
         })();
         self.log_restore_outcome(name, user, &result);
         result
     }
 
-    /// Restores the newest backup that passes verification, naming the ones it skipped.
+    /// Restores the newest regular backup that passes verification, naming the ones it
+    /// skipped.
     pub fn emergency_restore(&self, user: &str) -> Result<RestoreReport, BackupError> {
         let result = (|| {
             let guard = self.begin("restore", "latest good backup")?;
             let mut skipped = Vec::new();
-            for entry in self
-                .list()?
-                .into_iter()
-                .filter(|e| e.kind().counts_toward_cap())
-            {
+            for entry in emergency_candidates(self.list()?) {
                 let name = entry.file_name.clone();
                 let _pin = self.pin(&name);
                 guard.set_progress("checking", 0, 1);
@@ -181,7 +253,8 @@ impl BackupEngine {
                         }
                         return self.swap_and_finish(&guard, prepared, skipped, user);
                     }
-                    Err(reason) => {
+                    Err(PrepareError::Ours(e)) => return Err(e),
+                    Err(PrepareError::BadBackup(reason)) => {
                         self.record_failed_check(&name, &reason, user);
                         skipped.push((name, reason));
                     }
@@ -201,7 +274,7 @@ impl BackupEngine {
             Some(s) => s,
             // No usable record: the full verification rebuilds one.
             None => {
-                let _ = self.verify(name, false, user);
+                let _ = self.verify_unlocked(&entry, false, user);
                 return;
             }
         };
@@ -246,29 +319,43 @@ impl BackupEngine {
         let backups = paths.backups.clone();
         let safety_name = unique_name(&backups, BackupKind::PreRestore);
         let safety_path = backups.join(&safety_name);
-        let safety_temp = TempFile::new(&backups, SAFETY_TEMP_PREFIX);
+        let mut safety_temp = TempFile::new(&backups, SAFETY_TEMP_PREFIX);
+        let mut prepared = prepared;
         guard.set_progress("finishing", 0, 1);
 
+        // Long checks of the live database give way: the swap must not wait an hour.
+        super::health::interrupt_all(self.health_state());
+        let db = self.live_db()?.clone();
         let pause_started = Instant::now();
-        let db = self.db().clone();
         let mut exclusive = db.exclusive();
-        let swapped = (|| {
+        let mut swapped = false;
+        let swap = (|| {
             exclusive.close_all(Duration::from_secs(10))?;
-            keep_live_file(&paths.db, &safety_temp.path)?;
+            keep_live_file(&paths.db, &safety_temp.path, &backups)?;
+            // From here the old data has a second name: never delete it on failure. (If the
+            // swap does not happen, the next start sees it is the live file and removes it.)
+            safety_temp.keep = true;
             remove_journal_files(&paths)?;
             fsutil::fsync_dir(&backups)
                 .map_err(BackupError::io("cannot flush the backup folder"))?;
+            fsutil::fsync_dir(&paths.data_dir)
+                .map_err(BackupError::io("cannot flush the data folder"))?;
             std::fs::rename(&prepared.temp.path, &paths.db)
                 .map_err(BackupError::io("cannot put the restored database in place"))?;
+            swapped = true;
+            prepared.temp.keep = true;
             fsutil::fsync_dir(&paths.data_dir)
                 .map_err(BackupError::io("cannot flush the data folder"))?;
             Ok::<_, BackupError>(())
         })();
-        let mut prepared = prepared;
-        let mut safety_temp = safety_temp;
-        if let Err(e) = swapped {
-            // Nothing was replaced (the rename is the last step): reopen on the old data.
+        if let Err(e) = swap
+            && !swapped
+        {
+            // Nothing was replaced: reopen on the old data.
             let reopened = exclusive.reopen();
+            if safety_temp.keep {
+                let _ = std::fs::remove_file(&safety_temp.path);
+            }
             return Err(match reopened {
                 Ok(()) => BackupError::RestoreFailed(e.to_string()),
                 Err(r) => BackupError::RestoreFailed(format!(
@@ -276,25 +363,46 @@ impl BackupEngine {
                 )),
             });
         }
-        prepared.temp.keep = true;
-        // From here the new data is live; the old data lives on as the safety backup.
+        // The new data is live; the old data lives on as the safety backup.
         let named = std::fs::rename(&safety_temp.path, &safety_path)
             .and_then(|()| fsutil::fsync_dir(&backups));
-        safety_temp.keep = named.is_ok();
-        named.map_err(BackupError::io("cannot name the safety backup"))?;
-
+        let safety_name = match named {
+            Ok(()) => safety_name,
+            Err(e) => {
+                // Still safe under its temp name: the next start rescues it as a safety backup.
+                tracing::error!("cannot name the safety backup: {e}");
+                safety_temp
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            }
+        };
         if let Err(e) = exclusive.reopen() {
             let reason = e.to_string();
-            self.put_back(&mut exclusive, &safety_path)?;
-            return Err(BackupError::RolledBack {
-                reason,
-                safety: safety_name,
+            let put_back = self.put_back(&mut exclusive, &backups.join(&safety_name));
+            if exclusive.reopen_if_closed().is_err() {
+                tracing::error!("the database could not be reopened after a failed restore");
+            }
+            return Err(match put_back {
+                Ok(()) => BackupError::RolledBack {
+                    reason,
+                    safety: safety_name,
+                },
+                Err(p) => BackupError::Failed(format!(
+                    "the restored data could not be opened ({reason}) and putting the old data back failed too ({p}); it is kept as {safety_name}"
+                )),
             });
         }
         let pause_ms = u64::try_from(pause_started.elapsed().as_millis()).unwrap_or(u64::MAX);
         drop(exclusive);
 
-        self.finish_safety_backup(&safety_path, user, started)?;
+        if let Err(e) = self.finish_safety_backup(&backups.join(&safety_name), user, started) {
+            // The restore itself succeeded; the safety file is listed as unverified.
+            self.log().warning(&format!(
+                "The safety backup {safety_name} could not be checked: {e}"
+            ));
+        }
         self.apply_retention(&safety_name);
         self.write_recovery_note();
         Ok(RestoreReport {
@@ -319,6 +427,8 @@ impl BackupEngine {
         let mut temp = TempFile::new(&paths.data_dir, RESTORE_TEMP_PREFIX);
         copy::copy_and_hash(safety_path, &temp.path)?;
         remove_journal_files(&paths)?;
+        fsutil::fsync_dir(&paths.data_dir)
+            .map_err(BackupError::io("cannot flush the data folder"))?;
         std::fs::rename(&temp.path, &paths.db)
             .map_err(BackupError::io("cannot put the old data back"))?;
         temp.keep = true;
@@ -380,8 +490,8 @@ impl BackupEngine {
     }
 
     /// After a crash in the middle of a restore: a safety link that is no longer the live
-    /// file holds the pre-restore data, so it becomes a named safety backup; one that is still
-    /// the live file is just a second name for it and is removed.
+    /// file holds the pre-restore data, so it becomes a named safety backup (dated by the
+    /// file); one that is still the live file is just a second name for it and is removed.
     pub(crate) fn rescue_safety_temps(&self) {
         let backups = self.backups_dir().to_path_buf();
         let Ok(read) = std::fs::read_dir(&backups) else {
@@ -397,7 +507,11 @@ impl BackupEngine {
                 let _ = std::fs::remove_file(&path);
                 continue;
             }
-            let final_name = unique_name(&backups, BackupKind::PreRestore);
+            let when = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .unwrap_or_else(|_| SystemTime::now());
+            let local = chrono::DateTime::<Local>::from(when).naive_local();
+            let final_name = unique_name_at(&backups, BackupKind::PreRestore, local);
             if std::fs::rename(&path, backups.join(&final_name)).is_ok() {
                 let _ = fsutil::fsync_dir(&backups);
                 self.log().warning(&format!(
@@ -444,32 +558,42 @@ pub fn restore_offline(
     let _server = FileLock::try_acquire(&paths.server_lock)
         .map_err(BackupError::io("cannot open the server lock file"))?
         .ok_or(BackupError::ServerRunning)?;
+    // No other Backroom command may have the database open while it is replaced.
+    let _users = FileLock::try_acquire(&db::use_lock_path(&paths.db))
+        .map_err(BackupError::io("cannot open the database lock file"))?
+        .ok_or(BackupError::Db(crate::db::DbError::InUseElsewhere))?;
+    std::fs::create_dir_all(&paths.backups)
+        .map_err(BackupError::io("cannot create the backup folder"))?;
+    let _operation = FileLock::try_acquire(&paths.backups.join(super::LOCK_FILE))
+        .map_err(BackupError::io("cannot open the backup lock file"))?
+        .ok_or_else(|| BackupError::BusyElsewhere {
+            operation: "backup".into(),
+            percent: None,
+        })?;
     let started = Instant::now();
-    // No pool: the live file may be unreadable. The engine only needs its paths and log here.
-    let engine = OfflineEngine::new(paths);
-    let guard = engine.begin("restore", "command line")?;
-    let data_dir = paths.data_dir.clone();
     let candidates: Vec<BackupEntry> = match target {
-        OfflineTarget::Named(name) => vec![
-            catalog::find(&paths.backups, name)
-                .ok_or_else(|| BackupError::NotFound(name.clone()))?,
-        ],
-        OfflineTarget::Latest => catalog::list(&paths.backups)
-            .map_err(BackupError::io("cannot read the backup folder"))?
-            .into_iter()
-            .filter(|e| e.kind().counts_toward_cap())
-            .collect(),
+        OfflineTarget::Named(name) => {
+            vec![
+                catalog::find(&paths.backups, name)
+                    .ok_or_else(|| BackupError::NotFound(name.clone()))?,
+            ]
+        }
+        OfflineTarget::Latest => emergency_candidates(
+            catalog::list(&paths.backups)
+                .map_err(BackupError::io("cannot read the backup folder"))?,
+        ),
     };
     let mut skipped = Vec::new();
     let mut chosen = None;
     for entry in candidates {
         let name = entry.file_name.clone();
-        match prepare(entry, &data_dir) {
+        match prepare(entry, &paths.data_dir) {
             Ok(p) => {
                 chosen = Some(p);
                 break;
             }
-            Err(reason) => {
+            Err(PrepareError::Ours(e)) => return Err(e),
+            Err(PrepareError::BadBackup(reason)) => {
                 if let OfflineTarget::Named(_) = target {
                     return Err(BackupError::VerifyFailed { name, reason });
                 }
@@ -480,24 +604,28 @@ pub fn restore_offline(
     let Some(mut prepared) = chosen else {
         return Err(BackupError::NoGoodBackup { skipped });
     };
-    drop(guard);
 
     let broken_name = if paths.db.exists() {
         let name = unique_name(&paths.backups, BackupKind::Broken);
         let dest = paths.backups.join(&name);
-        std::fs::copy(&paths.db, &dest).map_err(BackupError::io(
-            "cannot keep a copy of the current database",
-        ))?;
+        let partial = |ext: &str| {
+            paths.backups.join(format!(
+                "{SAFETY_PARTIAL_PREFIX}{}{ext}",
+                fsutil::random_hex(8)
+            ))
+        };
         let wal = paths.db_sidecar("-wal");
         if wal.exists() {
+            // The -wal first: once the .db appears, its journal is already beside it.
             let mut dest_wal = dest.as_os_str().to_owned();
             dest_wal.push("-wal");
-            std::fs::copy(&wal, PathBuf::from(dest_wal)).map_err(BackupError::io(
-                "cannot keep a copy of the current -wal file",
-            ))?;
+            copy_complete(&wal, &PathBuf::from(dest_wal), &partial(".db-wal")).map_err(
+                BackupError::io("cannot keep a copy of the current -wal file"),
+            )?;
         }
-        fsutil::fsync_dir(&paths.backups)
-            .map_err(BackupError::io("cannot flush the backup folder"))?;
+        copy_complete(&paths.db, &dest, &partial(".db")).map_err(BackupError::io(
+            "cannot keep a copy of the current database",
+        ))?;
         Some(name)
     } else {
         None
@@ -508,6 +636,7 @@ pub fn restore_offline(
         .map_err(BackupError::io("cannot put the backup in place"))?;
     prepared.temp.keep = true;
     fsutil::fsync_dir(&paths.data_dir).map_err(BackupError::io("cannot flush the data folder"))?;
+    drop(_users);
     // Opening runs the migrations (older backups) and proves the result opens.
     let db = Db::open(&paths.db, DbOptions::CLI)?;
     db.close()?;
@@ -532,30 +661,4 @@ pub fn restore_offline(
         tracing::warn!("cannot write RECOVERY.txt: {e}");
     }
     Ok(report)
-}
-
-/// The slice of the engine the offline restore needs: the operation lock, no database.
-struct OfflineEngine {
-    backups: PathBuf,
-}
-
-struct OfflineGuard {
-    _lock: FileLock,
-}
-
-impl OfflineEngine {
-    fn new(paths: &Paths) -> OfflineEngine {
-        OfflineEngine {
-            backups: paths.backups.clone(),
-        }
-    }
-
-    fn begin(&self, _operation: &str, _target: &str) -> Result<OfflineGuard, BackupError> {
-        std::fs::create_dir_all(&self.backups)
-            .map_err(BackupError::io("cannot create the backup folder"))?;
-        let lock = FileLock::try_acquire(&self.backups.join(super::LOCK_FILE))
-            .map_err(BackupError::io("cannot open the backup lock file"))?
-            .ok_or(BackupError::BusyElsewhere { percent: None })?;
-        Ok(OfflineGuard { _lock: lock })
-    }
 }

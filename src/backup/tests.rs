@@ -110,7 +110,7 @@ fn manual_backup_has_a_complete_sidecar() {
 #[test]
 fn copy_is_the_snapshot_while_another_thread_keeps_writing() {
     let f = fixture();
-    let db = f.engine.db().clone();
+    let db = f.engine.db().unwrap().clone();
     db.with_conn(|c| {
         c.execute_batch("CREATE TABLE filler (id INTEGER PRIMARY KEY, pad BLOB);")?;
         let tx = c.transaction()?;
@@ -246,7 +246,11 @@ fn second_operation_is_refused_while_one_runs() {
         "{err}"
     );
     // Another engine (another process would be the same) sees the folder lock.
-    let other = BackupEngine::new(f.paths.clone(), f.engine.db().clone(), f.settings.clone());
+    let other = BackupEngine::new(
+        f.paths.clone(),
+        f.engine.db().unwrap().clone(),
+        f.settings.clone(),
+    );
     assert!(matches!(
         other.create(&CreateRequest::manual("", "t")),
         Err(BackupError::BusyElsewhere { .. })
@@ -351,7 +355,7 @@ fn integrity_failure_leaves_no_backup_and_keeps_the_old_startup_backup() {
     let good_sha = good.sidecar.unwrap().sha256;
     // Corrupt the live database underneath a closed pool, then reopen it.
     {
-        let mut ex = f.engine.db().exclusive();
+        let mut ex = f.engine.db().unwrap().exclusive();
         ex.close_all(Duration::from_secs(5)).unwrap();
         corrupt_table_pages(&f.paths.db);
         ex.reopen().unwrap();
@@ -393,7 +397,11 @@ fn leftover_temp_files_are_removed_at_start() {
     // Not while another holder of the lock might be writing them.
     std::fs::write(&leftover, b"partial").unwrap();
     let guard = f.engine.begin("backup", "x").unwrap();
-    let other = BackupEngine::new(f.paths.clone(), f.engine.db().clone(), f.settings.clone());
+    let other = BackupEngine::new(
+        f.paths.clone(),
+        f.engine.db().unwrap().clone(),
+        f.settings.clone(),
+    );
     other.clean_leftovers();
     assert!(leftover.exists());
     drop(guard);
@@ -466,7 +474,7 @@ fn scheduler_fires_and_logs() {
 #[test]
 fn restore_puts_the_backup_in_place_and_keeps_a_safety_backup() {
     let f = fixture();
-    let db = f.engine.db().clone();
+    let db = f.engine.db().unwrap().clone();
     let entry = f
         .engine
         .create(&CreateRequest::manual("two customers", "t"))
@@ -497,7 +505,7 @@ fn restore_puts_the_backup_in_place_and_keeps_a_safety_backup() {
 #[test]
 fn restore_refuses_a_corrupted_backup_before_changing_anything() {
     let f = fixture();
-    let db = f.engine.db().clone();
+    let db = f.engine.db().unwrap().clone();
     let entry = f.engine.create(&CreateRequest::manual("c", "t")).unwrap();
     add_customer(&db, "Cy");
     let mut bytes = std::fs::read(&entry.path).unwrap();
@@ -526,7 +534,7 @@ fn restore_refuses_a_corrupted_backup_before_changing_anything() {
 #[test]
 fn emergency_restore_skips_a_corrupted_newest_backup() {
     let f = fixture();
-    let db = f.engine.db().clone();
+    let db = f.engine.db().unwrap().clone();
     let good = f
         .engine
         .create(&CreateRequest::manual("good", "t"))
@@ -570,9 +578,10 @@ fn restore_of_an_older_schema_is_migrated_forward() {
     let version = f
         .engine
         .db()
+        .unwrap()
         .with_conn(|c| crate::db::user_version(c).map_err(DbError::from))
         .unwrap();
     assert_eq!(version, crate::db::SCHEMA_VERSION);
-    assert_eq!(count(f.engine.db(), "users"), 1);
-    assert_eq!(count(f.engine.db(), "customers"), 0);
+    assert_eq!(count(f.engine.db().unwrap(), "users"), 1);
+    assert_eq!(count(f.engine.db().unwrap(), "customers"), 0);
 }

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{BusinessError, FieldErrors, Page, like_pattern, now_text};
+use super::{BusinessError, FieldErrors, MAX_PAGE, Page, like_pattern, now_text};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Customer {
@@ -151,7 +151,7 @@ pub fn list(
         [&pattern],
         |r| r.get(0),
     )?;
-    let page = page.max(1);
+    let page = page.clamp(1, MAX_PAGE);
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM customers WHERE {filter} ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3"
     ))?;

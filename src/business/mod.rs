@@ -100,6 +100,9 @@ pub fn like_pattern(term: &str) -> String {
     out
 }
 
+/// The highest page number accepted (larger ones show the last rows there could be).
+pub const MAX_PAGE: i64 = 1_000_000;
+
 /// A page of results.
 #[derive(Debug, Clone)]
 pub struct Page<T> {

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::money::{format_cents, parse_cents};
-use super::{BusinessError, FieldErrors, Page, like_pattern, now_text};
+use super::{BusinessError, FieldErrors, MAX_PAGE, Page, like_pattern, now_text};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Product {
@@ -237,7 +237,7 @@ pub fn list(
         params![pattern, include_archived],
         |r| r.get(0),
     )?;
-    let page = page.max(1);
+    let page = page.clamp(1, MAX_PAGE);
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM products WHERE {filter} ORDER BY archived, name COLLATE NOCASE, id LIMIT ?3 OFFSET ?4"
     ))?;
@@ -292,11 +292,19 @@ pub enum Removal {
     Archived,
 }
 
-/// Deletes a product that was never sold; archives one that was (sales keep their history).
+/// Deletes a product that was never sold nor adjusted; archives one that was (its history is
+/// kept).
 pub fn remove(conn: &mut Connection, id: i64) -> Result<Removal, BusinessError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     get(&tx, id)?;
-    let outcome = if has_sales(&tx, id)? {
+    // Anything beyond the initial stock (received goods, corrections) is history worth
+    // keeping, like sales: such a product is archived, not deleted.
+    let adjusted: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM stock_adjustments WHERE product_id = ?1 AND reason <> 'initial stock')",
+        [id],
+        |r| r.get(0),
+    )?;
+    let outcome = if adjusted || has_sales(&tx, id)? {
         tx.execute(
             "UPDATE products SET archived = 1, updated_at = ?1 WHERE id = ?2",
             params![now_text(), id],

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::money::{format_cents, line_total};
-use super::{BusinessError, FieldErrors, Page, display_time, now_text};
+use super::{BusinessError, FieldErrors, MAX_PAGE, Page, display_time, now_text};
 
 /// One line as entered: unit price defaults to the product's price.
 #[derive(Debug, Clone)]
@@ -217,7 +217,7 @@ pub fn list(
         params![from, to],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let page = page.max(1);
+    let page = page.clamp(1, MAX_PAGE);
     let mut stmt = conn.prepare(&format!(
         "{SUMMARY_SELECT} WHERE s.created_at >= ?1 AND s.created_at < ?2 ORDER BY s.created_at DESC, s.id DESC LIMIT ?3 OFFSET ?4"
     ))?;

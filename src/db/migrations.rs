@@ -74,6 +74,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX products_name ON products(name COLLATE NOCASE);
     CREATE INDEX customers_name ON customers(name COLLATE NOCASE);
     CREATE INDEX stock_adjustments_product ON stock_adjustments(product_id);",
+    // 4: a per-user session generation: changing or resetting a password ends the user's
+    // other sessions (sessions live in signed cookies, so the server cannot list them).
+    "ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this program writes.
@@ -84,13 +87,14 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<i64, DbError> {
     migrate_to(conn, path, SCHEMA_VERSION)
 }
 
-/// Brings the database to `target` (tests use this to make databases of older versions).
-pub fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<i64, DbError> {
+/// The cheap check: the file opens, its schema reads, and it is not from a newer program.
+/// Returns the schema version found.
+pub fn check_readable(conn: &Connection, path: &Path) -> Result<i64, DbError> {
     let unreadable = |e: rusqlite::Error| DbError::Unreadable {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    // Reading the schema is the cheap startup check: a file that is not a database fails here.
+    // A file that is not a database fails here.
     let found = super::user_version(conn).map_err(unreadable)?;
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
@@ -103,6 +107,12 @@ pub fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<i64
             known: SCHEMA_VERSION,
         });
     }
+    Ok(found)
+}
+
+/// Brings the database to `target` (tests use this to make databases of older versions).
+pub fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<i64, DbError> {
+    let found = check_readable(conn, path)?;
     if found >= target {
         return Ok(found);
     }

@@ -40,6 +40,10 @@ pub enum DbError {
     Closed,
     #[error("database connections are still open after {0:?}; the restore did not touch any file")]
     ConnectionsStillOpen(Duration),
+    #[error(
+        "another Backroom program or command is using the data right now (for example a backup or a restore from the command line); wait for it to finish and try again"
+    )]
+    InUseElsewhere,
 }
 
 impl DbError {
@@ -100,6 +104,9 @@ impl DerefMut for CountedConnection {
 pub struct CountingManager {
     inner: SqliteConnectionManager,
     open: Arc<AtomicUsize>,
+    /// Set while a restore has the file: no new connection may open it, not even one that
+    /// r2d2's background thread was about to make.
+    closing: Arc<AtomicBool>,
 }
 
 impl r2d2::ManageConnection for CountingManager {
@@ -107,8 +114,16 @@ impl r2d2::ManageConnection for CountingManager {
     type Error = rusqlite::Error;
 
     fn connect(&self) -> Result<CountedConnection, rusqlite::Error> {
+        // Count first, then look at the flag: a restore that sets the flag and then sees a
+        // zero count knows no connection can appear behind its back.
         self.open.fetch_add(1, Ordering::SeqCst);
         let marker = OpenMarker(self.open.clone());
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                Some("the database is closed for a restore".into()),
+            ));
+        }
         let conn = self.inner.connect()?;
         Ok(CountedConnection {
             conn,
@@ -127,6 +142,13 @@ impl r2d2::ManageConnection for CountingManager {
 
 type Pool = r2d2::Pool<CountingManager>;
 
+/// The name of the lock file beside the database that every process using it holds shared.
+pub fn use_lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
 /// The live database. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -138,7 +160,11 @@ struct Inner {
     options: DbOptions,
     gate: RwLock<Option<Pool>>,
     open: Arc<AtomicUsize>,
+    closing: Arc<AtomicBool>,
     commits: Arc<AtomicU64>,
+    /// Held shared while this `Db` may have the file open (other Backroom processes too);
+    /// a restore needs it exclusive, so it never swaps a file another process has open.
+    use_lock: std::fs::File,
 }
 
 /// Settings applied to every connection when it is opened.
@@ -172,35 +198,82 @@ fn init_connection(
     Ok(())
 }
 
+/// How long the database must see no commit before the checkpointer empties the WAL file.
+const IDLE_BEFORE_TRUNCATE: Duration = Duration::from_secs(5);
+
 impl Db {
     /// Opens (creating if needed) the database, refuses one made by a newer version, and
     /// applies pending migrations in one transaction.
     pub fn open(path: &Path, options: DbOptions) -> Result<Db, DbError> {
+        let db = Db::open_unmigrated(path, options)?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Opens without migrating (the server first backs up a database it is about to
+    /// upgrade). A database that is not readable, or too new, is refused here already.
+    pub fn open_unmigrated(path: &Path, options: DbOptions) -> Result<Db, DbError> {
+        let lock_path = use_lock_path(path);
+        let use_lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| DbError::Unreadable {
+                path: lock_path.clone(),
+                reason: e.to_string(),
+            })?;
+        match use_lock.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(DbError::InUseElsewhere),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(DbError::Unreadable {
+                    path: lock_path,
+                    reason: e.to_string(),
+                });
+            }
+        }
         let db = Db {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 options,
                 gate: RwLock::new(None),
                 open: Arc::new(AtomicUsize::new(0)),
+                closing: Arc::new(AtomicBool::new(false)),
                 commits: Arc::new(AtomicU64::new(0)),
+                use_lock,
             }),
         };
         let pool = db.build_pool()?;
         {
-            let mut conn = pool.get()?;
-            migrations::migrate(&mut conn, path)?;
+            let conn = pool.get()?;
+            migrations::check_readable(&conn, path)?;
         }
         *db.write_gate() = Some(pool);
         Ok(db)
     }
 
+    /// The schema version of the file (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64, DbError> {
+        self.with_conn(|c| user_version(c).map_err(DbError::from))
+    }
+
+    /// Applies pending migrations in one transaction; returns the version found before.
+    pub fn migrate(&self) -> Result<i64, DbError> {
+        let path = self.inner.path.clone();
+        self.with_conn(|c| migrations::migrate(c, &path))
+    }
+
     fn build_pool(&self) -> Result<Pool, DbError> {
         let options = self.inner.options;
         let commits = self.inner.commits.clone();
+        self.inner.closing.store(false, Ordering::SeqCst);
         let manager = CountingManager {
             inner: SqliteConnectionManager::file(&self.inner.path)
                 .with_init(move |c| init_connection(c, options, &commits)),
             open: self.inner.open.clone(),
+            closing: self.inner.closing.clone(),
         };
         // Opening eagerly surfaces "not a database" and permission errors here, clearly.
         let pool = r2d2::Pool::builder()
@@ -244,6 +317,7 @@ impl Db {
         Exclusive {
             gate: self.write_gate(),
             db: self,
+            file_exclusive: false,
         }
     }
 
@@ -259,21 +333,43 @@ impl Db {
 
     /// Closes every connection (for a clean shutdown: the last close checkpoints the WAL).
     pub fn close(&self) -> Result<(), DbError> {
-        self.exclusive().close_all(Duration::from_secs(10))
+        let mut exclusive = self.exclusive();
+        exclusive.close_connections(Duration::from_secs(10))
     }
 
-    /// Starts the WAL checkpointer: PASSIVE checkpoints every half second, never blocking a
-    /// writer. `journal_size_limit` trims the WAL file once a checkpoint lets it restart.
+    /// Starts the WAL checkpointer: a PASSIVE checkpoint every half second, which never
+    /// blocks a writer, and a TRUNCATE once the database has been idle for a few seconds, so
+    /// the `-wal` file does not stay large. `journal_size_limit` trims it in between.
     pub fn spawn_checkpointer(&self, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
         let db = self.clone();
         std::thread::Builder::new()
             .name("wal-checkpointer".into())
             .spawn(move || {
+                let mut last_commits = db.commit_count();
+                let mut quiet_since = Instant::now();
+                let mut truncated = false;
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(500));
+                    let commits = db.commit_count();
+                    if commits != last_commits {
+                        last_commits = commits;
+                        quiet_since = Instant::now();
+                        truncated = false;
+                    }
+                    let idle = quiet_since.elapsed() >= IDLE_BEFORE_TRUNCATE;
                     let result = db.with_conn(|c| {
-                        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                            .map_err(DbError::from)
+                        if idle && !truncated {
+                            // Never wait for readers: try again on the next quiet tick.
+                            c.busy_timeout(Duration::ZERO)?;
+                            let busy: rusqlite::Result<i64> =
+                                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+                            c.busy_timeout(Duration::from_secs(5))?;
+                            truncated = matches!(busy, Ok(0));
+                            Ok(())
+                        } else {
+                            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                                .map_err(DbError::from)
+                        }
                     });
                     if let Err(e) = result
                         && !matches!(e, DbError::Closed)
@@ -289,6 +385,7 @@ impl Db {
 pub struct Exclusive<'a> {
     gate: RwLockWriteGuard<'a, Option<Pool>>,
     db: &'a Db,
+    file_exclusive: bool,
 }
 
 impl Exclusive<'_> {
@@ -301,19 +398,32 @@ impl Exclusive<'_> {
         f(&mut conn)
     }
 
-    /// Checkpoints the WAL completely, then closes every connection and waits until the count
-    /// of open connections is zero. Afterwards no connection of this process has the file open.
+    /// Makes sure no other process has the database open (they all hold the use lock
+    /// shared), checkpoints the WAL completely, closes every connection of this process and
+    /// waits until their count is zero. Afterwards nothing has the file open, and nothing
+    /// can open it until [`Exclusive::reopen`].
     pub fn close_all(&mut self, timeout: Duration) -> Result<(), DbError> {
+        let lock = &self.db.inner.use_lock;
+        let _ = lock.unlock();
+        match lock.try_lock() {
+            Ok(()) => self.file_exclusive = true,
+            Err(_) => {
+                let _ = lock.lock_shared();
+                return Err(DbError::InUseElsewhere);
+            }
+        }
+        self.close_connections(timeout)
+    }
+
+    fn close_connections(&mut self, timeout: Duration) -> Result<(), DbError> {
         if let Some(pool) = self.gate.as_ref() {
             let conn = pool.get()?;
             let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
             if busy != 0 {
-                return Err(DbError::Unreadable {
-                    path: self.db.inner.path.clone(),
-                    reason: "another program is reading the database, so its journal cannot be emptied; close it and try again".into(),
-                });
+                return Err(DbError::InUseElsewhere);
             }
         }
+        self.db.inner.closing.store(true, Ordering::SeqCst);
         self.gate.take();
         let start = Instant::now();
         while self.db.open_connections() > 0 {
@@ -327,6 +437,7 @@ impl Exclusive<'_> {
 
     /// Opens a fresh pool on whatever file is now at the database path and migrates it.
     pub fn reopen(&mut self) -> Result<(), DbError> {
+        self.release_file_lock();
         let pool = self.db.build_pool()?;
         {
             let mut conn = pool.get()?;
@@ -336,8 +447,32 @@ impl Exclusive<'_> {
         Ok(())
     }
 
+    /// Reopens only if the pool is closed (after a failed swap left it closed).
+    pub fn reopen_if_closed(&mut self) -> Result<(), DbError> {
+        if self.gate.is_none() {
+            self.reopen()
+        } else {
+            Ok(())
+        }
+    }
+
+    fn release_file_lock(&mut self) {
+        if self.file_exclusive {
+            let lock = &self.db.inner.use_lock;
+            let _ = lock.unlock();
+            let _ = lock.lock_shared();
+            self.file_exclusive = false;
+        }
+    }
+
     pub fn is_open(&self) -> bool {
         self.gate.is_some()
+    }
+}
+
+impl Drop for Exclusive<'_> {
+    fn drop(&mut self) {
+        self.release_file_lock();
     }
 }
 

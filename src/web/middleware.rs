@@ -53,6 +53,11 @@ pub async fn auth_gate<B: MessageBody + 'static>(
             .unwrap_or(0);
         let idle_limit = i64::from(state.settings().session_idle_hours) * 3600;
         let name = session.get::<String>(session::KEY_USERNAME).ok().flatten();
+        let epoch = session
+            .get::<i64>(session::KEY_EPOCH)
+            .ok()
+            .flatten()
+            .unwrap_or(0);
         let role = session
             .get::<String>(session::KEY_ROLE)
             .ok()
@@ -71,7 +76,10 @@ pub async fn auth_gate<B: MessageBody + 'static>(
             };
             match user {
                 Some(u)
-                    if u.active && Some(&u.username) == name.as_ref() && Some(u.role) == role =>
+                    if u.active
+                        && Some(&u.username) == name.as_ref()
+                        && Some(u.role) == role
+                        && u.session_epoch == epoch =>
                 {
                     // Rewriting the cookie once a minute is enough to track idleness.
                     if now - seen > 60 {

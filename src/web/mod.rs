@@ -75,7 +75,8 @@ pub fn see_other(location: &str) -> HttpResponse {
 }
 
 pub fn is_loopback(req: &HttpRequest) -> bool {
-    req.peer_addr().is_some_and(|a| a.ip().is_loopback())
+    req.peer_addr()
+        .is_some_and(|a| a.ip().to_canonical().is_loopback())
 }
 
 /// Renders an askama template as an HTML response.

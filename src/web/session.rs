@@ -18,6 +18,7 @@ pub const KEY_ROLE: &str = "role";
 pub const KEY_CSRF: &str = "csrf";
 pub const KEY_SEEN: &str = "seen";
 pub const KEY_FLASH: &str = "flash";
+pub const KEY_EPOCH: &str = "ep";
 
 /// The logged-in user, checked against the database on every request by the auth gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +87,7 @@ pub fn log_in(session: &Session, user: &User) {
     let _ = session.insert(KEY_USER_ID, user.id);
     let _ = session.insert(KEY_USERNAME, &user.username);
     let _ = session.insert(KEY_ROLE, user.role.as_str());
+    let _ = session.insert(KEY_EPOCH, user.session_epoch);
     let _ = session.insert(KEY_SEEN, chrono::Utc::now().timestamp());
     let _ = session.insert(KEY_CSRF, fsutil::random_hex(32));
 }

@@ -114,11 +114,14 @@ fn create_by_form_and_api_and_conflict_while_one_runs() {
     let lock = backroom::fsutil::FileLock::try_acquire(&app.backups_dir().join(".backup.lock"))
         .unwrap()
         .unwrap();
-    lock.write_note("42").unwrap();
+    lock.write_note("backup 42").unwrap();
     let busy = staff.api_post("/api/backups", serde_json::json!({}));
     assert_eq!(busy.status, 409);
     assert!(
-        busy.json()["error"].as_str().unwrap().contains("(42%)"),
+        busy.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("running a backup right now (42%)"),
         "{}",
         busy.body
     );

@@ -612,3 +612,37 @@ fn demo_data_fills_a_living_shop() {
     assert!(!again.status.success(), "not twice");
     drop(app);
 }
+
+#[test]
+fn products_with_stock_history_are_archived_and_huge_page_numbers_are_fine() {
+    let app = spawn_app();
+    let admin = app.login_as(Role::Admin);
+    let staff = app.login_as(Role::Staff);
+    let id = product(&admin, "H", "Has history", "1", "5");
+    admin.post_form(
+        &format!("/products/{id}/adjust"),
+        &[("delta", "3"), ("reason", "received goods")],
+    );
+    assert_eq!(
+        staff
+            .post_form(&format!("/products/{id}/remove"), &[])
+            .status,
+        303
+    );
+    assert_eq!(
+        app.query_i64(&format!("SELECT archived FROM products WHERE id = {id}")),
+        1
+    );
+    assert_eq!(
+        app.query_i64("SELECT count(*) FROM stock_adjustments"),
+        2,
+        "history kept"
+    );
+    for path in [
+        "/products?page=9223372036854775807",
+        "/customers?page=99999999999",
+        "/sales?page=4611686018427387904",
+    ] {
+        assert_eq!(staff.get(path).status, 200, "{path}");
+    }
+}

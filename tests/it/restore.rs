@@ -534,3 +534,105 @@ fn startup_with_a_corrupt_database_exits_without_touching_the_backups() {
         "database_backups/ untouched"
     );
 }
+
+#[test]
+fn restore_waits_for_no_one_else_using_the_data() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    add_customer(&boss, "stays");
+    // Another Backroom command (say, `backroom backup create`) has the database open.
+    let other = std::fs::File::open(app.data_dir().join("business_data.db.lock")).unwrap();
+    other.try_lock_shared().unwrap();
+    let res = boss.api_post(
+        "/api/backups/startup_backup.db/restore",
+        serde_json::json!({}),
+    );
+    assert_eq!(res.status, 503, "{}", res.body);
+    assert!(
+        res.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("is using the data right now"),
+        "{}",
+        res.body
+    );
+    assert_eq!(
+        app.query_i64("SELECT count(*) FROM customers"),
+        1,
+        "nothing changed"
+    );
+    assert!(
+        !app.backup_files()
+            .iter()
+            .any(|n| n.starts_with("pre_restore_"))
+    );
+    assert_eq!(boss.get("/customers").status, 200, "still serving");
+    drop(other);
+    let res = boss.api_post(
+        "/api/backups/startup_backup.db/restore",
+        serde_json::json!({}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+#[test]
+fn backups_can_be_listed_and_verified_while_the_live_database_is_broken() {
+    let mut app = spawn_app();
+    app.wait_for_startup_backup();
+    app.stop();
+    std::fs::write(app.db_path(), b"broken beyond repair").unwrap();
+    let list = run_cli(app.data_dir(), &["backup", "list"], None);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    assert!(String::from_utf8_lossy(&list.stdout).contains("startup_backup.db"));
+    let verify = run_cli(app.data_dir(), &["backup", "verify", "--all"], None);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert_eq!(
+        std::fs::read(app.db_path()).unwrap(),
+        b"broken beyond repair",
+        "not touched"
+    );
+}
+
+#[test]
+fn an_older_database_is_backed_up_before_it_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("business_data.db");
+    {
+        let mut conn = rusqlite::Connection::open(&db).unwrap();
+        backroom::db::migrations::migrate_to(&mut conn, &db, 3).unwrap();
+        conn.execute(
+            "INSERT INTO customers (name, created_at, updated_at) VALUES ('Old Timer', 'x', 'x')",
+            [],
+        )
+        .unwrap();
+    }
+    let app = TestApp::in_dir(dir.path());
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(app.backups_dir().join("startup_backup.db.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        record["schema_version"], 3,
+        "the backup holds the data before the upgrade"
+    );
+    assert!(
+        record["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Before upgrading the data from schema version 3")
+    );
+    assert_eq!(
+        app.query_i64("PRAGMA user_version"),
+        backroom::db::SCHEMA_VERSION
+    );
+    assert_eq!(app.query_i64("SELECT count(*) FROM customers"), 1);
+}

@@ -784,3 +784,69 @@ fn cli_manages_users_and_lists_backups() {
     let app = TestApp::in_dir(dir.path());
     assert_eq!(app.client().login("erin", "new-erin-password").status, 303);
 }
+
+#[test]
+fn changing_a_password_ends_the_other_sessions() {
+    let app = spawn_app();
+    app.add_user("dana", Role::Staff);
+    let laptop = app.client();
+    let tablet = app.client();
+    assert_eq!(laptop.login("dana", PASSWORD).status, 303);
+    assert_eq!(tablet.login("dana", PASSWORD).status, 303);
+    let res = laptop.post_form(
+        "/account",
+        &[
+            ("current", PASSWORD),
+            ("new_password", "brand-new-pass"),
+            ("confirm", "brand-new-pass"),
+        ],
+    );
+    assert_eq!(res.status, 303);
+    assert_eq!(
+        laptop.get("/products").status,
+        200,
+        "this session continues"
+    );
+    let ended = tablet.get("/products");
+    assert_eq!(ended.status, 303);
+    assert!(ended.location().contains("ended=1"));
+}
+
+#[test]
+fn parallel_guesses_cannot_slip_past_the_lockout() {
+    let app = spawn_app();
+    app.add_user("target", Role::SuperAdmin);
+    let clients: Vec<Client> = (0..12).map(|_| app.client()).collect();
+    let tokens: Vec<String> = clients.iter().map(Client::csrf).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(clients.len()));
+    let handles: Vec<_> = clients
+        .into_iter()
+        .zip(tokens)
+        .map(|(c, token)| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                c.post_form_raw(
+                    "/login",
+                    &[
+                        ("username", "target"),
+                        ("password", "wrong-guess"),
+                        ("csrf_token", &token),
+                    ],
+                )
+                .status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        7,
+        "{statuses:?}"
+    );
+}

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use crate::auth::{AuthError, password, users};
 use crate::web::layout::Layout;
 use crate::web::session::{self, CurrentUser};
-use crate::web::{AppError, AppState, is_loopback, render, render_status, run_blocking, see_other};
+use crate::web::{
+    AppError, AppState, is_loopback, render, render_status, run_blocking, run_db, see_other,
+};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -67,13 +69,10 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let username = form.username.trim().to_string();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let address = client_address(&req);
     let next = session::safe_next(form.next.as_deref());
 
-    let outcome = if let Err(wait) = state.throttle.check(&username, &address) {
+    let outcome = if let Err(wait) = state.throttle.begin_attempt(&username, &address) {
         LoginOutcome::Failed(AuthError::LockedOut {
             minutes: wait.as_secs().div_ceil(60).max(1),
         })
@@ -101,7 +100,7 @@ pub async fn login(
 
     match outcome {
         LoginOutcome::Ok(user) => {
-            state.throttle.record_success(&username);
+            state.throttle.record_success(&username, &address);
             session::log_in(&session, &user);
             tracing::info!("{} logged in from {address}", user.username);
             Ok(see_other(&next))
@@ -109,10 +108,7 @@ pub async fn login(
         LoginOutcome::Failed(err) => {
             let status = match err {
                 AuthError::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => {
-                    state.throttle.record_failure(&username, &address);
-                    StatusCode::UNAUTHORIZED
-                }
+                _ => StatusCode::UNAUTHORIZED,
             };
             tracing::warn!("failed login for {username:?} from {address}: {err}");
             let page = LoginPage {
@@ -125,6 +121,13 @@ pub async fn login(
             render_status(&page, status)
         }
     }
+}
+
+/// The client's address as text (IPv4-mapped IPv6 addresses shown as IPv4).
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_canonical().to_string())
+        .unwrap_or_default()
 }
 
 pub async fn logout(session: Session) -> HttpResponse {
@@ -183,6 +186,10 @@ pub async fn first_run(
         return Err(AppError::Forbidden(
             "The first account can only be created from the computer Backroom runs on.".into(),
         ));
+    }
+    if run_db(&state, |c| users::count(c)).await? > 0 {
+        // The first account exists: this page is gone for good.
+        return Ok(see_other("/login"));
     }
     let form = form.into_inner();
     let username = form.username.trim().to_string();
@@ -281,27 +288,42 @@ pub async fn change_password(
     } else if form.new_password != form.confirm {
         errors.confirm = "The two new passwords are different.".into();
     }
-    if errors.new_password.is_empty() && errors.confirm.is_empty() {
+    let address = client_address(&req);
+    if let Err(wait) = state.throttle.begin_attempt(&user.username, &address) {
+        errors.current = AuthError::LockedOut {
+            minutes: wait.as_secs().div_ceil(60).max(1),
+        }
+        .to_string();
+    } else if errors.new_password.is_empty() && errors.confirm.is_empty() {
         let db = state.db.clone();
         let username = user.username.clone();
         let user_id = user.id;
-        let changed = run_blocking(move || -> Result<bool, AuthError> {
+        let changed = run_blocking(move || -> Result<Option<crate::auth::User>, AuthError> {
             let Some((_, hash)) = db.with_conn(|c| users::find_for_login(c, &username))? else {
                 return Err(AuthError::NotFound);
             };
             if !password::verify_password(&form.current, &hash) {
-                return Ok(false);
+                return Ok(None);
             }
             let new_hash = password::hash_password(&form.new_password)?;
             db.with_conn(|c| users::set_password_hash(c, user_id, &new_hash))?;
-            Ok(true)
+            // Other sessions of this user end; this one continues with the new generation.
+            db.with_conn(|c| users::get(c, user_id))
         })
         .await?;
-        if changed {
-            session::flash_ok(&session, "Your password was changed.");
+        if let Some(updated) = changed {
+            state.throttle.record_success(&user.username, &address);
+            session::log_in(&session, &updated);
+            session::flash_ok(
+                &session,
+                "Your password was changed. You were logged out everywhere else.",
+            );
             return Ok(see_other("/account"));
         }
         errors.current = "The current password is wrong.".into();
+    } else {
+        // No password was checked: this attempt does not count against the user.
+        state.throttle.cancel_attempt(&user.username, &address);
     }
     render_status(
         &AccountPage {

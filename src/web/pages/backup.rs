@@ -586,6 +586,14 @@ pub fn require_restorer(state: &AppState, user: &CurrentUser, what: &str) -> Res
     if user.is_super_admin() {
         return Ok(());
     }
+    // Only names that are real backup names reach the log: the rest is whatever was typed
+    // into the address bar.
+    let what =
+        if crate::backup::BackupName::parse(what).is_some() || what == "the latest good backup" {
+            what.to_string()
+        } else {
+            "an unknown backup".to_string()
+        };
     state.engine.log().warning(&format!(
         "Restore of {what} refused for {} (role {}): only super-admins may restore",
         user.username, user.role

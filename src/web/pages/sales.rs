@@ -258,6 +258,11 @@ async fn create(
     let result = run_db(&state, move |c| match sales::create(c, &sale, user_id) {
         Ok(id) => Ok(Ok(id)),
         Err(BusinessError::Db(e)) => Err(BusinessError::Db(e)),
+        Err(BusinessError::Invalid(errors)) => Ok(Err(errors
+            .fields()
+            .map(|(_, message)| message.as_str())
+            .collect::<Vec<_>>()
+            .join(" "))),
         Err(other) => Ok(Err(other.to_string())),
     })
     .await?;

@@ -257,11 +257,16 @@ async fn reset_password(
         return edit_page(&req, &state, id, e.to_string()).await;
     }
     let db = state.db.clone();
-    run_blocking(move || -> Result<(), AuthError> {
+    let updated = run_blocking(move || -> Result<Option<User>, AuthError> {
         let hash = password::hash_password(&form.password)?;
-        db.with_conn(|c| users::set_password_hash(c, id, &hash))
+        db.with_conn(|c| users::set_password_hash(c, id, &hash))?;
+        db.with_conn(|c| users::get(c, id))
     })
     .await?;
+    // Resetting one's own password keeps this session (all others end).
+    if let Some(me) = updated.filter(|u| u.id == user.id) {
+        session::log_in(&session, &me);
+    }
     session::flash_ok(
         &session,
         "Password reset. Tell the person their new password.",
