@@ -1,7 +1,7 @@
 //! `database_backups/RECOVERY.txt`: how a person recovers by copying a file when the program
 //! will not start. Rewritten after every backup so it names the current newest backup.
 
-use super::{BackupState, catalog};
+use super::{BackupKind, BackupState, catalog};
 use crate::config::{DB_FILE, Paths};
 use crate::{fsutil, timefmt};
 
@@ -11,9 +11,15 @@ pub fn write(paths: &Paths) -> std::io::Result<()> {
     let dir = &paths.backups;
     std::fs::create_dir_all(dir)?;
     let entries = catalog::list(dir).unwrap_or_default();
+    // The same choice as emergency restore: the newest regular backup not known to be bad.
     let newest = entries
         .iter()
-        .filter(|e| e.kind().counts_toward_cap())
+        .filter(|e| {
+            matches!(
+                e.kind(),
+                BackupKind::Startup | BackupKind::Automatic | BackupKind::Manual
+            )
+        })
         .find(|e| !matches!(e.state(), BackupState::Failed(_)));
     let newest_line = match newest {
         Some(e) => format!(
@@ -45,7 +51,8 @@ Option B - by copying a file (no command needed):
 2. Open the backups folder shown above. Choose the backup to use:
    the newest one by the date and time in its name, for example
    backup_20250922_143000.db is 22 September 2025 at 14:30:00.
-   startup_backup.db is how the data was when Backroom last started.
+   startup_backup.db (if it is there) is how the data was when Backroom
+   last started.
    (Files named pre_restore_... were saved just before a restore.)
 3. Copy that file into the data folder, next to {db}.
 4. Rename the old {db} to {db}.broken (keep it, just in case).
