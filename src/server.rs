@@ -217,19 +217,16 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
     engine.clean_leftovers();
     engine.write_recovery_note();
 
-    let startup_backup = if found_version > 0 && found_version < crate::db::SCHEMA_VERSION {
+    if found_version > 0 && found_version < crate::db::SCHEMA_VERSION {
         // An upgrade: keep the data exactly as it was before the migrations change it.
         backup_before_upgrade(&engine, found_version).map_err(|e| {
             StartError::Io(format!(
                 "the data needs upgrading, but the backup before the upgrade failed, so nothing was changed: {e}"
             ))
         })?;
-        db.migrate().map_err(database_error)?;
-        None
-    } else {
-        db.migrate().map_err(database_error)?;
-        start_startup_backup(&engine)
-    };
+    }
+    db.migrate().map_err(database_error)?;
+    let startup_backup = start_startup_backup(&engine);
 
     let checkpointer_stop = Arc::new(AtomicBool::new(false));
     let checkpointer = db
@@ -265,15 +262,16 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
     })
 }
 
-/// A complete startup backup, made before migrating a database from an older version.
+/// A complete backup made before migrating a database from an older version. A manual one,
+/// so the next start's startup backup does not replace it.
 pub fn backup_before_upgrade(engine: &BackupEngine, from_version: i64) -> Result<(), BackupError> {
     let request = CreateRequest {
-        kind: BackupKind::Startup,
+        kind: BackupKind::Manual,
         description: format!(
             "Before upgrading the data from schema version {from_version} to {}",
             crate::db::SCHEMA_VERSION
         ),
-        created_by: "startup".into(),
+        created_by: "upgrade".into(),
     };
     engine.create(&request).map(|_| ())
 }

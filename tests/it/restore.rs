@@ -616,10 +616,16 @@ fn an_older_database_is_backed_up_before_it_is_upgraded() {
         .unwrap();
     }
     let app = TestApp::in_dir(dir.path());
+    let name = app
+        .backup_files()
+        .into_iter()
+        .find(|n| n.starts_with("manual_") && n.contains("_before_upgrading_the_data_from_schema"))
+        .expect("a backup made before the upgrade");
     let record: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(app.backups_dir().join("startup_backup.db.json")).unwrap(),
+        &std::fs::read(app.backups_dir().join(format!("{name}.json"))).unwrap(),
     )
     .unwrap();
+    assert_eq!(record["created_by"], "upgrade");
     assert_eq!(
         record["schema_version"], 3,
         "the backup holds the data before the upgrade"
