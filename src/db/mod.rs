@@ -464,10 +464,6 @@ impl Exclusive<'_> {
             self.file_exclusive = false;
         }
     }
-
-    pub fn is_open(&self) -> bool {
-        self.gate.is_some()
-    }
 }
 
 impl Drop for Exclusive<'_> {

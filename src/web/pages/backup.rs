@@ -718,12 +718,3 @@ pub async fn emergency_restore(
     }
     Ok(see_other("/backup/status"))
 }
-
-/// Create a backup on behalf of the JSON API (same rules as the form).
-pub fn create_for(
-    engine: &BackupEngine,
-    description: &str,
-    user: &str,
-) -> Result<BackupEntry, BackupError> {
-    engine.create(&CreateRequest::manual(description, user))
-}
