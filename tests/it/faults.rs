@@ -78,6 +78,21 @@ fn kill_9_during_backups_never_leaves_a_partial_backup() {
         Role::SuperAdmin,
     );
     keep_backups(dir.path(), 4);
+    // How long one backup takes here, so the kills land while backups run.
+    let window = {
+        let server = ServerProcess::start(&binary(), Some(dir.path()), dir.path(), &[]);
+        let client = login(&server.url);
+        wait_idle(&client);
+        let started = Instant::now();
+        assert_eq!(
+            client
+                .api_post("/api/backups", serde_json::json!({}))
+                .status,
+            201
+        );
+        started.elapsed()
+    };
+    let window_ms = u64::try_from(window.as_millis()).unwrap().max(50) * 6 / 5;
     let mut during_startup = 0;
     let mut during_manual = 0;
     for i in 0..iterations() {
@@ -95,7 +110,7 @@ fn kill_9_during_backups_never_leaves_a_partial_backup() {
         } else {
             during_startup += 1;
         }
-        std::thread::sleep(Duration::from_millis(random_ms(1500)));
+        std::thread::sleep(Duration::from_millis(random_ms(window_ms)));
         server.kill9();
         assert!(
             integrity_ok(&dir.path().join("business_data.db")),
@@ -117,9 +132,10 @@ fn kill_9_during_backups_never_leaves_a_partial_backup() {
         "temp files survived a restart: {leftovers:?}"
     );
     println!(
-        "kill -9 during backup: survived {} kills ({during_startup} during the startup backup, {during_manual} during a manual one) on a {} MB database",
+        "kill -9 during backup: survived {} kills ({during_startup} during the startup backup, {during_manual} during a manual one) on a {} MB database, at random moments within {window_ms} ms (one backup takes {} ms here)",
         iterations(),
-        big_mb()
+        big_mb(),
+        window.as_millis()
     );
 }
 
@@ -167,6 +183,23 @@ fn kill_9_during_restores_leaves_the_old_or_the_new_data_never_a_mix() {
         .find(|n| n.ends_with("_target.db"))
         .unwrap();
     make_live_state(&db);
+    // How long one restore takes here, so the kills land while restores run.
+    let window = {
+        let mut server = ServerProcess::start(&binary(), Some(dir.path()), dir.path(), &[]);
+        let client = login(&server.url);
+        wait_idle(&client);
+        let started = Instant::now();
+        let res = client.api_post(
+            &format!("/api/backups/{target}/restore"),
+            serde_json::json!({}),
+        );
+        assert_eq!(res.status, 200, "{}", res.body);
+        let took = started.elapsed();
+        server.kill9();
+        make_live_state(&db);
+        took
+    };
+    let window_ms = u64::try_from(window.as_millis()).unwrap().max(50) * 6 / 5;
     let (mut old, mut new) = (0, 0);
     for i in 0..iterations() {
         let mut server = ServerProcess::start(&binary(), Some(dir.path()), dir.path(), &[]);
@@ -175,7 +208,7 @@ fn kill_9_during_restores_leaves_the_old_or_the_new_data_never_a_mix() {
         let worker = login(&server.url);
         let path = format!("/api/backups/{target}/restore");
         std::thread::spawn(move || worker.try_api_post(&path, serde_json::json!({})));
-        std::thread::sleep(Duration::from_millis(random_ms(2500)));
+        std::thread::sleep(Duration::from_millis(random_ms(window_ms)));
         server.kill9();
         assert!(integrity_ok(&db), "iteration {i}: live database damaged");
         match database_state(&db) {
@@ -198,9 +231,10 @@ fn kill_9_during_restores_leaves_the_old_or_the_new_data_never_a_mix() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     println!(
-        "kill -9 during restore: survived {} kills on a {} MB database ({old} left the old data, {new} the restored data, 0 mixed)",
+        "kill -9 during restore: survived {} kills on a {} MB database at random moments within {window_ms} ms (one restore takes {} ms here): {old} left the old data, {new} the restored data, 0 mixed",
         iterations(),
-        big_mb()
+        big_mb(),
+        window.as_millis()
     );
 }
 
