@@ -356,11 +356,25 @@ fn writer_latency(data: &Path) -> Result<String> {
             .map_err(DbError::from)
     })?;
     let phase = Arc::new(Mutex::new(0u8));
+    // idle, during the backup, after it; and during the backup split by its own phase.
     let samples: Arc<Mutex<[Vec<Duration>; 3]>> =
         Arc::new(Mutex::new([Vec::new(), Vec::new(), Vec::new()]));
+    let by_step: Arc<Mutex<[Vec<Duration>; 2]>> = Arc::new(Mutex::new([Vec::new(), Vec::new()]));
+    let engine = BackupEngine::new(
+        paths.clone(),
+        db.clone(),
+        Arc::new(RwLock::new(Settings::default())),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
-        let (db, phase, samples, stop) = (db.clone(), phase.clone(), samples.clone(), stop.clone());
+        let (db, phase, samples, by_step, stop, engine) = (
+            db.clone(),
+            phase.clone(),
+            samples.clone(),
+            by_step.clone(),
+            stop.clone(),
+            engine.clone(),
+        );
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let start = Instant::now();
@@ -375,6 +389,10 @@ fn writer_latency(data: &Path) -> Result<String> {
                 if r.is_ok() {
                     let p = *phase.lock().unwrap_or_else(|e| e.into_inner()) as usize;
                     samples.lock().unwrap_or_else(|e| e.into_inner())[p].push(took);
+                    if let Some(progress) = engine.progress() {
+                        let step = usize::from(progress.phase != "copying");
+                        by_step.lock().unwrap_or_else(|e| e.into_inner())[step].push(took);
+                    }
                 }
                 std::thread::sleep(pause);
             }
@@ -382,11 +400,6 @@ fn writer_latency(data: &Path) -> Result<String> {
     };
     std::thread::sleep(Duration::from_secs(10));
     *phase.lock().unwrap_or_else(|e| e.into_inner()) = 1;
-    let engine = BackupEngine::new(
-        paths.clone(),
-        db.clone(),
-        Arc::new(RwLock::new(Settings::default())),
-    );
     let start = Instant::now();
     let made = engine.create(&CreateRequest::manual("bench", "bench"))?;
     let backup_secs = start.elapsed().as_secs_f64();
@@ -403,9 +416,13 @@ fn writer_latency(data: &Path) -> Result<String> {
     for v in &mut s {
         v.sort();
     }
+    let mut steps = std::mem::take(&mut *by_step.lock().unwrap_or_else(|e| e.into_inner()));
+    for v in &mut steps {
+        v.sort();
+    }
     let line = |name: &str, v: &[Duration]| {
         format!(
-            "  {name:<22} {:>6} commits  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms",
+            "  {name:<22} {:>6} commits  p50 {:>6.3} ms  p99 {:>6.3} ms  max {:>7.3} ms",
             v.len(),
             ms(percentile(v, 0.5)),
             ms(percentile(v, 0.99)),
@@ -414,10 +431,12 @@ fn writer_latency(data: &Path) -> Result<String> {
     };
     let p99_ratio = ms(percentile(&s[1], 0.99)) / ms(percentile(&s[0], 0.99)).max(1e-9);
     Ok(format!(
-        "== Writer committing small transactions (one every {:.1} ms) ==\n{}\n{}\n{}\n  backup took {backup_secs:.2} s under writes; WAL at its end {wal_mb:.0} MiB\n  p99 during/idle: {p99_ratio:.2}x (target < 1.5x); worst stall during {:.1} ms, after {:.1} ms (target < 100 ms)",
+        "== Writer committing small transactions (one every {:.1} ms) ==\n{}\n{}\n{}\n{}\n{}\n  backup took {backup_secs:.2} s under writes; WAL at its end {wal_mb:.0} MiB\n  p99 during/idle: {p99_ratio:.2}x (target < 1.5x); worst stall during {:.1} ms, after {:.1} ms (target < 100 ms)",
         pause.as_secs_f64() * 1000.0,
         line("idle", &s[0]),
         line("during the backup", &s[1]),
+        line("  while copying", &steps[0]),
+        line("  while checking", &steps[1]),
         line(&format!("{after_secs} s after"), &s[2]),
         ms(s[1].last().copied().unwrap_or_default()),
         ms(s[2].last().copied().unwrap_or_default()),
