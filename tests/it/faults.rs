@@ -550,17 +550,23 @@ fn sigterm_and_ctrl_c_during_a_backup_shut_down_cleanly() {
         let mut server = ServerProcess::start(&binary(), Some(dir.path()), dir.path(), &[]);
         let client = login(&server.url);
         wait_idle(&client);
-        let worker = login(&server.url);
-        std::thread::spawn(move || {
-            worker.try_api_post(
-                "/api/backups",
-                serde_json::json!({"description": "interrupted"}),
-            )
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while client.get("/api/backups/status").json()["operation"].is_null() {
-            assert!(Instant::now() < deadline, "the backup never started");
-            std::thread::sleep(Duration::from_millis(5));
+        // Start backups until one is seen running (a fast one may finish between two polls).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        'caught: loop {
+            let worker = login(&server.url);
+            let running = std::thread::spawn(move || {
+                worker.try_api_post(
+                    "/api/backups",
+                    serde_json::json!({"description": "interrupted"}),
+                )
+            });
+            while !running.is_finished() {
+                if !client.get("/api/backups/status").json()["operation"].is_null() {
+                    break 'caught;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            assert!(Instant::now() < deadline, "never caught a backup running");
         }
         server.signal(signal);
         let status = server
