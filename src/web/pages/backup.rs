@@ -552,8 +552,11 @@ pub async fn delete(
     let name = name.into_inner();
     let who = user.username.clone();
     let target = name.clone();
-    web::block(move || engine.delete(&target, &who)).await??;
-    session::flash_ok(&session, format!("Backup {name} deleted."));
+    match web::block(move || engine.delete(&target, &who)).await? {
+        Ok(()) => session::flash_ok(&session, format!("Backup {name} deleted.")),
+        Err(e) if e.is_busy() => session::flash_error(&session, format!("Not deleted yet: {e}")),
+        Err(e) => return Err(e.into()),
+    }
     Ok(see_other("/backup/status"))
 }
 
@@ -567,7 +570,14 @@ pub async fn verify(
     let name = name.into_inner();
     let target = name.clone();
     let who = user.username.clone();
-    let entry = web::block(move || engine.verify(&target, false, &who)).await??;
+    let entry = match web::block(move || engine.verify(&target, false, &who)).await? {
+        Ok(entry) => entry,
+        Err(e) if e.is_busy() => {
+            session::flash_error(&session, format!("Not verified yet: {e}"));
+            return Ok(see_other(&format!("/backup/{name}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
     match entry.state() {
         BackupState::Verified => session::flash_ok(
             &session,
