@@ -569,23 +569,6 @@ impl BackupEngine {
         Ok(())
     }
 
-    /// A name that no existing backup (or sidecar) uses: same-second backups get `-2`, `-3`…
-    fn fresh_name(&self, request: &CreateRequest) -> BackupName {
-        let now = Local::now().naive_local();
-        let dir = self.backups_dir();
-        let mut seq = 1;
-        loop {
-            let name = BackupName::new(request.kind, now, seq, &request.description);
-            let file = name.file_name();
-            let taken =
-                dir.join(&file).exists() || catalog::sidecar_path(&dir.join(&file)).exists();
-            if request.kind == BackupKind::Startup || !taken {
-                return name;
-            }
-            seq += 1;
-        }
-    }
-
     fn create_inner(
         &self,
         guard: &OpGuard<'_>,
@@ -595,8 +578,12 @@ impl BackupEngine {
     ) -> Result<BackupEntry, BackupError> {
         self.ensure_dir()?;
         self.check_free_space()?;
-        let name = self.fresh_name(request);
-        let file_name = name.file_name();
+        let file_name = catalog::unused_name(
+            self.backups_dir(),
+            request.kind,
+            Local::now().naive_local(),
+            &request.description,
+        );
         let dir = self.backups_dir().to_path_buf();
         let mut temp = TempFile::new(&dir, TEMP_PREFIX);
 

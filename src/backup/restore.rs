@@ -17,11 +17,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use chrono::{Local, NaiveDateTime};
+use chrono::Local;
 use serde::Serialize;
 
 use super::catalog::{self, BackupEntry, Sidecar, Verification};
-use super::names::{BackupKind, BackupName};
+use super::names::BackupKind;
 use super::{BackupEngine, BackupError, OpGuard, TempFile, copy, judge};
 use crate::config::Paths;
 use crate::db::{self, Db, DbOptions};
@@ -183,16 +183,8 @@ fn keep_live_file(live: &Path, safety_temp: &Path, backups: &Path) -> Result<(),
         .map_err(BackupError::io("cannot make the safety backup"))
 }
 
-/// A file name of `kind` that nothing in `dir` uses yet, stamped with `at` (local time).
-fn unique_name_at(dir: &Path, kind: BackupKind, at: NaiveDateTime) -> String {
-    (1..)
-        .map(|seq| BackupName::new(kind, at, seq, "").file_name())
-        .find(|n| !dir.join(n).exists() && !catalog::sidecar_path(&dir.join(n)).exists())
-        .unwrap_or_else(|| format!("{}.db", kind.label()))
-}
-
 fn unique_name(dir: &Path, kind: BackupKind) -> String {
-    unique_name_at(dir, kind, Local::now().naive_local())
+    catalog::unused_name(dir, kind, Local::now().naive_local(), "")
 }
 
 /// Backups that "the latest good backup" may mean: safety copies made by earlier restores are
@@ -511,7 +503,7 @@ impl BackupEngine {
                 .and_then(|m| m.modified())
                 .unwrap_or_else(|_| SystemTime::now());
             let local = chrono::DateTime::<Local>::from(when).naive_local();
-            let final_name = unique_name_at(&backups, BackupKind::PreRestore, local);
+            let final_name = catalog::unused_name(&backups, BackupKind::PreRestore, local, "");
             if std::fs::rename(&path, backups.join(&final_name)).is_ok() {
                 let _ = fsutil::fsync_dir(&backups);
                 self.log().warning(&format!(
