@@ -215,7 +215,7 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
     let settings = Arc::new(RwLock::new(settings));
     let engine = BackupEngine::new(paths.clone(), db.clone(), settings.clone());
     engine.clean_leftovers();
-    engine.write_recovery_note();
+    engine.backups_changed();
 
     if found_version > 0 && found_version < crate::db::SCHEMA_VERSION {
         // An upgrade: keep the data exactly as it was before the migrations change it.

@@ -521,7 +521,7 @@ impl BackupEngine {
                 if request.kind != BackupKind::PreRestore {
                     self.apply_retention(&entry.file_name);
                 }
-                self.write_recovery_note();
+                self.backups_changed();
             }
             Err(BackupError::Cancelled) => {
                 self.inner.log.warning(&format!(
@@ -726,7 +726,7 @@ impl BackupEngine {
         self.inner
             .log
             .info(&format!("Backup deleted: {} by {user}", entry.file_name));
-        self.write_recovery_note();
+        self.backups_changed();
         Ok(())
     }
 
@@ -889,9 +889,9 @@ impl BackupEngine {
         drop(lock(&self.inner.op_lock));
     }
 
-    /// Rewrites `database_backups/RECOVERY.txt` with the current newest backup (called after
-    /// every change to the set of backups, so it also refreshes the health line).
-    pub fn write_recovery_note(&self) {
+    /// Everything that depends on the set of backups, brought up to date after it changed
+    /// (and at start): the health line and `database_backups/RECOVERY.txt`.
+    pub fn backups_changed(&self) {
         self.invalidate_health();
         if let Err(e) = recovery::write(self.paths()) {
             tracing::warn!("cannot write RECOVERY.txt: {e}");

@@ -396,7 +396,7 @@ impl BackupEngine {
             ));
         }
         self.apply_retention(&safety_name);
-        self.write_recovery_note();
+        self.backups_changed();
         Ok(RestoreReport {
             restored: prepared.entry.file_name.clone(),
             safety_backup: safety_name,
