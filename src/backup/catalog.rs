@@ -248,10 +248,18 @@ pub fn find(dir: &Path, file_name: &str) -> Option<BackupEntry> {
 /// A file name of `kind` for the time `at` (local) that no backup or record in `dir` uses:
 /// backups made in the same second get `-2`, `-3`… The startup backup always has one name
 /// (it is replaced).
-pub fn unused_name(dir: &Path, kind: BackupKind, at: chrono::NaiveDateTime, description: &str) -> String {
+pub fn unused_name(
+    dir: &Path,
+    kind: BackupKind,
+    at: chrono::NaiveDateTime,
+    description: &str,
+) -> String {
     (1..)
         .map(|seq| BackupName::new(kind, at, seq, description).file_name())
-        .find(|n| kind == BackupKind::Startup || (!dir.join(n).exists() && !sidecar_path(&dir.join(n)).exists()))
+        .find(|n| {
+            kind == BackupKind::Startup
+                || (!dir.join(n).exists() && !sidecar_path(&dir.join(n)).exists())
+        })
         .unwrap_or_else(|| format!("{}.db", kind.label()))
 }
 

@@ -8,6 +8,7 @@ use super::AppState;
 use super::assets;
 use super::session::{self, CurrentUser, Flash};
 use crate::backup::health::{Health, HealthLevel};
+use crate::business::Page;
 
 pub struct Layout {
     pub title: String,
@@ -54,10 +55,6 @@ impl Layout {
         }
     }
 
-    pub fn is_admin(&self) -> bool {
-        self.user.as_ref().is_some_and(CurrentUser::is_admin)
-    }
-
     pub fn is_super_admin(&self) -> bool {
         self.user.as_ref().is_some_and(CurrentUser::is_super_admin)
     }
@@ -65,8 +62,44 @@ impl Layout {
     pub fn nav_class(&self, entry: &str) -> &'static str {
         if self.nav == entry { "active" } else { "" }
     }
+}
 
-    pub fn banner_level(&self) -> &'static str {
-        self.banner.as_ref().map_or("green", |b| b.level.as_str())
+/// Previous/next links for a paged list, keeping the list's filters (`templates/pager.html`).
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    /// Empty when there is no previous/next page.
+    pub prev: String,
+    pub next: String,
+}
+
+impl Pager {
+    pub fn new<T>(page: &Page<T>, path: &str, filters: &[(&str, &str)]) -> Pager {
+        let link = |number: i64| {
+            let mut params: Vec<(&str, String)> = filters
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (*k, (*v).to_string()))
+                .collect();
+            params.push(("page", number.to_string()));
+            format!(
+                "{path}?{}",
+                serde_urlencoded::to_string(&params).unwrap_or_default()
+            )
+        };
+        Pager {
+            page: page.page,
+            pages: page.pages(),
+            prev: if page.has_prev() {
+                link(page.page - 1)
+            } else {
+                String::new()
+            },
+            next: if page.has_next() {
+                link(page.page + 1)
+            } else {
+                String::new()
+            },
+        }
     }
 }

@@ -139,6 +139,20 @@ fn product_search_pages_and_treats_sql_characters_as_text() {
     assert_eq!(app.query_i64("SELECT count(*) FROM products"), 32);
     let first = staff.get("/products");
     assert!(first.body.contains("Page 1 of 2"));
+    assert!(
+        first.body.contains("href=\"/products?page=2\""),
+        "next link"
+    );
+    let searched = staff.get("/products?q=Bulk");
+    assert!(
+        searched
+            .body
+            .contains("href=\"/products?q=Bulk&amp;page=2\"")
+            || searched
+                .body
+                .contains("href=\"/products?q=Bulk&#38;page=2\""),
+        "the next page keeps the search"
+    );
     let second = staff.get("/products?page=2");
     assert!(second.body.contains("Page 2 of 2"));
     assert!(second.body.contains("Plain mug"));

@@ -10,7 +10,7 @@ use crate::auth::Role;
 use crate::business::customers::{self, Customer, CustomerForm};
 use crate::business::sales::{self, SaleSummary};
 use crate::business::{BusinessError, FieldErrors, Page, export};
-use crate::web::layout::Layout;
+use crate::web::layout::{Layout, Pager};
 use crate::web::session::{self, CurrentUser};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
@@ -37,16 +37,8 @@ struct ListPage {
     layout: Layout,
     q: String,
     page: Page<Customer>,
+    pager: Pager,
     user: CurrentUser,
-}
-
-impl ListPage {
-    fn page_link(&self, page: i64) -> String {
-        let query =
-            serde_urlencoded::to_string([("q", self.q.as_str()), ("page", &page.to_string())])
-                .unwrap_or_default();
-        format!("/customers?{query}")
-    }
 }
 
 async fn list(
@@ -63,10 +55,12 @@ async fn list(
         customers::list(c, &search, page_no, PER_PAGE)
     })
     .await?;
+    let pager = Pager::new(&page, "/customers", &[("q", &q)]);
     render(&ListPage {
         layout: Layout::new(&req, &state, "Customers", "customers").await,
         q,
         page,
+        pager,
         user,
     })
 }

@@ -10,7 +10,7 @@ use crate::business::products::{
     self, ADJUSTMENT_REASONS, Adjustment, Product, ProductForm, Removal,
 };
 use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
-use crate::web::layout::Layout;
+use crate::web::layout::{Layout, Pager};
 use crate::web::session::{self, CurrentUser};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
@@ -44,19 +44,8 @@ struct ListPage {
     q: String,
     archived: bool,
     page: Page<Product>,
+    pager: Pager,
     user: CurrentUser,
-}
-
-impl ListPage {
-    fn page_link(&self, page: i64) -> String {
-        let query = serde_urlencoded::to_string([
-            ("q", self.q.as_str()),
-            ("page", &page.to_string()),
-            ("archived", if self.archived { "1" } else { "" }),
-        ])
-        .unwrap_or_default();
-        format!("/products?{query}")
-    }
 }
 
 async fn list(
@@ -74,11 +63,17 @@ async fn list(
         products::list(c, &search, archived, page_no, PER_PAGE)
     })
     .await?;
+    let pager = Pager::new(
+        &page,
+        "/products",
+        &[("q", &q), ("archived", if archived { "1" } else { "" })],
+    );
     render(&ListPage {
         layout: Layout::new(&req, &state, "Products", "products").await,
         q,
         archived,
         page,
+        pager,
         user,
     })
 }

@@ -12,7 +12,7 @@ use crate::business::money::{format_cents, parse_cents};
 use crate::business::products::{self, Product};
 use crate::business::sales::{self, LineInput, NewSale, SaleDetail, SaleSummary};
 use crate::business::{BusinessError, Page, customers, export, local_midnight_utc};
-use crate::web::layout::Layout;
+use crate::web::layout::{Layout, Pager};
 use crate::web::session::{self, CurrentUser};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
@@ -42,21 +42,10 @@ struct ListPage {
     from: String,
     to: String,
     page: Page<SaleSummary>,
+    pager: Pager,
     total: String,
     error: String,
     user: CurrentUser,
-}
-
-impl ListPage {
-    fn page_link(&self, page: i64) -> String {
-        let query = serde_urlencoded::to_string([
-            ("from", self.from.as_str()),
-            ("to", self.to.as_str()),
-            ("page", &page.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("/sales?{query}")
-    }
 }
 
 fn parse_date(text: Option<&str>, default: NaiveDate) -> Result<NaiveDate, String> {
@@ -92,11 +81,17 @@ async fn list(
         sales::list(c, &from_text, &to_text, page_no, PER_PAGE)
     })
     .await?;
+    let (from, to) = (
+        from.format("%Y-%m-%d").to_string(),
+        to.format("%Y-%m-%d").to_string(),
+    );
+    let pager = Pager::new(&page, "/sales", &[("from", &from), ("to", &to)]);
     render(&ListPage {
         layout: Layout::new(&req, &state, "Sales", "sales").await,
-        from: from.format("%Y-%m-%d").to_string(),
-        to: to.format("%Y-%m-%d").to_string(),
+        from,
+        to,
         page,
+        pager,
         total: format_cents(sum),
         error,
         user,
