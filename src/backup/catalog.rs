@@ -239,6 +239,28 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<BackupEntry>> {
     Ok(entries)
 }
 
+/// The newest backup counted in the cap (the one that may not be deleted). `entries` are
+/// newest first, as [`list`] returns them.
+pub fn newest_counted(entries: &[BackupEntry]) -> Option<&BackupEntry> {
+    entries.iter().find(|e| e.kind().counts_toward_cap())
+}
+
+/// The newest backup counted in the cap that is not known to be bad (for the health line).
+pub fn newest_usable(entries: &[BackupEntry]) -> Option<&BackupEntry> {
+    entries
+        .iter()
+        .filter(|e| e.kind().counts_toward_cap())
+        .find(|e| !matches!(e.state(), BackupState::Failed(_)))
+}
+
+/// What emergency restore will try first: the newest regular backup not known to be bad.
+pub fn emergency_choice(entries: &[BackupEntry]) -> Option<&BackupEntry> {
+    entries
+        .iter()
+        .filter(|e| e.kind().is_regular())
+        .find(|e| !matches!(e.state(), BackupState::Failed(_)))
+}
+
 /// Looks a name up in the catalog. The name is parsed, never joined to a path as given.
 pub fn find(dir: &Path, file_name: &str) -> Option<BackupEntry> {
     let name = BackupName::parse(file_name)?;

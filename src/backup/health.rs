@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::InterruptHandle;
 use serde::Serialize;
 
-use super::{BackupEngine, BackupState, lock};
+use super::{BackupEngine, lock};
 use crate::db::{self, DbError};
 use crate::timefmt;
 
@@ -206,10 +206,7 @@ impl BackupEngine {
             return red(format!("Last backup failed: {}", attempt.message));
         }
         let entries = self.list().unwrap_or_default();
-        let newest = entries
-            .iter()
-            .filter(|e| e.kind().counts_toward_cap())
-            .find(|e| !matches!(e.state(), BackupState::Failed(_)));
+        let newest = super::catalog::newest_usable(&entries);
         let Some(newest) = newest else {
             return amber("No backup yet: create one on the Database Backup page".into());
         };

@@ -712,11 +712,8 @@ impl BackupEngine {
     pub fn delete(&self, name: &str, user: &str) -> Result<(), BackupError> {
         let _guard = self.begin("deletion", name)?;
         let entry = self.find(name)?;
-        let newest = self
-            .list()?
-            .into_iter()
-            .find(|e| e.kind().counts_toward_cap());
-        if newest.is_some_and(|n| n.file_name == entry.file_name) {
+        let entries = self.list()?;
+        if catalog::newest_counted(&entries).is_some_and(|n| n.file_name == entry.file_name) {
             return Err(BackupError::NewestCannotBeDeleted);
         }
         if self.is_pinned(&entry.file_name) {

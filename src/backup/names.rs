@@ -30,6 +30,15 @@ impl BackupKind {
         }
     }
 
+    /// Startup, automatic and manual backups: the ones "the latest good backup" may mean
+    /// (not safety copies made by restores, which would just undo the last restore).
+    pub fn is_regular(self) -> bool {
+        matches!(
+            self,
+            BackupKind::Startup | BackupKind::Automatic | BackupKind::Manual
+        )
+    }
+
     pub fn counts_toward_cap(self) -> bool {
         self != BackupKind::Broken
     }

@@ -1,7 +1,7 @@
 //! `database_backups/RECOVERY.txt`: how a person recovers by copying a file when the program
 //! will not start. Rewritten after every backup so it names the current newest backup.
 
-use super::{BackupKind, BackupState, catalog};
+use super::catalog;
 use crate::config::{DB_FILE, Paths};
 use crate::{fsutil, timefmt};
 
@@ -11,16 +11,8 @@ pub fn write(paths: &Paths) -> std::io::Result<()> {
     let dir = &paths.backups;
     std::fs::create_dir_all(dir)?;
     let entries = catalog::list(dir).unwrap_or_default();
-    // The same choice as emergency restore: the newest regular backup not known to be bad.
-    let newest = entries
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.kind(),
-                BackupKind::Startup | BackupKind::Automatic | BackupKind::Manual
-            )
-        })
-        .find(|e| !matches!(e.state(), BackupState::Failed(_)));
+    // The same choice as emergency restore.
+    let newest = catalog::emergency_choice(&entries);
     let newest_line = match newest {
         Some(e) => format!(
             "Right now the newest backup is:\n    {}   (made {})",

@@ -187,17 +187,11 @@ fn unique_name(dir: &Path, kind: BackupKind) -> String {
     catalog::unused_name(dir, kind, Local::now().naive_local(), "")
 }
 
-/// Backups that "the latest good backup" may mean: safety copies made by earlier restores are
-/// left out (restoring one would just undo the last restore), and so are broken copies.
+/// Backups that "the latest good backup" may mean, newest first.
 fn emergency_candidates(entries: Vec<BackupEntry>) -> Vec<BackupEntry> {
     entries
         .into_iter()
-        .filter(|e| {
-            matches!(
-                e.kind(),
-                BackupKind::Startup | BackupKind::Automatic | BackupKind::Manual
-            )
-        })
+        .filter(|e| e.kind().is_regular())
         .collect()
 }
 

@@ -6,7 +6,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::{ApiError, AppError};
-use super::pages::backup::{BackupRow, check_description, load_status, require_restorer};
+use super::pages::backup::{
+    BackupRow, backup_rows, check_description, load_status, require_restorer,
+};
 use super::session::CurrentUser;
 use crate::auth::Role;
 use crate::backup::CreateRequest;
@@ -25,11 +27,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn list(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    let s = load_status(&state).await?;
+    let engine = state.engine.clone();
+    let entries = web::block(move || engine.list()).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "backups": s.backups,
-        "count": s.counted,
-        "max_backups": s.max_backups,
+        "backups": backup_rows(&entries),
+        "count": entries.iter().filter(|e| e.kind().counts_toward_cap()).count(),
+        "max_backups": state.settings().max_backups,
     })))
 }
 
@@ -122,7 +125,7 @@ async fn restore(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    require_restorer(&state, &user, &name)?;
+    require_restorer(&state, &user, Some(&name))?;
     let engine = state.engine.clone();
     let who = user.username.clone();
     let report = web::block(move || engine.restore(&name, &who))
@@ -135,7 +138,7 @@ async fn emergency_restore(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    require_restorer(&state, &user, "the latest good backup")?;
+    require_restorer(&state, &user, None)?;
     let engine = state.engine.clone();
     let who = user.username.clone();
     let report = web::block(move || engine.emergency_restore(&who))

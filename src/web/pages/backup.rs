@@ -16,6 +16,7 @@ use crate::backup::log::LogLine;
 use crate::backup::scheduler::ScheduleInfo;
 use crate::backup::{
     BackupEngine, BackupEntry, BackupError, BackupKind, BackupState, CreateRequest, Progress,
+    catalog,
 };
 use crate::config::Settings;
 use crate::db::{self, DbError};
@@ -90,6 +91,15 @@ impl BackupRow {
     }
 }
 
+/// The list rows, newest first, with the newest counted backup marked (it cannot be deleted).
+pub fn backup_rows(entries: &[BackupEntry]) -> Vec<BackupRow> {
+    let newest = catalog::newest_counted(entries).map(|e| e.file_name.clone());
+    entries
+        .iter()
+        .map(|e| BackupRow::from_entry(e, newest.as_deref()))
+        .collect()
+}
+
 /// Everything the status page and `/api/backups/status` show.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusView {
@@ -119,14 +129,7 @@ pub struct StatusView {
 pub fn status_view(engine: &BackupEngine, schedule: ScheduleInfo) -> StatusView {
     engine.refresh_quick_check_if_stale();
     let entries = engine.list().unwrap_or_default();
-    let newest = entries
-        .iter()
-        .find(|e| e.kind().counts_toward_cap())
-        .map(|e| e.file_name.clone());
-    let backups: Vec<BackupRow> = entries
-        .iter()
-        .map(|e| BackupRow::from_entry(e, newest.as_deref()))
-        .collect();
+    let backups = backup_rows(&entries);
     let settings = engine.settings();
     let paths = engine.paths();
     let database_size = std::fs::metadata(&paths.db).map(|m| m.len()).unwrap_or(0)
@@ -135,11 +138,7 @@ pub fn status_view(engine: &BackupEngine, schedule: ScheduleInfo) -> StatusView 
             .unwrap_or(0);
     let free_space = fsutil::available_space(&paths.data_dir).ok();
     let now = Utc::now();
-    let emergency_candidate = entries
-        .iter()
-        .filter(|e| e.kind().counts_toward_cap())
-        .find(|e| !matches!(e.state(), BackupState::Failed(_)))
-        .map(|e| e.file_name.clone());
+    let emergency_candidate = catalog::emergency_choice(&entries).map(|e| e.file_name.clone());
     let total_size = entries.iter().map(|e| e.size).sum();
     StatusView {
         health: engine.health(now),
@@ -463,10 +462,7 @@ pub async fn details(
 async fn newest_name(state: &web::Data<AppState>) -> Result<Option<String>, AppError> {
     let engine = state.engine.clone();
     let entries = web::block(move || engine.list()).await??;
-    Ok(entries
-        .into_iter()
-        .find(|e| e.kind().counts_toward_cap())
-        .map(|e| e.file_name))
+    Ok(catalog::newest_counted(&entries).map(|e| e.file_name.clone()))
 }
 
 pub async fn download(
@@ -592,18 +588,22 @@ pub async fn verify(
 }
 
 /// Refuses (403) and logs a restore attempt by someone who is not a super-admin.
-pub fn require_restorer(state: &AppState, user: &CurrentUser, what: &str) -> Result<(), AppError> {
+/// Refuses (403) and logs a restore attempt by someone who is not a super-admin. `backup`
+/// is the name asked for, or `None` for emergency restore.
+pub fn require_restorer(
+    state: &AppState,
+    user: &CurrentUser,
+    backup: Option<&str>,
+) -> Result<(), AppError> {
     if user.is_super_admin() {
         return Ok(());
     }
-    // Only names that are real backup names reach the log: the rest is whatever was typed
-    // into the address bar.
-    let what =
-        if crate::backup::BackupName::parse(what).is_some() || what == "the latest good backup" {
-            what.to_string()
-        } else {
-            "an unknown backup".to_string()
-        };
+    // Only real backup names reach the log, not whatever was typed into the address bar.
+    let what = match backup {
+        None => "the latest good backup",
+        Some(name) if crate::backup::BackupName::parse(name).is_some() => name,
+        Some(_) => "an unknown backup",
+    };
     state.engine.log().warning(&format!(
         "Restore of {what} refused for {} (role {}): only super-admins may restore",
         user.username, user.role
@@ -620,7 +620,7 @@ pub async fn restore_page(
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
-    require_restorer(&state, &user, &name)?;
+    require_restorer(&state, &user, Some(&name))?;
     let entry = find(&state, name).await?;
     let current = current_counts(&state).await?;
     let backup_counts = entry
@@ -674,7 +674,7 @@ pub async fn restore(
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
-    require_restorer(&state, &user, &name)?;
+    require_restorer(&state, &user, Some(&name))?;
     let engine = state.engine.clone();
     let who = user.username.clone();
     let result = web::block(move || engine.restore(&name, &who)).await?;
@@ -691,7 +691,7 @@ pub async fn emergency_page(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    require_restorer(&state, &user, "the latest good backup")?;
+    require_restorer(&state, &user, None)?;
     let s = load_status(&state).await?;
     let candidate = match &s.emergency_candidate {
         Some(name) => format!(
@@ -719,7 +719,7 @@ pub async fn emergency_restore(
     session: Session,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    require_restorer(&state, &user, "the latest good backup")?;
+    require_restorer(&state, &user, None)?;
     let engine = state.engine.clone();
     let who = user.username.clone();
     match web::block(move || engine.emergency_restore(&who)).await? {
