@@ -145,39 +145,65 @@ pub fn inspect_file(path: &Path, full: bool) -> Result<FileFacts, CopyError> {
             lower_this_thread();
             sha256_file(path)
         });
-        let checked = low_priority(|| -> Result<_, CopyError> {
-            let conn = db::open_immutable(path)?;
-            let check = db::check_integrity(&conn, full);
-            let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-            let page_count: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-            let schema_version = db::user_version(&conn)?;
-            // Row counts only mean something for a file that passed its check.
-            let row_counts = match check {
-                Ok(()) => db::table_row_counts(&conn)?,
-                Err(_) => BTreeMap::new(),
-            };
-            Ok((check, page_size, page_count, schema_version, row_counts))
-        });
+        let checked = low_priority(|| check_file(path, full));
         let hashed = hasher
             .join()
             .map_err(|_| CopyError::Io(std::io::Error::other("the hashing thread panicked")))?;
         let (sha256, size) = hashed?;
-        let (check, page_size, page_count, schema_version, row_counts) = match checked {
-            Ok(v) => v,
-            // A file SQLite cannot even open fails its check; it is not an I/O error.
-            Err(CopyError::Sqlite(e)) => (Err(e.to_string()), 0, 0, 0, BTreeMap::new()),
-            Err(e) => return Err(e),
+        Ok(FileFacts::new(sha256, size, checked))
+    })
+}
+
+/// What SQLite says about a database file (the half of [`FileFacts`] that is not the hash).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub page_size: i64,
+    pub page_count: i64,
+    pub schema_version: i64,
+    pub row_counts: BTreeMap<String, i64>,
+    pub check: Result<(), String>,
+}
+
+/// Runs `quick_check` (`integrity_check` when `full`) on a file nobody writes and reads its
+/// facts. A file SQLite cannot even open fails its check; that is not an error here.
+pub fn check_file(path: &Path, full: bool) -> Checked {
+    let read = || -> rusqlite::Result<Checked> {
+        let conn = db::open_immutable(path)?;
+        let check = db::check_integrity(&conn, full);
+        // Row counts only mean something for a file that passed its check.
+        let row_counts = match check {
+            Ok(()) => db::table_row_counts(&conn)?,
+            Err(_) => BTreeMap::new(),
         };
-        Ok(FileFacts {
-            sha256,
-            size,
-            page_size,
-            page_count,
-            schema_version,
+        Ok(Checked {
+            page_size: conn.query_row("PRAGMA page_size", [], |r| r.get(0))?,
+            page_count: conn.query_row("PRAGMA page_count", [], |r| r.get(0))?,
+            schema_version: db::user_version(&conn)?,
             row_counts,
             check,
         })
+    };
+    read().unwrap_or_else(|e| Checked {
+        page_size: 0,
+        page_count: 0,
+        schema_version: 0,
+        row_counts: BTreeMap::new(),
+        check: Err(format!("SQLite cannot open it: {e}")),
     })
+}
+
+impl FileFacts {
+    pub fn new(sha256: String, size: u64, checked: Checked) -> FileFacts {
+        FileFacts {
+            sha256,
+            size,
+            page_size: checked.page_size,
+            page_count: checked.page_count,
+            schema_version: checked.schema_version,
+            row_counts: checked.row_counts,
+            check: checked.check,
+        }
+    }
 }
 
 /// SHA-256 (lower-case hex) and length of a file.

@@ -66,24 +66,13 @@ enum PrepareError {
 fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, PrepareError> {
     check_room_for(entry.size, data_dir).map_err(PrepareError::Ours)?;
     let temp = TempFile::new(data_dir, RESTORE_TEMP_PREFIX);
-    let (copied, inspected) = std::thread::scope(|scope| {
-        let checker = scope.spawn(|| -> Result<_, String> {
-            copy::low_priority(|| -> Result<_, String> {
-                let conn = db::open_immutable(&entry.path).map_err(|e| e.to_string())?;
-                let check = db::check_integrity(&conn, false);
-                let version = db::user_version(&conn).map_err(|e| e.to_string())?;
-                let counts = match check {
-                    Ok(()) => db::table_row_counts(&conn).map_err(|e| e.to_string())?,
-                    Err(_) => BTreeMap::new(),
-                };
-                Ok((check, version, counts))
-            })
-        });
+    let (copied, checked) = std::thread::scope(|scope| {
+        let checker = scope.spawn(|| copy::low_priority(|| copy::check_file(&entry.path, false)));
         let copied = copy::low_priority(|| copy::copy_and_hash(&entry.path, &temp.path));
-        let inspected = checker
+        let checked = checker
             .join()
-            .unwrap_or_else(|_| Err("the checking thread panicked".into()));
-        (copied, inspected)
+            .map_err(|_| "the checking thread panicked".to_string());
+        (copied, checked)
     });
     let (sha256, size) = match copied {
         Ok(v) => v,
@@ -95,21 +84,11 @@ fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, PrepareError
             ))));
         }
     };
-    let (check, schema_version, row_counts) =
-        inspected.map_err(|e| PrepareError::BadBackup(format!("SQLite cannot open it: {e}")))?;
-    let facts = copy::FileFacts {
-        sha256,
-        size,
-        page_size: 0,
-        page_count: 0,
-        schema_version,
-        row_counts: row_counts.clone(),
-        check,
-    };
+    let facts = copy::FileFacts::new(sha256, size, checked.map_err(PrepareError::BadBackup)?);
     judge(entry.sidecar.as_ref(), &facts).map_err(PrepareError::BadBackup)?;
     if let Some(sidecar) = &entry.sidecar
         && !sidecar.row_counts.is_empty()
-        && sidecar.row_counts != row_counts
+        && sidecar.row_counts != facts.row_counts
     {
         return Err(PrepareError::BadBackup(
             "its row counts differ from the ones recorded when it was made".into(),
@@ -118,8 +97,8 @@ fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, PrepareError
     Ok(Prepared {
         entry,
         temp,
-        row_counts,
-        schema_version,
+        row_counts: facts.row_counts,
+        schema_version: facts.schema_version,
     })
 }
 

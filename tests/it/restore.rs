@@ -354,8 +354,14 @@ fn restored_data_keeps_a_user_whose_account_is_in_the_backup() {
     assert_eq!(page.status, 200, "still logged in");
     assert!(page.body.contains(&format!("Restored {backup}")));
     // Emergency restore (and the page that announces it) passes over the safety copy.
-    assert!(page.body.contains("(now: <strong>"), "the danger zone names a backup");
-    assert!(!page.body.contains("(now: <strong>pre_restore_"), "not the safety copy");
+    assert!(
+        page.body.contains("(now: <strong>"),
+        "the danger zone names a backup"
+    );
+    assert!(
+        !page.body.contains("(now: <strong>pre_restore_"),
+        "not the safety copy"
+    );
     assert_eq!(
         boss.get("/customers").body.matches("to be undone").count(),
         0
