@@ -409,33 +409,40 @@ fn build_server(
     Ok((server.run(), addr))
 }
 
+/// Prepares, listens, tells `ready` where it listens (or why it could not start), serves
+/// until stopped, then shuts everything down in order. The one sequence behind [`start`] and
+/// [`run`].
+async fn serve(
+    opts: &ServeOptions,
+    ready: impl FnOnce(Result<(SocketAddr, ServerHandle, &Backroom), StartError>),
+) {
+    let mut prepared = match prepare(opts) {
+        Ok(p) => p,
+        Err(e) => return ready(Err(e)),
+    };
+    match build_server(&mut prepared, opts) {
+        Ok((server, addr)) => {
+            ready(Ok((addr, server.handle(), &prepared)));
+            if let Err(e) = server.await {
+                tracing::error!("server stopped with an error: {e}");
+            }
+        }
+        Err(e) => ready(Err(e)),
+    }
+    shutdown(prepared);
+}
+
 /// Starts the server on a background thread and returns once it is listening.
 pub fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("backroom-server".into())
         .spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let mut prepared = match prepare(&opts) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                };
-                match build_server(&mut prepared, &opts) {
-                    Ok((server, addr)) => {
-                        let _ = tx.send(Ok((addr, server.handle(), prepared.paths.clone())));
-                        if let Err(e) = server.await {
-                            tracing::error!("server stopped with an error: {e}");
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                    }
-                }
-                shutdown(prepared);
-            });
+            actix_web::rt::System::new().block_on(serve(&opts, |ready| {
+                let _ = tx.send(
+                    ready.map(|(addr, handle, prepared)| (addr, handle, prepared.paths.clone())),
+                );
+            }));
         })
         .map_err(|e| StartError::Io(format!("cannot start the server thread: {e}")))?;
     match rx.recv() {
@@ -466,36 +473,33 @@ pub fn run(opts: ServeOptions) -> Result<(), StartError> {
             opts.bind
         );
     }
-    actix_web::rt::System::new().block_on(async move {
-        let mut prepared = prepare(&opts)?;
-        let (server, addr) = match build_server(&mut prepared, &opts) {
-            Ok(v) => v,
-            Err(e) => {
-                shutdown(prepared);
-                return Err(e);
-            }
-        };
-        let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
-            "localhost".to_string()
-        } else {
-            addr.ip().to_string()
-        };
-        println!("Backroom {} is running.", crate::version_line());
-        println!("Open http://{host}:{}/ in your browser.", addr.port());
-        println!("Data folder: {}", prepared.paths.data_dir.display());
-        let has_users = prepared
-            .db
-            .with_conn(|c| crate::auth::users::count(c))
-            .map(|n| n > 0)
-            .unwrap_or(true);
-        if !has_users {
-            println!("First run: open http://{host}:{}/ on this computer to create the first (super-admin) account.", addr.port());
-        }
-        println!("Press Ctrl-C to stop.");
-        if let Err(e) = server.await {
-            tracing::error!("server stopped with an error: {e}");
-        }
-        shutdown(prepared);
-        Ok(())
-    })
+    let mut failed = None;
+    actix_web::rt::System::new().block_on(serve(&opts, |ready| match ready {
+        Ok((addr, _, prepared)) => print_welcome(addr, prepared),
+        Err(e) => failed = Some(e),
+    }));
+    failed.map_or(Ok(()), Err)
+}
+
+fn print_welcome(addr: SocketAddr, prepared: &Backroom) {
+    let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+        "localhost".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    println!("Backroom {} is running.", crate::version_line());
+    println!("Open http://{host}:{}/ in your browser.", addr.port());
+    println!("Data folder: {}", prepared.paths.data_dir.display());
+    let has_users = prepared
+        .db
+        .with_conn(|c| crate::auth::users::count(c))
+        .map(|n| n > 0)
+        .unwrap_or(true);
+    if !has_users {
+        println!(
+            "First run: open http://{host}:{}/ on this computer to create the first (super-admin) account.",
+            addr.port()
+        );
+    }
+    println!("Press Ctrl-C to stop.");
 }
