@@ -87,8 +87,7 @@ pub fn available_space(path: &Path) -> io::Result<u64> {
 /// (the kernel drops it with the file descriptor, even after `kill -9`).
 #[derive(Debug)]
 pub struct FileLock {
-    _file: File,
-    path: PathBuf,
+    file: File,
 }
 
 impl FileLock {
@@ -101,24 +100,17 @@ impl FileLock {
             .truncate(false)
             .open(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(FileLock {
-                _file: file,
-                path: path.to_path_buf(),
-            })),
+            Ok(()) => Ok(Some(FileLock { file })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
         }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Replaces the lock file's content with a short note (e.g. a progress percentage) for
     /// other processes to read.
     pub fn write_note(&self, note: &str) -> io::Result<()> {
         use std::io::{Seek, SeekFrom};
-        let mut file = &self._file;
+        let mut file = &self.file;
         file.seek(SeekFrom::Start(0))?;
         file.write_all(note.as_bytes())?;
         file.set_len(note.len() as u64)

@@ -231,11 +231,8 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<BackupEntry>> {
             entries.push(entry);
         }
     }
-    entries.sort_by(|a, b| {
-        b.created_at()
-            .cmp(&a.created_at())
-            .then_with(|| b.file_name.cmp(&a.file_name))
-    });
+    // Newest first; the name breaks ties so the order is stable.
+    entries.sort_by_cached_key(|e| std::cmp::Reverse((e.created_at(), e.file_name.clone())));
     Ok(entries)
 }
 

@@ -389,15 +389,6 @@ pub struct Exclusive<'a> {
 }
 
 impl Exclusive<'_> {
-    pub fn with_conn<T, E>(&self, f: impl FnOnce(&mut Connection) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<DbError>,
-    {
-        let pool = self.gate.as_ref().ok_or(DbError::Closed)?;
-        let mut conn = pool.get().map_err(DbError::from)?;
-        f(&mut conn)
-    }
-
     /// Makes sure no other process has the database open (they all hold the use lock
     /// shared), checkpoints the WAL completely, closes every connection of this process and
     /// waits until their count is zero. Afterwards nothing has the file open, and nothing
@@ -559,12 +550,13 @@ mod tests {
             let mut ex = db.exclusive();
             ex.close_all(Duration::from_secs(5)).unwrap();
             assert_eq!(db.open_connections(), 0);
-            assert!(matches!(
-                ex.with_conn(|_| Ok::<_, DbError>(())),
-                Err(DbError::Closed)
-            ));
-            ex.reopen().unwrap();
         }
+        // Closed until reopened: work is refused, not run on a file being replaced.
+        assert!(matches!(
+            db.with_conn(|_| Ok::<_, DbError>(())),
+            Err(DbError::Closed)
+        ));
+        db.exclusive().reopen().unwrap();
         let n: i64 = db
             .with_conn(|c| {
                 c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
