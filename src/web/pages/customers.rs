@@ -125,13 +125,27 @@ async fn create(
     _user: CurrentUser,
     form: web::Form<CustomerForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
+    save(&req, &state, &session, None, form.into_inner()).await
+}
+
+/// Creates (`id` is `None`) or updates a customer; invalid input shows the form again.
+async fn save(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    session: &Session,
+    id: Option<i64>,
+    form: CustomerForm,
+) -> Result<HttpResponse, AppError> {
     let clean = match customers::validate(&form) {
         Ok(c) => c,
-        Err(errors) => return form_page(&req, &state, None, form, errors).await,
+        Err(errors) => return form_page(req, state, id, form, errors).await,
     };
-    let id = run_db(&state, move |c| customers::create(c, &clean)).await?;
-    session::flash_ok(&session, "Customer saved.");
+    let id = run_db(state, move |c| match id {
+        None => customers::create(c, &clean),
+        Some(id) => customers::update(c, id, &clean).map(|()| id),
+    })
+    .await?;
+    session::flash_ok(session, "Customer saved.");
     Ok(see_other(&format!("/customers/{id}")))
 }
 
@@ -190,15 +204,14 @@ async fn update(
     id: web::Path<i64>,
     form: web::Form<CustomerForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let form = form.into_inner();
-    let clean = match customers::validate(&form) {
-        Ok(c) => c,
-        Err(errors) => return form_page(&req, &state, Some(id), form, errors).await,
-    };
-    run_db(&state, move |c| customers::update(c, id, &clean)).await?;
-    session::flash_ok(&session, "Customer saved.");
-    Ok(see_other(&format!("/customers/{id}")))
+    save(
+        &req,
+        &state,
+        &session,
+        Some(id.into_inner()),
+        form.into_inner(),
+    )
+    .await
 }
 
 async fn export_csv(

@@ -135,22 +135,35 @@ async fn create(
     user: CurrentUser,
     form: web::Form<ProductForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let valid = match products::validate(&form, true) {
+    save(&req, &state, &session, user.id, None, form.into_inner()).await
+}
+
+/// Creates (`id` is `None`) or updates a product; invalid input shows the form again.
+async fn save(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    session: &Session,
+    user_id: i64,
+    id: Option<i64>,
+    form: ProductForm,
+) -> Result<HttpResponse, AppError> {
+    let valid = match products::validate(&form, id.is_none()) {
         Ok(v) => v,
-        Err(errors) => return form_page(&req, &state, None, form, errors).await,
+        Err(errors) => return form_page(req, state, id, form, errors).await,
     };
-    let user_id = user.id;
-    match run_db(&state, move |c| {
-        split_invalid(products::create(c, &valid, user_id))
+    let saved = run_db(state, move |c| {
+        split_invalid(match id {
+            None => products::create(c, &valid, user_id),
+            Some(id) => products::update(c, id, &valid).map(|()| id),
+        })
     })
-    .await?
-    {
+    .await?;
+    match saved {
         Ok(id) => {
-            session::flash_ok(&session, "Product saved.");
+            session::flash_ok(session, "Product saved.");
             Ok(see_other(&format!("/products/{id}")))
         }
-        Err(errors) => form_page(&req, &state, None, form, errors).await,
+        Err(errors) => form_page(req, state, id, form, errors).await,
     }
 }
 
@@ -227,27 +240,19 @@ async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
-    _user: CurrentUser,
+    user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<ProductForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let form = form.into_inner();
-    let valid = match products::validate(&form, false) {
-        Ok(v) => v,
-        Err(errors) => return form_page(&req, &state, Some(id), form, errors).await,
-    };
-    match run_db(&state, move |c| {
-        split_invalid(products::update(c, id, &valid))
-    })
-    .await?
-    {
-        Ok(()) => {
-            session::flash_ok(&session, "Product saved.");
-            Ok(see_other(&format!("/products/{id}")))
-        }
-        Err(errors) => form_page(&req, &state, Some(id), form, errors).await,
-    }
+    save(
+        &req,
+        &state,
+        &session,
+        user.id,
+        Some(id.into_inner()),
+        form.into_inner(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
