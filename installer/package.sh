@@ -30,6 +30,7 @@ if [ -z "$binary" ]; then
     cargo build --release --locked
     binary="target/release/$exe"
   else
+    # Windows from Linux: scripts/windows-check.sh builds the exe; pass it with --binary.
     cargo build --release --locked --target "$target"
     binary="target/$target/release/$exe"
   fi
@@ -43,16 +44,19 @@ mkdir -p "$stage/$name" dist
 cp "$binary" "$stage/$name/$exe"
 chmod 755 "$stage/$name/$exe"
 cp README.md LICENSE installer/QUICKSTART.txt "$stage/$name/"
-mkdir -p "$stage/$name/installer"
-cp -R installer/linux installer/windows installer/macos "$stage/$name/installer/"
 
 case "$target" in
   *windows*)
+    # Windows: the installer sits beside the exe, so a double-click on install.cmd is enough.
+    cp installer/windows/install.cmd installer/windows/install.ps1 installer/windows/uninstall.ps1 \
+      "$stage/$name/"
     archive="dist/$name.zip"
     rm -f "$archive"
     (cd "$stage" && zip -qr "$root/$archive" "$name")
     ;;
   *)
+    mkdir -p "$stage/$name/installer"
+    cp -R installer/linux installer/windows installer/macos "$stage/$name/installer/"
     archive="dist/$name.tar.gz"
     tar -C "$stage" -czf "$archive" "$name"
     ;;

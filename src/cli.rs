@@ -54,6 +54,11 @@ pub struct Cli {
     )]
     pub backup_interval_secs: Option<u64>,
 
+    /// Windows: run without a console window (the installer's logon task uses this, so no
+    /// window is left that closing would stop Backroom).
+    #[arg(long, global = true, hide = true)]
+    pub no_window: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -154,11 +159,24 @@ pub fn describe_error(error: &anyhow::Error) -> String {
     text
 }
 
+/// After an error, a console window that only this program uses (Windows, started by a
+/// double-click) would close at once with the message: wait for Enter first.
+pub fn keep_window_open() {
+    if crate::platform::owns_console_window() {
+        eprintln!("\nPress Enter to close this window.");
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
     match command {
         Command::Serve => {
+            if cli.no_window {
+                crate::platform::detach_console();
+            }
             let mut opts = ServeOptions::new(cli.data_dir, cli.bind, cli.port);
             opts.interval_override = cli.backup_interval_secs.map(Duration::from_secs);
             server::run(opts)?;
@@ -195,8 +213,12 @@ fn open_db_as_is(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Paths, D
     let paths = Paths::resolve(data_dir)?;
     let db = Db::open_unmigrated(&paths.db, DbOptions::CLI).with_context(|| {
         format!(
-            "cannot open the database; with the server stopped, `backroom restore --latest` or {} can recover it",
-            paths.backups.join(crate::backup::recovery::RECOVERY_FILE).display()
+            "cannot open the database; with the server stopped, `{}` or {} can recover it",
+            crate::platform::RESTORE_LATEST_COMMAND,
+            paths
+                .backups
+                .join(crate::backup::recovery::RECOVERY_FILE)
+                .display()
         )
     })?;
     Ok((paths, db))

@@ -68,7 +68,9 @@ impl Paths {
             None => executable_dir()?,
         };
         ensure_writable(&dir)?;
-        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        // dunce: a plain `C:\...` path on Windows, not the verbatim `\\?\C:\...` that
+        // SQLite, people and RECOVERY.txt would trip over.
+        let dir = dunce::canonicalize(&dir).unwrap_or(dir);
         Ok(Paths::new(&dir))
     }
 
@@ -83,7 +85,7 @@ impl Paths {
 /// The folder holding the running executable, symlinks followed.
 pub fn executable_dir() -> Result<PathBuf, ConfigError> {
     let exe = std::env::current_exe().map_err(ConfigError::NoExecutable)?;
-    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    let exe = dunce::canonicalize(&exe).unwrap_or(exe);
     exe.parent().map(Path::to_path_buf).ok_or_else(|| {
         ConfigError::NoExecutable(std::io::Error::other("the executable has no parent folder"))
     })
@@ -166,7 +168,9 @@ impl Settings {
                 });
             }
         };
-        let settings: Settings = toml::from_str(&text).map_err(|e| ConfigError::BadSettings {
+        // Notepad may save the file with a byte-order mark.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let settings: Settings = toml::from_str(text).map_err(|e| ConfigError::BadSettings {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -222,6 +226,24 @@ mod tests {
         s.max_backups = 100;
         s.interval_hours = MAX_INTERVAL_HOURS + 1;
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn settings_saved_with_a_byte_order_mark_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE);
+        std::fs::write(&path, "\u{feff}interval_hours = 2\r\nmax_backups = 4\r\n").unwrap();
+        let s = Settings::load(&path).unwrap();
+        assert_eq!((s.interval_hours, s.max_backups), (2, 4));
+    }
+
+    #[test]
+    fn resolved_data_folder_is_a_plain_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::resolve(Some(dir.path())).unwrap();
+        let shown = paths.data_dir.display().to_string();
+        assert!(!shown.starts_with(r"\\?\"), "{shown}");
+        assert!(paths.data_dir.is_absolute(), "{shown}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Small file-system helpers that make writes crash-safe: atomic replace, directory fsync,
-//! OS file locks and free-space queries.
+//! Small file-system helpers that make writes crash-safe: atomic replace, durable renames,
+//! file and directory fsync, OS file locks and free-space queries.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -17,6 +17,25 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
         let _ = dir;
         Ok(())
     }
+}
+
+/// Flushes a file that was written and closed (e.g. by SQLite) to disk. Opened for writing:
+/// Windows refuses to flush a read-only handle.
+pub fn sync_file(path: &Path) -> io::Result<()> {
+    let file = OpenOptions::new().read(true).write(true).open(path)?;
+    crate::platform::flush_file(&file)
+}
+
+/// Renames `from` over `to` so the change survives a crash once this returns together with
+/// [`fsync_dir`] of the folder (Windows: written through at once), retrying briefly while
+/// another program (antivirus, a sync client) holds either file.
+pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    crate::platform::rename_replacing(from, to)
+}
+
+/// Removes a file, retrying briefly while another program holds it (Windows).
+pub fn remove_file(path: &Path) -> io::Result<()> {
+    crate::platform::remove_file(path)
 }
 
 /// A random, URL- and file-name-safe token of `bytes` random bytes in hex.
@@ -47,27 +66,32 @@ fn write_atomic_with(path: &Path, bytes: &[u8], private: bool) -> io::Result<()>
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", random_hex(6)));
-    let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        #[cfg(not(unix))]
-        let _ = private;
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)?;
-        fsync_dir(&dir)
-    })();
+    let result = write_then_rename(&tmp, path, bytes, private);
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(tmp)?;
+    // Where permissions are not set at creation, lock the file down before the secret is in it.
+    #[cfg(not(unix))]
+    if private {
+        make_owner_only(tmp)?;
+    }
+    file.write_all(bytes)?;
+    crate::platform::flush_file(&file)?;
+    drop(file);
+    rename(tmp, path)?;
+    fsync_dir(&parent_of(path))
 }
 
 /// The folder holding `path` (`.` for a bare file name).
@@ -117,22 +141,19 @@ impl FileLock {
     }
 }
 
-/// Restricts a secret file to its owner (no-op where the OS has no such bits).
+/// Restricts a secret file to its owner (mode 0600; on Windows an access list with only the
+/// current user).
 pub fn make_owner_only(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        Ok(())
-    }
+    crate::platform::restrict_to_owner(path)
 }
 
 /// An I/O error in words a shop owner understands (the OS text is kept at the end).
 pub fn plain_io(e: &io::Error) -> String {
+    if crate::platform::is_sharing_error(e) {
+        return format!(
+            "another program has the file open (often antivirus or a sync client such as OneDrive); try again in a moment ({e})"
+        );
+    }
     let plain = match e.kind() {
         io::ErrorKind::StorageFull => "the disk is full",
         io::ErrorKind::PermissionDenied => "the program is not allowed to write there",
@@ -174,6 +195,24 @@ mod tests {
         write_atomic(&path, b"two").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn private_files_are_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        write_atomic_private(&path, b"k").unwrap();
+        assert!(crate::platform::is_owner_only(&path).unwrap());
+        let open = dir.path().join("open");
+        write_atomic(&open, b"x").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(!crate::platform::is_owner_only(&open).unwrap());
+        }
+        make_owner_only(&open).unwrap();
+        assert!(crate::platform::is_owner_only(&open).unwrap());
     }
 
     #[test]

@@ -6,10 +6,13 @@ pub mod auth;
 pub mod backup;
 pub mod business;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod fsutil;
+pub mod platform;
 pub mod server;
+pub mod text;
 pub mod timefmt;
 pub mod web;
 

@@ -16,6 +16,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {}", backroom::cli::describe_error(&e));
+            backroom::cli::keep_window_open();
             std::process::ExitCode::FAILURE
         }
     }

@@ -61,11 +61,13 @@ pub enum StartError {
     )]
     AlreadyRunning(PathBuf),
     #[error(
-        "{error}\n\nBackroom did not start and did not change any backup. To recover, stop anything using the data folder and run:\n    backroom restore --latest\nor follow the steps in {recovery}"
+        "{error}\n\nBackroom did not start and did not change any backup. To recover, stop anything using the data folder and run:\n    {command}\nor follow the steps in {recovery}",
+        command = crate::platform::RESTORE_LATEST_COMMAND
     )]
     Database { error: DbError, recovery: PathBuf },
     #[error(
-        "Port {port} is already in use. Stop the program that uses it, or start Backroom on another port with --port {alternative} (or BACKROOM_PORT)."
+        "Port {port} is already in use. Stop the program that uses it, or start Backroom on another port with --port {alternative} (or BACKROOM_PORT).{hint}",
+        hint = PORT_HINT
     )]
     PortInUse { port: u16, alternative: u16 },
     #[error("cannot listen on {addr}: {source}")]
@@ -76,6 +78,16 @@ pub enum StartError {
     #[error("{0}")]
     Io(String),
 }
+
+/// On recent macOS, AirPlay Receiver listens on port 5000.
+#[cfg(target_os = "macos")]
+const PORT_HINT: &str = " On a Mac, port 5000 is usually taken by AirPlay Receiver: turn it off in System Settings > General > AirDrop & Handoff, or use another port.";
+#[cfg(not(target_os = "macos"))]
+const PORT_HINT: &str = "";
+
+/// How long closing the console window (or logging off) may take on Windows: a backup in
+/// progress is cancelled and cleaned up within it.
+const CONSOLE_CLOSE_GRACE: Duration = Duration::from_secs(20);
 
 /// Loads the session key from the data folder, creating it (owner-only) on first run, so
 /// sessions survive restarts.
@@ -190,7 +202,10 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
             ))
         })?
         .ok_or_else(|| StartError::AlreadyRunning(paths.data_dir.clone()))?;
-    let settings = Settings::load(&paths.settings)?;
+    let settings = Arc::new(RwLock::new(Settings::load(&paths.settings)?));
+    // Leftovers of a crash are cleared before the database opens: Windows cannot remove a
+    // second name (hard link) of a file that is open.
+    BackupEngine::folder_only(paths.clone(), settings.clone()).clean_leftovers();
     // The cheap check: a file that cannot be opened, or whose schema cannot be read, stops
     // the start here, before any backup is touched.
     let database_error = |error| StartError::Database {
@@ -212,9 +227,7 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
             StartError::Bind { addr, source }
         }
     })?;
-    let settings = Arc::new(RwLock::new(settings));
     let engine = BackupEngine::new(paths.clone(), db.clone(), settings.clone());
-    engine.clean_leftovers();
     engine.backups_changed();
 
     if found_version > 0 && found_version < crate::db::SCHEMA_VERSION {
@@ -398,7 +411,9 @@ fn build_server(
     let server = HttpServer::new(move || build_app(state.clone(), key.clone()))
         .workers(opts.workers)
         .shutdown_timeout(10);
-    let server = if opts.handle_signals {
+    // On Windows the console handler stops the server instead (it also covers closing the
+    // window, logoff and shutdown, which actix-web does not see).
+    let server = if opts.handle_signals && !cfg!(windows) {
         server
     } else {
         server.disable_signals()
@@ -475,10 +490,27 @@ pub fn run(opts: ServeOptions) -> Result<(), StartError> {
     }
     let mut failed = None;
     actix_web::rt::System::new().block_on(serve(&opts, |ready| match ready {
-        Ok((addr, _, prepared)) => print_welcome(addr, prepared),
+        Ok((addr, handle, prepared)) => {
+            if opts.handle_signals {
+                stop_on_console_events(handle);
+            }
+            print_welcome(addr, prepared);
+        }
         Err(e) => failed = Some(e),
     }));
+    crate::platform::console_shutdown_finished();
     failed.map_or(Ok(()), Err)
+}
+
+/// Windows: Ctrl-C, closing the window, logoff and shutdown stop the server like SIGTERM does
+/// elsewhere (a running backup is finished or cleaned up).
+fn stop_on_console_events(handle: ServerHandle) {
+    let stop = move || {
+        let handle = handle.clone();
+        // The handler runs on a thread of Windows' own, outside any runtime.
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)));
+    };
+    crate::platform::handle_console_events(Box::new(stop), CONSOLE_CLOSE_GRACE);
 }
 
 fn print_welcome(addr: SocketAddr, prepared: &Backroom) {

@@ -13,8 +13,11 @@ $target = Join-Path $prefix 'backroom.exe'
 
 Get-ScheduledTask -TaskName 'Backroom' -ErrorAction SilentlyContinue | Stop-ScheduledTask -ErrorAction SilentlyContinue
 Unregister-ScheduledTask -TaskName 'Backroom' -Confirm:$false -ErrorAction SilentlyContinue
-Get-Process -Name 'backroom' -ErrorAction SilentlyContinue |
-    Where-Object { $_.Path -eq $target } | Stop-Process -Force -ErrorAction SilentlyContinue
+$running = @(Get-Process -Name 'backroom' -ErrorAction SilentlyContinue | Where-Object { $_.Path -eq $target })
+if ($running.Count -gt 0) {
+    $running | Stop-Process -Force -ErrorAction SilentlyContinue
+    $running | Wait-Process -Timeout 60 -ErrorAction SilentlyContinue
+}
 Remove-Item -LiteralPath (Join-Path ([Environment]::GetFolderPath('Programs')) 'Backroom.url') -ErrorAction SilentlyContinue
 Remove-Item -LiteralPath $target -ErrorAction SilentlyContinue
 

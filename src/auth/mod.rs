@@ -2,6 +2,7 @@
 //! throttle. Sessions and CSRF tokens are carried by the web layer (`web::session`).
 
 pub mod password;
+pub mod store;
 pub mod throttle;
 pub mod users;
 

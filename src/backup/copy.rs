@@ -31,19 +31,11 @@ pub fn low_priority<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-#[cfg(target_os = "linux")]
 fn lower_this_thread() {
-    // SAFETY: plain syscalls on the calling thread's own id.
-    // Nice 19 rather than SCHED_IDLE: a backup must still finish on a machine that is busy
+    // Nice 19 rather than an idle class: a backup must still finish on a machine that is busy
     // with something else all day.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
-    }
+    crate::platform::lower_thread_priority();
 }
-
-#[cfg(not(target_os = "linux"))]
-fn lower_this_thread() {}
 
 /// Pages copied per step: large steps keep the per-step overhead low; progress and
 /// cancellation are checked between steps.
@@ -240,7 +232,7 @@ pub fn copy_and_hash(src: &Path, dest: &Path) -> Result<(String, u64), CopyError
         output.write_all(&buf[..n])?;
         size += n as u64;
     }
-    output.sync_all()?;
+    crate::platform::flush_file(&output)?;
     Ok((hex(&hasher.finalize()), size))
 }
 

@@ -10,6 +10,8 @@ use serde::Serialize;
 
 pub const LOG_FILE: &str = "backup.log";
 const DEFAULT_CAP_BYTES: u64 = 1024 * 1024;
+/// The longest message kept in one log line.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Level {
@@ -78,7 +80,8 @@ impl BackupLog {
     /// console. Each line is one `write` on an append-mode file, so lines from the server and
     /// the CLI do not interleave.
     pub fn write(&self, level: Level, message: &str) {
-        let one_line: String = message
+        // One line, and never a wall of text whatever was typed into a form.
+        let one_line: String = crate::text::clip(message, MAX_MESSAGE_CHARS)
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();

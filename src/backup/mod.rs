@@ -605,7 +605,7 @@ impl BackupEngine {
         guard.set_progress("checking", 1, 1);
         let facts = std::thread::scope(|scope| {
             // fsync runs beside the checks: it waits on the disk, they on the CPU.
-            let synced = scope.spawn(|| std::fs::File::open(&temp.path).and_then(|f| f.sync_all()));
+            let synced = scope.spawn(|| fsutil::sync_file(&temp.path));
             let facts = copy::inspect_file(&temp.path, false);
             let synced = synced
                 .join()
@@ -626,11 +626,11 @@ impl BackupEngine {
         // Replacing the startup backup: drop its old record first, so a crash can never pair
         // the new file with the old file's hash.
         if sidecar_path.exists() {
-            std::fs::remove_file(&sidecar_path)
+            fsutil::remove_file(&sidecar_path)
                 .map_err(BackupError::io("cannot replace the old record"))?;
             fsutil::fsync_dir(&dir).map_err(BackupError::io("cannot flush the backup folder"))?;
         }
-        std::fs::rename(&temp.path, &final_path)
+        fsutil::rename(&temp.path, &final_path)
             .map_err(BackupError::io("cannot name the backup"))?;
         temp.keep = true;
         fsutil::fsync_dir(&dir).map_err(BackupError::io("cannot flush the backup folder"))?;
@@ -693,13 +693,13 @@ impl BackupEngine {
     }
 
     fn remove_files(&self, entry: &BackupEntry) -> Result<(), BackupError> {
-        std::fs::remove_file(&entry.path).map_err(BackupError::io("cannot delete the backup"))?;
+        fsutil::remove_file(&entry.path).map_err(BackupError::io("cannot delete the backup"))?;
         // A broken_* copy may carry its -wal (the data that was in flight).
         let mut wal = entry.path.as_os_str().to_owned();
         wal.push("-wal");
         let _ = std::fs::remove_file(PathBuf::from(wal));
         let sidecar = catalog::sidecar_path(&entry.path);
-        match std::fs::remove_file(&sidecar) {
+        match fsutil::remove_file(&sidecar) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(BackupError::io("cannot delete the backup's record")(e)),

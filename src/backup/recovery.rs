@@ -35,7 +35,7 @@ Your backups folder: {backups}
 
 Option A - with one command (in a terminal, in the data folder):
 
-    backroom restore --latest
+    {command}
 
 Option B - by copying a file (no command needed):
 
@@ -58,6 +58,7 @@ This file is rewritten by Backroom after every backup.
         data = paths.data_dir.display(),
         backups = dir.display(),
         db = DB_FILE,
+        command = crate::platform::RESTORE_LATEST_COMMAND,
     );
     let path = dir.join(RECOVERY_FILE);
     if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {

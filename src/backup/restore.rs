@@ -118,9 +118,22 @@ fn check_room_for(bytes: u64, dir: &Path) -> Result<(), BackupError> {
 }
 
 /// Removes `business_data.db-wal` and `-shm`. Only call when nothing has the file open.
+/// The `-wal` is emptied and flushed first: where a deletion is not durable at once (Windows
+/// has no directory fsync), a crash must not bring back an old journal beside new data.
 fn remove_journal_files(paths: &Paths) -> Result<(), BackupError> {
     for suffix in ["-wal", "-shm"] {
-        match std::fs::remove_file(paths.db_sidecar(suffix)) {
+        let path = paths.db_sidecar(suffix);
+        if suffix == "-wal" {
+            match std::fs::OpenOptions::new().write(true).open(&path) {
+                Ok(file) => file
+                    .set_len(0)
+                    .and_then(|()| crate::platform::flush_file(&file))
+                    .map_err(BackupError::io("cannot empty the old -wal file"))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(BackupError::io("cannot open the old -wal file")(e)),
+            }
+        }
+        match fsutil::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
@@ -135,16 +148,18 @@ fn remove_journal_files(paths: &Paths) -> Result<(), BackupError> {
 
 /// Copies a file so that the destination name only ever holds a complete, fsynced copy.
 fn copy_complete(from: &Path, to: &Path, partial: &Path) -> std::io::Result<()> {
-    let result = (|| {
-        std::fs::copy(from, partial)?;
-        std::fs::File::open(partial)?.sync_all()?;
-        std::fs::rename(partial, to)?;
-        fsutil::fsync_dir(&fsutil::parent_of(to))
-    })();
+    let result = copy_then_rename(from, to, partial);
     if result.is_err() {
         let _ = std::fs::remove_file(partial);
     }
     result
+}
+
+fn copy_then_rename(from: &Path, to: &Path, partial: &Path) -> std::io::Result<()> {
+    std::fs::copy(from, partial)?;
+    fsutil::sync_file(partial)?;
+    fsutil::rename(partial, to)?;
+    fsutil::fsync_dir(&fsutil::parent_of(to))
 }
 
 /// Keeps the data that is about to be replaced: a hard link (instant; the old data stays
@@ -305,7 +320,7 @@ impl BackupEngine {
                 .map_err(BackupError::io("cannot flush the backup folder"))?;
             fsutil::fsync_dir(&paths.data_dir)
                 .map_err(BackupError::io("cannot flush the data folder"))?;
-            std::fs::rename(&prepared.temp.path, &paths.db)
+            fsutil::rename(&prepared.temp.path, &paths.db)
                 .map_err(BackupError::io("cannot put the restored database in place"))?;
             swapped = true;
             prepared.temp.keep = true;
@@ -316,11 +331,12 @@ impl BackupEngine {
         if let Err(e) = swap
             && !swapped
         {
-            // Nothing was replaced: reopen on the old data.
-            let reopened = exclusive.reopen();
+            // Nothing was replaced: drop the second name of the live file, then reopen on the
+            // old data (Windows cannot remove a name of a file that is open).
             if safety_temp.keep {
-                let _ = std::fs::remove_file(&safety_temp.path);
+                let _ = fsutil::remove_file(&safety_temp.path);
             }
+            let reopened = exclusive.reopen();
             return Err(match reopened {
                 Ok(()) => BackupError::RestoreFailed(e.to_string()),
                 Err(r) => BackupError::RestoreFailed(format!(
@@ -329,7 +345,7 @@ impl BackupEngine {
             });
         }
         // The new data is live; the old data lives on as the safety backup.
-        let named = std::fs::rename(&safety_temp.path, &safety_path)
+        let named = fsutil::rename(&safety_temp.path, &safety_path)
             .and_then(|()| fsutil::fsync_dir(&backups));
         let safety_name = match named {
             Ok(()) => safety_name,
@@ -394,7 +410,7 @@ impl BackupEngine {
         remove_journal_files(&paths)?;
         fsutil::fsync_dir(&paths.data_dir)
             .map_err(BackupError::io("cannot flush the data folder"))?;
-        std::fs::rename(&temp.path, &paths.db)
+        fsutil::rename(&temp.path, &paths.db)
             .map_err(BackupError::io("cannot put the old data back"))?;
         temp.keep = true;
         fsutil::fsync_dir(&paths.data_dir)
@@ -468,8 +484,12 @@ impl BackupEngine {
                 continue;
             }
             let path = item.path();
-            if same_file(&path, &self.paths().db) {
-                let _ = std::fs::remove_file(&path);
+            // Only a file that is provably the live one (same volume and file id) is a mere
+            // second name; anything else may be the only copy of the data before a restore.
+            if same_file::is_same_file(&path, &self.paths().db).unwrap_or(false) {
+                if let Err(e) = fsutil::remove_file(&path) {
+                    tracing::warn!("cannot remove the leftover link {name}: {e}");
+                }
                 continue;
             }
             let when = std::fs::metadata(&path)
@@ -477,31 +497,13 @@ impl BackupEngine {
                 .unwrap_or_else(|_| SystemTime::now());
             let local = chrono::DateTime::<Local>::from(when).naive_local();
             let final_name = catalog::unused_name(&backups, BackupKind::PreRestore, local, "");
-            if std::fs::rename(&path, backups.join(&final_name)).is_ok() {
+            if fsutil::rename(&path, &backups.join(&final_name)).is_ok() {
                 let _ = fsutil::fsync_dir(&backups);
                 self.log().warning(&format!(
                     "Kept the safety backup of an interrupted restore as {final_name}"
                 ));
             }
         }
-    }
-}
-
-#[cfg(unix)]
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn same_file(a: &Path, b: &Path) -> bool {
-    // Without inode numbers, equal size and modification time is the best cheap answer.
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.len() == y.len() && x.modified().ok() == y.modified().ok(),
-        _ => false,
     }
 }
 
@@ -597,7 +599,7 @@ pub fn restore_offline(
     };
     remove_journal_files(paths)?;
     fsutil::fsync_dir(&paths.data_dir).map_err(BackupError::io("cannot flush the data folder"))?;
-    std::fs::rename(&prepared.temp.path, &paths.db)
+    fsutil::rename(&prepared.temp.path, &paths.db)
         .map_err(BackupError::io("cannot put the backup in place"))?;
     prepared.temp.keep = true;
     fsutil::fsync_dir(&paths.data_dir).map_err(BackupError::io("cannot flush the data folder"))?;

@@ -79,6 +79,8 @@ pub fn validate(form: &CustomerForm) -> Result<CustomerForm, FieldErrors> {
         errors.add("name", "Name is required.");
     } else if clean.name.chars().count() > 200 {
         errors.add("name", "Name can have at most 200 characters.");
+    } else if let Err(e) = crate::text::check("Name", &clean.name, false) {
+        errors.add("name", e);
     }
     if !clean.phone.is_empty()
         && (clean.phone.len() > 40
@@ -99,6 +101,8 @@ pub fn validate(form: &CustomerForm) -> Result<CustomerForm, FieldErrors> {
     }
     if clean.notes.chars().count() > 2000 {
         errors.add("notes", "Notes can have at most 2000 characters.");
+    } else if let Err(e) = crate::text::check("Notes", &clean.notes, true) {
+        errors.add("notes", e);
     }
     if errors.is_empty() {
         Ok(clean)

@@ -6,21 +6,11 @@ use rusqlite::Connection;
 use super::BusinessError;
 use super::money::format_cents;
 
-/// Stops `=cmd|...` style formula injection when the file is opened in a spreadsheet, without
-/// touching ordinary values such as the phone number `+49 30 1234`.
-fn cell(text: &str) -> String {
-    let looks_like_a_number = |rest: &str| {
-        !rest.is_empty()
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_digit() || " ()-./".contains(c))
-    };
-    let risky = match text.chars().next() {
-        Some('=' | '@' | '\t' | '\r') => true,
-        Some('+' | '-') => !looks_like_a_number(&text[1..]),
-        _ => false,
-    };
-    if risky {
+/// Stops `=cmd|...` style formula injection when the file is opened in a spreadsheet: any
+/// cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, as
+/// OWASP advises (even `-1-1` or `+49 30 1234`: a spreadsheet computes those too).
+pub fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
         text.to_string()
@@ -160,8 +150,10 @@ mod tests {
         assert_eq!(cell("=SUM(A1)"), "'=SUM(A1)");
         assert_eq!(cell("@cmd"), "'@cmd");
         assert_eq!(cell("Apple"), "Apple");
-        assert_eq!(cell("+49 30 1234"), "+49 30 1234");
-        assert_eq!(cell("-5"), "-5");
+        assert_eq!(cell("+49 30 1234"), "'+49 30 1234");
+        assert_eq!(cell("-1-1"), "'-1-1");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("49 30"), "49 30");
         assert_eq!(cell("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
         assert_eq!(cell("-2+3+cmd"), "'-2+3+cmd");
     }

@@ -79,13 +79,16 @@ pub struct ValidProduct {
     pub reorder_level: i64,
 }
 
+/// The largest stock or reorder level (and stock change) accepted.
+pub const MAX_COUNT: i64 = 1_000_000_000;
+
 fn parse_count(text: &str, field: &'static str, label: &str, errors: &mut FieldErrors) -> i64 {
     let text = text.trim();
     if text.is_empty() {
         return 0;
     }
     match text.parse::<i64>() {
-        Ok(n) if (0..=1_000_000_000).contains(&n) => n,
+        Ok(n) if (0..=MAX_COUNT).contains(&n) => n,
         Ok(_) => {
             errors.add(
                 field,
@@ -108,12 +111,16 @@ pub fn validate(form: &ProductForm, creating: bool) -> Result<ValidProduct, Fiel
         errors.add("name", "Name is required.");
     } else if name.chars().count() > 200 {
         errors.add("name", "Name can have at most 200 characters.");
+    } else if let Err(e) = crate::text::check("Name", &name, false) {
+        errors.add("name", e);
     }
     let sku = form.sku.trim().to_string();
     if sku.is_empty() {
         errors.add("sku", "SKU is required.");
-    } else if sku.chars().count() > 64 || sku.chars().any(char::is_control) {
+    } else if sku.chars().count() > 64 {
         errors.add("sku", "SKU can have at most 64 characters.");
+    } else if let Err(e) = crate::text::check("SKU", &sku, false) {
+        errors.add("sku", e);
     }
     let price_cents = match parse_cents(&form.price) {
         Ok(c) => c,
@@ -364,6 +371,14 @@ pub fn adjust_stock(
     }
     if note.chars().count() > 500 {
         errors.add("note", "The note can have at most 500 characters.");
+    } else if let Err(e) = crate::text::check("The note", note, false) {
+        errors.add("note", e);
+    }
+    if delta.unsigned_abs() > MAX_COUNT as u64 {
+        errors.add(
+            "delta",
+            format!("A change can be at most {MAX_COUNT} either way."),
+        );
     }
     if !errors.is_empty() {
         return Err(BusinessError::Invalid(errors));
@@ -379,6 +394,17 @@ pub fn adjust_stock(
             product: product.name,
             available: product.stock,
         });
+    }
+    if new_stock > MAX_COUNT {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "delta",
+            format!(
+                "Stock can be at most {MAX_COUNT} ({} has {}).",
+                product.name, product.stock
+            ),
+        );
+        return Err(BusinessError::Invalid(errors));
     }
     let now = now_text();
     tx.execute(

@@ -437,6 +437,10 @@ fn csv_exports_are_admin_only_and_complete() {
             .header("content-disposition")
             .contains("attachment; filename=\"products_")
     );
+    assert!(
+        products.body.starts_with('\u{feff}'),
+        "a byte-order mark, so Excel reads UTF-8"
+    );
     let mut reader = csv::Reader::from_reader(products.body.as_bytes());
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),

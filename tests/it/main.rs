@@ -11,3 +11,4 @@ mod load;
 mod restore;
 mod server;
 mod support;
+mod windows;

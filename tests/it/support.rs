@@ -401,6 +401,7 @@ pub fn run_cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> std::process::
 pub struct ServerProcess {
     pub child: Child,
     pub url: String,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl ServerProcess {
@@ -465,16 +466,32 @@ impl ServerProcess {
                 String::from_utf8_lossy(&output.stderr)
             );
         };
-        // Keep draining stdout so the child never blocks on a full pipe.
+        // Keep draining stdout (kept for `output`) so the child never blocks on a full pipe.
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(seen));
+        let collected = stdout.clone();
         std::thread::spawn(move || {
-            let mut sink = String::new();
-            while reader.read_line(&mut sink).unwrap_or(0) > 0 {
-                sink.clear();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                collected.lock().unwrap().push_str(&line);
+                line.clear();
             }
         });
         ServerProcess {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            stdout,
+        }
+    }
+
+    /// What the server printed on start (waits for the end of its welcome).
+    pub fn output(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = self.stdout.lock().unwrap().clone();
+            if text.contains("Press Ctrl-C") || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

@@ -251,7 +251,7 @@ pub fn check_description(text: &str) -> Result<(), AppError> {
             "The description can have at most {MAX_DESCRIPTION_CHARS} characters."
         )));
     }
-    Ok(())
+    crate::text::check("The description", text, false).map_err(AppError::BadRequest)
 }
 
 pub async fn create(

@@ -344,16 +344,20 @@ async fn unarchive(
     Ok(see_other(&format!("/products/{id}")))
 }
 
-/// A CSV download (admin and up).
+/// A CSV download (admin and up). It starts with a UTF-8 byte-order mark: without one,
+/// Excel on Windows reads the file as ANSI and garbles accented names.
 pub fn csv_response(name: &str, bytes: Vec<u8>) -> HttpResponse {
     let date = chrono::Local::now().format("%Y%m%d");
+    let mut body = Vec::with_capacity(bytes.len() + 3);
+    body.extend_from_slice(b"\xEF\xBB\xBF");
+    body.extend_from_slice(&bytes);
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}_{date}.csv\""),
         ))
-        .body(bytes)
+        .body(body)
 }
 
 async fn export_csv(

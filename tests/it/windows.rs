@@ -1,0 +1,290 @@
+//! The Windows suite: the real `backroom.exe` under Wine, driven from Linux like a person would
+//! use it. `scripts/windows-check.sh` builds the exe and runs these with
+//! `BACKROOM_TEST_EXE` (the exe), `BACKROOM_TEST_LAUNCHER` (wine64) and `BACKROOM_TEST_SHIM`
+//! (the test-only bcryptprimitives.dll Wine 8 lacks). Ignored in the plain `cargo test`.
+//!
+//! Wine is not Windows: these prove the program's own logic on Windows paths and APIs (flushes,
+//! renames, hard links, verbatim paths, console, SQLite's Windows VFS), not NTFS sharing rules,
+//! antivirus or SmartScreen.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+const IGNORE: &str = "needs backroom.exe under Wine: scripts/windows-check.sh";
+
+/// A copy of the exe (with the shim beside it) in a temp folder, and a data folder.
+struct WinApp {
+    _tmp: tempfile::TempDir,
+    exe: PathBuf,
+    data: PathBuf,
+    launcher: PathBuf,
+}
+
+/// `/tmp/x/y` as Windows programs under Wine see it: `Z:\tmp\x\y`.
+fn win_path(path: &Path) -> String {
+    format!("Z:{}", path.display()).replace('/', "\\")
+}
+
+impl WinApp {
+    fn new() -> WinApp {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| panic!("{name} is not set ({IGNORE})"))
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let install = tmp.path().join("Backroom");
+        std::fs::create_dir(&install).unwrap();
+        let exe = install.join("backroom.exe");
+        std::fs::copy(var("BACKROOM_TEST_EXE"), &exe).unwrap();
+        std::fs::copy(
+            var("BACKROOM_TEST_SHIM"),
+            install.join("bcryptprimitives.dll"),
+        )
+        .unwrap();
+        let data = tmp.path().join("shop data");
+        std::fs::create_dir(&data).unwrap();
+        WinApp {
+            exe,
+            data,
+            launcher: var("BACKROOM_TEST_LAUNCHER"),
+            _tmp: tmp,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.launcher);
+        cmd.arg(&self.exe)
+            .arg("--data-dir")
+            .arg(win_path(&self.data))
+            .args(args)
+            .env_remove("BACKROOM_DATA_DIR")
+            .env("BACKROOM_LOG", "info");
+        cmd
+    }
+
+    /// Runs a command to completion, with `stdin` as its input.
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut input = child.stdin.take().unwrap();
+            input.write_all(stdin.as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn run_ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "backroom.exe {args:?} failed: {text}");
+        text
+    }
+
+    fn serve(&self) -> ServerProcess {
+        self.serve_with(&[])
+    }
+
+    fn serve_with(&self, extra: &[&str]) -> ServerProcess {
+        let mut args = vec!["--port", "0"];
+        args.extend_from_slice(extra);
+        let mut cmd = self.command(&args);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        ServerProcess::from_command(cmd)
+    }
+
+    fn backups(&self) -> PathBuf {
+        self.data.join("database_backups")
+    }
+
+    fn sidecar(&self, name: &str) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.backups().join(format!("{name}.json"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn customers(&self) -> Vec<String> {
+        let conn = rusqlite::Connection::open(self.data.join("business_data.db")).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM customers ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+}
+
+/// Polls until `done` holds, failing after `limit`.
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn verified(sidecar: &serde_json::Value) -> bool {
+    sidecar["verification"]["ok"] == serde_json::Value::Bool(true)
+}
+
+fn add_customer(client: &Client, name: &str) {
+    let res = client.post_form(
+        "/customers",
+        &[("name", name), ("phone", ""), ("email", ""), ("notes", "")],
+    );
+    assert_eq!(res.status, 303, "{}", res.body);
+}
+
+#[test]
+#[ignore = "needs backroom.exe under Wine: scripts/windows-check.sh"]
+fn version_and_help() {
+    let app = WinApp::new();
+    let version = app.run_ok(&["--version"], "");
+    assert!(version.contains(backroom::VERSION), "{version}");
+    let help = app.run_ok(&["restore", "--help"], "");
+    assert!(help.contains("--latest"), "{help}");
+}
+
+#[test]
+#[ignore = "needs backroom.exe under Wine: scripts/windows-check.sh"]
+fn backups_and_restores_work_on_windows() {
+    let app = WinApp::new();
+
+    // A user from the command line (SQLite's Windows locking, WAL and all).
+    let added = app.run_ok(&["user", "add", "owner", "--role", "super-admin"], PASSWORD);
+    assert!(added.contains("Added owner"), "{added}");
+
+    // The server starts, shows a plain data folder path, and makes a verified startup backup.
+    let mut server = app.serve();
+    let shown = server.output();
+    assert!(
+        shown.contains(&format!("Data folder: {}", win_path(&app.data))),
+        "the data folder must be a normal Z:\\ path: {shown}"
+    );
+    assert!(!shown.contains(r"\\?\"), "{shown}");
+    wait_for("the startup backup", Duration::from_secs(90), || {
+        app.backups().join("startup_backup.db.json").exists()
+    });
+    assert!(verified(&app.sidecar("startup_backup.db")));
+
+    let client = Client::new(&server.url);
+    assert_eq!(client.get("/").location(), "/login");
+    assert_eq!(client.login("owner", PASSWORD).status, 303);
+    add_customer(&client, "Before the CLI backup");
+
+    // A manual backup from the command line while the server runs.
+    let cli = app.run_ok(&["backup", "create", "-d", "from the command line"], "");
+    assert!(cli.contains("Backup created and verified"), "{cli}");
+    add_customer(&client, "After the CLI backup");
+
+    // A manual backup from the page.
+    let res = client.post_form("/backup/create", &[("description", "from the page")]);
+    assert_eq!(res.status, 303);
+    let page = client.get("/backup/status").body;
+    assert!(page.contains("from the page"), "{page}");
+    let files = backup_files(&app.backups());
+    let from_cli = files
+        .iter()
+        .find(|n| n.contains("from_the_command_line"))
+        .unwrap()
+        .clone();
+    let from_page = files
+        .iter()
+        .find(|n| n.contains("from_the_page"))
+        .unwrap()
+        .clone();
+    assert!(verified(&app.sidecar(&from_cli)));
+    assert!(verified(&app.sidecar(&from_page)));
+
+    // Everything verifies from the command line.
+    let verify = app.run_ok(&["backup", "verify", "--all"], "");
+    assert!(verify.contains(&format!("ok      {from_page}")), "{verify}");
+
+    // Restore in place through the page: the data goes back, a safety backup keeps today's.
+    add_customer(&client, "After the page backup");
+    let res = client.post_form(&format!("/backup/{from_cli}/restore"), &[]);
+    assert_eq!(res.status, 303, "{}", res.body);
+    let status = client.get("/backup/status").body;
+    assert!(status.contains(&format!("Restored {from_cli}")), "{status}");
+    let safety: Vec<String> = backup_files(&app.backups())
+        .into_iter()
+        .filter(|n| n.starts_with("pre_restore_"))
+        .collect();
+    assert_eq!(safety.len(), 1, "{safety:?}");
+    wait_for(
+        "the safety backup's record",
+        Duration::from_secs(30),
+        || app.backups().join(format!("{}.json", safety[0])).exists(),
+    );
+    let names = client.get("/customers").body;
+    assert!(names.contains("Before the CLI backup"), "{names}");
+    assert!(!names.contains("After the CLI backup"), "{names}");
+
+    // Emergency restore picks the newest good regular backup (the one from the page).
+    let res = client.api_post("/api/backups/emergency-restore", serde_json::json!({}));
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json()["restored"], from_page.as_str());
+    let names = client.get("/customers").body;
+    assert!(names.contains("After the CLI backup"), "{names}");
+    assert!(!names.contains("After the page backup"), "{names}");
+
+    // With the server stopped, `restore --latest` from the command line.
+    server.kill9();
+    let restored = app.run_ok(&["restore", "--latest"], "");
+    assert!(
+        restored.contains(&format!("Restored {from_page}")),
+        "{restored}"
+    );
+    assert_eq!(
+        app.customers(),
+        ["After the CLI backup", "Before the CLI backup"]
+    );
+
+    // RECOVERY.txt speaks Windows: plain paths and the .exe command.
+    let recovery = std::fs::read_to_string(app.backups().join("RECOVERY.txt")).unwrap();
+    assert!(
+        recovery.contains(r".\backroom.exe restore --latest"),
+        "{recovery}"
+    );
+    assert!(recovery.contains(&win_path(&app.data)), "{recovery}");
+    assert!(!recovery.contains(r"\\?\"), "{recovery}");
+
+    // And it starts again on the restored data.
+    let server = app.serve();
+    let client = Client::new(&server.url);
+    assert_eq!(client.login("owner", PASSWORD).status, 303);
+    assert!(
+        client
+            .get("/customers")
+            .body
+            .contains("Before the CLI backup")
+    );
+}
+
+#[test]
+#[ignore = "needs backroom.exe under Wine: scripts/windows-check.sh"]
+fn a_second_copy_on_the_same_data_is_refused() {
+    let app = WinApp::new();
+    // The installer's logon task runs it without a console window.
+    let server = app.serve_with(&["--no-window"]);
+    assert_eq!(Client::new(&server.url).get("/login").status, 200);
+    let out = app.run(&["--port", "0"], "");
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(text.contains("already running"), "{text}");
+}
