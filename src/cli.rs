@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::{Role, password, users};
+use crate::auth::store::AuthStore;
+use crate::auth::{Role, login, throttle, users};
 use crate::backup::restore::{OfflineTarget, restore_offline};
 use crate::backup::{BackupEngine, BackupState, CreateRequest};
 use crate::config::{Paths, Settings};
@@ -91,8 +92,14 @@ pub enum UserCommand {
     },
     /// List users and their roles
     List,
-    /// Set a new password for a user (read from standard input or asked for)
+    /// Set a new password for a user (read from standard input or asked for); their sessions
+    /// end and failed-login delays are cleared
     Passwd {
+        /// User name
+        name: String,
+    },
+    /// Clear the failed-login delays of a user (from every address)
+    Unlock {
         /// User name
         name: String,
     },
@@ -242,15 +249,21 @@ fn read_new_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
+fn find_user(db: &Db, name: &str) -> anyhow::Result<crate::auth::User> {
+    db.with_conn(|c| users::find_by_name(c, name))?
+        .with_context(|| format!("no user is named {name:?}"))
+}
+
 fn user_command(data_dir: Option<&std::path::Path>, cmd: UserCommand) -> anyhow::Result<()> {
-    let (_paths, db) = open_db(data_dir)?;
+    let (paths, db) = open_db(data_dir)?;
+    // Sessions and login counters live beside the data, outside the business database.
+    let store = AuthStore::open(&paths.data_dir)?;
     match cmd {
         UserCommand::Add { name, role } => {
             crate::auth::validate_username(&name)?;
             let role = Role::parse(&role).context("unknown role")?;
             let password_text = read_new_password()?;
-            let hash = password::hash_password(&password_text)?;
-            let user = db.with_conn(|c| users::create(c, &name, &hash, role))?;
+            let user = login::add_user(&db, &name, &password_text, role)?;
             println!("Added {} ({}).", user.username, user.role);
         }
         UserCommand::List => {
@@ -270,16 +283,25 @@ fn user_command(data_dir: Option<&std::path::Path>, cmd: UserCommand) -> anyhow:
             }
         }
         UserCommand::Passwd { name } => {
-            let user = db
-                .with_conn(|c| users::find_by_name(c, &name))?
-                .with_context(|| format!("no user is named {name:?}"))?;
+            let user = find_user(&db, &name)?;
             let password_text = read_new_password()?;
-            let hash = password::hash_password(&password_text)?;
-            db.with_conn(|c| users::set_password_hash(c, user.id, &hash))?;
-            println!("Password changed for {}.", user.username);
+            login::set_password(&db, &store, user.id, &password_text)?;
+            println!(
+                "Password changed for {}; their sessions ended and failed-login delays were cleared.",
+                user.username
+            );
+        }
+        UserCommand::Unlock { name } => {
+            let user = find_user(&db, &name)?;
+            let cleared = throttle::unlock(&store, &user.username)?;
+            println!(
+                "Failed-login delays cleared for {} ({cleared} address(es)).",
+                user.username
+            );
         }
     }
-    db.close()?;
+    // Dropped, not closed with a checkpoint: the server may be running and using the file.
+    drop(db);
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Local, NaiveDateTime, Utc};
 
-pub trait Clock: Send + Sync {
+pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
 
     /// The same moment as local wall-clock time (backup names use it).
@@ -32,9 +32,10 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
-    /// Starts at the real time now.
+    /// Starts at the real time now, on a whole second (stored times keep milliseconds).
     pub fn new() -> ManualClock {
-        ManualClock::at(Utc::now())
+        use chrono::SubsecRound;
+        ManualClock::at(Utc::now().trunc_subsecs(0))
     }
 
     pub fn at(start: DateTime<Utc>) -> ManualClock {

@@ -10,21 +10,19 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use actix_session::SessionMiddleware;
-use actix_session::config::{BrowserSession, CookieContentSecurity};
-use actix_session::storage::CookieSessionStore;
-use actix_web::cookie::{Key, SameSite};
+use actix_web::cookie::Key;
 use actix_web::dev::ServerHandle;
-use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
+use crate::auth::store::AuthStore;
 use crate::auth::throttle::LoginThrottle;
 use crate::backup::scheduler::Scheduler;
 use crate::backup::{BackupEngine, BackupError, BackupKind, CreateRequest};
+use crate::clock::SharedClock;
 use crate::config::{ConfigError, Paths, Settings};
 use crate::db::{Db, DbError, DbOptions};
 use crate::fsutil::{self, FileLock};
-use crate::web::{self as app, AppState, MAX_BODY_BYTES};
+use crate::web::{self as app, AppState};
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -37,6 +35,8 @@ pub struct ServeOptions {
     /// Let actix-web stop on SIGINT/SIGTERM (off for servers started inside tests).
     pub handle_signals: bool,
     pub workers: usize,
+    /// The time as every part of the server sees it (tests move it by hand).
+    pub clock: SharedClock,
 }
 
 impl ServeOptions {
@@ -48,6 +48,7 @@ impl ServeOptions {
             interval_override: None,
             handle_signals: true,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
+            clock: crate::clock::system(),
         }
     }
 }
@@ -75,6 +76,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Sessions(#[from] crate::auth::store::StoreError),
     #[error("{0}")]
     Io(String),
 }
@@ -183,7 +186,7 @@ impl Backroom {
             InitError = (),
         > + use<>,
     > {
-        build_app(self.state.clone(), self.key.clone())
+        app::app::build(self.state.clone(), self.key.clone())
     }
 
     /// Stops background work, closes the database and releases the data folder.
@@ -215,6 +218,7 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
     let db = Db::open_unmigrated(&paths.db, DbOptions::SERVER).map_err(database_error)?;
     let found_version = db.schema_version().map_err(database_error)?;
     let key = session_key(&paths)?;
+    let auth = Arc::new(AuthStore::open(&paths.data_dir).map_err(StartError::Sessions)?);
     // Claim the port before any background work, so "port in use" fails fast and clean.
     let addr = SocketAddr::new(opts.bind, opts.port);
     let listener = std::net::TcpListener::bind(addr).map_err(|source| {
@@ -258,7 +262,10 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
         engine: engine.clone(),
         settings,
         scheduler: scheduler.clone(),
-        throttle: LoginThrottle::default(),
+        throttle: LoginThrottle::new(auth.clone(), opts.clock.clone()),
+        manual_backups: crate::auth::limits::ManualBackupLimit::new(opts.clock.clone()),
+        auth,
+        clock: opts.clock.clone(),
     });
     Ok(Backroom {
         paths,
@@ -353,48 +360,6 @@ fn shutdown(mut prepared: Backroom) {
     drop(prepared.lock);
 }
 
-fn build_app(
-    state: web::Data<AppState>,
-    key: Key,
-) -> App<
-    impl actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    App::new()
-        .app_data(state)
-        .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
-        .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES))
-        .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
-        .wrap(from_fn(app::middleware::csrf_guard))
-        .wrap(from_fn(app::middleware::auth_gate))
-        .wrap(from_fn(app::middleware::catch_panics))
-        .wrap(
-            SessionMiddleware::builder(CookieSessionStore::default(), key)
-                .cookie_name("backroom_session".into())
-                .cookie_secure(false)
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Strict)
-                .cookie_content_security(CookieContentSecurity::Private)
-                .session_lifecycle(BrowserSession::default())
-                .build(),
-        )
-        .wrap(ErrorHandlers::new().default_handler(app::error::render_other_errors))
-        .wrap(
-            app::error::SECURITY_HEADERS
-                .iter()
-                .fold(DefaultHeaders::new(), |headers, (name, value)| {
-                    headers.add((*name, *value))
-                }),
-        )
-        .configure(app::routes)
-        .default_service(web::to(app::not_found))
-}
-
 fn build_server(
     prepared: &mut Backroom,
     opts: &ServeOptions,
@@ -408,7 +373,7 @@ fn build_server(
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Io(format!("cannot read the listening address: {e}")))?;
-    let server = HttpServer::new(move || build_app(state.clone(), key.clone()))
+    let server = HttpServer::new(move || app::app::build(state.clone(), key.clone()))
         .workers(opts.workers)
         .shutdown_timeout(10);
     // On Windows the console handler stops the server instead (it also covers closing the

@@ -1,10 +1,14 @@
 //! People and what they may do: users, ordered roles, argon2id passwords and the login
 //! throttle. Sessions and CSRF tokens are carried by the web layer (`web::session`).
 
+pub mod limits;
+pub mod login;
 pub mod password;
 pub mod store;
 pub mod throttle;
 pub mod users;
+
+pub use login::{PasswordChange, change_password, login};
 
 use serde::{Deserialize, Serialize};
 
@@ -55,8 +59,8 @@ impl std::fmt::Display for Role {
 pub enum AuthError {
     #[error("Wrong user name or password.")]
     InvalidCredentials,
-    #[error("Too many failed attempts. Try again in {minutes} minute(s).")]
-    LockedOut { minutes: u64 },
+    #[error("Too many failed attempts. Try again in {}.", wait_text(*.wait))]
+    LockedOut { wait: std::time::Duration },
     #[error("This account is disabled. Ask a super-admin to enable it.")]
     Disabled,
     #[error("The user name {0:?} is already taken.")]
@@ -69,10 +73,49 @@ pub enum AuthError {
     NotFound,
     #[error("You are the last active super-admin: make someone else super-admin first.")]
     LastSuperAdmin,
+    #[error("Please correct the highlighted fields.")]
+    Invalid(crate::fields::FieldErrors),
     #[error("cannot hash the password: {0}")]
-    Hash(String),
+    Hash(#[from] argon2::password_hash::Error),
     #[error("{0}")]
     Db(#[from] DbError),
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+}
+
+impl AuthError {
+    /// True for answers meant for the person at the form (wrong password, wait, disabled,
+    /// field messages), as opposed to failures of the program.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            AuthError::InvalidCredentials
+                | AuthError::LockedOut { .. }
+                | AuthError::Disabled
+                | AuthError::Invalid(_)
+                | AuthError::InvalidUsername(_)
+                | AuthError::WeakPassword(_)
+                | AuthError::UsernameTaken(_)
+                | AuthError::LastSuperAdmin
+        )
+    }
+}
+
+/// "3 seconds", "2 minutes": how long to wait, rounded up.
+fn wait_text(wait: std::time::Duration) -> String {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    match secs {
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s => {
+            let minutes = s.div_ceil(60);
+            if minutes == 1 {
+                "1 minute".into()
+            } else {
+                format!("{minutes} minutes")
+            }
+        }
+    }
 }
 
 impl From<rusqlite::Error> for AuthError {
@@ -89,8 +132,6 @@ pub struct User {
     pub role: Role,
     pub active: bool,
     pub created_at: String,
-    /// Sessions carry this number; bumping it ends them all.
-    pub session_epoch: i64,
 }
 
 pub const MIN_PASSWORD_LEN: usize = 8;

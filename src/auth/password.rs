@@ -10,7 +10,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use super::AuthError;
 
 fn hasher() -> Result<Argon2<'static>, AuthError> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| AuthError::Hash(e.to_string()))?;
+    let params = Params::new(19 * 1024, 2, 1, None)
+        .map_err(|e| AuthError::Hash(argon2::password_hash::Error::from(e)))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -18,7 +19,7 @@ fn hasher() -> Result<Argon2<'static>, AuthError> {
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
     let hash = hasher()?
         .hash_password(password.as_bytes())
-        .map_err(|e| AuthError::Hash(e.to_string()))?;
+        .map_err(AuthError::Hash)?;
     Ok(hash.to_string())
 }
 

@@ -22,7 +22,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     user_id    INTEGER,
     state      TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    last_seen  INTEGER NOT NULL
+    last_seen  INTEGER NOT NULL,
+    -- 1 once ended by a password change, a demotion or a disable: kept briefly so the
+    -- browser can be told, never usable again.
+    ended      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
 CREATE TABLE IF NOT EXISTS login_failures (
@@ -56,6 +59,8 @@ pub struct StoredSession {
     pub user_id: Option<i64>,
     pub state: String,
     pub last_seen: DateTime<Utc>,
+    /// Ended by something other than its own logout (a password change, a demotion).
+    pub ended: bool,
 }
 
 pub fn hash_key(key: &str) -> String {
@@ -98,13 +103,14 @@ impl AuthStore {
         Ok(self
             .conn()
             .query_row(
-                "SELECT user_id, state, last_seen FROM sessions WHERE key_hash = ?1",
+                "SELECT user_id, state, last_seen, ended FROM sessions WHERE key_hash = ?1",
                 [hash_key(key)],
                 |r| {
                     Ok(StoredSession {
                         user_id: r.get(0)?,
                         state: r.get(1)?,
                         last_seen: from_millis(r.get(2)?),
+                        ended: r.get(3)?,
                     })
                 },
             )
@@ -122,7 +128,7 @@ impl AuthStore {
         self.conn().execute(
             "INSERT INTO sessions (key_hash, user_id, state, created_at, last_seen)
              VALUES (?1, ?2, ?3, ?4, ?4)
-             ON CONFLICT (key_hash) DO UPDATE SET user_id = ?2, state = ?3, last_seen = ?4",
+             ON CONFLICT (key_hash) DO UPDATE SET user_id = ?2, state = ?3, last_seen = ?4, ended = 0",
             params![hash_key(key), user_id, state, millis(now)],
         )?;
         Ok(())
@@ -138,7 +144,8 @@ impl AuthStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let n = self.conn().execute(
-            "UPDATE sessions SET user_id = ?2, state = ?3, last_seen = ?4 WHERE key_hash = ?1",
+            "UPDATE sessions SET user_id = ?2, state = ?3, last_seen = ?4
+             WHERE key_hash = ?1 AND ended = 0",
             params![hash_key(key), user_id, state, millis(now)],
         )?;
         Ok(n > 0)
@@ -158,12 +165,14 @@ impl AuthStore {
         Ok(())
     }
 
-    /// Ends every session of a user, except the one whose key is `keep` (the person who just
-    /// changed their own password stays logged in). Returns how many ended.
+    /// Ends every session of a user, except the one whose key is `keep`. The state is wiped
+    /// at once; the row stays (marked ended) until the browser comes back and is told, or
+    /// until it is swept out. Returns how many ended.
     pub fn end_user_sessions(&self, user_id: i64, keep: Option<&str>) -> Result<usize, StoreError> {
         let keep = keep.map(hash_key).unwrap_or_default();
         Ok(self.conn().execute(
-            "DELETE FROM sessions WHERE user_id = ?1 AND key_hash <> ?2",
+            "UPDATE sessions SET state = '{}', ended = 1
+             WHERE user_id = ?1 AND key_hash <> ?2 AND ended = 0",
             params![user_id, keep],
         )?)
     }
@@ -171,7 +180,7 @@ impl AuthStore {
     /// How many sessions a user has open.
     pub fn sessions_of(&self, user_id: i64) -> Result<usize, StoreError> {
         Ok(self.conn().query_row(
-            "SELECT count(*) FROM sessions WHERE user_id = ?1",
+            "SELECT count(*) FROM sessions WHERE user_id = ?1 AND ended = 0",
             [user_id],
             |r| r.get::<_, i64>(0),
         )? as usize)
@@ -187,8 +196,8 @@ impl AuthStore {
     ) -> Result<usize, StoreError> {
         let cutoff = |d: Duration| millis(now) - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         Ok(self.conn().execute(
-            "DELETE FROM sessions WHERE (user_id IS NOT NULL AND last_seen < ?1)
-                                     OR (user_id IS NULL AND last_seen < ?2)",
+            "DELETE FROM sessions WHERE ((user_id IS NOT NULL OR ended = 1) AND last_seen < ?1)
+                                     OR (user_id IS NULL AND ended = 0 AND last_seen < ?2)",
             params![cutoff(logged_in), cutoff(anonymous)],
         )?)
     }
@@ -290,13 +299,17 @@ mod tests {
             .unwrap();
         assert!(!raw.contains("key-a"), "only hashes are stored");
         assert_eq!(store.end_user_sessions(1, Some("key-b")).unwrap(), 1);
-        assert!(store.load("key-a").unwrap().is_none());
-        assert!(store.load("key-b").unwrap().is_some());
+        let ended = store.load("key-a").unwrap().unwrap();
+        assert!(ended.ended && ended.state == "{}");
+        assert!(!store.load("key-b").unwrap().unwrap().ended);
         assert!(
-            !store.update("key-a", Some(1), "{}", now).unwrap(),
+            !store
+                .update("key-a", Some(1), r#"{"uid":"1"}"#, now)
+                .unwrap(),
             "ended stays ended"
         );
-        assert!(store.load("key-a").unwrap().is_none());
+        assert!(store.load("key-a").unwrap().unwrap().ended);
+        assert_eq!(store.sessions_of(1).unwrap(), 1);
         assert!(crate::platform::is_owner_only(&dir.path().join(SESSIONS_FILE)).unwrap());
     }
 

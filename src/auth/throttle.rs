@@ -1,136 +1,257 @@
-//! Login throttle: after 5 failed attempts for one user name or from one address within 15
-//! minutes, further attempts are refused until the oldest of them is 15 minutes old.
+//! Password guessing is slowed per (name, address), not by locking a name everywhere: five
+//! wrong passwords for a name from one address make that address wait before the next try
+//! for that name, 1 s, then 2, 4, … up to 15 minutes. The same name from another address, with
+//! no failures of its own, is not held back at all, so nobody can lock the owner out by
+//! guessing from elsewhere. An address that fails for many names (spraying) is slowed the
+//! same way, except the computer itself (127.0.0.1), where everyone at the shop sits.
 //!
-//! An attempt counts as a failure from the moment it starts (and is taken back only when the
-//! password turns out right), so many attempts sent at once cannot slip past the limit while
-//! their slow password checks run.
-//!
-//! The loopback address is only limited per name: everyone at the shop's own computer comes
-//! from 127.0.0.1, and one person's typos must not lock the owner out.
+//! An attempt counts as a failure from the moment it starts and is taken back when the
+//! password is right, so parallel guesses cannot slip past while their slow hashes run. The
+//! counters live in `sessions.db`, outside the business data: `backroom user unlock NAME` and
+//! `user passwd` clear them from the command line while the server runs.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-pub const MAX_FAILURES: usize = 5;
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+use chrono::{DateTime, Utc};
 
-#[derive(Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+use super::store::{AuthStore, Failures, StoreError};
+use crate::clock::SharedClock;
+
+/// Wrong passwords allowed per (name, address) before delays start.
+pub const FREE_FAILURES: u32 = 5;
+/// Wrong passwords allowed from one address, over all names, before delays start.
+pub const FREE_ADDRESS_FAILURES: u32 = 20;
+/// The longest wait between attempts.
+pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// Counters untouched for this long are forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Which password check an attempt is for: logging in, or the current password on
+/// `/account` (its own counter, so one cannot be used to lock the other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Login,
+    Account,
 }
 
-fn keys(username: &str, address: &str) -> Vec<String> {
-    let mut keys = vec![format!("user:{}", username.to_lowercase())];
-    let loopback = address
-        .parse::<std::net::IpAddr>()
-        .is_ok_and(|a| a.to_canonical().is_loopback());
-    if !loopback {
-        keys.push(format!("addr:{address}"));
+impl Check {
+    fn prefix(self) -> &'static str {
+        match self {
+            Check::Login => "login",
+            Check::Account => "account",
+        }
     }
-    keys
+}
+
+#[derive(Clone)]
+pub struct LoginThrottle {
+    store: Arc<AuthStore>,
+    clock: SharedClock,
+}
+
+/// How long to wait after `failures` failures (zero while they are free).
+pub fn delay_after(failures: u32, free: u32) -> Duration {
+    if failures < free {
+        return Duration::ZERO;
+    }
+    let doublings = (failures - free).min(20);
+    Duration::from_secs(1u64 << doublings).min(MAX_DELAY)
+}
+
+fn is_loopback(address: &str) -> bool {
+    address
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|a| a.to_canonical().is_loopback())
+}
+
+/// Names are case-insensitive; a long typed name is cut so it cannot bloat the store.
+fn name_key(check: Check, username: &str, address: &str) -> String {
+    let name: String = username.to_lowercase().chars().take(64).collect();
+    format!("{}:{name}|{address}", check.prefix())
+}
+
+fn address_key(check: Check, address: &str) -> Option<String> {
+    (!is_loopback(address)).then(|| format!("{}-addr:{address}", check.prefix()))
+}
+
+/// The wait left for one counter, at `now`.
+fn wait_for(
+    failures: &Failures<'_>,
+    key: &str,
+    free: u32,
+    now: DateTime<Utc>,
+) -> Result<Duration, StoreError> {
+    let Some((count, last)) = failures.get(key)? else {
+        return Ok(Duration::ZERO);
+    };
+    let since = (now - last).to_std().unwrap_or_default();
+    Ok(delay_after(count, free).saturating_sub(since))
 }
 
 impl LoginThrottle {
-    fn map(&self) -> MutexGuard<'_, HashMap<String, Vec<Instant>>> {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn new(store: Arc<AuthStore>, clock: SharedClock) -> LoginThrottle {
+        LoginThrottle { store, clock }
     }
 
-    /// Starts an attempt: `Err(wait)` while the name or the address is locked out, otherwise
-    /// the attempt is counted (as a failure until [`LoginThrottle::record_success`]).
-    pub fn begin_attempt(&self, username: &str, address: &str) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut map = self.map();
-        let keys = keys(username, address);
-        let mut wait = Duration::ZERO;
-        for key in &keys {
-            if let Some(times) = map.get_mut(key) {
-                times.retain(|t| now.duration_since(*t) < WINDOW);
-                if times.len() >= MAX_FAILURES
-                    && let Some(oldest) = times.first()
-                {
-                    wait = wait.max(WINDOW.saturating_sub(now.duration_since(*oldest)));
-                }
+    /// Starts an attempt: `Ok(Err(wait))` while this name from this address (or this address)
+    /// must wait, otherwise the attempt is counted as a failure until
+    /// [`LoginThrottle::succeeded`].
+    pub fn begin(
+        &self,
+        check: Check,
+        username: &str,
+        address: &str,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let now = self.clock.now();
+        let name = name_key(check, username, address);
+        let addr = address_key(check, address);
+        self.store.with_failures(|f| {
+            f.forget_older_than(now, FORGET_AFTER)?;
+            let mut wait = wait_for(f, &name, FREE_FAILURES, now)?;
+            if let Some(addr) = &addr {
+                wait = wait.max(wait_for(f, addr, FREE_ADDRESS_FAILURES, now)?);
             }
-        }
-        if !wait.is_zero() {
-            return Err(wait);
-        }
-        for key in keys {
-            map.entry(key).or_default().push(now);
-        }
-        // Bound the memory an attacker can make us use.
-        if map.len() > 10_000 {
-            map.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < WINDOW));
-        }
-        Ok(())
+            if !wait.is_zero() {
+                return Ok(Err(wait));
+            }
+            for key in std::iter::once(&name).chain(addr.as_ref()) {
+                let count = f.get(key)?.map_or(0, |(n, _)| n);
+                f.set(key, count.saturating_add(1), now)?;
+            }
+            Ok(Ok(()))
+        })
     }
 
-    /// The password was right: the name's failures are forgiven, and this attempt no longer
-    /// counts against the address.
-    pub fn record_success(&self, username: &str, address: &str) {
-        let mut map = self.map();
-        for key in keys(username, address) {
-            if key.starts_with("user:") {
-                map.remove(&key);
-            } else if let Some(times) = map.get_mut(&key) {
-                times.pop();
+    /// The password was right: this name's failures from this address are forgiven, and the
+    /// attempt no longer counts against the address.
+    pub fn succeeded(&self, check: Check, username: &str, address: &str) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.store.with_failures(|f| {
+            f.clear(&name_key(check, username, address))?;
+            if let Some(addr) = address_key(check, address) {
+                take_back(f, &addr, now)?;
             }
-        }
+            Ok(())
+        })
     }
 
-    /// The attempt never got as far as checking a password (e.g. the form was incomplete):
-    /// take back just this attempt.
-    pub fn cancel_attempt(&self, username: &str, address: &str) {
-        let mut map = self.map();
-        for key in keys(username, address) {
-            if let Some(times) = map.get_mut(&key) {
-                times.pop();
+    /// The attempt never got as far as a password check: take just this attempt back.
+    pub fn cancel(&self, check: Check, username: &str, address: &str) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.store.with_failures(|f| {
+            take_back(f, &name_key(check, username, address), now)?;
+            if let Some(addr) = address_key(check, address) {
+                take_back(f, &addr, now)?;
             }
-        }
+            Ok(())
+        })
     }
+}
+
+fn take_back(f: &Failures<'_>, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    if let Some((count, _)) = f.get(key)? {
+        f.set(key, count.saturating_sub(1), now)?;
+    }
+    Ok(())
+}
+
+/// Clears every counter for a name, from every address (`backroom user unlock`, `user passwd`).
+pub fn unlock(store: &AuthStore, username: &str) -> Result<usize, StoreError> {
+    let name: String = username.to_lowercase().chars().take(64).collect();
+    store.with_failures(|f| {
+        let mut cleared = 0;
+        for check in [Check::Login, Check::Account] {
+            cleared += f.clear_prefix(&format!("{}:{name}|", check.prefix()))?;
+        }
+        Ok(cleared)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
-    #[test]
-    fn five_failures_lock_the_name_and_the_address() {
-        let t = LoginThrottle::default();
-        for _ in 0..MAX_FAILURES {
-            assert!(t.begin_attempt("anna", "1.2.3.4").is_ok());
-        }
-        assert!(
-            t.begin_attempt("anna", "9.9.9.9").is_err(),
-            "name locked from anywhere"
-        );
-        assert!(
-            t.begin_attempt("bob", "1.2.3.4").is_err(),
-            "address locked for any name"
-        );
-        assert!(t.begin_attempt("bob", "9.9.9.9").is_ok());
+    fn throttle() -> (
+        tempfile::TempDir,
+        LoginThrottle,
+        ManualClock,
+        Arc<AuthStore>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(AuthStore::open(dir.path()).unwrap());
+        let clock = ManualClock::new();
+        let t = LoginThrottle::new(store.clone(), Arc::new(clock.clone()));
+        (dir, t, clock, store)
     }
 
     #[test]
-    fn a_right_password_forgives_the_name() {
-        let t = LoginThrottle::default();
-        for _ in 0..MAX_FAILURES - 1 {
-            t.begin_attempt("anna", "1.2.3.4").unwrap();
-        }
-        t.begin_attempt("anna", "1.2.3.4").unwrap();
-        t.record_success("anna", "1.2.3.4");
-        assert!(t.begin_attempt("anna", "1.2.3.4").is_ok());
+    fn delays_grow_and_are_capped() {
+        assert_eq!(delay_after(4, 5), Duration::ZERO);
+        assert_eq!(delay_after(5, 5), Duration::from_secs(1));
+        assert_eq!(delay_after(7, 5), Duration::from_secs(4));
+        assert_eq!(delay_after(60, 5), MAX_DELAY);
     }
 
     #[test]
-    fn loopback_is_limited_per_name_only() {
-        let t = LoginThrottle::default();
-        for _ in 0..MAX_FAILURES {
-            t.begin_attempt("anna", "127.0.0.1").unwrap();
+    fn failures_slow_one_name_from_one_address_only() {
+        let (_d, t, clock, _) = throttle();
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(t.begin(Check::Login, "owner", "1.2.3.4").unwrap(), Ok(()));
         }
-        assert!(t.begin_attempt("anna", "127.0.0.1").is_err());
-        assert!(t.begin_attempt("owner", "127.0.0.1").is_ok());
-        assert!(t.begin_attempt("owner", "::ffff:127.0.0.1").is_ok());
+        assert!(t.begin(Check::Login, "owner", "1.2.3.4").unwrap().is_err());
+        assert!(
+            t.begin(Check::Login, "Owner", "1.2.3.4").unwrap().is_err(),
+            "any case"
+        );
+        // The owner elsewhere, and others from the same address, are not held back.
+        assert_eq!(t.begin(Check::Login, "owner", "9.9.9.9").unwrap(), Ok(()));
+        assert_eq!(t.begin(Check::Login, "bob", "1.2.3.4").unwrap(), Ok(()));
+        // The account page's check has its own counter.
+        assert_eq!(t.begin(Check::Account, "owner", "1.2.3.4").unwrap(), Ok(()));
+        // After the delay one more try is allowed, then a longer wait.
+        clock.advance(chrono::Duration::seconds(1));
+        assert_eq!(t.begin(Check::Login, "owner", "1.2.3.4").unwrap(), Ok(()));
+        let wait = t
+            .begin(Check::Login, "owner", "1.2.3.4")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(wait, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn success_forgives_and_unlock_clears_every_address() {
+        let (_d, t, _clock, store) = throttle();
+        for addr in ["1.2.3.4", "5.6.7.8"] {
+            for _ in 0..FREE_FAILURES {
+                t.begin(Check::Login, "anna", addr).unwrap().unwrap();
+            }
+        }
+        assert!(t.begin(Check::Login, "anna", "1.2.3.4").unwrap().is_err());
+        assert_eq!(unlock(&store, "ANNA").unwrap(), 2);
+        assert_eq!(t.begin(Check::Login, "anna", "1.2.3.4").unwrap(), Ok(()));
+        t.succeeded(Check::Login, "anna", "1.2.3.4").unwrap();
+        for _ in 0..FREE_FAILURES - 1 {
+            t.begin(Check::Login, "anna", "1.2.3.4").unwrap().unwrap();
+        }
+        t.cancel(Check::Login, "anna", "1.2.3.4").unwrap();
+        t.begin(Check::Login, "anna", "1.2.3.4").unwrap().unwrap();
+        assert!(t.begin(Check::Login, "anna", "1.2.3.4").unwrap().is_ok());
+    }
+
+    #[test]
+    fn spraying_names_from_one_address_is_slowed_except_on_loopback() {
+        let (_d, t, _clock, _) = throttle();
+        for i in 0..FREE_ADDRESS_FAILURES {
+            t.begin(Check::Login, &format!("name{i}"), "1.2.3.4")
+                .unwrap()
+                .unwrap();
+            t.begin(Check::Login, &format!("name{i}"), "127.0.0.1")
+                .unwrap()
+                .unwrap();
+        }
+        assert!(t.begin(Check::Login, "fresh", "1.2.3.4").unwrap().is_err());
+        assert_eq!(t.begin(Check::Login, "fresh", "127.0.0.1").unwrap(), Ok(()));
     }
 }

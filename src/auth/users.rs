@@ -18,11 +18,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         role: Role::parse(&role).unwrap_or(Role::Staff),
         active: row.get::<_, i64>("active")? == 1,
         created_at: row.get("created_at")?,
-        session_epoch: row.get("session_epoch")?,
     })
 }
 
-const COLUMNS: &str = "id, username, role, active, created_at, session_epoch";
+const COLUMNS: &str = "id, username, role, active, created_at";
 
 pub fn count(conn: &Connection) -> Result<i64, AuthError> {
     Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
@@ -107,10 +106,10 @@ pub fn create_first(
     Ok(Some(user))
 }
 
-/// Sets a new password and ends every session of that user.
+/// Sets a new password (the caller ends the user's sessions in the session store).
 pub fn set_password_hash(conn: &Connection, id: i64, password_hash: &str) -> Result<(), AuthError> {
     let n = conn.execute(
-        "UPDATE users SET password_hash = ?1, updated_at = ?2, session_epoch = session_epoch + 1 WHERE id = ?3",
+        "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
         params![password_hash, now_text(), id],
     )?;
     if n == 0 {

@@ -9,32 +9,9 @@ pub mod money;
 pub mod products;
 pub mod sales;
 
-use std::collections::BTreeMap;
-
 use crate::db::DbError;
 
-/// Per-field validation messages, shown next to the fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldErrors(BTreeMap<&'static str, String>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
-    }
-
-    /// The message for `field`, or "" when it is fine.
-    pub fn get(&self, field: &str) -> &str {
-        self.0.get(field).map_or("", String::as_str)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn fields(&self) -> impl Iterator<Item = (&&'static str, &String)> {
-        self.0.iter()
-    }
-}
+pub use crate::fields::FieldErrors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusinessError {

@@ -6,12 +6,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::{ApiError, AppError};
-use super::pages::backup::{
-    BackupRow, backup_rows, check_description, load_status, require_restorer,
-};
+use super::pages::backup::{BackupRow, backup_rows, load_status, require_restorer};
 use super::session::CurrentUser;
 use crate::auth::Role;
-use crate::backup::CreateRequest;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/backups", web::get().to(list))
@@ -82,10 +79,7 @@ async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body: CreateBody = json_or_default(&body)?;
-    check_description(&body.description)?;
-    let engine = state.engine.clone();
-    let request = CreateRequest::manual(&body.description, &user.username);
-    let entry = web::block(move || engine.create(&request)).await??;
+    let entry = crate::web::backups::create_manual(&state, &user, &body.description).await?;
     Ok(HttpResponse::Created().json(
         serde_json::json!({ "backup": BackupRow::from_entry(&entry, Some(&entry.file_name)) }),
     ))

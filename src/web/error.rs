@@ -27,14 +27,22 @@ pub enum AppError {
     #[error("Please log in.")]
     Unauthorized,
     #[error("{0}")]
-    Internal(String),
+    TooManyRequests(String),
+    /// A failure of the program; the page says so plainly and the log gets the cause chain.
+    #[error("internal error: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     #[error("{0}")]
     Unavailable(String),
 }
 
+/// A handler panicked (caught by the panic middleware).
+#[derive(Debug, thiserror::Error)]
+#[error("a request handler panicked: {0}")]
+pub struct HandlerPanicked(pub String);
+
 impl AppError {
-    pub fn forbidden() -> AppError {
-        AppError::Forbidden("You do not have permission to do this.".into())
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> AppError {
+        AppError::Internal(Box::new(e))
     }
 
     pub fn status(&self) -> StatusCode {
@@ -44,6 +52,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -52,8 +61,15 @@ impl AppError {
     /// What a person sees: internal details go to the log, not the page.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Internal(detail) => {
-                tracing::error!("internal error: {detail}");
+            AppError::Internal(source) => {
+                let mut chain = source.to_string();
+                let mut cause = source.source();
+                while let Some(c) = cause {
+                    chain.push_str(": ");
+                    chain.push_str(&c.to_string());
+                    cause = c.source();
+                }
+                tracing::error!("internal error: {chain}");
                 "Something went wrong on our side. The details are in the server log.".into()
             }
             other => other.to_string(),
@@ -65,7 +81,7 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Closed => AppError::Unavailable(e.to_string()),
-            other => AppError::Internal(other.to_string()),
+            other => AppError::internal(other),
         }
     }
 }
@@ -92,9 +108,11 @@ impl From<AuthError> for AppError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Db(db) => db.into(),
-            AuthError::Hash(h) => AppError::Internal(h),
+            AuthError::Hash(_) | AuthError::Store(_) => AppError::internal(e),
             AuthError::NotFound => AppError::NotFound,
-            AuthError::LockedOut { .. } => AppError::Forbidden(e.to_string()),
+            AuthError::LockedOut { .. } => AppError::TooManyRequests(e.to_string()),
+            AuthError::InvalidCredentials => AppError::Unauthorized,
+            AuthError::Invalid(errors) => AppError::BadRequest(errors.joined()),
             other => AppError::BadRequest(other.to_string()),
         }
     }
@@ -112,13 +130,19 @@ impl From<BusinessError> for AppError {
 
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        AppError::Internal(format!("blocking task failed: {e}"))
+        AppError::internal(e)
     }
 }
 
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
-        AppError::Internal(format!("template error: {e}"))
+        AppError::internal(e)
+    }
+}
+
+impl From<crate::auth::store::StoreError> for AppError {
+    fn from(e: crate::auth::store::StoreError) -> Self {
+        AppError::internal(e)
     }
 }
 
@@ -142,21 +166,8 @@ struct ErrorPage<'a> {
     css_url: String,
 }
 
-/// Sent on every response (by the DefaultHeaders middleware, and by error responses
-/// themselves, since an error can reach the client without passing through it).
-pub const SECURITY_HEADERS: [(&str, &str); 4] = [
-    (
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-    ),
-    ("X-Frame-Options", "DENY"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "same-origin"),
-];
-
-fn with_security_headers(mut res: HttpResponse) -> HttpResponse {
-    for (name, value) in SECURITY_HEADERS {
+pub fn with_security_headers(mut res: HttpResponse) -> HttpResponse {
+    for (name, value) in super::security::SECURITY_HEADERS {
         if let (Ok(name), Ok(value)) = (
             header::HeaderName::try_from(name),
             HeaderValue::from_str(value),
@@ -165,6 +176,40 @@ fn with_security_headers(mut res: HttpResponse) -> HttpResponse {
         }
     }
     res
+}
+
+/// An error that escaped every handler and middleware (e.g. from the session layer): it is
+/// answered with our page (or JSON under `/api/`) and the security headers, never bare.
+#[derive(Debug, thiserror::Error)]
+#[error("{err}")]
+pub struct Escaped {
+    pub err: actix_web::Error,
+    pub api: bool,
+}
+
+impl ResponseError for Escaped {
+    fn status_code(&self) -> StatusCode {
+        self.err.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let inner = self.err.error_response();
+        if inner.extensions().get::<Rendered>().is_some() {
+            return inner;
+        }
+        let status = self.status_code();
+        let message = if status.is_server_error() {
+            tracing::error!("request failed: {}", self.err);
+            "Something went wrong on our side. The details are in the server log.".to_string()
+        } else {
+            self.err.to_string()
+        };
+        if self.api {
+            json_error(status, &message)
+        } else {
+            html_error(status, &message)
+        }
+    }
 }
 
 fn html_error(status: StatusCode, message: &str) -> HttpResponse {

@@ -1,12 +1,11 @@
 //! What every page's frame needs: the user, the CSRF token, the health banner, flash
 //! messages, version and asset links.
 
-use actix_session::SessionExt;
 use actix_web::{HttpMessage, HttpRequest, web};
 
 use super::AppState;
 use super::assets;
-use super::session::{self, CurrentUser, Flash};
+use super::session::{CurrentUser, Flash, UserSession};
 use crate::backup::health::{Health, HealthLevel};
 use crate::business::Page;
 
@@ -31,11 +30,12 @@ impl Layout {
         title: &str,
         nav: &'static str,
     ) -> Layout {
-        let session = req.get_session();
+        let session = UserSession::of(req);
         let user = req.extensions().get::<CurrentUser>().cloned();
         let banner = if user.is_some() {
             let engine = state.engine.clone();
-            web::block(move || engine.health(chrono::Utc::now()))
+            let now = state.clock.now();
+            super::blocking(move || Ok::<_, super::AppError>(engine.health(now)))
                 .await
                 .ok()
                 .filter(|h| h.level != HealthLevel::Green)
@@ -46,9 +46,9 @@ impl Layout {
             title: title.to_string(),
             nav,
             user,
-            csrf: session::csrf_token(&session),
+            csrf: session.csrf_token(),
             banner,
-            flashes: session::take_flashes(&session),
+            flashes: session.take_flashes(),
             version: crate::version_line(),
             css_url: assets::url("app.css"),
             js_url: assets::url("app.js"),

@@ -1,7 +1,7 @@
 //! Request gates that apply to every route: who is logged in (and whether that is still
-//! true after a restore or a role change), and the CSRF check on every state-changing request.
+//! true after a restore or a role change), the CSRF check on every state-changing request,
+//! HEAD answered like GET, panics caught, and no error leaving without a rendered page.
 
-use actix_session::SessionExt;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
@@ -9,9 +9,9 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpResponse, web};
 
 use super::AppState;
-use super::error::{ApiError, AppError};
-use super::session::{self, CurrentUser};
-use crate::auth::{Role, users};
+use super::error::{ApiError, AppError, HandlerPanicked};
+use super::session::{CurrentUser, Identity, UserSession};
+use crate::auth::{User, users};
 
 fn is_public(path: &str) -> bool {
     path == "/login"
@@ -29,6 +29,14 @@ fn error_response<B>(req: ServiceRequest, err: AppError) -> ServiceResponse<Eith
     req.into_response(response).map_into_right_body::<B>()
 }
 
+/// True while the user the session names may still use it: they exist, are enabled, and have
+/// the same name and role as when they logged in.
+fn still_valid(identity: &Identity, user: Option<&User>) -> bool {
+    user.is_some_and(|u| {
+        u.active && u.username == identity.username && Some(u.role) == identity.role
+    })
+}
+
 /// Finds the logged-in user and puts a [`CurrentUser`] in the request. A session whose user
 /// no longer exists, was disabled, renamed or changed role, or that was idle too long, is
 /// ended. Anonymous requests for private pages go to `/login?next=...` (401 for `/api/`).
@@ -39,52 +47,31 @@ pub async fn auth_gate<B: MessageBody + 'static>(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(error_response(
             req,
-            AppError::Internal("application state missing".into()),
+            AppError::Unavailable("not ready".into()),
         ));
     };
-    let session = req.get_session();
+    let session = UserSession::of_service(&req);
     let mut ended = false;
-    if let Ok(Some(user_id)) = session.get::<i64>(session::KEY_USER_ID) {
-        let now = chrono::Utc::now().timestamp();
-        let seen = session
-            .get::<i64>(session::KEY_SEEN)
-            .ok()
-            .flatten()
-            .unwrap_or(0);
+    if session.was_ended() {
+        session.end();
+        ended = true;
+    } else if let Some(identity) = session.identity() {
+        let now = state.clock.now();
         let idle_limit = i64::from(state.settings().session_idle_hours) * 3600;
-        let name = session.get::<String>(session::KEY_USERNAME).ok().flatten();
-        let epoch = session
-            .get::<i64>(session::KEY_EPOCH)
-            .ok()
-            .flatten()
-            .unwrap_or(0);
-        let role = session
-            .get::<String>(session::KEY_ROLE)
-            .ok()
-            .flatten()
-            .and_then(|r| Role::parse(&r));
-        if now - seen > idle_limit {
-            session.purge();
+        if now.timestamp() - identity.last_seen > idle_limit {
+            session.end();
             ended = true;
         } else {
             let db = state.db.clone();
-            let found = web::block(move || db.with_conn(|c| users::get(c, user_id))).await;
+            let id = identity.user_id;
+            let found = super::blocking(move || db.with_conn(|c| users::get(c, id))).await;
             let user = match found {
-                Ok(Ok(user)) => user,
-                Ok(Err(e)) => return Ok(error_response(req, e.into())),
-                Err(e) => return Ok(error_response(req, e.into())),
+                Ok(user) => user,
+                Err(e) => return Ok(error_response(req, e)),
             };
             match user {
-                Some(u)
-                    if u.active
-                        && Some(&u.username) == name.as_ref()
-                        && Some(u.role) == role
-                        && u.session_epoch == epoch =>
-                {
-                    // Rewriting the cookie once a minute is enough to track idleness.
-                    if now - seen > 60 {
-                        let _ = session.insert(session::KEY_SEEN, now);
-                    }
+                Some(u) if still_valid(&identity, Some(&u)) => {
+                    session.touch(&identity, now);
                     req.extensions_mut().insert(CurrentUser {
                         id: u.id,
                         username: u.username,
@@ -92,7 +79,7 @@ pub async fn auth_gate<B: MessageBody + 'static>(
                     });
                 }
                 _ => {
-                    session.purge();
+                    session.end();
                     ended = true;
                 }
             }
@@ -118,20 +105,21 @@ pub async fn auth_gate<B: MessageBody + 'static>(
         if ended {
             location.push_str("&ended=1");
         }
-        let response = HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, location))
-            .finish();
-        return Ok(req.into_response(response).map_into_right_body());
+        return Ok(redirect(req, &location));
     }
     if !logged_in && ended && path == "/" {
-        let response = HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/login?ended=1"))
-            .finish();
-        return Ok(req.into_response(response).map_into_right_body());
+        return Ok(redirect(req, "/login?ended=1"));
     }
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+fn redirect<B>(req: ServiceRequest, location: &str) -> ServiceResponse<EitherBody<B>> {
+    let response = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish();
+    req.into_response(response).map_into_right_body()
 }
 
 fn urlencode(text: &str) -> String {
@@ -153,11 +141,7 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
             .await
             .map(ServiceResponse::map_into_left_body);
     }
-    let expected = req
-        .get_session()
-        .get::<String>(session::KEY_CSRF)
-        .ok()
-        .flatten();
+    let expected = UserSession::of_service(&req).csrf();
     let header_token = req
         .headers()
         .get("x-csrf-token")
@@ -195,7 +179,7 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
         None => (None, req),
     };
     let valid = match (expected, provided) {
-        (Some(e), Some(p)) => constant_time_eq(e.as_bytes(), p.as_bytes()),
+        (Some(e), Some(p)) => super::security::tokens_match(&e, &p),
         _ => false,
     };
     if !valid {
@@ -231,7 +215,7 @@ pub async fn catch_panics<B: MessageBody + 'static>(
                 .map(|s| (*s).to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            let err = AppError::Internal(format!("a request handler panicked: {what}"));
+            let err = AppError::internal(HandlerPanicked(what));
             Err(if is_api {
                 ApiError(err).into()
             } else {
@@ -241,9 +225,26 @@ pub async fn catch_panics<B: MessageBody + 'static>(
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// HEAD is answered like GET (the server sends the headers and leaves out the body), so
+/// monitoring tools and link checkers do not see 404s.
+pub async fn head_as_get<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    next.call(req).await
+}
+
+/// The outermost gate: an error that escaped everything inside (the session layer, a
+/// middleware) still becomes our page or JSON with the security headers, never a bare 500.
+pub async fn render_errors<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let api = req.path().starts_with("/api/");
+    next.call(req)
+        .await
+        .map_err(|err| super::error::Escaped { err, api }.into())
 }

@@ -2,12 +2,16 @@
 //! render), and the shared state they use.
 
 pub mod api;
+pub mod app;
 pub mod assets;
+pub mod backups;
 pub mod error;
 pub mod layout;
 pub mod middleware;
 pub mod pages;
+pub mod security;
 pub mod session;
+pub mod session_store;
 
 use std::sync::{Arc, RwLock};
 
@@ -15,9 +19,11 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rusqlite::Connection;
 
+use crate::auth::store::AuthStore;
 use crate::auth::throttle::LoginThrottle;
 use crate::backup::BackupEngine;
 use crate::backup::scheduler::Scheduler;
+use crate::clock::SharedClock;
 use crate::config::{Paths, Settings};
 use crate::db::{Db, DbError};
 pub use error::{ApiError, AppError};
@@ -32,7 +38,11 @@ pub struct AppState {
     pub engine: BackupEngine,
     pub settings: Arc<RwLock<Settings>>,
     pub scheduler: Arc<Scheduler>,
+    /// Sessions and failed-login counters (`sessions.db`, outside the business data).
+    pub auth: Arc<AuthStore>,
     pub throttle: LoginThrottle,
+    pub manual_backups: crate::auth::limits::ManualBackupLimit,
+    pub clock: SharedClock,
 }
 
 impl AppState {
@@ -44,7 +54,18 @@ impl AppState {
     }
 }
 
-/// Runs database work on the blocking pool, never on an async worker.
+/// Runs blocking work (SQLite, argon2, file I/O, backups) on the blocking pool, never on an
+/// async worker. The one way handlers do such work.
+pub async fn blocking<T, E, F>(f: F) -> Result<T, AppError>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Into<AppError> + Send + 'static,
+{
+    web::block(f).await?.map_err(Into::into)
+}
+
+/// [`blocking`] with a pooled connection of the live database.
 pub async fn run_db<T, E, F>(state: &web::Data<AppState>, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
@@ -52,19 +73,7 @@ where
     E: From<DbError> + Into<AppError> + Send + 'static,
 {
     let db = state.db.clone();
-    web::block(move || db.with_conn(f))
-        .await?
-        .map_err(Into::into)
-}
-
-/// Runs any blocking work (file I/O, hashing, backups) on the blocking pool.
-pub async fn run_blocking<T, E, F>(f: F) -> Result<T, AppError>
-where
-    F: FnOnce() -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: Into<AppError> + Send + 'static,
-{
-    web::block(f).await?.map_err(Into::into)
+    blocking(move || db.with_conn(f)).await
 }
 
 /// 303 See Other: the answer to a successful form POST.

@@ -100,6 +100,18 @@ fn create_by_form_and_api_and_conflict_while_one_runs() {
             .any(|n| n.ends_with("_before_stock_take.db"))
     );
 
+    // Staff get one manual backup per ten minutes (each one can push an old one out).
+    let again = staff.api_post("/api/backups", serde_json::json!({"description": "again"}));
+    assert_eq!(again.status, 429, "{}", again.body);
+    assert!(
+        again.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("one manual backup every 10 minutes"),
+        "{}",
+        again.body
+    );
+    let staff = app.login_as(Role::Admin);
     let api = staff.api_post(
         "/api/backups",
         serde_json::json!({"description": "from the API"}),

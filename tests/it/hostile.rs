@@ -175,3 +175,168 @@ fn malformed_forms_and_json_get_400_with_a_message() {
     assert_eq!(status, 415, "unsupported media type: {body}");
     assert_eq!(app.query_i64("SELECT count(*) FROM customers"), 0);
 }
+
+fn new_product(client: &Client, sku: &str, name: &str, price: &str) -> Resp {
+    client.post_form(
+        "/products",
+        &[
+            ("sku", sku),
+            ("name", name),
+            ("price", price),
+            ("stock", "5"),
+        ],
+    )
+}
+
+#[test]
+fn amounts_are_read_as_meant_or_refused_with_what_was_understood() {
+    let app = spawn_app();
+    let staff = app.login_as(Role::Staff);
+    for (sku, typed, cents) in [
+        ("C1", "0,99", 99),
+        ("C2", "12,50", 1250),
+        ("C3", "1,234.50", 123_450),
+        ("C4", "1 234,50", 123_450),
+        ("C5", "12.5", 1250),
+    ] {
+        assert_eq!(new_product(&staff, sku, sku, typed).status, 303, "{typed}");
+        let stored = app.query_i64(&format!(
+            "SELECT price_cents FROM products WHERE sku = '{sku}'"
+        ));
+        assert_eq!(stored, cents, "{typed} must be stored as {cents} cents");
+    }
+    for (sku, typed, says) in [
+        ("D1", "1.234,50", "could mean two amounts"),
+        ("D2", "12,5,0", "wrong places"),
+        ("D3", "1.234", "3 decimals"),
+    ] {
+        let res = new_product(&staff, sku, sku, typed);
+        assert_eq!(res.status, 400, "{typed}");
+        assert!(res.body.contains(says), "{typed}: {}", res.body);
+        assert_eq!(
+            app.query_i64(&format!(
+                "SELECT count(*) FROM products WHERE sku = '{sku}'"
+            )),
+            0,
+            "{typed} changed nothing"
+        );
+    }
+}
+
+#[test]
+fn control_and_bidi_characters_are_refused_in_text_fields() {
+    let app = spawn_app();
+    let admin = app.login_as(Role::Admin);
+    for (field, value) in [
+        ("name", "Tea\u{0}Towel"),
+        ("name", "Invoice\u{202e}fdp.exe"),
+        ("sku", "SKU\u{2066}1"),
+    ] {
+        let (sku, name) = if field == "sku" {
+            (value, "Fine name")
+        } else {
+            ("FINE-1", value)
+        };
+        let res = new_product(&admin, sku, name, "1");
+        assert_eq!(res.status, 400, "{value:?}");
+        assert!(
+            res.body.contains("invisible control character"),
+            "{value:?}"
+        );
+    }
+    assert_eq!(app.query_i64("SELECT count(*) FROM products"), 0);
+    let res = admin.post_form("/customers", &[("name", "Ann\u{1b}[31m"), ("notes", "")]);
+    assert_eq!(res.status, 400);
+    let res = admin.post_form(
+        "/customers",
+        &[("name", "Ann"), ("notes", "line one\r\nline two")],
+    );
+    assert_eq!(res.status, 303, "line breaks are fine in notes");
+    let res = admin.post_form(
+        "/backup/create",
+        &[("description", "before \u{202e}stock-take")],
+    );
+    assert_eq!(res.status, 303);
+    assert!(
+        admin
+            .get("/backup/status")
+            .body
+            .contains("invisible control character")
+    );
+}
+
+#[test]
+fn csv_cells_starting_like_a_formula_are_escaped() {
+    let app = spawn_app();
+    let admin = app.login_as(Role::Admin);
+    for (sku, name) in [("F1", "-1-1"), ("F2", "+cmd"), ("F3", "@SUM(A1)")] {
+        assert_eq!(new_product(&admin, sku, name, "1").status, 303);
+    }
+    let csv = admin.get("/products/export.csv").body;
+    for escaped in ["'-1-1", "'+cmd", "'@SUM(A1)"] {
+        assert!(csv.contains(escaped), "{escaped} in {csv}");
+    }
+}
+
+#[test]
+fn stock_changes_stay_within_the_limit_enforced_on_create() {
+    let app = spawn_app();
+    let admin = app.login_as(Role::Admin);
+    let res = new_product(&admin, "BIG", "Big", "1");
+    let product = res.location();
+    for delta in ["1000000001", "999999999", "-1000000001"] {
+        let res = admin.post_form(
+            &format!("{product}/adjust"),
+            &[("delta", delta), ("reason", "correction"), ("note", "")],
+        );
+        assert_eq!(res.status, 400, "{delta}");
+    }
+    assert_eq!(
+        app.query_i64("SELECT stock FROM products WHERE sku = 'BIG'"),
+        5
+    );
+}
+
+#[test]
+fn head_is_answered_like_get_without_a_body() {
+    let app = spawn_app();
+    let staff = app.login_as(Role::Staff);
+    for path in ["/", "/products", "/static/app.css"] {
+        let res = staff
+            .http
+            .head(format!("{}{path}", app.url))
+            .send()
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "HEAD {path}");
+        assert!(res.text().unwrap().is_empty(), "HEAD {path} has no body");
+    }
+    let anonymous = app.client();
+    let res = anonymous
+        .http
+        .head(format!("{}/products", app.url))
+        .send()
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        303,
+        "HEAD follows the same rules as GET"
+    );
+}
+
+#[test]
+fn a_five_thousand_character_name_is_cut_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&binary(), Some(dir.path()), dir.path(), &[]);
+    let client = Client::new(&server.url);
+    let long = "n".repeat(5000);
+    assert_eq!(client.login(&long, "whatever-pass").status, 401);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.errors().contains("failed login") {
+        assert!(std::time::Instant::now() < deadline, "no log line");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let log = server.errors();
+    let line = log.lines().find(|l| l.contains("failed login")).unwrap();
+    assert!(line.len() < 400, "{} characters", line.len());
+    assert!(line.contains('…'), "{line}");
+}

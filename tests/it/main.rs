@@ -10,5 +10,6 @@ mod installer;
 mod load;
 mod restore;
 mod server;
+mod sessions;
 mod support;
 mod windows;

@@ -20,6 +20,8 @@ pub struct TestApp {
     path: PathBuf,
     pub url: String,
     pub interval: Option<Duration>,
+    /// The clock the server runs on (a test's ManualClock, or the real time).
+    pub clock: backroom::clock::SharedClock,
 }
 
 pub fn options(dir: &Path, interval: Option<Duration>) -> ServeOptions {
@@ -46,6 +48,14 @@ pub fn spawn_app_with(interval: Option<Duration>) -> TestApp {
     app
 }
 
+/// Starts the app on a clock the test moves by hand.
+pub fn spawn_app_with_clock(clock: &backroom::clock::ManualClock) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = TestApp::start(dir.path(), None, std::sync::Arc::new(clock.clone()));
+    app._tmp = Some(dir);
+    app
+}
+
 impl TestApp {
     /// Starts the app on an existing data folder (the caller owns the folder).
     pub fn in_dir(path: &Path) -> TestApp {
@@ -53,7 +63,17 @@ impl TestApp {
     }
 
     pub fn in_dir_with(path: &Path, interval: Option<Duration>) -> TestApp {
-        let server = backroom::server::start(options(path, interval)).unwrap();
+        TestApp::start(path, interval, backroom::clock::system())
+    }
+
+    fn start(
+        path: &Path,
+        interval: Option<Duration>,
+        clock: backroom::clock::SharedClock,
+    ) -> TestApp {
+        let mut opts = options(path, interval);
+        opts.clock = clock.clone();
+        let server = backroom::server::start(opts).unwrap();
         let url = server.url();
         TestApp {
             server: Some(server),
@@ -61,6 +81,7 @@ impl TestApp {
             path: path.to_path_buf(),
             url,
             interval,
+            clock,
         }
     }
 
@@ -84,7 +105,9 @@ impl TestApp {
 
     pub fn restart(&mut self) {
         self.stop();
-        let server = backroom::server::start(options(&self.path, self.interval)).unwrap();
+        let mut opts = options(&self.path, self.interval);
+        opts.clock = self.clock.clone();
+        let server = backroom::server::start(opts).unwrap();
         self.url = server.url();
         self.server = Some(server);
     }
@@ -246,6 +269,10 @@ impl Client {
         }
     }
 
+    pub fn jar(&self) -> &std::sync::Arc<reqwest::cookie::Jar> {
+        &self.jar
+    }
+
     /// Sends a request exactly as written (no URL normalisation, so `..` and `%2e` reach the
     /// server), with this client's cookies and CSRF token; returns the status code.
     pub fn raw(&self, method: &str, path: &str) -> u16 {
@@ -402,6 +429,7 @@ pub struct ServerProcess {
     pub child: Child,
     pub url: String,
     stdout: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl ServerProcess {
@@ -431,13 +459,17 @@ impl ServerProcess {
     /// Starts a prepared command (which must pass `--port 0` and pipe stdout).
     pub fn from_command(mut cmd: Command) -> ServerProcess {
         let mut child = cmd.spawn().unwrap();
-        // Drain stderr so the server never blocks on a full pipe; echo it for failing tests.
+        // Drain stderr so the server never blocks on a full pipe; echo it for failing tests
+        // and keep it for `errors`.
+        let stderr_text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         if let Some(stderr) = child.stderr.take() {
+            let kept = stderr_text.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stderr);
                 let mut line = String::new();
                 while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                    eprint!("[server] {line}");
+                    eprint!("[server] {}", &line[..line.len().min(300)]);
+                    kept.lock().unwrap().push_str(&line);
                     line.clear();
                 }
             });
@@ -480,7 +512,13 @@ impl ServerProcess {
             child,
             url: format!("http://127.0.0.1:{port}"),
             stdout,
+            stderr: stderr_text,
         }
+    }
+
+    /// What the server wrote to its console log so far.
+    pub fn errors(&self) -> String {
+        self.stderr.lock().unwrap().clone()
     }
 
     /// What the server printed on start (waits for the end of its welcome).

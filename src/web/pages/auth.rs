@@ -1,16 +1,18 @@
-//! `/login`, `/logout`, the first-run page and `/account`.
+//! `/login`, `/logout`, the first-run page and `/account`: extract, call the `auth`
+//! use-case, render.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{AuthError, password, users};
+use crate::auth::login::{FirstAccount, create_first_super_admin};
+use crate::auth::{self, AuthError, PasswordChange, User, users};
+use crate::fields::FieldErrors;
 use crate::web::layout::Layout;
-use crate::web::session::{self, CurrentUser};
+use crate::web::session::{CurrentUser, UserSession, safe_next};
 use crate::web::{
-    AppError, AppState, is_loopback, render, render_status, run_blocking, run_db, see_other,
+    AppError, AppState, blocking, is_loopback, render, render_status, run_db, see_other,
 };
 
 #[derive(Template)]
@@ -21,12 +23,14 @@ struct LoginPage {
     username: String,
     error: String,
     ended: bool,
+    logged_out: bool,
 }
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
     ended: Option<String>,
+    logged_out: Option<String>,
 }
 
 pub async fn login_page(
@@ -35,18 +39,18 @@ pub async fn login_page(
     query: web::Query<LoginQuery>,
     user: Option<CurrentUser>,
 ) -> Result<HttpResponse, AppError> {
-    let next = session::safe_next(query.next.as_deref());
+    let next = safe_next(query.next.as_deref());
     if user.is_some() {
         return Ok(see_other(&next));
     }
-    let page = LoginPage {
+    render(&LoginPage {
         layout: Layout::new(&req, &state, "Log in", "login").await,
         next,
         username: String::new(),
         error: String::new(),
         ended: query.ended.is_some(),
-    };
-    render(&page)
+        logged_out: query.logged_out.is_some(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -56,90 +60,62 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-enum LoginOutcome {
-    Ok(crate::auth::User),
-    Failed(AuthError),
-}
-
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let username = form.username.trim().to_string();
     let address = client_address(&req);
-    let next = session::safe_next(form.next.as_deref());
-
-    let outcome = if let Err(wait) = state.throttle.begin_attempt(&username, &address) {
-        LoginOutcome::Failed(AuthError::LockedOut {
-            minutes: wait.as_secs().div_ceil(60).max(1),
-        })
-    } else {
-        let db = state.db.clone();
-        let name = username.clone();
-        let password_text = form.password;
-        run_blocking(move || -> Result<LoginOutcome, AuthError> {
-            let found = db.with_conn(|c| users::find_for_login(c, &name))?;
-            // Hash checks happen outside the connection; unknown names cost the same time.
-            let Some((user, hash)) = found else {
-                password::dummy_verify(&password_text);
-                return Ok(LoginOutcome::Failed(AuthError::InvalidCredentials));
-            };
-            if !password::verify_password(&password_text, &hash) {
-                return Ok(LoginOutcome::Failed(AuthError::InvalidCredentials));
-            }
-            if !user.active {
-                return Ok(LoginOutcome::Failed(AuthError::Disabled));
-            }
-            Ok(LoginOutcome::Ok(user))
-        })
-        .await?
-    };
-
+    let next = safe_next(form.next.as_deref());
+    let (db, throttle) = (state.db.clone(), state.throttle.clone());
+    let (name, from) = (username.clone(), address.clone());
+    let outcome = blocking(move || {
+        Ok::<_, AppError>(auth::login(&db, &throttle, &name, &form.password, &from))
+    })
+    .await?;
     match outcome {
-        LoginOutcome::Ok(user) => {
-            state.throttle.record_success(&username, &address);
-            session::log_in(&session, &user);
+        Ok(user) => {
+            session.log_in(&user, state.clock.now());
             tracing::info!("{} logged in from {address}", user.username);
             Ok(see_other(&next))
         }
-        LoginOutcome::Failed(err) => {
+        Err(err) if err.is_refusal() => {
             let status = match err {
                 AuthError::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            tracing::warn!("failed login for {username:?} from {address}: {err}");
+            tracing::warn!(
+                "failed login for {:?} from {address}: {err}",
+                crate::text::clip(&username, 64)
+            );
             let page = LoginPage {
                 layout: Layout::new(&req, &state, "Log in", "login").await,
                 next,
                 username,
                 error: err.to_string(),
                 ended: false,
+                logged_out: false,
             };
             render_status(&page, status)
         }
+        Err(err) => Err(err.into()),
     }
 }
 
 /// The client's address as text (IPv4-mapped IPv6 addresses shown as IPv4).
-fn client_address(req: &HttpRequest) -> String {
+pub fn client_address(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_canonical().to_string())
         .unwrap_or_default()
 }
 
-pub async fn logout(session: Session) -> HttpResponse {
-    session.purge();
-    see_other("/login")
-}
-
-#[derive(Default)]
-pub struct FirstRunErrors {
-    pub general: String,
-    pub username: String,
-    pub password: String,
+/// Ends the session on the server: a copy of the cookie no longer works.
+pub async fn logout(session: UserSession) -> HttpResponse {
+    session.end();
+    see_other("/login?logged_out=1")
 }
 
 #[derive(Template)]
@@ -148,24 +124,35 @@ pub struct FirstRunPage {
     layout: Layout,
     username: String,
     demo_data: bool,
-    errors: FirstRunErrors,
+    errors: FieldErrors,
     data_dir: String,
     backups_dir: String,
+}
+
+async fn first_run_form(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    username: String,
+    demo_data: bool,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let invalid = !errors.is_empty();
+    let page = FirstRunPage {
+        layout: Layout::new(req, state, "Welcome", "first-run").await,
+        username,
+        demo_data,
+        errors,
+        data_dir: state.paths.data_dir.display().to_string(),
+        backups_dir: state.paths.backups.display().to_string(),
+    };
+    crate::web::render_form(&page, invalid)
 }
 
 pub async fn first_run_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let page = FirstRunPage {
-        layout: Layout::new(req, state, "Welcome", "first-run").await,
-        username: String::new(),
-        demo_data: false,
-        errors: FirstRunErrors::default(),
-        data_dir: state.paths.data_dir.display().to_string(),
-        backups_dir: state.paths.backups.display().to_string(),
-    };
-    render(&page)
+    first_run_form(req, state, String::new(), false, FieldErrors::default()).await
 }
 
 #[derive(Deserialize)]
@@ -176,10 +163,45 @@ pub struct FirstRunForm {
     demo_data: Option<String>,
 }
 
+/// How a first-run form ended.
+enum FirstRun {
+    Created {
+        user: User,
+        demo_problem: Option<String>,
+    },
+    /// Someone finished first run a moment ago.
+    AlreadyDone,
+    Invalid(FieldErrors),
+}
+
+/// Creates the first super-admin, then fills the demo data if asked (its failure is said as
+/// such; the account stays).
+fn create_first(db: &crate::db::Db, form: &FirstRunForm) -> Result<FirstRun, AuthError> {
+    let first = FirstAccount {
+        username: &form.username,
+        password: &form.password,
+        password2: &form.password2,
+    };
+    let user = match create_first_super_admin(db, &first) {
+        Ok(Some(user)) => user,
+        Ok(None) => return Ok(FirstRun::AlreadyDone),
+        Err(AuthError::Invalid(errors)) => return Ok(FirstRun::Invalid(errors)),
+        Err(e) => return Err(e),
+    };
+    let demo_problem = if form.demo_data.is_some() {
+        db.with_conn(|c| crate::business::demo::fill(c, Some(user.id), 300, 365))
+            .err()
+            .map(|e| format!("Your account is ready, but the sample data could not be added: {e}"))
+    } else {
+        None
+    };
+    Ok(FirstRun::Created { user, demo_problem })
+}
+
 pub async fn first_run(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     form: web::Form<FirstRunForm>,
 ) -> Result<HttpResponse, AppError> {
     if !is_loopback(&req) {
@@ -192,68 +214,33 @@ pub async fn first_run(
         return Ok(see_other("/login"));
     }
     let form = form.into_inner();
-    let username = form.username.trim().to_string();
-    let mut errors = FirstRunErrors::default();
-    if let Err(e) = crate::auth::validate_username(&username) {
-        errors.username = e.to_string();
-    }
-    if let Err(e) = crate::auth::validate_password(&form.password) {
-        errors.password = e.to_string();
-    } else if form.password != form.password2 {
-        errors.password = "The two passwords are different.".into();
-    }
-    let demo_data = form.demo_data.is_some();
-    if errors.username.is_empty() && errors.password.is_empty() {
-        let db = state.db.clone();
-        let name = username.clone();
-        let password_text = form.password;
-        let created = run_blocking(move || -> Result<_, AuthError> {
-            let hash = password::hash_password(&password_text)?;
-            let user = db.with_conn(|c| users::create_first(c, &name, &hash))?;
-            if let Some(user) = &user
-                && demo_data
-            {
-                db.with_conn(|c| crate::business::demo::fill(c, Some(user.id), 300, 365))
-                    .map_err(|e| AuthError::Hash(e.to_string()))?;
+    let (username, demo_data) = (form.username.trim().to_string(), form.demo_data.is_some());
+    let db = state.db.clone();
+    match blocking(move || create_first(&db, &form)).await? {
+        FirstRun::Created { user, demo_problem } => {
+            tracing::info!("first super-admin {} created", user.username);
+            session.log_in(&user, state.clock.now());
+            session.flash_ok(
+                "Your super-admin account is ready. Backups are already running: see Database Backup.",
+            );
+            if let Some(problem) = demo_problem {
+                session.flash_error(problem);
             }
-            Ok(user)
-        })
-        .await?;
-        let Some(user) = created else {
-            // Someone finished first run a moment ago: this page is gone for good.
-            return Ok(see_other("/login"));
-        };
-        tracing::info!("first super-admin {} created", user.username);
-        session::log_in(&session, &user);
-        session::flash_ok(
-            &session,
-            "Your super-admin account is ready. Backups are already running: see Database Backup.",
-        );
-        return Ok(see_other("/"));
+            Ok(see_other("/"))
+        }
+        // Someone finished first run a moment ago: this page is gone for good.
+        FirstRun::AlreadyDone => Ok(see_other("/login")),
+        FirstRun::Invalid(errors) => {
+            first_run_form(&req, &state, username, demo_data, errors).await
+        }
     }
-    let page = FirstRunPage {
-        layout: Layout::new(&req, &state, "Welcome", "first-run").await,
-        username,
-        demo_data,
-        errors,
-        data_dir: state.paths.data_dir.display().to_string(),
-        backups_dir: state.paths.backups.display().to_string(),
-    };
-    render_status(&page, StatusCode::BAD_REQUEST)
-}
-
-#[derive(Default)]
-pub struct AccountErrors {
-    pub current: String,
-    pub new_password: String,
-    pub confirm: String,
 }
 
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
     layout: Layout,
-    errors: AccountErrors,
+    errors: FieldErrors,
 }
 
 pub async fn account_page(
@@ -263,7 +250,7 @@ pub async fn account_page(
 ) -> Result<HttpResponse, AppError> {
     render(&AccountPage {
         layout: Layout::new(&req, &state, "My account", "account").await,
-        errors: AccountErrors::default(),
+        errors: FieldErrors::default(),
     })
 }
 
@@ -277,54 +264,41 @@ pub struct PasswordForm {
 pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut errors = AccountErrors::default();
-    if let Err(e) = crate::auth::validate_password(&form.new_password) {
-        errors.new_password = e.to_string();
-    } else if form.new_password != form.confirm {
-        errors.confirm = "The two new passwords are different.".into();
-    }
     let address = client_address(&req);
-    if let Err(wait) = state.throttle.begin_attempt(&user.username, &address) {
-        errors.current = AuthError::LockedOut {
-            minutes: wait.as_secs().div_ceil(60).max(1),
-        }
-        .to_string();
-    } else if errors.new_password.is_empty() && errors.confirm.is_empty() {
-        let db = state.db.clone();
-        let username = user.username.clone();
-        let user_id = user.id;
-        let changed = run_blocking(move || -> Result<Option<crate::auth::User>, AuthError> {
-            let Some((_, hash)) = db.with_conn(|c| users::find_for_login(c, &username))? else {
-                return Err(AuthError::NotFound);
-            };
-            if !password::verify_password(&form.current, &hash) {
-                return Ok(None);
-            }
-            let new_hash = password::hash_password(&form.new_password)?;
-            db.with_conn(|c| users::set_password_hash(c, user_id, &new_hash))?;
-            // Other sessions of this user end; this one continues with the new generation.
-            db.with_conn(|c| users::get(c, user_id))
-        })
-        .await?;
-        if let Some(updated) = changed {
-            state.throttle.record_success(&user.username, &address);
-            session::log_in(&session, &updated);
-            session::flash_ok(
-                &session,
-                "Your password was changed. You were logged out everywhere else.",
-            );
+    let (db, throttle, store) = (state.db.clone(), state.throttle.clone(), state.auth.clone());
+    let me = User {
+        id: user.id,
+        username: user.username.clone(),
+        role: user.role,
+        active: true,
+        created_at: String::new(),
+    };
+    let outcome = blocking(move || {
+        let change = PasswordChange {
+            current: &form.current,
+            new_password: &form.new_password,
+            confirm: &form.confirm,
+        };
+        Ok::<_, AppError>(auth::change_password(
+            &db, &throttle, &store, &me, &change, &address,
+        ))
+    })
+    .await?;
+    let errors = match outcome {
+        Ok(updated) => {
+            // Every other session ended; this browser continues under a new key.
+            session.log_in(&updated, state.clock.now());
+            session.flash_ok("Your password was changed. You were logged out everywhere else.");
             return Ok(see_other("/account"));
         }
-        errors.current = "The current password is wrong.".into();
-    } else {
-        // No password was checked: this attempt does not count against the user.
-        state.throttle.cancel_attempt(&user.username, &address);
-    }
+        Err(AuthError::Invalid(errors)) => errors,
+        Err(e) => return Err(e.into()),
+    };
     render_status(
         &AccountPage {
             layout: Layout::new(&req, &state, "My account", "account").await,

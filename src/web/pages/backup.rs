@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_session::Session;
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -15,13 +14,12 @@ use crate::backup::health::{Health, LiveCheck};
 use crate::backup::log::LogLine;
 use crate::backup::scheduler::ScheduleInfo;
 use crate::backup::{
-    BackupEngine, BackupEntry, BackupError, BackupKind, BackupState, CreateRequest, Progress,
-    catalog,
+    BackupEngine, BackupEntry, BackupError, BackupKind, BackupState, Progress, catalog,
 };
 use crate::config::Settings;
 use crate::db::{self, DbError};
 use crate::web::layout::Layout;
-use crate::web::session::{self, CurrentUser};
+use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, render, see_other};
 use crate::{fsutil, timefmt};
 
@@ -243,40 +241,22 @@ pub struct CreateForm {
     description: String,
 }
 
-pub const MAX_DESCRIPTION_CHARS: usize = 200;
-
-pub fn check_description(text: &str) -> Result<(), AppError> {
-    if text.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(AppError::BadRequest(format!(
-            "The description can have at most {MAX_DESCRIPTION_CHARS} characters."
-        )));
-    }
-    crate::text::check("The description", text, false).map_err(AppError::BadRequest)
-}
-
 pub async fn create(
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     form: web::Form<CreateForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Err(e) = check_description(&form.description) {
-        session::flash_error(&session, e.to_string());
-        return Ok(see_other("/backup/status"));
-    }
-    let engine = state.engine.clone();
-    let request = CreateRequest::manual(&form.description, &user.username);
-    let result = web::block(move || engine.create(&request)).await?;
-    match result {
-        Ok(entry) => session::flash_ok(
-            &session,
-            format!(
-                "Backup {} created and verified ({}).",
-                entry.file_name,
-                fsutil::human_size(entry.size)
-            ),
-        ),
-        Err(e) => session::flash_error(&session, format!("The backup was not made: {e}")),
+    match crate::web::backups::create_manual(&state, &user, &form.description).await {
+        Ok(entry) => session.flash_ok(format!(
+            "Backup {} created and verified ({}).",
+            entry.file_name,
+            fsutil::human_size(entry.size)
+        )),
+        Err(e @ (AppError::BadRequest(_) | AppError::TooManyRequests(_))) => {
+            session.flash_error(e.to_string())
+        }
+        Err(e) => session.flash_error(format!("The backup was not made: {}", e.public_message())),
     }
     Ok(see_other("/backup/status"))
 }
@@ -306,7 +286,7 @@ pub fn apply_settings(
     new.validate()
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
     new.save(&state.paths.settings)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(AppError::internal)?;
     *state.settings.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
     state.scheduler.reschedule(new.interval());
     state.engine.invalidate_health();
@@ -319,7 +299,7 @@ pub fn apply_settings(
 
 pub async fn save_settings(
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -331,23 +311,18 @@ pub async fn save_settings(
         web::block(move || apply_settings(&st, &form.interval_hours, &form.max_backups, &name))
             .await?;
     match result {
-        Ok(s) => session::flash_ok(
-            &session,
-            if s.interval_hours == 0 {
-                format!(
-                    "Settings saved: automatic backups are off; keeping {} backups.",
-                    s.max_backups
-                )
-            } else {
-                format!(
-                    "Settings saved: a backup every {} hour(s), keeping {} backups.",
-                    s.interval_hours, s.max_backups
-                )
-            },
-        ),
-        Err(AppError::BadRequest(msg)) => {
-            session::flash_error(&session, format!("Settings not saved: {msg}"))
-        }
+        Ok(s) => session.flash_ok(if s.interval_hours == 0 {
+            format!(
+                "Settings saved: automatic backups are off; keeping {} backups.",
+                s.max_backups
+            )
+        } else {
+            format!(
+                "Settings saved: a backup every {} hour(s), keeping {} backups.",
+                s.interval_hours, s.max_backups
+            )
+        }),
+        Err(AppError::BadRequest(msg)) => session.flash_error(format!("Settings not saved: {msg}")),
         Err(e) => return Err(e),
     }
     Ok(see_other("/backup/status"))
@@ -476,7 +451,7 @@ pub async fn download(
     let path = entry.path.clone();
     let file = web::block(move || actix_files::NamedFile::open(path))
         .await?
-        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(AppError::internal)?
         .set_content_type("application/vnd.sqlite3".parse().unwrap_or(mime_octet()))
         .set_content_disposition(ContentDisposition {
             disposition: DispositionType::Attachment,
@@ -539,7 +514,7 @@ pub async fn delete_page(
 
 pub async fn delete(
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -549,8 +524,8 @@ pub async fn delete(
     let who = user.username.clone();
     let target = name.clone();
     match web::block(move || engine.delete(&target, &who)).await? {
-        Ok(()) => session::flash_ok(&session, format!("Backup {name} deleted.")),
-        Err(e) if e.is_busy() => session::flash_error(&session, format!("Not deleted yet: {e}")),
+        Ok(()) => session.flash_ok(format!("Backup {name} deleted.")),
+        Err(e) if e.is_busy() => session.flash_error(format!("Not deleted yet: {e}")),
         Err(e) => return Err(e.into()),
     }
     Ok(see_other("/backup/status"))
@@ -558,7 +533,7 @@ pub async fn delete(
 
 pub async fn verify(
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -569,20 +544,16 @@ pub async fn verify(
     let entry = match web::block(move || engine.verify(&target, false, &who)).await? {
         Ok(entry) => entry,
         Err(e) if e.is_busy() => {
-            session::flash_error(&session, format!("Not verified yet: {e}"));
+            session.flash_error(format!("Not verified yet: {e}"));
             return Ok(see_other(&format!("/backup/{name}")));
         }
         Err(e) => return Err(e.into()),
     };
     match entry.state() {
-        BackupState::Verified => session::flash_ok(
-            &session,
-            format!("{name} is good: checksum and SQLite check passed."),
-        ),
-        other => session::flash_error(
-            &session,
-            format!("{name} failed verification: {}", other.reason()),
-        ),
+        BackupState::Verified => {
+            session.flash_ok(format!("{name} is good: checksum and SQLite check passed."))
+        }
+        other => session.flash_error(format!("{name} failed verification: {}", other.reason())),
     }
     Ok(see_other(&format!("/backup/{}", entry.file_name)))
 }
@@ -669,7 +640,7 @@ fn restore_message(report: &crate::backup::restore::RestoreReport) -> String {
 
 pub async fn restore(
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -679,9 +650,9 @@ pub async fn restore(
     let who = user.username.clone();
     let result = web::block(move || engine.restore(&name, &who)).await?;
     match result {
-        Ok(report) => session::flash_ok(&session, restore_message(&report)),
+        Ok(report) => session.flash_ok(restore_message(&report)),
         Err(BackupError::NotFound(_)) => return Err(AppError::NotFound),
-        Err(e) => session::flash_error(&session, format!("Restore failed: {e}")),
+        Err(e) => session.flash_error(format!("Restore failed: {e}")),
     }
     Ok(see_other("/backup/status"))
 }
@@ -716,15 +687,15 @@ pub async fn emergency_page(
 
 pub async fn emergency_restore(
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     require_restorer(&state, &user, None)?;
     let engine = state.engine.clone();
     let who = user.username.clone();
     match web::block(move || engine.emergency_restore(&who)).await? {
-        Ok(report) => session::flash_ok(&session, restore_message(&report)),
-        Err(e) => session::flash_error(&session, format!("Emergency restore failed: {e}")),
+        Ok(report) => session.flash_ok(restore_message(&report)),
+        Err(e) => session.flash_error(format!("Emergency restore failed: {e}")),
     }
     Ok(see_other("/backup/status"))
 }

@@ -1,6 +1,5 @@
 //! `/customers`: list and search, create/edit with validation, a page with their sales, CSV.
 
-use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use crate::business::customers::{self, Customer, CustomerForm};
 use crate::business::sales::{self, SaleSummary};
 use crate::business::{BusinessError, FieldErrors, Page, export};
 use crate::web::layout::{Layout, Pager};
-use crate::web::session::{self, CurrentUser};
+use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -121,7 +120,7 @@ async fn new_form(
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     _user: CurrentUser,
     form: web::Form<CustomerForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -132,7 +131,7 @@ async fn create(
 async fn save(
     req: &HttpRequest,
     state: &web::Data<AppState>,
-    session: &Session,
+    session: &UserSession,
     id: Option<i64>,
     form: CustomerForm,
 ) -> Result<HttpResponse, AppError> {
@@ -145,7 +144,7 @@ async fn save(
         Some(id) => customers::update(c, id, &clean).map(|()| id),
     })
     .await?;
-    session::flash_ok(session, "Customer saved.");
+    session.flash_ok("Customer saved.");
     Ok(see_other(&format!("/customers/{id}")))
 }
 
@@ -199,7 +198,7 @@ async fn edit_form(
 async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     _user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<CustomerForm>,

@@ -1,6 +1,5 @@
 //! `/products`: list with search and pages, create/edit, stock adjustments, archive, CSV.
 
-use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use crate::business::products::{
 };
 use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
 use crate::web::layout::{Layout, Pager};
-use crate::web::session::{self, CurrentUser};
+use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
 pub const PER_PAGE: i64 = 25;
@@ -131,7 +130,7 @@ async fn new_form(
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     form: web::Form<ProductForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -142,7 +141,7 @@ async fn create(
 async fn save(
     req: &HttpRequest,
     state: &web::Data<AppState>,
-    session: &Session,
+    session: &UserSession,
     user_id: i64,
     id: Option<i64>,
     form: ProductForm,
@@ -160,7 +159,7 @@ async fn save(
     .await?;
     match saved {
         Ok(id) => {
-            session::flash_ok(session, "Product saved.");
+            session.flash_ok("Product saved.");
             Ok(see_other(&format!("/products/{id}")))
         }
         Err(errors) => form_page(req, state, id, form, errors).await,
@@ -239,7 +238,7 @@ async fn edit_form(
 async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<ProductForm>,
@@ -266,7 +265,7 @@ pub struct AdjustForm {
 async fn adjust(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<AdjustForm>,
@@ -303,7 +302,7 @@ async fn adjust(
     .await?;
     match result {
         Ok(p) => {
-            session::flash_ok(&session, format!("Stock of {} is now {}.", p.name, p.stock));
+            session.flash_ok(format!("Stock of {} is now {}.", p.name, p.stock));
             Ok(see_other(&format!("/products/{id}")))
         }
         Err(errors) => show_page(&req, &state, user, id, errors).await,
@@ -312,20 +311,18 @@ async fn adjust(
 
 async fn remove(
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     _user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     match run_db(&state, move |c| products::remove(c, id)).await? {
         Removal::Deleted => {
-            session::flash_ok(&session, "Product deleted.");
+            session.flash_ok("Product deleted.");
             Ok(see_other("/products"))
         }
         Removal::Archived => {
-            session::flash_ok(
-                &session,
-                "This product has sales, so it was archived instead of deleted: it keeps its history but can no longer be sold.",
+            session.flash_ok("This product has sales, so it was archived instead of deleted: it keeps its history but can no longer be sold.",
             );
             Ok(see_other(&format!("/products/{id}")))
         }
@@ -334,13 +331,13 @@ async fn remove(
 
 async fn unarchive(
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     _user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     run_db(&state, move |c| products::set_archived(c, id, false)).await?;
-    session::flash_ok(&session, "Product can be sold again.");
+    session.flash_ok("Product can be sold again.");
     Ok(see_other(&format!("/products/{id}")))
 }
 

@@ -1,6 +1,5 @@
 //! `/sales`: new sale with several lines, list by date with totals, detail, void, CSV.
 
-use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{Duration, Local, NaiveDate};
@@ -13,7 +12,7 @@ use crate::business::products::{self, Product};
 use crate::business::sales::{self, LineInput, NewSale, SaleDetail, SaleSummary};
 use crate::business::{BusinessError, Page, customers, export, local_midnight_utc};
 use crate::web::layout::{Layout, Pager};
-use crate::web::session::{self, CurrentUser};
+use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
 /// Empty lines shown on a new sale form (JavaScript can add more).
@@ -240,7 +239,7 @@ fn parse_sale_form(pairs: &[(String, String)]) -> (String, Vec<LineText>, Result
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
@@ -263,7 +262,7 @@ async fn create(
     .await?;
     match result {
         Ok(id) => {
-            session::flash_ok(&session, format!("Sale #{id} saved."));
+            session.flash_ok(format!("Sale #{id} saved."));
             Ok(see_other(&format!("/sales/{id}")))
         }
         Err(message) => new_page(&req, &state, customer_id, lines, message).await,
@@ -295,7 +294,7 @@ async fn show(
 
 async fn void(
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
@@ -308,11 +307,8 @@ async fn void(
     })
     .await?
     {
-        true => session::flash_ok(
-            &session,
-            format!("Sale #{id} voided; its stock was put back."),
-        ),
-        false => session::flash_error(&session, "This sale was already voided."),
+        true => session.flash_ok(format!("Sale #{id} voided; its stock was put back.")),
+        false => session.flash_error("This sale was already voided."),
     }
     Ok(see_other(&format!("/sales/{id}")))
 }

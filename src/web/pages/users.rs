@@ -1,15 +1,14 @@
 //! `/users` (super-admin only): add people, change roles, disable/enable, reset passwords.
 
-use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{AuthError, Role, User, password, users};
+use crate::auth::{AuthError, Role, User, users};
 use crate::business::FieldErrors;
 use crate::web::layout::Layout;
-use crate::web::session::{self, CurrentUser};
-use crate::web::{AppError, AppState, render, render_form, run_blocking, run_db, see_other};
+use crate::web::session::{CurrentUser, UserSession};
+use crate::web::{AppError, AppState, blocking, render, render_form, run_db, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::get().to(list))
@@ -101,7 +100,7 @@ async fn new_form(
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -126,23 +125,22 @@ async fn create(
     };
     let db = state.db.clone();
     let name = username.clone();
-    let created = run_blocking(move || -> Result<_, AuthError> {
-        let hash = password::hash_password(&form.password)?;
-        match db.with_conn(|c| users::create(c, &name, &hash, role)) {
-            Ok(u) => Ok(Ok(u)),
-            Err(AuthError::UsernameTaken(n)) => {
-                Ok(Err(format!("The user name {n} is already taken.")))
-            }
-            Err(e) => Err(e),
-        }
-    })
-    .await?;
+    let created =
+        blocking(
+            move || match crate::auth::login::add_user(&db, &name, &form.password, role) {
+                Ok(u) => Ok(Ok(u)),
+                Err(e @ AuthError::UsernameTaken(_)) => Ok(Err(e.to_string())),
+                Err(e) => Err(e),
+            },
+        )
+        .await?;
     match created {
         Ok(u) => {
-            session::flash_ok(
-                &session,
-                format!("{} can now log in as {}.", u.username, u.role.label()),
-            );
+            session.flash_ok(format!(
+                "{} can now log in as {}.",
+                u.username,
+                u.role.label()
+            ));
             Ok(see_other("/users"))
         }
         Err(message) => {
@@ -201,7 +199,7 @@ pub struct AccessForm {
 async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<AccessForm>,
@@ -212,25 +210,24 @@ async fn update(
         return edit_page(&req, &state, id, "Choose a role.".into()).await;
     };
     let active = form.active.is_some();
-    let result = run_db(&state, move |c| {
-        match users::update_access(c, id, role, active) {
-            Ok(u) => Ok(Ok(u)),
-            Err(AuthError::LastSuperAdmin) => Ok(Err(AuthError::LastSuperAdmin.to_string())),
-            Err(e) => Err(e),
-        }
-    })
-    .await?;
+    let (db, store) = (state.db.clone(), state.auth.clone());
+    let result =
+        blocking(
+            move || match crate::auth::login::set_access(&db, &store, id, role, active) {
+                Ok(u) => Ok(Ok(u)),
+                Err(e @ AuthError::LastSuperAdmin) => Ok(Err(e.to_string())),
+                Err(e) => Err(e),
+            },
+        )
+        .await?;
     match result {
         Ok(u) => {
-            session::flash_ok(
-                &session,
-                format!(
-                    "{} is now {}{}.",
-                    u.username,
-                    u.role.label(),
-                    if u.active { "" } else { " (disabled)" }
-                ),
-            );
+            session.flash_ok(format!(
+                "{} is now {}{}.",
+                u.username,
+                u.role.label(),
+                if u.active { "" } else { " (disabled)" }
+            ));
             Ok(see_other("/users"))
         }
         Err(message) => edit_page(&req, &state, id, message).await,
@@ -245,7 +242,7 @@ pub struct ResetForm {
 async fn reset_password(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
+    session: UserSession,
     user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<ResetForm>,
@@ -256,20 +253,13 @@ async fn reset_password(
     if let Err(e) = crate::auth::validate_password(&form.password) {
         return edit_page(&req, &state, id, e.to_string()).await;
     }
-    let db = state.db.clone();
-    let updated = run_blocking(move || -> Result<Option<User>, AuthError> {
-        let hash = password::hash_password(&form.password)?;
-        db.with_conn(|c| users::set_password_hash(c, id, &hash))?;
-        db.with_conn(|c| users::get(c, id))
-    })
-    .await?;
-    // Resetting one's own password keeps this session (all others end).
-    if let Some(me) = updated.filter(|u| u.id == user.id) {
-        session::log_in(&session, &me);
+    let (db, store) = (state.db.clone(), state.auth.clone());
+    let updated =
+        blocking(move || crate::auth::login::set_password(&db, &store, id, &form.password)).await?;
+    // Resetting one's own password keeps this browser logged in (all others end).
+    if updated.id == user.id {
+        session.log_in(&updated, state.clock.now());
     }
-    session::flash_ok(
-        &session,
-        "Password reset. Tell the person their new password.",
-    );
+    session.flash_ok("Password reset. Tell the person their new password.");
     Ok(see_other(&format!("/users/{id}")))
 }
