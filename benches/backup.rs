@@ -337,6 +337,7 @@ fn time_to_first_page(exe: &Path, data: &Path) -> Result<Duration> {
     std::thread::sleep(Duration::from_secs(3));
     // SAFETY: signalling our own child.
     #[cfg(unix)]
+    #[allow(unsafe_code)]
     unsafe {
         libc::kill(i32::try_from(child.id())?, libc::SIGTERM);
     }

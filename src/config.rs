@@ -130,6 +130,8 @@ impl Default for Settings {
 
 pub const MAX_INTERVAL_HOURS: u32 = 24 * 7;
 pub const MAX_BACKUPS_LIMIT: u32 = 100;
+/// The longest a session may stay idle: 30 days.
+pub const MAX_SESSION_IDLE_HOURS: u32 = 24 * 30;
 
 impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -143,10 +145,10 @@ impl Settings {
                 "The number of backups to keep must be between 1 and {MAX_BACKUPS_LIMIT}."
             )));
         }
-        if !(1..=24 * 30).contains(&self.session_idle_hours) {
-            return Err(ConfigError::Invalid(
-                "The session idle time must be between 1 and 720 hours.".into(),
-            ));
+        if !(1..=MAX_SESSION_IDLE_HOURS).contains(&self.session_idle_hours) {
+            return Err(ConfigError::Invalid(format!(
+                "The session idle time must be between 1 and {MAX_SESSION_IDLE_HOURS} hours."
+            )));
         }
         Ok(())
     }

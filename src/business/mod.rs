@@ -59,6 +59,28 @@ pub fn split_invalid<T>(
     }
 }
 
+impl BusinessError {
+    /// True for answers meant for the person at the form (a rule of the shop refused the
+    /// input), as opposed to failures of the program.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, BusinessError::Db(_) | BusinessError::Export(_))
+    }
+}
+
+/// Like [`split_invalid`], with every refusal (not enough stock, archived product, a record
+/// that vanished) as a message under `field`.
+pub fn split_refusal<T>(
+    result: Result<T, BusinessError>,
+    field: &'static str,
+) -> Result<Result<T, FieldErrors>, BusinessError> {
+    match result {
+        Ok(v) => Ok(Ok(v)),
+        Err(BusinessError::Invalid(errors)) => Ok(Err(errors)),
+        Err(e) if e.is_refusal() => Ok(Err(FieldErrors::one(field, e.to_string()))),
+        Err(e) => Err(e),
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ`, the one timestamp format stored (sorts as text).
 pub fn now_text() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()

@@ -21,6 +21,116 @@ pub struct NewSale {
     pub lines: Vec<LineInput>,
 }
 
+/// One line of the sale form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct LineText {
+    pub product_id: String,
+    pub quantity: String,
+    pub unit_price: String,
+}
+
+impl LineText {
+    fn is_blank(&self) -> bool {
+        self.product_id.trim().is_empty()
+            && self.quantity.trim().is_empty()
+            && self.unit_price.trim().is_empty()
+    }
+}
+
+/// The sale form as typed (kept to show it again with the messages).
+#[derive(Debug, Clone, Default)]
+pub struct SaleForm {
+    pub customer_id: String,
+    pub lines: Vec<LineText>,
+}
+
+impl SaleForm {
+    /// Reads the repeated `product_id` / `quantity` / `unit_price` fields into lines.
+    pub fn from_pairs(pairs: &[(String, String)]) -> SaleForm {
+        let values = |key: &str| {
+            pairs
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .collect::<Vec<_>>()
+        };
+        let (ids, quantities, prices) = (
+            values("product_id"),
+            values("quantity"),
+            values("unit_price"),
+        );
+        let count = ids.len().max(quantities.len()).max(prices.len());
+        SaleForm {
+            customer_id: values("customer_id").into_iter().next().unwrap_or_default(),
+            lines: (0..count)
+                .map(|i| LineText {
+                    product_id: ids.get(i).cloned().unwrap_or_default(),
+                    quantity: quantities.get(i).cloned().unwrap_or_default(),
+                    unit_price: prices.get(i).cloned().unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The most of one product a line may sell.
+pub const MAX_QUANTITY: i64 = 1_000_000;
+
+impl NewSale {
+    /// Checks the typed form: blank lines are skipped, an empty quantity means 1, an empty
+    /// price means the product's price. Each problem is named with its line number.
+    pub fn parse(form: &SaleForm) -> Result<NewSale, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let customer_id = match form.customer_id.trim() {
+            "" => None,
+            t => t.parse::<i64>().ok().or_else(|| {
+                errors.add("customer_id", "Choose a customer from the list.");
+                None
+            }),
+        };
+        let mut lines = Vec::new();
+        for (n, line) in form.lines.iter().enumerate().filter(|(_, l)| !l.is_blank()) {
+            let number = n + 1;
+            let Ok(product_id) = line.product_id.trim().parse::<i64>() else {
+                errors.add("lines", format!("Line {number}: choose a product."));
+                continue;
+            };
+            let quantity = match line.quantity.trim() {
+                "" => Some(1),
+                q => q
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|q| (1..=MAX_QUANTITY).contains(q)),
+            };
+            let Some(quantity) = quantity else {
+                errors.add(
+                    "lines",
+                    format!(
+                        "Line {number}: the quantity must be a whole number from 1 to 1,000,000."
+                    ),
+                );
+                continue;
+            };
+            let unit_price_cents = match line.unit_price.trim() {
+                "" => None,
+                p => match super::money::parse_cents(p) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        errors.add("lines", format!("Line {number}: unit price: {e}"));
+                        continue;
+                    }
+                },
+            };
+            lines.push(LineInput {
+                product_id,
+                quantity,
+                unit_price_cents,
+            });
+        }
+        errors.into_result(NewSale { customer_id, lines })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SaleSummary {
     pub id: i64,
@@ -76,7 +186,7 @@ pub fn create(conn: &mut Connection, sale: &NewSale, user_id: i64) -> Result<i64
     let mut errors = FieldErrors::default();
     if lines
         .iter()
-        .any(|l| l.quantity < 0 || l.quantity > 1_000_000)
+        .any(|l| l.quantity < 0 || l.quantity > MAX_QUANTITY)
     {
         errors.add(
             "lines",

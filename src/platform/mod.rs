@@ -103,6 +103,7 @@ pub fn is_owner_only(path: &Path) -> io::Result<bool> {
 
 /// Flushes a file's data and metadata to the disk. macOS' full flush (`F_FULLFSYNC`) is
 /// refused by some drives (exFAT, network shares): there a plain `fsync` is the best there is.
+#[cfg_attr(target_os = "macos", allow(unsafe_code))]
 pub fn flush_file(file: &std::fs::File) -> io::Result<()> {
     match file.sync_all() {
         #[cfg(target_os = "macos")]
@@ -126,6 +127,7 @@ pub fn flush_file(file: &std::fs::File) -> io::Result<()> {
 
 /// Lowers the calling thread's CPU priority as far as an unprivileged process can while still
 /// getting CPU time on a busy machine (nice 19 on Linux, "lowest" on Windows).
+#[allow(unsafe_code)]
 pub fn lower_thread_priority() {
     #[cfg(target_os = "linux")]
     {

@@ -1,5 +1,6 @@
 //! CSS, JavaScript and icons, embedded in the binary and served under `/static/`. Pages link
-//! them with a content fingerprint (`?v=...`) so browsers may cache them for a year.
+//! them with a content fingerprint (`?v=...`, from the SHA-256 rust-embed computes at build
+//! time) so browsers may cache them for a year.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,13 +10,14 @@ use rust_embed::Embed;
 #[folder = "static/"]
 struct StaticFiles;
 
-include!(concat!(env!("OUT_DIR"), "/asset_fingerprints.rs"));
-
-pub fn fingerprint(path: &str) -> Option<&'static str> {
-    ASSET_FINGERPRINTS
-        .iter()
-        .find(|(p, _)| *p == path)
-        .map(|(_, f)| *f)
+/// The first 8 bytes of the file's SHA-256, in hex.
+pub fn fingerprint(path: &str) -> Option<String> {
+    StaticFiles::get(path).map(|file| {
+        file.metadata.sha256_hash()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    })
 }
 
 /// The address to link an asset with, fingerprinted for cache-busting.
@@ -31,12 +33,12 @@ pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let Some(file) = StaticFiles::get(&path) else {
         return HttpResponse::NotFound().finish();
     };
-    let fp = fingerprint(&path).unwrap_or("0");
+    let fp = fingerprint(&path).unwrap_or_default();
     let etag = format!("\"{fp}\"");
     let versioned = req
         .query_string()
         .split('&')
-        .any(|kv| kv.strip_prefix("v=") == Some(fp));
+        .any(|kv| kv.strip_prefix("v=") == Some(fp.as_str()));
     let cache = if versioned {
         "public, max-age=31536000, immutable"
     } else {

@@ -345,6 +345,7 @@ fn a_write_failure_in_the_middle_of_a_copy_leaves_nothing_behind() {
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     // SAFETY: only async-signal-safe calls between fork and exec.
+    #[allow(unsafe_code)]
     unsafe {
         cmd.pre_exec(|| {
             let limit = libc::rlimit {

@@ -539,6 +539,7 @@ impl ServerProcess {
     }
 
     #[cfg(unix)]
+    #[allow(unsafe_code)]
     pub fn signal(&self, signal: i32) {
         let pid = i32::try_from(self.child.id()).unwrap();
         // SAFETY: sending a signal to our own child process.

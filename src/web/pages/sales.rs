@@ -7,10 +7,12 @@ use serde::Deserialize;
 
 use super::products::{PER_PAGE, csv_response};
 use crate::auth::Role;
-use crate::business::money::{format_cents, parse_cents};
+use crate::business::money::format_cents;
 use crate::business::products::{self, Product};
-use crate::business::sales::{self, LineInput, NewSale, SaleDetail, SaleSummary};
-use crate::business::{BusinessError, Page, customers, export, local_midnight_utc};
+use crate::business::sales::{self, LineText, NewSale, SaleDetail, SaleForm, SaleSummary};
+use crate::business::{
+    BusinessError, FieldErrors, Page, customers, export, local_midnight_utc, split_refusal,
+};
 use crate::web::layout::{Layout, Pager};
 use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
@@ -97,14 +99,6 @@ async fn list(
     })
 }
 
-/// One line of the sale form as typed.
-#[derive(Debug, Clone, Default)]
-pub struct LineText {
-    pub product_id: String,
-    pub quantity: String,
-    pub unit_price: String,
-}
-
 #[derive(Template)]
 #[template(path = "sales/new.html")]
 struct NewPage {
@@ -116,38 +110,39 @@ struct NewPage {
     error: String,
 }
 
-impl NewPage {
-    fn money(&self, cents: &i64) -> String {
-        format_cents(*cents).replace(',', "")
-    }
-}
-
+/// Shows the sale form (again, with `errors`, when it was refused).
 async fn new_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
-    customer_id: String,
-    mut lines: Vec<LineText>,
-    error: String,
+    form: SaleForm,
+    errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let (products, customers) = run_db(state, |c| {
         Ok::<_, BusinessError>((products::sellable(c)?, customers::all_names(c)?))
     })
     .await?;
+    let mut lines = form.lines;
     while lines.len() < BLANK_LINES {
         lines.push(LineText::default());
     }
-    let failed = !error.is_empty();
+    let failed = !errors.is_empty();
     render_form(
         &NewPage {
             layout: Layout::new(req, state, "New sale", "sales").await,
             products,
             customers,
-            customer_id,
+            customer_id: form.customer_id,
             lines,
-            error,
+            error: errors.joined(),
         },
         failed,
     )
+}
+
+impl NewPage {
+    fn money(&self, cents: &i64) -> String {
+        format_cents(*cents).replace(',', "")
+    }
 }
 
 #[derive(Deserialize)]
@@ -161,79 +156,11 @@ async fn new_form(
     _user: CurrentUser,
     query: web::Query<NewQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let customer = query.customer.map(|c| c.to_string()).unwrap_or_default();
-    new_page(&req, &state, customer, Vec::new(), String::new()).await
-}
-
-/// Reads the repeated `product_id` / `quantity` / `unit_price` fields into lines.
-fn parse_sale_form(pairs: &[(String, String)]) -> (String, Vec<LineText>, Result<NewSale, String>) {
-    let values = |key: &str| {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .collect::<Vec<_>>()
+    let form = SaleForm {
+        customer_id: query.customer.map(|c| c.to_string()).unwrap_or_default(),
+        lines: Vec::new(),
     };
-    let customer_id = values("customer_id").into_iter().next().unwrap_or_default();
-    let (ids, quantities, prices) = (
-        values("product_id"),
-        values("quantity"),
-        values("unit_price"),
-    );
-    let count = ids.len().max(quantities.len()).max(prices.len());
-    let lines: Vec<LineText> = (0..count)
-        .map(|i| LineText {
-            product_id: ids.get(i).cloned().unwrap_or_default(),
-            quantity: quantities.get(i).cloned().unwrap_or_default(),
-            unit_price: prices.get(i).cloned().unwrap_or_default(),
-        })
-        .collect();
-    let parsed = (|| {
-        let customer = match customer_id.trim() {
-            "" => None,
-            t => Some(
-                t.parse::<i64>()
-                    .map_err(|_| "Choose a customer from the list.".to_string())?,
-            ),
-        };
-        let mut inputs = Vec::new();
-        for (n, line) in lines.iter().enumerate() {
-            let blank = line.product_id.trim().is_empty()
-                && line.quantity.trim().is_empty()
-                && line.unit_price.trim().is_empty();
-            if blank {
-                continue;
-            }
-            let product_id = line
-                .product_id
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| format!("Line {}: choose a product.", n + 1))?;
-            let quantity = match line.quantity.trim() {
-                "" => 1,
-                q => q.parse::<i64>().ok().filter(|q| *q > 0).ok_or_else(|| {
-                    format!(
-                        "Line {}: the quantity must be a whole number of 1 or more.",
-                        n + 1
-                    )
-                })?,
-            };
-            let unit_price_cents = match line.unit_price.trim() {
-                "" => None,
-                p => Some(parse_cents(p).map_err(|e| format!("Line {}: unit price: {e}", n + 1))?),
-            };
-            inputs.push(LineInput {
-                product_id,
-                quantity,
-                unit_price_cents,
-            });
-        }
-        Ok(NewSale {
-            customer_id: customer,
-            lines: inputs,
-        })
-    })();
-    (customer_id, lines, parsed)
+    new_page(&req, &state, form, FieldErrors::default()).await
 }
 
 async fn create(
@@ -243,29 +170,22 @@ async fn create(
     user: CurrentUser,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let (customer_id, lines, parsed) = parse_sale_form(&form);
-    let sale = match parsed {
-        Ok(s) => s,
-        Err(message) => return new_page(&req, &state, customer_id, lines, message).await,
+    let form = SaleForm::from_pairs(&form);
+    let sale = match NewSale::parse(&form) {
+        Ok(sale) => sale,
+        Err(errors) => return new_page(&req, &state, form, errors).await,
     };
     let user_id = user.id;
-    let result = run_db(&state, move |c| match sales::create(c, &sale, user_id) {
-        Ok(id) => Ok(Ok(id)),
-        Err(BusinessError::Db(e)) => Err(BusinessError::Db(e)),
-        Err(BusinessError::Invalid(errors)) => Ok(Err(errors
-            .fields()
-            .map(|(_, message)| message.as_str())
-            .collect::<Vec<_>>()
-            .join(" "))),
-        Err(other) => Ok(Err(other.to_string())),
+    let saved = run_db(&state, move |c| {
+        split_refusal(sales::create(c, &sale, user_id), "lines")
     })
     .await?;
-    match result {
+    match saved {
         Ok(id) => {
             session.flash_ok(format!("Sale #{id} saved."));
             Ok(see_other(&format!("/sales/{id}")))
         }
-        Err(message) => new_page(&req, &state, customer_id, lines, message).await,
+        Err(errors) => new_page(&req, &state, form, errors).await,
     }
 }
 
