@@ -17,7 +17,6 @@ fn main() {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=BACKROOM_GIT_COMMIT={commit}");
-
 }
 
 fn watch_git_head() {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod fields;
 pub mod fsutil;
+pub mod offsite;
 pub mod platform;
 pub mod server;
 pub mod text;

@@ -1,0 +1,471 @@
+//! An S3-compatible target (AWS S3, Backblaze B2, Cloudflare R2, MinIO, Garage, Wasabi) through
+//! `object_store`. Copies go up as multipart uploads in parts of 8 MiB, at most two in flight,
+//! each with its SHA-256 checksum checked by the store; the upload id is reported as soon as
+//! it exists, so an upload cut off by a crash can be aborted on the next start. An aborted or
+//! unfinished multipart upload is never listed as an object.
+
+use std::io::{self, Read, Write};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
+use object_store::multipart::{MultipartStore, PartId};
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+};
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+
+use super::store::{ObjectInfo, ObjectWriter, Store, StoreError};
+
+/// Parts of 8 MiB: above S3's 5 MiB minimum, equal sizes (R2 needs that), bounded memory.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// Where a bucket is and how to sign in; the secret never leaves this struct except to sign.
+#[derive(Clone)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub path_style: bool,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("path_style", &self.path_style)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One runtime for every S3 target, on threads of its own (never an actix worker), never
+/// dropped: off-site work calls into it from plain threads.
+fn runtime() -> Result<&'static Runtime, StoreError> {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("offsite-s3")
+        .enable_all()
+        .build()
+        .map_err(StoreError::Runtime)?;
+    // TLS through rustls with ring (the only provider compiled in).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(RUNTIME.get_or_init(|| rt))
+}
+
+pub struct S3Store {
+    client: Arc<AmazonS3>,
+    config: S3Config,
+    rt: &'static Runtime,
+}
+
+/// True when the failure is the network (refused, timed out), not an answer from the store.
+fn is_connection_failure(error: &object_store::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(http) = e.downcast_ref::<object_store::client::HttpError>() {
+            return matches!(
+                http.kind(),
+                object_store::client::HttpErrorKind::Connect
+                    | object_store::client::HttpErrorKind::Timeout
+            );
+        }
+        source = e.source();
+    }
+    false
+}
+
+impl S3Store {
+    pub fn new(config: S3Config) -> Result<S3Store, StoreError> {
+        for (what, value) in [
+            ("endpoint", &config.endpoint),
+            ("bucket", &config.bucket),
+            ("access key id", &config.access_key_id),
+            ("secret", &config.secret_access_key),
+        ] {
+            if value.trim().is_empty() {
+                return Err(StoreError::Settings(format!("the {what} is missing")));
+            }
+        }
+        if !config.endpoint.starts_with("http://") && !config.endpoint.starts_with("https://") {
+            return Err(StoreError::Settings(
+                "the endpoint must start with https:// (or http:// for a store on your own network)"
+                    .into(),
+            ));
+        }
+        let rt = runtime()?;
+        let options = ClientOptions::new()
+            .with_allow_http(config.endpoint.starts_with("http://"))
+            .with_connect_timeout(Duration::from_secs(10))
+            .with_timeout(Duration::from_secs(600));
+        // A few quick retries per request; the off-site queue retries whole copies later.
+        let retry = RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(5),
+                base: 2.0,
+            },
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(60),
+        };
+        let region = if config.region.trim().is_empty() {
+            "us-east-1".to_string()
+        } else {
+            config.region.clone()
+        };
+        let client = AmazonS3Builder::new()
+            .with_endpoint(config.endpoint.trim_end_matches('/'))
+            .with_region(region)
+            .with_bucket_name(&config.bucket)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(&config.secret_access_key)
+            .with_virtual_hosted_style_request(!config.path_style)
+            .with_checksum_algorithm(Checksum::SHA256)
+            .with_client_options(options)
+            .with_retry(retry)
+            .build()
+            .map_err(|source| StoreError::Settings(plain_settings_error(&source)))?;
+        Ok(S3Store {
+            client: Arc::new(client),
+            config,
+            rt,
+        })
+    }
+
+    fn path(&self, name: &str) -> Result<ObjectPath, StoreError> {
+        if name.is_empty() || name.contains('/') {
+            return Err(StoreError::Settings(format!(
+                "{name:?} is not an object name"
+            )));
+        }
+        let prefix = self.config.prefix.trim_matches('/');
+        let full = if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        ObjectPath::parse(full).map_err(|e| StoreError::Settings(e.to_string()))
+    }
+
+    /// A store error in words, telling apart "cannot reach", "wrong key", "no bucket".
+    fn classify(&self, source: object_store::Error, missing_is_bucket: bool) -> StoreError {
+        if is_connection_failure(&source) {
+            return StoreError::Unreachable {
+                endpoint: self.config.endpoint.clone(),
+                source,
+            };
+        }
+        match source {
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. } => StoreError::Credentials { source },
+            object_store::Error::NotFound { .. } if missing_is_bucket => StoreError::NoBucket {
+                bucket: self.config.bucket.clone(),
+                source,
+            },
+            source => StoreError::Remote { source },
+        }
+    }
+
+    /// Aborts a multipart upload an interrupted run left (its id was recorded when it began).
+    pub fn abort_upload(&self, name: &str, upload_id: &str) -> Result<(), StoreError> {
+        let path = self.path(name)?;
+        let id = upload_id.to_string();
+        self.rt
+            .block_on(self.client.abort_multipart(&path, &id))
+            .or_else(|e| match e {
+                // Already completed or aborted.
+                object_store::Error::NotFound { .. } => Ok(()),
+                e => Err(self.classify(e, false)),
+            })
+    }
+}
+
+/// The builder's complaint, without echoing any credential.
+fn plain_settings_error(error: &object_store::Error) -> String {
+    match error {
+        object_store::Error::Generic { .. } => {
+            "the endpoint, region or bucket name is not valid".to_string()
+        }
+        other => format!("{other}"),
+    }
+}
+
+struct S3Writer {
+    client: Arc<AmazonS3>,
+    rt: &'static Runtime,
+    path: ObjectPath,
+    upload_id: String,
+    buffer: Vec<u8>,
+    in_flight: Vec<JoinHandle<object_store::Result<PartId>>>,
+    parts: Vec<Option<PartId>>,
+    done: bool,
+    endpoint: String,
+}
+
+impl S3Writer {
+    fn send_part(&mut self) -> io::Result<()> {
+        let data = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_SIZE));
+        let index = self.parts.len();
+        self.parts.push(None);
+        let (client, path, id) = (
+            self.client.clone(),
+            self.path.clone(),
+            self.upload_id.clone(),
+        );
+        let payload = PutPayload::from(Bytes::from(data));
+        self.in_flight.push(
+            self.rt
+                .spawn(async move { client.put_part(&path, &id, index, payload).await }),
+        );
+        while self.in_flight.len() >= PARTS_IN_FLIGHT {
+            self.wait_oldest()?;
+        }
+        Ok(())
+    }
+
+    fn wait_oldest(&mut self) -> io::Result<()> {
+        let handle = self.in_flight.remove(0);
+        let done = self.parts.iter().position(Option::is_none).unwrap_or(0);
+        let part = self
+            .rt
+            .block_on(handle)
+            .map_err(io::Error::other)?
+            .map_err(io::Error::other)?;
+        self.parts[done] = Some(part);
+        Ok(())
+    }
+
+    fn complete(&mut self) -> Result<(), object_store::Error> {
+        if !self.buffer.is_empty() || self.parts.is_empty() {
+            self.send_part().map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            })?;
+        }
+        while !self.in_flight.is_empty() {
+            self.wait_oldest()
+                .map_err(|e| object_store::Error::Generic {
+                    store: "S3",
+                    source: Box::new(e),
+                })?;
+        }
+        let parts: Vec<PartId> = self.parts.iter().flatten().cloned().collect();
+        self.rt
+            .block_on(
+                self.client
+                    .complete_multipart(&self.path, &self.upload_id, parts),
+            )
+            .map(|_| ())
+    }
+
+    fn abort_now(&mut self) {
+        for handle in self.in_flight.drain(..) {
+            handle.abort();
+        }
+        let _ = self
+            .rt
+            .block_on(self.client.abort_multipart(&self.path, &self.upload_id));
+    }
+}
+
+impl Write for S3Writer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = PART_SIZE - self.buffer.len();
+        let n = room.min(buf.len());
+        self.buffer.extend_from_slice(&buf[..n]);
+        if self.buffer.len() == PART_SIZE {
+            self.send_part()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ObjectWriter for S3Writer {
+    fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.done = true;
+        match self.complete() {
+            Ok(()) => Ok(()),
+            Err(source) => {
+                self.abort_now();
+                Err(if is_connection_failure(&source) {
+                    StoreError::Unreachable {
+                        endpoint: self.endpoint.clone(),
+                        source,
+                    }
+                } else {
+                    StoreError::Remote { source }
+                })
+            }
+        }
+    }
+
+    fn abort(mut self: Box<Self>) {
+        self.done = true;
+        self.abort_now();
+    }
+
+    fn upload_id(&self) -> Option<String> {
+        Some(self.upload_id.clone())
+    }
+}
+
+impl Drop for S3Writer {
+    fn drop(&mut self) {
+        if !self.done {
+            self.abort_now();
+        }
+    }
+}
+
+/// Reads an object's bytes as they arrive.
+struct S3Reader {
+    rt: &'static Runtime,
+    stream: futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for S3Reader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rt.block_on(self.stream.next()) {
+                None => return Ok(0),
+                Some(Ok(bytes)) => self.current = bytes,
+                Some(Err(e)) => return Err(io::Error::other(e)),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+impl Store for S3Store {
+    fn describe(&self) -> String {
+        let prefix = self.config.prefix.trim_matches('/');
+        if prefix.is_empty() {
+            format!("bucket {} at {}", self.config.bucket, self.config.endpoint)
+        } else {
+            format!(
+                "bucket {} (under {prefix}/) at {}",
+                self.config.bucket, self.config.endpoint
+            )
+        }
+    }
+
+    fn create(&self, name: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
+        let path = self.path(name)?;
+        let upload_id = self
+            .rt
+            .block_on(self.client.create_multipart(&path))
+            .map_err(|e| self.classify(e, true))?;
+        Ok(Box::new(S3Writer {
+            client: self.client.clone(),
+            rt: self.rt,
+            path,
+            upload_id,
+            buffer: Vec::with_capacity(PART_SIZE),
+            in_flight: Vec::new(),
+            parts: Vec::new(),
+            done: false,
+            endpoint: self.config.endpoint.clone(),
+        }))
+    }
+
+    fn put_small(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(name)?;
+        let payload = PutPayload::from(Bytes::copy_from_slice(bytes));
+        self.rt
+            .block_on(self.client.put(&path, payload))
+            .map(|_| ())
+            .map_err(|e| self.classify(e, true))
+    }
+
+    fn open(&self, name: &str) -> Result<Box<dyn Read + Send>, StoreError> {
+        let path = self.path(name)?;
+        let result = self
+            .rt
+            .block_on(self.client.get(&path))
+            .map_err(|e| match e {
+                object_store::Error::NotFound { .. } => StoreError::NotFound {
+                    name: name.to_string(),
+                },
+                e => self.classify(e, false),
+            })?;
+        Ok(Box::new(S3Reader {
+            rt: self.rt,
+            stream: result.into_stream(),
+            current: Bytes::new(),
+        }))
+    }
+
+    fn list(&self) -> Result<Vec<ObjectInfo>, StoreError> {
+        let prefix = self.config.prefix.trim_matches('/');
+        let prefix_path = (!prefix.is_empty()).then(|| ObjectPath::from(prefix));
+        let listed = self
+            .rt
+            .block_on(self.client.list_with_delimiter(prefix_path.as_ref()))
+            .map_err(|e| self.classify(e, true))?;
+        Ok(listed
+            .objects
+            .into_iter()
+            .filter_map(|meta| {
+                let name = meta.location.filename()?.to_string();
+                Some(ObjectInfo {
+                    name,
+                    size: meta.size,
+                    modified: Some(meta.last_modified),
+                })
+            })
+            .collect())
+    }
+
+    fn head(&self, name: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        let path = self.path(name)?;
+        match self.rt.block_on(self.client.head(&path)) {
+            Ok(meta) => Ok(Some(ObjectInfo {
+                name: name.to_string(),
+                size: meta.size,
+                modified: Some(meta.last_modified),
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.classify(e, false)),
+        }
+    }
+
+    fn delete(&self, name: &str) -> Result<(), StoreError> {
+        let path = self.path(name)?;
+        match self.rt.block_on(self.client.delete(&path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.classify(e, false)),
+        }
+    }
+
+    fn clean_unfinished(&self) -> Result<Vec<String>, StoreError> {
+        // Unfinished multipart uploads are found by the ids recorded when they began (see
+        // `abort_upload`); they are never listed as objects either way.
+        Ok(Vec::new())
+    }
+
+    fn abort_upload(&self, name: &str, upload_id: &str) -> Result<(), StoreError> {
+        S3Store::abort_upload(self, name, upload_id)
+    }
+}

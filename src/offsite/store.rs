@@ -1,0 +1,135 @@
+//! Where off-site copies go: a folder or an S3-compatible bucket, behind one small interface.
+//! An object is only visible under its name once it is complete (a folder writes a hidden
+//! partial file and renames it; S3 completes a multipart upload), so a crash or a cut
+//! connection never leaves something that looks like a copy.
+
+use std::io::{self, Read, Write};
+
+use chrono::{DateTime, Utc};
+
+/// One object on a target (names are relative to the target's folder or prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub name: String,
+    pub size: u64,
+    pub modified: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the folder {path} cannot be used: {}", crate::fsutil::plain_io(.source))]
+    Folder {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the storage at {endpoint} cannot be reached (check the address and the connection)")]
+    Unreachable {
+        endpoint: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("the storage refused the access key or secret (check them in the target settings)")]
+    Credentials {
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("the bucket {bucket} does not exist (create it first, or check its name)")]
+    NoBucket {
+        bucket: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("{name} is not on the target")]
+    NotFound { name: String },
+    #[error("the storage failed: {source}")]
+    Remote {
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("reading or writing on {target} failed: {}", crate::fsutil::plain_io(.source))]
+    Io {
+        target: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the storage settings are not valid: {0}")]
+    Settings(String),
+    #[error("cannot start the storage client: {0}")]
+    Runtime(#[source] io::Error),
+    #[error("the copy on the target differs from what was sent ({0})")]
+    Mismatch(String),
+}
+
+/// A stream that becomes an object when finished, and nothing when aborted or dropped.
+pub trait ObjectWriter: Write + Send {
+    /// Completes the object: from here it is visible under its name.
+    fn finish(self: Box<Self>) -> Result<(), StoreError>;
+    /// Throws away what was written (a dropped writer does the same).
+    fn abort(self: Box<Self>);
+    /// The id of a multipart upload, to record so a crash mid-upload can be cleaned up.
+    fn upload_id(&self) -> Option<String> {
+        None
+    }
+}
+
+pub trait Store: Send + Sync {
+    /// What a person sees: "folder E:\Backroom" or "bucket shop at https://…" (no secrets).
+    fn describe(&self) -> String;
+    /// Starts writing the object `name`.
+    fn create(&self, name: &str) -> Result<Box<dyn ObjectWriter>, StoreError>;
+    /// Writes a small object whole (a manifest).
+    fn put_small(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut writer = self.create(name)?;
+        if let Err(source) = writer.write_all(bytes) {
+            writer.abort();
+            return Err(StoreError::Io {
+                target: self.describe(),
+                source,
+            });
+        }
+        writer.finish()
+    }
+    /// Reads an object as a stream.
+    fn open(&self, name: &str) -> Result<Box<dyn Read + Send>, StoreError>;
+    /// Reads a small object whole, refusing more than `max` bytes.
+    fn read_small(&self, name: &str, max: u64) -> Result<Vec<u8>, StoreError> {
+        let mut bytes = Vec::new();
+        self.open(name)?
+            .take(max)
+            .read_to_end(&mut bytes)
+            .map_err(|source| StoreError::Io {
+                target: self.describe(),
+                source,
+            })?;
+        Ok(bytes)
+    }
+    /// Every object directly under the target's folder or prefix.
+    fn list(&self) -> Result<Vec<ObjectInfo>, StoreError>;
+    fn head(&self, name: &str) -> Result<Option<ObjectInfo>, StoreError>;
+    fn delete(&self, name: &str) -> Result<(), StoreError>;
+    /// Cleans up what an interrupted upload left (partial files); returns what was cleaned,
+    /// for the log.
+    fn clean_unfinished(&self) -> Result<Vec<String>, StoreError>;
+    /// Aborts an upload recorded by [`ObjectWriter::upload_id`] that a crash cut off.
+    fn abort_upload(&self, name: &str, upload_id: &str) -> Result<(), StoreError> {
+        let _ = (name, upload_id);
+        Ok(())
+    }
+}
+
+/// A check that the target can be written, read back and cleaned: what setting up a target
+/// does before it is saved.
+pub fn probe(store: &dyn Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let name = format!(".backroom-probe-{}", now.timestamp_millis());
+    let body = b"Backroom checks that it can write here. This file is removed at once.";
+    store.put_small(&name, body)?;
+    let read = store.read_small(&name, 1024);
+    let deleted = store.delete(&name);
+    if read? != body {
+        return Err(StoreError::Mismatch(
+            "a test file read back differently".into(),
+        ));
+    }
+    deleted
+}
