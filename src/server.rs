@@ -20,7 +20,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::auth::throttle::LoginThrottle;
 use crate::backup::scheduler::Scheduler;
-use crate::backup::{BackupEngine, BackupError, BackupKind, CreateRequest};
+use crate::backup::{BackupEngine, BackupError, BackupKind, CreateRequest, Operation};
 use crate::config::{ConfigError, Paths, Settings};
 use crate::db::{Db, DbError, DbOptions};
 use crate::fsutil::{self, FileLock};
@@ -297,7 +297,7 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
     let handle = std::thread::Builder::new()
         .name("startup-backup".into())
         .spawn(move || {
-            let guard = match engine.begin("backup", "startup") {
+            let guard = match engine.begin(Operation::Backup, "startup") {
                 Ok(g) => g,
                 Err(e) => {
                     engine
@@ -318,7 +318,7 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
                 // The live data failed its check: keep the old startup backup, turn the page red.
                 engine.record_live_check(crate::backup::health::LiveCheck {
                     ok: false,
-                    method: "quick_check",
+                    method: crate::backup::health::CheckMethod::Quick,
                     checked_at: chrono::Utc::now(),
                     message: format!(
                         "the startup copy of the database failed its check: {problem}"

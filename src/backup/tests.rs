@@ -138,7 +138,7 @@ fn copy_is_the_snapshot_while_another_thread_keeps_writing() {
     while written.load(Ordering::Relaxed) < 50 {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let guard = f.engine.begin("backup", "test").unwrap();
+    let guard = f.engine.begin(Operation::Backup, "test").unwrap();
     let before = written.load(Ordering::SeqCst);
     let mut at_snapshot = None;
     let db_for_snapshot = db.clone();
@@ -235,7 +235,7 @@ fn same_second_backups_get_distinct_names() {
 #[test]
 fn second_operation_is_refused_while_one_runs() {
     let f = fixture();
-    let guard = f.engine.begin("backup", "x").unwrap();
+    let guard = f.engine.begin(Operation::Backup, "x").unwrap();
     let err = f
         .engine
         .create(&CreateRequest::manual("", "t"))
@@ -396,7 +396,7 @@ fn leftover_temp_files_are_removed_at_start() {
     assert!(!restore_leftover.exists());
     // Not while another holder of the lock might be writing them.
     std::fs::write(&leftover, b"partial").unwrap();
-    let guard = f.engine.begin("backup", "x").unwrap();
+    let guard = f.engine.begin(Operation::Backup, "x").unwrap();
     let other = BackupEngine::new(
         f.paths.clone(),
         f.engine.db().unwrap().clone(),
@@ -481,7 +481,10 @@ fn restore_puts_the_backup_in_place_and_keeps_a_safety_backup() {
         .unwrap();
     add_customer(&db, "Cy");
     assert_eq!(count(&db, "customers"), 3);
-    let report = f.engine.restore(&entry.file_name, "boss").unwrap();
+    let report = f
+        .engine
+        .restore(&entry.file_name, "boss", RestoreOptions::default())
+        .unwrap();
     assert_eq!(count(&db, "customers"), 2);
     assert!(report.safety_backup.starts_with("pre_restore_"));
     let safety = f.engine.find(&report.safety_backup).unwrap();
@@ -515,7 +518,10 @@ fn restore_refuses_a_corrupted_backup_before_changing_anything() {
     }
     std::fs::write(&entry.path, bytes).unwrap();
     let before: Vec<String> = backup_looking_files(&f.paths.backups);
-    let err = f.engine.restore(&entry.file_name, "boss").unwrap_err();
+    let err = f
+        .engine
+        .restore(&entry.file_name, "boss", RestoreOptions::default())
+        .unwrap_err();
     assert!(matches!(err, BackupError::VerifyFailed { .. }), "{err}");
     assert_eq!(count(&db, "customers"), 3);
     assert_eq!(
@@ -549,7 +555,10 @@ fn emergency_restore_skips_a_corrupted_newest_backup() {
         .unwrap()
         .set_len(len / 2)
         .unwrap();
-    let report = f.engine.emergency_restore("boss").unwrap();
+    let report = f
+        .engine
+        .emergency_restore("boss", RestoreOptions::default())
+        .unwrap();
     assert_eq!(report.restored, good.file_name);
     assert_eq!(report.skipped.len(), 1);
     assert_eq!(report.skipped[0].0, bad.file_name);
@@ -572,7 +581,11 @@ fn restore_of_an_older_schema_is_migrated_forward() {
     }
     let report = f
         .engine
-        .restore("backup_20200101_120000.db", "boss")
+        .restore(
+            "backup_20200101_120000.db",
+            "boss",
+            RestoreOptions::default(),
+        )
         .unwrap();
     assert_eq!(report.schema_version_before_migration, 1);
     let version = f

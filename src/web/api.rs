@@ -11,7 +11,7 @@ use super::pages::backup::{
 };
 use super::session::CurrentUser;
 use crate::auth::Role;
-use crate::backup::CreateRequest;
+use crate::backup::{CreateRequest, RestoreOptions};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/backups", web::get().to(list))
@@ -128,7 +128,7 @@ async fn restore(
     require_restorer(&state, &user, Some(&name))?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    let report = web::block(move || engine.restore(&name, &who))
+    let report = web::block(move || engine.restore(&name, &who, RestoreOptions::default()))
         .await?
         .map_err(AppError::from)?;
     Ok(HttpResponse::Ok().json(report))
@@ -141,7 +141,7 @@ async fn emergency_restore(
     require_restorer(&state, &user, None)?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    let report = web::block(move || engine.emergency_restore(&who))
+    let report = web::block(move || engine.emergency_restore(&who, RestoreOptions::default()))
         .await?
         .map_err(AppError::from)?;
     Ok(HttpResponse::Ok().json(report))

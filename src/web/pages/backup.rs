@@ -16,7 +16,7 @@ use crate::backup::log::LogLine;
 use crate::backup::scheduler::ScheduleInfo;
 use crate::backup::{
     BackupEngine, BackupEntry, BackupError, BackupKind, BackupState, CreateRequest, Progress,
-    catalog,
+    RestoreOptions, catalog,
 };
 use crate::config::Settings;
 use crate::db::{self, DbError};
@@ -677,7 +677,7 @@ pub async fn restore(
     require_restorer(&state, &user, Some(&name))?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    let result = web::block(move || engine.restore(&name, &who)).await?;
+    let result = web::block(move || engine.restore(&name, &who, RestoreOptions::default())).await?;
     match result {
         Ok(report) => session::flash_ok(&session, restore_message(&report)),
         Err(BackupError::NotFound(_)) => return Err(AppError::NotFound),
@@ -722,7 +722,7 @@ pub async fn emergency_restore(
     require_restorer(&state, &user, None)?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    match web::block(move || engine.emergency_restore(&who)).await? {
+    match web::block(move || engine.emergency_restore(&who, RestoreOptions::default())).await? {
         Ok(report) => session::flash_ok(&session, restore_message(&report)),
         Err(e) => session::flash_error(&session, format!("Emergency restore failed: {e}")),
     }
