@@ -130,10 +130,6 @@ impl BackupEngine {
         self.inner.db.as_ref()
     }
 
-    pub fn clock(&self) -> &SharedClock {
-        &self.clock
-    }
-
     /// The live database, for operations that copy from or to it.
     pub(crate) fn live_db(&self) -> Result<&Db, BackupError> {
         self.inner.db.as_ref().ok_or(BackupError::NoLiveDatabase)

@@ -242,3 +242,181 @@ impl BackupEngine {
         self.find(&entry.file_name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::backup::catalog::{Origin, Sidecar, Verification};
+    use crate::backup::copy::FileFacts;
+    use crate::backup::names::BackupName;
+
+    /// A listed backup without a file (retention only reads the list).
+    fn entry(file_name: &str, keep: bool) -> BackupEntry {
+        let name = BackupName::parse(file_name).unwrap();
+        let facts = FileFacts {
+            sha256: String::new(),
+            size: 0,
+            page_size: 0,
+            page_count: 0,
+            schema_version: 0,
+            row_counts: Default::default(),
+        };
+        let origin = Origin {
+            kind: name.kind,
+            file_name: file_name.into(),
+            created_at: Utc::now(),
+            created_by: "t".into(),
+            description: String::new(),
+            duration_ms: 0,
+        };
+        let mut sidecar = Sidecar::from_facts(
+            origin,
+            &facts,
+            Verification::passed("quick_check", Utc::now()),
+            None,
+        );
+        sidecar.keep = keep;
+        BackupEntry {
+            name,
+            file_name: file_name.into(),
+            path: PathBuf::from(file_name),
+            size: 0,
+            modified: None,
+            sidecar: Some(sidecar),
+            sidecar_problem: None,
+            header_ok: true,
+        }
+    }
+
+    fn manual(day: u32, keep: bool) -> BackupEntry {
+        entry(&format!("manual_202501{day:02}_120000.db"), keep)
+    }
+
+    fn automatic(day: u32) -> BackupEntry {
+        entry(&format!("backup_202501{day:02}_120000.db"), false)
+    }
+
+    fn nothing_in_use(_: &str) -> bool {
+        false
+    }
+
+    fn names(entries: &[&BackupEntry]) -> Vec<String> {
+        entries.iter().map(|e| e.file_name.clone()).collect()
+    }
+
+    #[test]
+    fn the_oldest_go_first_but_never_the_newest_of_a_kind() {
+        let (m5, m4, a3, m2) = (
+            manual(5, false),
+            manual(4, false),
+            automatic(3),
+            manual(2, false),
+        );
+        let startup = entry("startup_backup.db", false);
+        let safety = entry("pre_restore_20250101_120000.db", false);
+        let list = vec![
+            m5.clone(),
+            m4.clone(),
+            a3.clone(),
+            m2.clone(),
+            safety.clone(),
+            startup.clone(),
+        ];
+        let plan = plan(&list, 2, Some(&m5.file_name), nothing_in_use);
+        assert_eq!(plan.remove, names(&[&m2, &m4]), "oldest first");
+        // Six counted, cap two, two removed: the newest startup, automatic and safety
+        // backups stay above the cap.
+        assert_eq!(plan.over_cap_by, 2);
+    }
+
+    #[test]
+    fn kept_backups_stay_and_count_toward_the_cap() {
+        let list: Vec<BackupEntry> = (1..=6).rev().map(|d| manual(d, d == 2)).collect();
+        let plan = plan(&list, 3, Some(&list[0].file_name), nothing_in_use);
+        // Left: days 6, 5 and the kept day 2 — three, the cap.
+        assert_eq!(
+            plan.remove,
+            vec![
+                list[5].file_name.clone(),
+                list[3].file_name.clone(),
+                list[2].file_name.clone()
+            ]
+        );
+        assert_eq!(plan.over_cap_by, 0);
+    }
+
+    #[test]
+    fn the_cap_is_exceeded_when_only_protected_backups_remain() {
+        let list = vec![
+            manual(5, false),
+            automatic(4),
+            manual(3, true),
+            manual(2, true),
+            manual(1, false),
+        ];
+        let in_use = |name: &str| name == list[4].file_name;
+        let plan = plan(&list, 1, Some(&list[0].file_name), in_use);
+        assert!(plan.remove.is_empty(), "{:?}", plan.remove);
+        assert_eq!(plan.over_cap_by, 4);
+    }
+
+    #[test]
+    fn broken_copies_are_neither_counted_nor_removed() {
+        let broken = entry("broken_20250101_120000.db", false);
+        let list = vec![manual(3, false), broken.clone(), manual(2, false)];
+        let plan = plan(&list, 2, None, nothing_in_use);
+        assert_eq!(plan, RetentionPlan::default());
+        let plan = super::plan(&list, 1, None, nothing_in_use);
+        assert_eq!(plan.remove, vec![list[2].file_name.clone()]);
+    }
+
+    #[test]
+    fn the_outlook_names_what_the_next_automatic_backup_pushes_out() {
+        let list = vec![
+            automatic(4),
+            manual(3, false),
+            automatic(2),
+            manual(1, false),
+        ];
+        let seen = outlook(&list, 4, nothing_in_use);
+        assert_eq!(
+            seen.next_automatic_pushes_out.as_deref(),
+            Some(list[3].file_name.as_str())
+        );
+        assert_eq!(seen.over_cap_by, 0);
+        // With the oldest kept, the older automatic backup goes instead.
+        let list = vec![
+            automatic(4),
+            manual(3, false),
+            automatic(2),
+            manual(1, true),
+        ];
+        let seen = outlook(&list, 4, nothing_in_use);
+        assert_eq!(
+            seen.next_automatic_pushes_out.as_deref(),
+            Some(list[2].file_name.as_str())
+        );
+        // Room left under the cap: nothing is pushed out.
+        assert_eq!(
+            outlook(&list, 5, nothing_in_use),
+            RetentionOutlook::default()
+        );
+    }
+
+    #[test]
+    fn the_outlook_counts_protected_backups_above_the_cap() {
+        // Cap one: a kept manual backup and the newest automatic one are both protected now;
+        // the next automatic backup makes the current one removable.
+        let list = vec![automatic(2), manual(1, true)];
+        let seen = outlook(&list, 1, nothing_in_use);
+        assert_eq!(
+            seen.next_automatic_pushes_out.as_deref(),
+            Some(list[0].file_name.as_str())
+        );
+        assert_eq!(seen.over_cap_by, 1);
+    }
+}
