@@ -5,7 +5,7 @@
 //! Every backup is made with SQLite's online backup API into a hidden temp file, checked
 //! (`quick_check` + SHA-256), fsynced and only then renamed to its final name, so no file that
 //! looks like a backup is ever partial. One operation runs at a time, across processes too
-//! (an OS lock on `database_backups/.backup.lock`, see [`operation`]).
+//! (an OS lock on `database_backups/.backup.lock`; see `operation.rs`).
 
 pub mod catalog;
 pub mod copy;
