@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use backroom::backup::{BackupEngine, CreateRequest};
+use backroom::backup::{BackupEngine, CreateRequest, Phase, RestoreOptions};
 use backroom::config::{Paths, Settings};
 use backroom::db::{Db, DbError, DbOptions};
 
@@ -391,7 +391,7 @@ fn writer_latency(data: &Path) -> Result<String> {
                     let p = *phase.lock().unwrap_or_else(|e| e.into_inner()) as usize;
                     samples.lock().unwrap_or_else(|e| e.into_inner())[p].push(took);
                     if let Some(progress) = engine.progress() {
-                        let step = usize::from(progress.phase != "copying");
+                        let step = usize::from(progress.phase != Phase::Copying);
                         by_step.lock().unwrap_or_else(|e| e.into_inner())[step].push(took);
                     }
                 }
@@ -504,7 +504,8 @@ fn restore_bench(data: &Path, scratch: &Path, rounds: usize) -> Result<String> {
                         })
                     };
                     let start = Instant::now();
-                    let report = engine.restore(&chosen.file_name, "bench")?;
+                    let report =
+                        engine.restore(&chosen.file_name, "bench", RestoreOptions::default())?;
                     ours = start.elapsed();
                     stop.store(true, Ordering::Relaxed);
                     let _ = reader.join();

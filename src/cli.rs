@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::store::AuthStore;
 use crate::auth::{Role, login, throttle, users};
-use crate::backup::restore::{OfflineTarget, restore_offline};
+use crate::backup::restore::{OfflineTarget, RestoreOptions, restore_offline};
 use crate::backup::{BackupEngine, BackupState, CreateRequest};
 use crate::config::{Paths, Settings};
 use crate::db::{Db, DbOptions};
@@ -389,7 +389,7 @@ fn create_with_progress(engine: &BackupEngine, description: &str) -> anyhow::Res
             match &bar {
                 Some(bar) => {
                     bar.set_position(u64::from(p.percent));
-                    bar.set_message(p.phase);
+                    bar.set_message(p.phase.as_str());
                 }
                 None if last_line != Some((p.phase, p.percent / 10)) => {
                     last_line = Some((p.phase, p.percent / 10));
@@ -420,7 +420,7 @@ fn restore_command(data_dir: Option<&std::path::Path>, args: &RestoreArgs) -> an
         (Some(name), _) => OfflineTarget::Named(name.clone()),
         (None, _) => OfflineTarget::Latest,
     };
-    let report = restore_offline(&paths, &target, "command line")?;
+    let report = restore_offline(&paths, &target, "command line", RestoreOptions::default())?;
     for (name, reason) in &report.skipped {
         println!("skipped {name}: {reason}");
     }

@@ -17,7 +17,7 @@ use actix_web::{App, HttpServer, web};
 use crate::auth::store::AuthStore;
 use crate::auth::throttle::LoginThrottle;
 use crate::backup::scheduler::Scheduler;
-use crate::backup::{BackupEngine, BackupError, BackupKind, CreateRequest};
+use crate::backup::{BackupEngine, BackupError, BackupKind, CreateRequest, Operation};
 use crate::clock::SharedClock;
 use crate::config::{ConfigError, Paths, Settings};
 use crate::db::{Db, DbError, DbOptions};
@@ -231,7 +231,8 @@ fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
             StartError::Bind { addr, source }
         }
     })?;
-    let engine = BackupEngine::new(paths.clone(), db.clone(), settings.clone());
+    let engine = BackupEngine::new(paths.clone(), db.clone(), settings.clone())
+        .with_clock(opts.clock.clone());
     engine.backups_changed();
 
     if found_version > 0 && found_version < crate::db::SCHEMA_VERSION {
@@ -304,7 +305,7 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
     let handle = std::thread::Builder::new()
         .name("startup-backup".into())
         .spawn(move || {
-            let guard = match engine.begin("backup", "startup") {
+            let guard = match engine.begin(Operation::Backup, "startup") {
                 Ok(g) => g,
                 Err(e) => {
                     engine
@@ -325,7 +326,7 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
                 // The live data failed its check: keep the old startup backup, turn the page red.
                 engine.record_live_check(crate::backup::health::LiveCheck {
                     ok: false,
-                    method: "quick_check",
+                    method: crate::backup::health::CheckMethod::Quick,
                     checked_at: chrono::Utc::now(),
                     message: format!(
                         "the startup copy of the database failed its check: {problem}"

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Local, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::copy::FileFacts;
 use super::names::{BackupKind, BackupName};
 use crate::fsutil;
 
@@ -24,6 +25,53 @@ pub struct Verification {
     pub method: String,
     pub checked_at: DateTime<Utc>,
     pub message: String,
+}
+
+impl Verification {
+    pub fn passed(method: &str, checked_at: DateTime<Utc>) -> Verification {
+        Verification {
+            ok: true,
+            method: method.to_string(),
+            checked_at,
+            message: "ok".into(),
+        }
+    }
+
+    pub fn failed(
+        method: &str,
+        checked_at: DateTime<Utc>,
+        reason: &impl std::fmt::Display,
+    ) -> Verification {
+        Verification {
+            ok: false,
+            method: method.to_string(),
+            checked_at,
+            message: reason.to_string(),
+        }
+    }
+
+    /// The outcome of a check: passed, or failed with the reason in words.
+    pub fn of<E: std::fmt::Display>(
+        method: &str,
+        checked_at: DateTime<Utc>,
+        outcome: &Result<(), E>,
+    ) -> Verification {
+        match outcome {
+            Ok(()) => Verification::passed(method, checked_at),
+            Err(reason) => Verification::failed(method, checked_at, reason),
+        }
+    }
+}
+
+/// Who made a backup, when and why: what a sidecar records besides the file's own facts.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub kind: BackupKind,
+    pub file_name: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub description: String,
+    pub duration_ms: u64,
 }
 
 /// Everything known about one backup, stored beside it as `<name>.json`.
@@ -47,6 +95,39 @@ pub struct Sidecar {
     #[serde(default)]
     pub file_mtime_ms: Option<i64>,
     pub program_version: String,
+    /// Marked Keep: retention never removes it and nobody can delete it until the mark is
+    /// removed. Records from before the mark existed read as not kept.
+    #[serde(default)]
+    pub keep: bool,
+}
+
+impl Sidecar {
+    /// The record of a backup file from where it came from and what inspecting it found.
+    pub fn from_facts(
+        origin: Origin,
+        facts: &FileFacts,
+        verification: Verification,
+        file_mtime_ms: Option<i64>,
+    ) -> Sidecar {
+        Sidecar {
+            kind: origin.kind,
+            file_name: origin.file_name,
+            created_at: origin.created_at,
+            created_by: origin.created_by,
+            description: origin.description,
+            size: facts.size,
+            sha256: facts.sha256.clone(),
+            page_size: facts.page_size,
+            page_count: facts.page_count,
+            schema_version: facts.schema_version,
+            row_counts: facts.row_counts.clone(),
+            duration_ms: origin.duration_ms,
+            verification,
+            file_mtime_ms,
+            program_version: crate::VERSION.to_string(),
+            keep: false,
+        }
+    }
 }
 
 /// How a backup looks from the listing alone (no hashing).
@@ -123,6 +204,11 @@ impl BackupEntry {
 
     pub fn mtime_ms(&self) -> Option<i64> {
         mtime_ms(self.modified)
+    }
+
+    /// Marked Keep in its record.
+    pub fn keep(&self) -> bool {
+        self.sidecar.as_ref().is_some_and(|s| s.keep)
     }
 
     pub fn state(&self) -> BackupState {
@@ -231,8 +317,16 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<BackupEntry>> {
             entries.push(entry);
         }
     }
-    // Newest first; the name breaks ties so the order is stable.
-    entries.sort_by_cached_key(|e| std::cmp::Reverse((e.created_at(), e.file_name.clone())));
+    // Newest first; the name's time and sequence number break ties (`-10` sorts after
+    // `-9`), then the name itself, so the order is stable.
+    entries.sort_by_cached_key(|e| {
+        std::cmp::Reverse((
+            e.created_at(),
+            e.name.stamp,
+            e.name.seq,
+            e.file_name.clone(),
+        ))
+    });
     Ok(entries)
 }
 

@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 use sha2::{Digest, Sha256};
 
-use crate::db;
+use crate::db::{self, DbError};
 
 /// Runs `f` on a thread of its own at the lowest CPU priority (nice 19 on Linux), so backup
 /// work gives way to page requests while still using any CPU nobody else wants. A thread of
@@ -50,11 +50,12 @@ pub enum CopyError {
     Io(#[from] std::io::Error),
     #[error("cancelled because the program is shutting down")]
     Cancelled,
-    #[error("{0}")]
-    Other(String),
+    /// SQLite kept the copy in WAL mode, so it would need a `-wal` beside it.
+    #[error("could not switch the copy out of WAL mode (got {mode})")]
+    StillWal { mode: String },
     /// The file being copied could not be read (as opposed to the copy being written).
     #[error("cannot read it: {0}")]
-    Read(std::io::Error),
+    Read(#[source] std::io::Error),
 }
 
 /// Copies the database open on `src` into a new file at `dest`.
@@ -71,49 +72,56 @@ pub fn snapshot_copy(
     on_progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<(), CopyError> {
     src.execute_batch("BEGIN DEFERRED")?;
-    let result = (|| {
-        // The first read starts the transaction: from here on `src` sees one fixed snapshot.
-        src.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        })?;
-        on_snapshot();
-        let mut dst = Connection::open(dest)?;
-        // The temp file needs no journal: a failed copy is deleted, never repaired.
-        dst.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")?;
-        {
-            let backup = Backup::new(src, &mut dst)?;
-            loop {
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(CopyError::Cancelled);
-                }
-                match backup.step(PAGES_PER_STEP)? {
-                    StepResult::Done => break,
-                    StepResult::More => {
-                        let p = backup.progress();
-                        let total = u64::try_from(p.pagecount).unwrap_or(0);
-                        let remaining = u64::try_from(p.remaining).unwrap_or(0);
-                        on_progress(total.saturating_sub(remaining), total);
-                    }
-                    StepResult::Busy | StepResult::Locked => {
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    _ => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        }
-        // The copied header says WAL; make the backup a self-contained single file.
-        let mode: String = dst.query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("delete") {
-            return Err(CopyError::Other(format!(
-                "could not switch the copy out of WAL mode (got {mode})"
-            )));
-        }
-        dst.close().map_err(|(_, e)| e)?;
-        Ok(())
-    })();
-    // Ends the read transaction whatever happened.
+    let result = copy_in_transaction(src, dest, cancel, on_snapshot, on_progress);
+    // Ends the read transaction whatever happened (a failed COMMIT of a read changes nothing).
     let _ = src.execute_batch("COMMIT");
     result
+}
+
+/// The body of [`snapshot_copy`], inside its read transaction.
+fn copy_in_transaction(
+    src: &mut Connection,
+    dest: &Path,
+    cancel: &AtomicBool,
+    on_snapshot: &mut (dyn FnMut() + Send),
+    on_progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<(), CopyError> {
+    // The first read starts the transaction: from here on `src` sees one fixed snapshot.
+    src.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    on_snapshot();
+    let mut dst = Connection::open(dest)?;
+    // The temp file needs no journal: a failed copy is deleted, never repaired.
+    dst.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")?;
+    {
+        let backup = Backup::new(src, &mut dst)?;
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(CopyError::Cancelled);
+            }
+            match backup.step(PAGES_PER_STEP)? {
+                StepResult::Done => break,
+                StepResult::More => {
+                    let p = backup.progress();
+                    let total = u64::try_from(p.pagecount).unwrap_or(0);
+                    let remaining = u64::try_from(p.remaining).unwrap_or(0);
+                    on_progress(total.saturating_sub(remaining), total);
+                }
+                StepResult::Busy | StepResult::Locked => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    }
+    // The copied header says WAL; make the backup a self-contained single file.
+    let mode: String = dst.query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("delete") {
+        return Err(CopyError::StillWal { mode });
+    }
+    dst.close().map_err(|(_, e)| e)?;
+    Ok(())
 }
 
 /// Facts about a finished backup file, for its sidecar.
@@ -125,77 +133,86 @@ pub struct FileFacts {
     pub page_count: i64,
     pub schema_version: i64,
     pub row_counts: BTreeMap<String, i64>,
-    /// `Err(problems)` when the integrity check did not say "ok".
-    pub check: Result<(), String>,
+}
+
+/// A file's facts and the outcome of its integrity check.
+#[derive(Debug)]
+pub struct Inspected {
+    pub facts: FileFacts,
+    /// [`DbError::Damaged`] (or why the check could not run) when SQLite did not say "ok".
+    pub check: Result<(), DbError>,
+}
+
+impl Inspected {
+    pub fn new(sha256: String, size: u64, checked: Checked) -> Inspected {
+        Inspected {
+            facts: FileFacts {
+                sha256,
+                size,
+                page_size: checked.page_size,
+                page_count: checked.page_count,
+                schema_version: checked.schema_version,
+                row_counts: checked.row_counts,
+            },
+            check: checked.check,
+        }
+    }
 }
 
 /// Hashes the file, runs `quick_check` (or `integrity_check` when `full`) and reads its facts,
 /// with the hash and the check on separate threads (they take about as long as each other).
-pub fn inspect_file(path: &Path, full: bool) -> Result<FileFacts, CopyError> {
+pub fn inspect_file(path: &Path, full: bool) -> Result<Inspected, CopyError> {
     std::thread::scope(|scope| {
         let hasher = scope.spawn(|| {
             lower_this_thread();
             sha256_file(path)
         });
         let checked = low_priority(|| check_file(path, full));
-        let hashed = hasher
-            .join()
-            .map_err(|_| CopyError::Io(std::io::Error::other("the hashing thread panicked")))?;
-        let (sha256, size) = hashed?;
-        Ok(FileFacts::new(sha256, size, checked))
+        let (sha256, size) = match hasher.join() {
+            Ok(hashed) => hashed?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        Ok(Inspected::new(sha256, size, checked))
     })
 }
 
-/// What SQLite says about a database file (the half of [`FileFacts`] that is not the hash).
-#[derive(Debug, Clone)]
+/// What SQLite says about a database file (the half of [`Inspected`] that is not the hash).
+#[derive(Debug)]
 pub struct Checked {
     pub page_size: i64,
     pub page_count: i64,
     pub schema_version: i64,
     pub row_counts: BTreeMap<String, i64>,
-    pub check: Result<(), String>,
+    pub check: Result<(), DbError>,
 }
 
 /// Runs `quick_check` (`integrity_check` when `full`) on a file nobody writes and reads its
 /// facts. A file SQLite cannot even open fails its check; that is not an error here.
 pub fn check_file(path: &Path, full: bool) -> Checked {
-    let read = || -> rusqlite::Result<Checked> {
-        let conn = db::open_immutable(path)?;
-        let check = db::check_integrity(&conn, full);
-        // Row counts only mean something for a file that passed its check.
-        let row_counts = match check {
-            Ok(()) => db::table_row_counts(&conn)?,
-            Err(_) => BTreeMap::new(),
-        };
-        Ok(Checked {
-            page_size: conn.query_row("PRAGMA page_size", [], |r| r.get(0))?,
-            page_count: conn.query_row("PRAGMA page_count", [], |r| r.get(0))?,
-            schema_version: db::user_version(&conn)?,
-            row_counts,
-            check,
-        })
-    };
-    read().unwrap_or_else(|e| Checked {
+    read_checked(path, full).unwrap_or_else(|e| Checked {
         page_size: 0,
         page_count: 0,
         schema_version: 0,
         row_counts: BTreeMap::new(),
-        check: Err(format!("SQLite cannot open it: {e}")),
+        check: Err(DbError::CannotOpenToCheck(e)),
     })
 }
 
-impl FileFacts {
-    pub fn new(sha256: String, size: u64, checked: Checked) -> FileFacts {
-        FileFacts {
-            sha256,
-            size,
-            page_size: checked.page_size,
-            page_count: checked.page_count,
-            schema_version: checked.schema_version,
-            row_counts: checked.row_counts,
-            check: checked.check,
-        }
-    }
+fn read_checked(path: &Path, full: bool) -> rusqlite::Result<Checked> {
+    let conn = db::open_immutable(path)?;
+    let check = db::check_integrity(&conn, full);
+    // Row counts only mean something for a file that passed its check.
+    let row_counts = match check {
+        Ok(()) => db::table_row_counts(&conn)?,
+        Err(_) => BTreeMap::new(),
+    };
+    Ok(Checked {
+        page_size: conn.query_row("PRAGMA page_size", [], |r| r.get(0))?,
+        page_count: conn.query_row("PRAGMA page_count", [], |r| r.get(0))?,
+        schema_version: db::user_version(&conn)?,
+        row_counts,
+        check,
+    })
 }
 
 /// SHA-256 (lower-case hex) and length of a file.

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::InterruptHandle;
 use serde::Serialize;
 
-use super::{BackupEngine, lock};
-use crate::db::{self, DbError};
+use super::{BackupEngine, BackupError, lock};
+use crate::db;
 use crate::timefmt;
 
 /// How often the status page may re-run `quick_check` on the live database.
@@ -18,10 +18,40 @@ pub const QUICK_CHECK_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 /// How often the full `integrity_check` runs.
 pub const FULL_CHECK_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
+/// Which SQLite check ran: the quick one (minutes apart) or the full one (daily).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckMethod {
+    /// `PRAGMA quick_check`.
+    Quick,
+    /// `PRAGMA integrity_check`.
+    Full,
+}
+
+impl CheckMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckMethod::Quick => "quick_check",
+            CheckMethod::Full => "integrity_check",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for CheckMethod {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LiveCheck {
     pub ok: bool,
-    pub method: &'static str,
+    pub method: CheckMethod,
     pub checked_at: DateTime<Utc>,
     pub message: String,
     pub duration_ms: u64,
@@ -73,34 +103,24 @@ pub struct Health {
 }
 
 impl BackupEngine {
-    /// Runs `quick_check` (or `integrity_check`) on the live database now. Blocking.
+    /// Runs `quick_check` (or `integrity_check`) on the live database now. Blocking. A check
+    /// interrupted by a restore is returned but not recorded: it says nothing about the data.
     pub fn check_live_db(&self, full: bool) -> LiveCheck {
-        let state = &self.inner.health;
         let started = Instant::now();
-        let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-        let outcome = match self.live_db() {
-            Err(e) => Err(e.to_string()),
-            Ok(live) => live
-                .with_conn(|conn| {
-                    lock(&state.running).push((id, conn.get_interrupt_handle()));
-                    let r = super::copy::low_priority(move || db::check_integrity(conn, full));
-                    lock(&state.running).retain(|(i, _)| *i != id);
-                    Ok::<_, DbError>(r)
-                })
-                .unwrap_or_else(|e| Err(e.to_string())),
+        let outcome = self.run_live_check(full);
+        let method = if full {
+            CheckMethod::Full
+        } else {
+            CheckMethod::Quick
         };
+        let interrupted = matches!(&outcome, Err(BackupError::Db(e)) if e.is_interrupted());
         let check = LiveCheck {
             ok: outcome.is_ok(),
-            method: if full {
-                "integrity_check"
-            } else {
-                "quick_check"
-            },
-            checked_at: Utc::now(),
-            message: outcome.err().unwrap_or_else(|| "ok".into()),
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            method,
+            checked_at: self.clock.now(),
+            message: outcome.err().map_or_else(|| "ok".into(), |e| e.to_string()),
+            duration_ms: super::elapsed_ms(started),
         };
-        let interrupted = check.message.contains("interrupt");
         if !interrupted {
             self.record_live_check(check.clone());
             if !check.ok {
@@ -118,6 +138,18 @@ impl BackupEngine {
         check
     }
 
+    /// The check itself, interruptible through [`interrupt_all`].
+    fn run_live_check(&self, full: bool) -> Result<(), BackupError> {
+        let state = &self.inner.health;
+        let id = state.next_id.fetch_add(1, Ordering::Relaxed);
+        self.live_db()?.with_conn(|conn| {
+            lock(&state.running).push((id, conn.get_interrupt_handle()));
+            let result = super::copy::low_priority(move || db::check_integrity(conn, full));
+            lock(&state.running).retain(|(i, _)| *i != id);
+            result.map_err(BackupError::from)
+        })
+    }
+
     /// Forgets the cached health line (call after anything that changes it).
     pub fn invalidate_health(&self) {
         *lock(&self.inner.health.cached) = None;
@@ -125,10 +157,9 @@ impl BackupEngine {
 
     pub fn record_live_check(&self, check: LiveCheck) {
         self.invalidate_health();
-        let slot = if check.method == "integrity_check" {
-            &self.inner.health.full
-        } else {
-            &self.inner.health.quick
+        let slot = match check.method {
+            CheckMethod::Full => &self.inner.health.full,
+            CheckMethod::Quick => &self.inner.health.quick,
         };
         *lock(slot) = Some(check);
     }
@@ -144,7 +175,10 @@ impl BackupEngine {
     /// Starts a background `quick_check` when the last one is older than ten minutes.
     pub fn refresh_quick_check_if_stale(&self) {
         let fresh = self.last_quick_check().is_some_and(|c| {
-            (Utc::now() - c.checked_at).to_std().unwrap_or_default() < QUICK_CHECK_MAX_AGE
+            (self.clock.now() - c.checked_at)
+                .to_std()
+                .unwrap_or_default()
+                < QUICK_CHECK_MAX_AGE
         });
         if fresh || self.inner.health.quick_running.swap(true, Ordering::SeqCst) {
             return;

@@ -90,9 +90,9 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<i64, DbError> {
 /// The cheap check: the file opens, its schema reads, and it is not from a newer program.
 /// Returns the schema version found.
 pub fn check_readable(conn: &Connection, path: &Path) -> Result<i64, DbError> {
-    let unreadable = |e: rusqlite::Error| DbError::Unreadable {
+    let unreadable = |source: rusqlite::Error| DbError::Unreadable {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source,
     };
     // A file that is not a database fails here.
     let found = super::user_version(conn).map_err(unreadable)?;

@@ -9,6 +9,7 @@ use super::error::{ApiError, AppError};
 use super::pages::backup::{BackupRow, backup_rows, load_status, require_restorer};
 use super::session::CurrentUser;
 use crate::auth::Role;
+use crate::backup::RestoreOptions;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/backups", web::get().to(list))
@@ -122,7 +123,7 @@ async fn restore(
     require_restorer(&state, &user, Some(&name))?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    let report = web::block(move || engine.restore(&name, &who))
+    let report = web::block(move || engine.restore(&name, &who, RestoreOptions::default()))
         .await?
         .map_err(AppError::from)?;
     Ok(HttpResponse::Ok().json(report))
@@ -135,7 +136,7 @@ async fn emergency_restore(
     require_restorer(&state, &user, None)?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    let report = web::block(move || engine.emergency_restore(&who))
+    let report = web::block(move || engine.emergency_restore(&who, RestoreOptions::default()))
         .await?
         .map_err(AppError::from)?;
     Ok(HttpResponse::Ok().json(report))

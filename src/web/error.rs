@@ -94,6 +94,9 @@ impl From<BackupError> for AppError {
             | BackupError::BusyElsewhere { .. }
             | BackupError::InUse(_) => AppError::Conflict(e.to_string()),
             BackupError::NewestCannotBeDeleted
+            | BackupError::Kept(_)
+            | BackupError::StartupCannotBeKept
+            | BackupError::NoRecord(_)
             | BackupError::VerifyFailed { .. }
             | BackupError::NoGoodBackup { .. } => AppError::Conflict(e.to_string()),
             BackupError::InsufficientSpace { .. } => AppError::Unavailable(e.to_string()),

@@ -505,7 +505,7 @@ fn logout_ends_the_session_and_tampered_cookies_are_anonymous() {
     assert_eq!(client.get("/products").status, 303);
 
     // A made-up or altered cookie is just ignored.
-    let forged = reqwest::blocking::Client::builder()
+    let forged = http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

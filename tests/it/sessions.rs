@@ -11,7 +11,7 @@ use crate::support::*;
 fn with_cookie(cookie: &str) -> reqwest::blocking::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("cookie", cookie.parse().unwrap());
-    reqwest::blocking::Client::builder()
+    http_builder()
         .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .build()

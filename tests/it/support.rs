@@ -247,6 +247,13 @@ impl Resp {
     }
 }
 
+/// A reqwest client builder. The app's HTTPS stack (for S3 targets) is rustls with ring and
+/// no default provider, so test clients name it too.
+pub fn http_builder() -> reqwest::blocking::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+}
+
 /// A browser-like client: keeps cookies, does not follow redirects (tests check them).
 pub struct Client {
     pub http: Http,
@@ -258,7 +265,7 @@ impl Client {
     pub fn new(base: &str) -> Client {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Client {
-            http: Http::builder()
+            http: http_builder()
                 .cookie_provider(jar.clone())
                 .redirect(Policy::none())
                 .timeout(Duration::from_secs(120))

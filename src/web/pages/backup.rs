@@ -14,7 +14,8 @@ use crate::backup::health::{Health, LiveCheck};
 use crate::backup::log::LogLine;
 use crate::backup::scheduler::ScheduleInfo;
 use crate::backup::{
-    BackupEngine, BackupEntry, BackupError, BackupKind, BackupState, Progress, catalog,
+    BackupEngine, BackupEntry, BackupError, BackupKind, BackupState, Progress, RestoreOptions,
+    catalog,
 };
 use crate::config::Settings;
 use crate::db::{self, DbError};
@@ -648,7 +649,7 @@ pub async fn restore(
     require_restorer(&state, &user, Some(&name))?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    let result = web::block(move || engine.restore(&name, &who)).await?;
+    let result = web::block(move || engine.restore(&name, &who, RestoreOptions::default())).await?;
     match result {
         Ok(report) => session.flash_ok(restore_message(&report)),
         Err(BackupError::NotFound(_)) => return Err(AppError::NotFound),
@@ -693,7 +694,7 @@ pub async fn emergency_restore(
     require_restorer(&state, &user, None)?;
     let engine = state.engine.clone();
     let who = user.username.clone();
-    match web::block(move || engine.emergency_restore(&who)).await? {
+    match web::block(move || engine.emergency_restore(&who, RestoreOptions::default())).await? {
         Ok(report) => session.flash_ok(restore_message(&report)),
         Err(e) => session.flash_error(format!("Emergency restore failed: {e}")),
     }

@@ -1,0 +1,422 @@
+//! Which backups stay: the cap on their number, Keep marks, and deleting one on request.
+//!
+//! After every new backup the oldest backups above `max_backups` are removed, but never the
+//! newest backup of each kind, a backup marked Keep, the one just made, or one an operation is
+//! reading. Kept backups count toward the cap; when only protected backups are left above it,
+//! the cap is exceeded rather than a protected backup removed. The rules are pure functions
+//! over the list of backups ([`plan`], [`outlook`]), so they can be tested without files.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::catalog::{self, BackupEntry};
+use super::names::BackupKind;
+use super::operation::Operation;
+use super::{BackupEngine, BackupError};
+use crate::fsutil;
+
+/// What retention will do with the list of backups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionPlan {
+    /// The backups to remove, oldest first.
+    pub remove: Vec<String>,
+    /// How many backups stay above the cap because all of them are protected.
+    pub over_cap_by: usize,
+}
+
+/// What the status page says about the cap.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionOutlook {
+    /// The backup the next automatic backup would remove (the oldest of them, if the cap
+    /// was lowered and it would remove several); `None` when it would remove none.
+    pub next_automatic_pushes_out: Option<String>,
+    /// How many backups are above the cap now because retention may not remove them.
+    pub over_cap_by: usize,
+}
+
+/// One backup as retention sees it.
+struct Item<'a> {
+    file_name: &'a str,
+    kind: BackupKind,
+    keep: bool,
+}
+
+impl<'a> From<&'a BackupEntry> for Item<'a> {
+    fn from(entry: &'a BackupEntry) -> Item<'a> {
+        Item {
+            file_name: &entry.file_name,
+            kind: entry.kind(),
+            keep: entry.keep(),
+        }
+    }
+}
+
+/// The plan for `entries` (newest first, as the catalog lists them) under a cap of `max`.
+/// `just_made` is the backup that caused this run; `in_use` says whether an operation is
+/// reading a backup.
+pub fn plan(
+    entries: &[BackupEntry],
+    max: usize,
+    just_made: Option<&str>,
+    in_use: impl Fn(&str) -> bool,
+) -> RetentionPlan {
+    let items: Vec<Item<'_>> = entries.iter().map(Item::from).collect();
+    plan_items(&items, max, just_made, &in_use)
+}
+
+/// Stands for the backup that does not exist yet in [`outlook`].
+const NEXT_AUTOMATIC: &str = "(the next automatic backup)";
+
+/// What the next automatic backup would remove, found by planning for the list with one
+/// more automatic backup in front, and how far the list is over the cap now.
+pub fn outlook(
+    entries: &[BackupEntry],
+    max: usize,
+    in_use: impl Fn(&str) -> bool,
+) -> RetentionOutlook {
+    let mut items = vec![Item {
+        file_name: NEXT_AUTOMATIC,
+        kind: BackupKind::Automatic,
+        keep: false,
+    }];
+    items.extend(entries.iter().map(Item::from));
+    let next = plan_items(&items, max, Some(NEXT_AUTOMATIC), &in_use);
+    let now = plan_items(&items[1..], max, None, &in_use);
+    RetentionOutlook {
+        next_automatic_pushes_out: next.remove.into_iter().next(),
+        over_cap_by: now.over_cap_by,
+    }
+}
+
+fn plan_items(
+    items: &[Item<'_>],
+    max: usize,
+    just_made: Option<&str>,
+    in_use: &dyn Fn(&str) -> bool,
+) -> RetentionPlan {
+    let counted: Vec<&Item<'_>> = items
+        .iter()
+        .filter(|i| i.kind.counts_toward_cap())
+        .collect();
+    let mut kinds_seen = HashSet::new();
+    // Newest first, so the first of each kind is its newest.
+    let protected: Vec<bool> = counted
+        .iter()
+        .map(|i| {
+            let newest_of_kind = kinds_seen.insert(i.kind);
+            newest_of_kind || i.keep || Some(i.file_name) == just_made || in_use(i.file_name)
+        })
+        .collect();
+    let mut excess = counted.len().saturating_sub(max);
+    let mut remove = Vec::new();
+    for (item, protected) in counted.iter().zip(&protected).rev() {
+        if excess == 0 {
+            break;
+        }
+        if !protected {
+            remove.push(item.file_name.to_string());
+            excess -= 1;
+        }
+    }
+    RetentionPlan {
+        remove,
+        over_cap_by: excess,
+    }
+}
+
+impl BackupEngine {
+    fn max_backups(&self) -> usize {
+        usize::try_from(self.settings().max_backups).unwrap_or(usize::MAX)
+    }
+
+    /// Removes what [`plan`] says after a new backup (`just_made`).
+    pub(super) fn apply_retention(&self, just_made: Option<&str>) {
+        let max = self.max_backups();
+        let Ok(entries) = self.list() else { return };
+        let plan = plan(&entries, max, just_made, |name| self.is_pinned(name));
+        for name in &plan.remove {
+            let Some(entry) = entries.iter().find(|e| &e.file_name == name) else {
+                continue;
+            };
+            match self.remove_files(entry) {
+                Ok(()) => self.inner.log.info(&format!(
+                    "Backup removed by retention: {name} (keeping the {max} newest)"
+                )),
+                Err(e) => self
+                    .inner
+                    .log
+                    .error(&format!("Could not remove old backup {name}: {e}")),
+            }
+        }
+        if plan.over_cap_by > 0 {
+            self.inner.log.info(&format!(
+                "{} more backups than the cap of {max} are kept: each is marked Keep, in use, just made or the newest of its kind",
+                plan.over_cap_by
+            ));
+        }
+    }
+
+    /// What the next automatic backup would remove, and how far the cap is exceeded.
+    pub fn retention_outlook(&self) -> Result<RetentionOutlook, BackupError> {
+        let entries = self.list()?;
+        Ok(outlook(&entries, self.max_backups(), |name| {
+            self.is_pinned(name)
+        }))
+    }
+
+    fn remove_files(&self, entry: &BackupEntry) -> Result<(), BackupError> {
+        fsutil::remove_file(&entry.path).map_err(BackupError::io("cannot delete the backup"))?;
+        // A broken_* copy may carry its -wal (the data that was in flight).
+        let mut wal = entry.path.as_os_str().to_owned();
+        wal.push("-wal");
+        match fsutil::remove_file(&PathBuf::from(wal)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BackupError::io("cannot delete the backup's -wal file")(e)),
+        }
+        let sidecar = catalog::sidecar_path(&entry.path);
+        match fsutil::remove_file(&sidecar) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BackupError::io("cannot delete the backup's record")(e)),
+        }
+        fsutil::fsync_dir(self.backups_dir())
+            .map_err(BackupError::io("cannot flush the backup folder"))
+    }
+
+    /// Deletes one backup on a person's request. The newest backup and kept backups stay.
+    pub fn delete(&self, name: &str, user: &str) -> Result<(), BackupError> {
+        let _guard = self.begin(Operation::Deletion, name)?;
+        let entry = self.find(name)?;
+        let entries = self.list()?;
+        if catalog::newest_counted(&entries).is_some_and(|n| n.file_name == entry.file_name) {
+            return Err(BackupError::NewestCannotBeDeleted);
+        }
+        if entry.keep() {
+            return Err(BackupError::Kept(entry.file_name));
+        }
+        if self.is_pinned(&entry.file_name) {
+            return Err(BackupError::InUse(entry.file_name));
+        }
+        self.remove_files(&entry)?;
+        self.inner
+            .log
+            .info(&format!("Backup deleted: {} by {user}", entry.file_name));
+        self.backups_changed();
+        Ok(())
+    }
+
+    /// Sets or removes a backup's Keep mark (the web layer checks who may). A backup without
+    /// a usable record is verified first, which rebuilds one.
+    pub fn set_keep(&self, name: &str, keep: bool, user: &str) -> Result<BackupEntry, BackupError> {
+        let _guard = self.begin(Operation::KeepMark, name)?;
+        let mut entry = self.find(name)?;
+        if keep && entry.kind() == BackupKind::Startup {
+            return Err(BackupError::StartupCannotBeKept);
+        }
+        if entry.sidecar.is_none() {
+            entry = self.verify_unlocked(&entry, false, user)?;
+        }
+        let Some(mut sidecar) = entry.sidecar.clone() else {
+            return Err(BackupError::NoRecord(entry.file_name));
+        };
+        if sidecar.keep == keep {
+            return Ok(entry);
+        }
+        sidecar.keep = keep;
+        catalog::write_sidecar(&entry.path, &sidecar)
+            .map_err(BackupError::io("cannot write the backup's record"))?;
+        if keep {
+            self.inner.log.info(&format!(
+                "Backup marked Keep: {} by {user}",
+                entry.file_name
+            ));
+        } else {
+            self.inner.log.info(&format!(
+                "Keep mark removed from {} by {user}",
+                entry.file_name
+            ));
+        }
+        self.find(&entry.file_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::backup::catalog::{Origin, Sidecar, Verification};
+    use crate::backup::copy::FileFacts;
+    use crate::backup::names::BackupName;
+
+    /// A listed backup without a file (retention only reads the list).
+    fn entry(file_name: &str, keep: bool) -> BackupEntry {
+        let name = BackupName::parse(file_name).unwrap();
+        let facts = FileFacts {
+            sha256: String::new(),
+            size: 0,
+            page_size: 0,
+            page_count: 0,
+            schema_version: 0,
+            row_counts: Default::default(),
+        };
+        let origin = Origin {
+            kind: name.kind,
+            file_name: file_name.into(),
+            created_at: Utc::now(),
+            created_by: "t".into(),
+            description: String::new(),
+            duration_ms: 0,
+        };
+        let mut sidecar = Sidecar::from_facts(
+            origin,
+            &facts,
+            Verification::passed("quick_check", Utc::now()),
+            None,
+        );
+        sidecar.keep = keep;
+        BackupEntry {
+            name,
+            file_name: file_name.into(),
+            path: PathBuf::from(file_name),
+            size: 0,
+            modified: None,
+            sidecar: Some(sidecar),
+            sidecar_problem: None,
+            header_ok: true,
+        }
+    }
+
+    fn manual(day: u32, keep: bool) -> BackupEntry {
+        entry(&format!("manual_202501{day:02}_120000.db"), keep)
+    }
+
+    fn automatic(day: u32) -> BackupEntry {
+        entry(&format!("backup_202501{day:02}_120000.db"), false)
+    }
+
+    fn nothing_in_use(_: &str) -> bool {
+        false
+    }
+
+    fn names(entries: &[&BackupEntry]) -> Vec<String> {
+        entries.iter().map(|e| e.file_name.clone()).collect()
+    }
+
+    #[test]
+    fn the_oldest_go_first_but_never_the_newest_of_a_kind() {
+        let (m5, m4, a3, m2) = (
+            manual(5, false),
+            manual(4, false),
+            automatic(3),
+            manual(2, false),
+        );
+        let startup = entry("startup_backup.db", false);
+        let safety = entry("pre_restore_20250101_120000.db", false);
+        let list = vec![
+            m5.clone(),
+            m4.clone(),
+            a3.clone(),
+            m2.clone(),
+            safety.clone(),
+            startup.clone(),
+        ];
+        let plan = plan(&list, 2, Some(&m5.file_name), nothing_in_use);
+        assert_eq!(plan.remove, names(&[&m2, &m4]), "oldest first");
+        // Six counted, cap two, two removed: the newest startup, automatic and safety
+        // backups stay above the cap.
+        assert_eq!(plan.over_cap_by, 2);
+    }
+
+    #[test]
+    fn kept_backups_stay_and_count_toward_the_cap() {
+        let list: Vec<BackupEntry> = (1..=6).rev().map(|d| manual(d, d == 2)).collect();
+        let plan = plan(&list, 3, Some(&list[0].file_name), nothing_in_use);
+        // Left: days 6, 5 and the kept day 2 — three, the cap.
+        assert_eq!(
+            plan.remove,
+            vec![
+                list[5].file_name.clone(),
+                list[3].file_name.clone(),
+                list[2].file_name.clone()
+            ]
+        );
+        assert_eq!(plan.over_cap_by, 0);
+    }
+
+    #[test]
+    fn the_cap_is_exceeded_when_only_protected_backups_remain() {
+        let list = vec![
+            manual(5, false),
+            automatic(4),
+            manual(3, true),
+            manual(2, true),
+            manual(1, false),
+        ];
+        let in_use = |name: &str| name == list[4].file_name;
+        let plan = plan(&list, 1, Some(&list[0].file_name), in_use);
+        assert!(plan.remove.is_empty(), "{:?}", plan.remove);
+        assert_eq!(plan.over_cap_by, 4);
+    }
+
+    #[test]
+    fn broken_copies_are_neither_counted_nor_removed() {
+        let broken = entry("broken_20250101_120000.db", false);
+        let list = vec![manual(3, false), broken.clone(), manual(2, false)];
+        let plan = plan(&list, 2, None, nothing_in_use);
+        assert_eq!(plan, RetentionPlan::default());
+        let plan = super::plan(&list, 1, None, nothing_in_use);
+        assert_eq!(plan.remove, vec![list[2].file_name.clone()]);
+    }
+
+    #[test]
+    fn the_outlook_names_what_the_next_automatic_backup_pushes_out() {
+        let list = vec![
+            automatic(4),
+            manual(3, false),
+            automatic(2),
+            manual(1, false),
+        ];
+        let seen = outlook(&list, 4, nothing_in_use);
+        assert_eq!(
+            seen.next_automatic_pushes_out.as_deref(),
+            Some(list[3].file_name.as_str())
+        );
+        assert_eq!(seen.over_cap_by, 0);
+        // With the oldest kept, the older automatic backup goes instead.
+        let list = vec![
+            automatic(4),
+            manual(3, false),
+            automatic(2),
+            manual(1, true),
+        ];
+        let seen = outlook(&list, 4, nothing_in_use);
+        assert_eq!(
+            seen.next_automatic_pushes_out.as_deref(),
+            Some(list[2].file_name.as_str())
+        );
+        // Room left under the cap: nothing is pushed out.
+        assert_eq!(
+            outlook(&list, 5, nothing_in_use),
+            RetentionOutlook::default()
+        );
+    }
+
+    #[test]
+    fn the_outlook_counts_protected_backups_above_the_cap() {
+        // Cap one: a kept manual backup and the newest automatic one are both protected now;
+        // the next automatic backup makes the current one removable.
+        let list = vec![automatic(2), manual(1, true)];
+        let seen = outlook(&list, 1, nothing_in_use);
+        assert_eq!(
+            seen.next_automatic_pushes_out.as_deref(),
+            Some(list[0].file_name.as_str())
+        );
+        assert_eq!(seen.over_cap_by, 1);
+    }
+}

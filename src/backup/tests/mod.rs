@@ -1,0 +1,133 @@
+//! Engine tests on real files and a real SQLite database, with a clock the tests move.
+
+mod accounts;
+mod clock;
+mod create;
+mod keep;
+mod restore;
+mod retention;
+
+use std::sync::{Arc, RwLock};
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::config::{Paths, Settings};
+use crate::db::{Db, DbError, DbOptions};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    paths: Paths,
+    engine: BackupEngine,
+    settings: Arc<RwLock<Settings>>,
+    clock: ManualClock,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::new(dir.path());
+    let db = Db::open(&paths.db, DbOptions::SERVER).unwrap();
+    db.with_conn(|c| {
+        c.execute_batch(
+            "INSERT INTO customers (name, created_at, updated_at) VALUES ('Ann', 'x', 'x'), ('Bob', 'x', 'x');",
+        )
+        .map_err(DbError::from)
+    })
+    .unwrap();
+    let settings = Arc::new(RwLock::new(Settings::default()));
+    let clock = ManualClock::new();
+    let engine =
+        BackupEngine::new(paths.clone(), db, settings.clone()).with_clock(Arc::new(clock.clone()));
+    Fixture {
+        _dir: dir,
+        paths,
+        engine,
+        settings,
+        clock,
+    }
+}
+
+impl Fixture {
+    fn set_max_backups(&self, max: u32) {
+        self.settings.write().unwrap().max_backups = max;
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.paths.backups.join("backup.log")).unwrap_or_default()
+    }
+
+    /// A backup of `kind`, made one second after the previous one.
+    fn make(&self, kind: BackupKind, description: &str) -> BackupEntry {
+        self.clock.advance(chrono::Duration::seconds(1));
+        self.engine
+            .create(&CreateRequest {
+                kind,
+                description: description.into(),
+                created_by: "t".into(),
+            })
+            .unwrap()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.engine
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.file_name)
+            .collect()
+    }
+}
+
+fn count(db: &Db, table: &str) -> i64 {
+    db.with_conn(|c| {
+        c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .map_err(DbError::from)
+    })
+    .unwrap()
+}
+
+fn add_customer(db: &Db, name: &str) {
+    db.with_conn(|c| {
+        c.execute(
+            "INSERT INTO customers (name, created_at, updated_at) VALUES (?1, 'x', 'x')",
+            [name],
+        )
+        .map_err(DbError::from)
+    })
+    .unwrap();
+}
+
+fn backup_looking_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".db"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Overwrites the middle of a table's b-tree page so `quick_check` fails.
+fn corrupt_table_pages(db_path: &Path) {
+    let conn = rusqlite::Connection::open(db_path).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    let root: i64 = conn
+        .query_row(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'customers'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(conn);
+    let mut bytes = std::fs::read(db_path).unwrap();
+    let start = usize::try_from((root - 1) * page_size).unwrap();
+    // Keep the page header's type byte, scramble the cell pointers and cell area.
+    for b in &mut bytes[start + 8..start + usize::try_from(page_size).unwrap()] {
+        *b = 0xA5;
+    }
+    std::fs::write(db_path, bytes).unwrap();
+}
