@@ -20,6 +20,7 @@ pub mod recovery;
 pub mod restore;
 pub mod retention;
 pub mod scheduler;
+pub mod settings;
 mod space;
 mod temp_file;
 mod verify;

@@ -1,15 +1,17 @@
 //! The JSON API behind the backup page: session cookie + `X-CSRF-Token` for changes, errors
-//! as `{"error": "..."}` with the right status.
+//! as `{"error": "..."}` with the right status. The same use-cases and view models as the page.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::AppState;
+use super::backup_view::{BackupRow, backup_rows, load_status};
+use super::backups::{self, Restore};
+use super::blocking;
 use super::error::{ApiError, AppError};
-use super::pages::backup::{BackupRow, backup_rows, load_status, require_restorer};
 use super::session::CurrentUser;
 use crate::auth::Role;
-use crate::backup::RestoreOptions;
+use crate::backup::{Accounts, RestoreOptions};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/backups", web::get().to(list))
@@ -21,14 +23,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/api/backups/{name}", web::get().to(show))
         .route("/api/backups/{name}", web::delete().to(delete))
+        .route("/api/backups/{name}/keep", web::post().to(keep))
         .route("/api/backups/{name}/restore", web::post().to(restore));
 }
 
 async fn list(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, ApiError> {
     let engine = state.engine.clone();
-    let entries = web::block(move || engine.list()).await??;
+    let entries = blocking(move || engine.list()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "backups": backup_rows(&entries),
+        "backups": backup_rows(&entries, state.clock.now()),
         "count": entries.iter().filter(|e| e.kind().counts_toward_cap()).count(),
         "max_backups": state.settings().max_backups,
     })))
@@ -44,7 +47,14 @@ async fn status(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpRe
             "next_run": s.schedule.next_run,
         },
         "operation": s.operation,
-        "backups": { "count": s.counted, "max": s.max_backups, "total_size": s.total_size, "latest": s.latest },
+        "backups": {
+            "count": s.counted,
+            "max": s.max_backups,
+            "total_size": s.total_size,
+            "latest": s.latest,
+            "next_automatic_pushes_out": s.retention.next_automatic_pushes_out,
+            "over_cap_by": s.retention.over_cap_by,
+        },
         "database": {
             "size": s.database_size,
             "quick_check": s.quick_check,
@@ -80,10 +90,10 @@ async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body: CreateBody = json_or_default(&body)?;
-    let entry = crate::web::backups::create_manual(&state, &user, &body.description).await?;
-    Ok(HttpResponse::Created().json(
-        serde_json::json!({ "backup": BackupRow::from_entry(&entry, Some(&entry.file_name)) }),
-    ))
+    let entry = backups::create_manual(&state, &user, &body.description).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "backup": BackupRow::from_entry(&entry, Some(&entry.file_name), state.clock.now())
+    })))
 }
 
 async fn show(
@@ -91,11 +101,10 @@ async fn show(
     _user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let engine = state.engine.clone();
-    let name = name.into_inner();
-    let entry = web::block(move || engine.find(&name)).await??;
+    let entry = backups::find(&state, name.into_inner()).await?;
+    let newest = backups::newest_name(&state).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "backup": BackupRow::from_entry(&entry, None),
+        "backup": BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now()),
         "record": entry.sidecar,
     })))
 }
@@ -108,36 +117,69 @@ async fn delete(
     user.require(Role::Admin)?;
     let engine = state.engine.clone();
     let name = name.into_inner();
-    let target = name.clone();
-    let who = user.username.clone();
-    web::block(move || engine.delete(&target, &who)).await??;
+    let (target, who) = (name.clone(), user.username.clone());
+    blocking(move || engine.delete(&target, &who)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": name })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeepBody {
+    keep: bool,
+}
+
+async fn keep(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body: KeepBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError(AppError::BadRequest(format!(
+            "Send {{\"keep\": true}} or {{\"keep\": false}} ({e})"
+        )))
+    })?;
+    let entry = backups::set_keep(&state, &user, name.into_inner(), body.keep).await?;
+    let newest = backups::newest_name(&state).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "backup": BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now())
+    })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RestoreBody {
+    /// `keep_current` (the default) or `as_in_backup`.
+    #[serde(default)]
+    accounts: Option<Accounts>,
+}
+
+impl RestoreBody {
+    fn options(&self) -> RestoreOptions {
+        RestoreOptions {
+            accounts: self.accounts.unwrap_or_default(),
+        }
+    }
 }
 
 async fn restore(
     state: web::Data<AppState>,
     user: CurrentUser,
     name: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let name = name.into_inner();
-    require_restorer(&state, &user, Some(&name))?;
-    let engine = state.engine.clone();
-    let who = user.username.clone();
-    let report = web::block(move || engine.restore(&name, &who, RestoreOptions::default()))
-        .await?
-        .map_err(AppError::from)?;
+    let body: RestoreBody = json_or_default(&body)?;
+    let which = Restore::Named(name.into_inner());
+    let report = backups::restore(&state, &user, which, body.options()).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
 async fn emergency_restore(
     state: web::Data<AppState>,
     user: CurrentUser,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    require_restorer(&state, &user, None)?;
-    let engine = state.engine.clone();
-    let who = user.username.clone();
-    let report = web::block(move || engine.emergency_restore(&who, RestoreOptions::default()))
-        .await?
-        .map_err(AppError::from)?;
+    let body: RestoreBody = json_or_default(&body)?;
+    let report = backups::restore(&state, &user, Restore::LatestGood, body.options()).await?;
     Ok(HttpResponse::Ok().json(report))
 }

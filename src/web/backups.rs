@@ -5,8 +5,12 @@ use actix_web::web;
 
 use super::session::CurrentUser;
 use super::{AppError, AppState, blocking};
+use crate::auth::Role;
 use crate::auth::limits::wait_message;
-use crate::backup::{BackupEntry, CreateRequest};
+use crate::backup::settings::{SettingsError, SettingsForm};
+use crate::backup::{BackupEntry, CreateRequest, RestoreOptions, RestoreReport};
+use crate::config::Settings;
+use crate::fields::FieldErrors;
 
 pub const MAX_DESCRIPTION_CHARS: usize = 200;
 
@@ -39,4 +43,119 @@ pub async fn create_manual(
         state.manual_backups.give_back(user.id);
     }
     made
+}
+
+/// Looks a name up in the catalog (never joins it to a path as given).
+pub async fn find(state: &web::Data<AppState>, name: String) -> Result<BackupEntry, AppError> {
+    let engine = state.engine.clone();
+    blocking(move || engine.find(&name)).await
+}
+
+/// The newest counted backup's name (it may not be deleted).
+pub async fn newest_name(state: &web::Data<AppState>) -> Result<Option<String>, AppError> {
+    let engine = state.engine.clone();
+    let entries = blocking(move || engine.list()).await?;
+    Ok(crate::backup::catalog::newest_counted(&entries).map(|e| e.file_name.clone()))
+}
+
+/// Refuses (403) and logs a restore attempt by someone who is not a super-admin. `backup`
+/// is the name asked for, or `None` for emergency restore.
+pub fn require_restorer(
+    state: &AppState,
+    user: &CurrentUser,
+    backup: Option<&str>,
+) -> Result<(), AppError> {
+    if user.is_super_admin() {
+        return Ok(());
+    }
+    // Only real backup names reach the log, not whatever was typed into the address bar.
+    let what = match backup {
+        None => "the latest good backup",
+        Some(name) if crate::backup::BackupName::parse(name).is_some() => name,
+        Some(_) => "an unknown backup",
+    };
+    state.engine.log().warning(&format!(
+        "Restore of {what} refused for {} (role {}): only super-admins may restore",
+        user.username, user.role
+    ));
+    Err(AppError::Forbidden(
+        "Only a super-admin can restore backups.".into(),
+    ))
+}
+
+/// Which backup a restore puts back.
+pub enum Restore {
+    Named(String),
+    LatestGood,
+}
+
+/// Restores a backup (super-admin only), then ends the sessions of everyone whose sign-in
+/// changed with it: the session store is outside the data, so nothing ended comes back.
+pub async fn restore(
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    which: Restore,
+    options: RestoreOptions,
+) -> Result<RestoreReport, AppError> {
+    let name = match &which {
+        Restore::Named(n) => Some(n.as_str()),
+        Restore::LatestGood => None,
+    };
+    require_restorer(state, user, name)?;
+    let (engine, store, who) = (
+        state.engine.clone(),
+        state.auth.clone(),
+        user.username.clone(),
+    );
+    blocking(move || {
+        let report = match which {
+            Restore::Named(name) => engine.restore(&name, &who, options)?,
+            Restore::LatestGood => engine.emergency_restore(&who, options)?,
+        };
+        for id in &report.changed_user_ids {
+            store.end_user_sessions(*id, None)?;
+        }
+        Ok::<_, AppError>(report)
+    })
+    .await
+}
+
+/// Marks a backup Keep or removes the mark (super-admin only).
+pub async fn set_keep(
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    name: String,
+    keep: bool,
+) -> Result<BackupEntry, AppError> {
+    user.require(Role::SuperAdmin)?;
+    let (engine, who) = (state.engine.clone(), user.username.clone());
+    blocking(move || engine.set_keep(&name, keep, &who)).await
+}
+
+/// Saves the backup settings (super-admin only) and applies them without a restart. Form
+/// problems come back as field messages.
+pub async fn apply_settings(
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    interval_hours: String,
+    max_backups: String,
+) -> Result<Result<Settings, FieldErrors>, AppError> {
+    user.require(Role::SuperAdmin)?;
+    let (engine, who) = (state.engine.clone(), user.username.clone());
+    let saved = blocking(move || {
+        let form = SettingsForm {
+            interval_hours: &interval_hours,
+            max_backups: &max_backups,
+        };
+        match engine.apply_settings(&form, &who) {
+            Ok(s) => Ok(Ok(s)),
+            Err(SettingsError::Invalid(errors)) => Ok(Err(errors)),
+            Err(SettingsError::Save(e)) => Err(AppError::internal(e)),
+        }
+    })
+    .await?;
+    if let Ok(settings) = &saved {
+        state.scheduler.reschedule(settings.interval());
+    }
+    Ok(saved)
 }

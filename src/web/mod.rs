@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod assets;
+pub mod backup_view;
 pub mod backups;
 pub mod error;
 pub mod layout;

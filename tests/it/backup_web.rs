@@ -438,7 +438,17 @@ fn details_page_compares_row_counts_and_verify_now_works() {
     let page = staff.get("/backup/startup_backup.db");
     assert_eq!(page.status, 200);
     assert!(page.body.contains("sha256"), "the whole record is shown");
-    assert!(page.body.contains("<td>customers</td><td class=\"num\">0</td><td class=\"num\">2</td><td>2 rows more now</td>"), "{}", page.body);
+    assert!(
+        page.body.contains(
+            "<td>Customers</td><td class=\"num\">0</td><td class=\"num\">2</td><td>2 more now</td>"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("sale_lines</td>"),
+        "tables are named in words"
+    );
     let res = staff.post_form("/backup/startup_backup.db/verify", &[]);
     assert_eq!(res.status, 303);
     assert!(
@@ -481,4 +491,127 @@ fn hostile_descriptions_are_shown_escaped_everywhere() {
             "{path}: the description is shown, escaped"
         );
     }
+}
+
+#[test]
+fn staff_cannot_evict_backups_and_kept_backups_survive_the_cap() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    boss.post_form(
+        "/backup/settings",
+        &[("interval_hours", "6"), ("max_backups", "4")],
+    );
+    let make = |client: &Client, d: &str| {
+        let res = client.api_post("/api/backups", serde_json::json!({ "description": d }));
+        assert_eq!(res.status, 201, "{}", res.body);
+        res.json()["backup"]["name"].as_str().unwrap().to_string()
+    };
+    let stock_take = make(&boss, "before stock-take");
+    // Staff and admin may not pin; a super-admin may.
+    for role in [Role::Staff, Role::Admin] {
+        let res = app.login_as(role).api_post(
+            &format!("/api/backups/{stock_take}/keep"),
+            serde_json::json!({"keep": true}),
+        );
+        assert_eq!(res.status, 403, "{role:?}");
+    }
+    let res = boss.api_post(
+        &format!("/api/backups/{stock_take}/keep"),
+        serde_json::json!({"keep": true}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json()["backup"]["keep"], true);
+    assert!(
+        boss.get(&format!("/backup/{stock_take}"))
+            .body
+            .contains("Kept")
+    );
+    let restored = boss.api_post(
+        &format!("/api/backups/{stock_take}/restore"),
+        serde_json::json!({}),
+    );
+    let safety = restored.json()["safety_backup"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Ten quick backups by staff: one is made, the rest are refused with a plain message.
+    let staff = app.login_as(Role::Staff);
+    let mut made = 0;
+    for _ in 0..10 {
+        let res = staff.api_post("/api/backups", serde_json::json!({}));
+        if res.status == 201 {
+            made += 1;
+        } else {
+            assert_eq!(res.status, 429, "{}", res.body);
+        }
+    }
+    assert_eq!(made, 1);
+
+    // An admin fills the cap many times over: the startup backup, the safety copy and the
+    // kept backup all stay.
+    let admin = app.login_as(Role::Admin);
+    for i in 0..8 {
+        make(&admin, &format!("round {i}"));
+    }
+    let files = app.backup_files();
+    for must_stay in ["startup_backup.db", stock_take.as_str(), safety.as_str()] {
+        assert!(
+            files.iter().any(|f| f == must_stay),
+            "{must_stay} was evicted: {files:?}"
+        );
+    }
+    let list = boss.get("/api/backups").json();
+    let kept: Vec<&serde_json::Value> = list["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["keep"] == true)
+        .collect();
+    assert_eq!(kept.len(), 1);
+    // A kept backup cannot be deleted, even by an admin.
+    let res = admin.api_delete(&format!("/api/backups/{stock_take}"));
+    assert_eq!(res.status, 409, "{}", res.body);
+    assert!(res.body.contains("marked Keep"), "{}", res.body);
+    // Only protected backups are left (startup, kept, safety, newest manual): the next
+    // automatic one removes none.
+    let status = boss.get("/backup/status").body;
+    assert!(
+        status.contains("The next automatic backup removes none"),
+        "{status}"
+    );
+    // Room for two more: the oldest unprotected one is what the next automatic pushes out.
+    boss.post_form(
+        "/backup/settings",
+        &[("interval_hours", "6"), ("max_backups", "6")],
+    );
+    let last_round = app
+        .backup_files()
+        .into_iter()
+        .find(|f| f.contains("round_7"))
+        .unwrap();
+    make(&admin, "extra one");
+    make(&admin, "extra two");
+    let status = boss.get("/backup/status").body;
+    assert!(
+        status.contains(&format!(
+            "The next automatic backup will replace {last_round}"
+        )),
+        "{status}"
+    );
+    let api = boss.get("/api/backups/status").json();
+    assert_eq!(
+        api["backups"]["next_automatic_pushes_out"],
+        last_round.as_str()
+    );
+
+    // With the cap at 1, only protected backups are left over it: the page says so.
+    boss.post_form(
+        "/backup/settings",
+        &[("interval_hours", "6"), ("max_backups", "1")],
+    );
+    make(&boss, "one more");
+    let status = boss.get("/backup/status").body;
+    assert!(status.contains("over the limit"), "{status}");
 }

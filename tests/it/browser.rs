@@ -190,7 +190,7 @@ async fn staff_and_super_admin_use_the_backup_page_in_a_real_browser() {
     wait_for(&browser, "table caption").await;
     let confirm = page_text(&browser).await;
     assert!(confirm.contains("browser checkpoint"), "{confirm}");
-    assert!(confirm.contains("customers"), "row counts shown: {confirm}");
+    assert!(confirm.contains("Customers"), "row counts shown: {confirm}");
     click(
         &browser,
         Locator::XPath("//button[contains(., 'Restore this backup')]"),

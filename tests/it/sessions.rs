@@ -233,3 +233,109 @@ fn an_error_from_the_session_layer_is_a_rendered_page_with_security_headers() {
     sessions.execute_batch("DROP TRIGGER refuse;").unwrap();
     assert_eq!(staff.post_form("/logout", &[]).status, 303);
 }
+
+fn make_backup(client: &Client, description: &str) -> String {
+    let res = client.api_post(
+        "/api/backups",
+        serde_json::json!({ "description": description }),
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    res.json()["backup"]["name"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_restore_never_brings_back_ended_sessions_or_old_passwords() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    app.add_user("dana", Role::Admin);
+    let tablet = app.client();
+    assert_eq!(tablet.login("dana", PASSWORD).status, 303);
+    let backup = make_backup(&boss, "before the password change");
+
+    // Dana changes her password (the tablet's session ends) and is demoted to staff.
+    let laptop = app.client();
+    assert_eq!(laptop.login("dana", PASSWORD).status, 303);
+    let res = laptop.post_form(
+        "/account",
+        &[
+            ("current", PASSWORD),
+            ("new_password", "dana-new-password"),
+            ("confirm", "dana-new-password"),
+        ],
+    );
+    assert_eq!(res.status, 303);
+    let id = app.query_i64("SELECT id FROM users WHERE username = 'dana'");
+    assert_eq!(
+        boss.post_form(
+            &format!("/users/{id}"),
+            &[("role", "staff"), ("active", "1")]
+        )
+        .status,
+        303
+    );
+    assert_eq!(tablet.get("/products").status, 303);
+
+    // The confirmation page says which accounts differ.
+    let confirm = boss.get(&format!("/backup/{backup}/restore"));
+    assert!(
+        confirm.body.contains("account-differences"),
+        "{}",
+        confirm.body
+    );
+    assert!(
+        confirm.body.contains("password changed since"),
+        "{}",
+        confirm.body
+    );
+    assert!(confirm.body.contains("role now staff, in the backup admin"));
+    assert!(
+        confirm
+            .body
+            .contains("Restore accounts exactly as in the backup")
+    );
+
+    // Restoring the older data keeps today's accounts: the old password stays dead, the old
+    // cookie stays ended, the demotion stays.
+    let res = boss.api_post(
+        &format!("/api/backups/{backup}/restore"),
+        serde_json::json!({}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json()["accounts_kept"][0], "dana");
+    assert_eq!(
+        tablet.get("/products").status,
+        303,
+        "the ended session stays ended"
+    );
+    assert_eq!(
+        app.client().login("dana", PASSWORD).status,
+        401,
+        "old password"
+    );
+    assert_eq!(
+        app.query_i64("SELECT count(*) FROM users WHERE username = 'dana' AND role = 'staff'"),
+        1
+    );
+    let fresh = app.client();
+    assert_eq!(fresh.login("dana", "dana-new-password").status, 303);
+
+    // Asked for explicitly, the accounts come back exactly as in the backup, and the sessions
+    // of everyone whose sign-in changed end.
+    let res = boss.api_post(
+        &format!("/api/backups/{backup}/restore"),
+        serde_json::json!({ "accounts": "as_in_backup" }),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        fresh.get("/products").status,
+        303,
+        "dana's sign-in changed: ended"
+    );
+    assert_eq!(app.client().login("dana", PASSWORD).status, 303, "as asked");
+    assert_eq!(
+        tablet.get("/products").status,
+        303,
+        "the old cookie is still ended"
+    );
+}

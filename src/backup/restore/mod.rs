@@ -81,7 +81,7 @@ pub struct RestoreReport {
     /// today's (with [`Accounts::KeepCurrent`]).
     pub accounts_kept: Vec<String>,
     /// Users whose sign-in changed with the restore, so their sessions must end: the
-    /// password hash, role, disabled flag or session generation now differs from before,
+    /// password hash, role or disabled flag now differs from before,
     /// or the account is gone or came back from the backup. When today's accounts could
     /// not be read, every account in the restored data.
     pub changed_user_ids: Vec<i64>,

@@ -1,0 +1,157 @@
+//! One backup: its details page, download, "verify now" and the Keep mark.
+
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::Role;
+use crate::backup::BackupState;
+use crate::timefmt;
+use crate::web::backup_view::{BackupRow, CountRow, compare_counts, current_counts};
+use crate::web::layout::Layout;
+use crate::web::session::{CurrentUser, UserSession};
+use crate::web::{AppError, AppState, backups, blocking, render, see_other};
+
+#[derive(Template)]
+#[template(path = "backup/details.html")]
+struct DetailsPage {
+    layout: Layout,
+    row: BackupRow,
+    entry_json: String,
+    counts: Vec<CountRow>,
+    verified_at: String,
+    method: String,
+    duration: String,
+    user: CurrentUser,
+}
+
+pub async fn details(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let entry = backups::find(&state, name.into_inner()).await?;
+    let newest = backups::newest_name(&state).await?;
+    let current = current_counts(&state).await?;
+    let sidecar = entry.sidecar.clone();
+    let counts = compare_counts(
+        &sidecar
+            .as_ref()
+            .map(|s| s.row_counts.clone())
+            .unwrap_or_default(),
+        &current,
+    );
+    let page = DetailsPage {
+        layout: Layout::new(
+            &req,
+            &state,
+            &format!("Backup {}", entry.file_name),
+            "backup",
+        )
+        .await,
+        row: BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now()),
+        entry_json: sidecar
+            .as_ref()
+            .and_then(|s| serde_json::to_string_pretty(s).ok())
+            .unwrap_or_else(|| "(no record: verify the backup to make one)".into()),
+        verified_at: sidecar
+            .as_ref()
+            .map(|s| timefmt::local_seconds(s.verification.checked_at))
+            .unwrap_or_default(),
+        method: sidecar
+            .as_ref()
+            .map(|s| s.verification.method.to_string())
+            .unwrap_or_default(),
+        duration: sidecar
+            .as_ref()
+            .map(|s| format!("{:.1} s", s.duration_ms as f64 / 1000.0))
+            .unwrap_or_default(),
+        counts,
+        user,
+    };
+    render(&page)
+}
+
+pub async fn download(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Admin)?;
+    let entry = backups::find(&state, name.into_inner()).await?;
+    let path = entry.path.clone();
+    let file = blocking(move || actix_files::NamedFile::open(path).map_err(AppError::internal))
+        .await?
+        .set_content_type(
+            "application/vnd.sqlite3"
+                .parse()
+                .unwrap_or(actix_web::mime::APPLICATION_OCTET_STREAM),
+        )
+        .set_content_disposition(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(entry.file_name.clone())],
+        });
+    state.engine.log().info(&format!(
+        "Backup downloaded: {} by {}",
+        entry.file_name, user.username
+    ));
+    Ok(file.into_response(&req))
+}
+
+pub async fn verify(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let engine = state.engine.clone();
+    let name = name.into_inner();
+    let target = name.clone();
+    let who = user.username.clone();
+    let checked = blocking(move || Ok::<_, AppError>(engine.verify(&target, false, &who))).await?;
+    let entry = match checked {
+        Ok(entry) => entry,
+        Err(e) if e.is_busy() => {
+            session.flash_error(format!("Not verified yet: {e}"));
+            return Ok(see_other(&format!("/backup/{name}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match entry.state() {
+        BackupState::Verified => {
+            session.flash_ok(format!("{name} is good: checksum and SQLite check passed."))
+        }
+        other => session.flash_error(format!("{name} failed verification: {}", other.reason())),
+    }
+    Ok(see_other(&format!("/backup/{}", entry.file_name)))
+}
+
+#[derive(Deserialize)]
+pub struct KeepForm {
+    keep: String,
+}
+
+/// Marks a backup Keep (or removes the mark): super-admins only.
+pub async fn keep(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    name: web::Path<String>,
+    form: web::Form<KeepForm>,
+) -> Result<HttpResponse, AppError> {
+    let keep = form.keep == "1";
+    let name = name.into_inner();
+    match backups::set_keep(&state, &user, name.clone(), keep).await {
+        Ok(entry) if keep => session.flash_ok(format!(
+            "{} is marked Keep: it is never removed to make room, and cannot be deleted until the mark is removed.",
+            entry.file_name
+        )),
+        Ok(entry) => session.flash_ok(format!("The Keep mark was removed from {}.", entry.file_name)),
+        Err(e @ (AppError::Forbidden(_) | AppError::NotFound)) => return Err(e),
+        Err(e) => session.flash_error(format!("Not changed: {}", e.public_message())),
+    }
+    Ok(see_other(&format!("/backup/{name}")))
+}

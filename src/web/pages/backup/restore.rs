@@ -1,0 +1,204 @@
+//! Restoring a backup in place and emergency restore (super-admins only): a confirmation that
+//! says what will change (rows, and the accounts that differ), then the restore.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{AccountLine, ConfirmPage};
+use crate::backup::{AccountChange, AccountDifference, Accounts, RestoreOptions, RestoreReport};
+use crate::timefmt;
+use crate::web::backup_view::{compare_counts, current_counts, load_status};
+use crate::web::backups::{self, Restore, require_restorer};
+use crate::web::layout::Layout;
+use crate::web::session::{CurrentUser, UserSession};
+use crate::web::{AppError, AppState, blocking, render, see_other};
+
+/// "password differs; role admin → staff; disabled in the backup", in plain words.
+fn describe(difference: &AccountDifference) -> String {
+    let disabled = |d: bool| if d { "disabled" } else { "enabled" };
+    match &difference.change {
+        AccountChange::OnlyInBackup { role, disabled: d } => format!(
+            "only in the backup ({role}, {}): it comes back as it was",
+            disabled(*d)
+        ),
+        AccountChange::OnlyNow { role, .. } => {
+            format!("added since the backup ({role}): it will not exist after the restore")
+        }
+        AccountChange::Differs {
+            password_differs,
+            role,
+            disabled: d,
+            ..
+        } => {
+            let mut parts = Vec::new();
+            if *password_differs {
+                parts.push("password changed since".to_string());
+            }
+            if let Some(r) = role {
+                parts.push(format!("role now {}, in the backup {}", r.now, r.in_backup));
+            }
+            if let Some(d) = d {
+                parts.push(format!(
+                    "now {}, in the backup {}",
+                    disabled(d.now),
+                    disabled(d.in_backup)
+                ));
+            }
+            parts.join("; ")
+        }
+    }
+}
+
+pub async fn restore_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let name = name.into_inner();
+    require_restorer(&state, &user, Some(&name))?;
+    let entry = backups::find(&state, name).await?;
+    let current = current_counts(&state).await?;
+    let engine = state.engine.clone();
+    let file_name = entry.file_name.clone();
+    let differences = blocking(move || engine.compare_accounts(&file_name)).await?;
+    let backup_counts = entry
+        .sidecar
+        .as_ref()
+        .map(|s| s.row_counts.clone())
+        .unwrap_or_default();
+    let accounts: Vec<AccountLine> = differences
+        .iter()
+        .map(|d| AccountLine {
+            username: d.username.clone(),
+            what: describe(d),
+        })
+        .collect();
+    render(&ConfirmPage {
+        layout: Layout::new(&req, &state, "Restore backup", "backup").await,
+        action: format!("/backup/{}/restore", entry.file_name),
+        heading: format!("Restore {}?", entry.file_name),
+        explanation: vec![
+            format!(
+                "The data will go back to how it was on {} ({}, {} backup by {}{}).",
+                timefmt::local(entry.created_at()),
+                timefmt::ago(entry.created_at(), state.clock.now()),
+                entry.kind().label(),
+                entry.created_by(),
+                if entry.description().is_empty() {
+                    String::new()
+                } else {
+                    format!(": “{}”", entry.description())
+                },
+            ),
+            "First the backup is checked; if it is damaged nothing changes.".into(),
+            "The current data is kept as a safety backup (pre_restore_...) so this can be undone.".into(),
+            "Everyone keeps working: pages pause for a moment while the data is swapped.".into(),
+            "Passwords, roles and disabled accounts stay as they are today for everyone who is in both (accounts are not business data); people whose account is not in the backup will have to be added again.".into(),
+        ],
+        button: "Restore this backup".into(),
+        danger: true,
+        counts: compare_counts(&backup_counts, &current),
+        offer_exact_accounts: !accounts.is_empty(),
+        accounts,
+    })
+}
+
+/// "Restored X. The data from before is kept as Y." plus what the restore passed over or kept.
+fn restore_message(report: &RestoreReport) -> String {
+    let mut message = format!(
+        "Restored {}. The data from before is kept as {}.",
+        report.restored, report.safety_backup
+    );
+    if !report.skipped.is_empty() {
+        let names: Vec<&str> = report.skipped.iter().map(|(n, _)| n.as_str()).collect();
+        message.push_str(&format!(" Skipped damaged backups: {}.", names.join(", ")));
+    }
+    if !report.accounts_kept.is_empty() {
+        message.push_str(&format!(
+            " Today's password and role were kept for: {}.",
+            report.accounts_kept.join(", ")
+        ));
+    }
+    message
+}
+
+#[derive(Deserialize, Default)]
+pub struct RestoreForm {
+    /// "exact": accounts exactly as in the backup.
+    #[serde(default)]
+    accounts: String,
+}
+
+impl RestoreForm {
+    fn options(&self) -> RestoreOptions {
+        RestoreOptions {
+            accounts: if self.accounts == "exact" {
+                Accounts::AsInBackup
+            } else {
+                Accounts::KeepCurrent
+            },
+        }
+    }
+}
+
+pub async fn restore(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    name: web::Path<String>,
+    form: web::Form<RestoreForm>,
+) -> Result<HttpResponse, AppError> {
+    let which = Restore::Named(name.into_inner());
+    match backups::restore(&state, &user, which, form.options()).await {
+        Ok(report) => session.flash_ok(restore_message(&report)),
+        Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => return Err(e),
+        Err(e) => session.flash_error(format!("Restore failed: {}", e.public_message())),
+    }
+    Ok(see_other("/backup/status"))
+}
+
+pub async fn emergency_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    require_restorer(&state, &user, None)?;
+    let s = load_status(&state).await?;
+    let candidate = match &s.emergency_candidate {
+        Some(name) => format!(
+            "It will use {name}, the newest backup not known to be damaged (it is checked first; if it fails, the next older one is tried)."
+        ),
+        None => "There is no usable backup, so emergency restore cannot run.".into(),
+    };
+    render(&ConfirmPage {
+        layout: Layout::new(&req, &state, "Emergency restore", "backup").await,
+        action: "/backup/emergency-restore".into(),
+        heading: "Emergency restore from the latest good backup?".into(),
+        explanation: vec![
+            candidate,
+            "The current data is kept as a safety backup (pre_restore_...) first.".into(),
+            "Use this when the data is damaged or wrong and you want the most recent good state back.".into(),
+            "Passwords, roles and disabled accounts stay as they are today.".into(),
+        ],
+        button: "Run emergency restore".into(),
+        danger: true,
+        counts: Vec::new(),
+        accounts: Vec::new(),
+        offer_exact_accounts: false,
+    })
+}
+
+pub async fn emergency_restore(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let options = RestoreOptions::default();
+    match backups::restore(&state, &user, Restore::LatestGood, options).await {
+        Ok(report) => session.flash_ok(restore_message(&report)),
+        Err(e @ AppError::Forbidden(_)) => return Err(e),
+        Err(e) => session.flash_error(format!("Emergency restore failed: {}", e.public_message())),
+    }
+    Ok(see_other("/backup/status"))
+}

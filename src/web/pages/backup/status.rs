@@ -1,0 +1,118 @@
+//! `/backup/status` with its two forms: make a backup now, and the backup settings.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::backup::health::LiveCheck;
+use crate::backup::log::LogLine;
+use crate::web::backup_view::{StatusView, load_status};
+use crate::web::layout::Layout;
+use crate::web::session::{CurrentUser, UserSession};
+use crate::web::{AppError, AppState, backups, blocking, render, see_other};
+use crate::{fsutil, timefmt};
+
+#[derive(Template)]
+#[template(path = "backup/status.html")]
+struct StatusPage {
+    layout: Layout,
+    s: StatusView,
+    log: Vec<LogLine>,
+    user: CurrentUser,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl StatusPage {
+    fn check_text(&self, check: &Option<LiveCheck>) -> String {
+        match check {
+            Some(c) if c.ok => format!("ok, {}", timefmt::ago(c.checked_at, self.now)),
+            Some(c) => format!(
+                "FAILED {}: {}",
+                timefmt::ago(c.checked_at, self.now),
+                c.message
+            ),
+            None => "not run yet".into(),
+        }
+    }
+
+    fn interval_text(&self) -> String {
+        if self.s.schedule.active {
+            format!(
+                "every {}",
+                timefmt::span(i64::try_from(self.s.schedule.interval_secs).unwrap_or(0))
+            )
+        } else {
+            "off".into()
+        }
+    }
+}
+
+pub async fn status(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let s = load_status(&state).await?;
+    let engine = state.engine.clone();
+    let log = blocking(move || Ok::<_, AppError>(engine.log().tail(50))).await?;
+    render(&StatusPage {
+        layout: Layout::new(&req, &state, "Database Backup", "backup").await,
+        s,
+        log,
+        user,
+        now: state.clock.now(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    description: String,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    form: web::Form<CreateForm>,
+) -> Result<HttpResponse, AppError> {
+    match backups::create_manual(&state, &user, &form.description).await {
+        Ok(entry) => session.flash_ok(format!(
+            "Backup {} created and verified ({}).",
+            entry.file_name,
+            fsutil::human_size(entry.size)
+        )),
+        Err(e @ (AppError::BadRequest(_) | AppError::TooManyRequests(_))) => {
+            session.flash_error(e.to_string())
+        }
+        Err(e) => session.flash_error(format!("The backup was not made: {}", e.public_message())),
+    }
+    Ok(see_other("/backup/status"))
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    interval_hours: String,
+    max_backups: String,
+}
+
+pub async fn save_settings(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    match backups::apply_settings(&state, &user, form.interval_hours, form.max_backups).await? {
+        Ok(s) if s.interval_hours == 0 => session.flash_ok(format!(
+            "Settings saved: automatic backups are off; keeping {} backups.",
+            s.max_backups
+        )),
+        Ok(s) => session.flash_ok(format!(
+            "Settings saved: a backup every {} hour(s), keeping {} backups.",
+            s.interval_hours, s.max_backups
+        )),
+        Err(errors) => session.flash_error(format!("Settings not saved: {}", errors.joined())),
+    }
+    Ok(see_other("/backup/status"))
+}
