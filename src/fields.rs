@@ -19,6 +19,18 @@ impl FieldErrors {
         self.0.entry(field).or_insert_with(|| message.into());
     }
 
+    /// Adds a message after any the field already has (one per sale line, say).
+    pub fn append(&mut self, field: &'static str, message: impl Into<String>) {
+        let message = message.into();
+        self.0
+            .entry(field)
+            .and_modify(|m| {
+                m.push(' ');
+                m.push_str(&message);
+            })
+            .or_insert(message);
+    }
+
     /// The message for `field`, or "" when it is fine.
     pub fn get(&self, field: &str) -> &str {
         self.0.get(field).map_or("", String::as_str)

@@ -3,8 +3,9 @@
 //!
 //! The lock is held twice: a mutex in this process and an OS lock on
 //! `database_backups/.backup.lock` for other processes (the CLI, a second server). The holder
-//! writes a note "<operation> <percent>" into the lock file, so a refused process can say what
-//! is running and how far along it is.
+//! writes a note "<operation> <percent> <phase>" into the lock file, so a refused process can
+//! say what is running and how far along it is. The note stays as last written if the process
+//! is killed, which is how the fault tests know where a kill landed.
 
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
@@ -72,6 +73,8 @@ pub enum Phase {
     Starting,
     Copying,
     Checking,
+    /// A restore's swap: database work paused, the files being exchanged.
+    Swapping,
     Finishing,
 }
 
@@ -81,6 +84,7 @@ impl Phase {
             Phase::Starting => "starting",
             Phase::Copying => "copying",
             Phase::Checking => "checking",
+            Phase::Swapping => "swapping",
             Phase::Finishing => "finishing",
         }
     }
@@ -102,6 +106,8 @@ impl Serialize for Phase {
 const COPIED_PERCENT: u64 = 80;
 /// While the finished copy is checked (hash and `quick_check`).
 const CHECKING_PERCENT: u64 = 85;
+/// While a restore exchanges the files.
+const SWAPPING_PERCENT: u64 = 90;
 /// While the checked copy is flushed, named and recorded.
 const FINISHING_PERCENT: u64 = 97;
 
@@ -124,7 +130,7 @@ pub struct OpGuard<'a> {
     operation: Operation,
     _local: MutexGuard<'a, ()>,
     file_lock: FileLock,
-    last_note: Mutex<Option<u8>>,
+    last_note: Mutex<Option<(u8, Phase)>>,
 }
 
 impl OpGuard<'_> {
@@ -137,12 +143,12 @@ impl OpGuard<'_> {
             p.percent = percent;
         }
         let mut last = lock(&self.last_note);
-        if *last != Some(percent) {
-            *last = Some(percent);
+        if *last != Some((percent, phase)) {
+            *last = Some((percent, phase));
             // Best effort: a missing note only makes another process's message vaguer.
             let _ = self
                 .file_lock
-                .write_note(&format!("{} {percent}", self.operation));
+                .write_note(&format!("{} {percent} {phase}", self.operation));
         }
     }
 }
@@ -160,14 +166,19 @@ fn progress_percent(phase: Phase, done: u64, total: u64) -> u8 {
         Phase::Starting => 0,
         Phase::Copying => copied * COPIED_PERCENT / 100,
         Phase::Checking => CHECKING_PERCENT,
+        Phase::Swapping => SWAPPING_PERCENT,
         Phase::Finishing => FINISHING_PERCENT,
     };
     u8::try_from(value.min(100)).unwrap_or(100)
 }
 
-/// Reads the note another process's [`OpGuard`] wrote: "<operation> <percent>".
+/// Reads the note another process's [`OpGuard`] wrote: "<operation> <percent> <phase>".
 fn read_note(text: &str) -> (Operation, Option<u8>) {
     let text = text.trim();
+    let text = match text.rsplit_once(' ') {
+        Some((rest, last)) if last.parse::<u8>().is_err() && rest.contains(' ') => rest,
+        _ => text,
+    };
     let (words, percent) = match text.rsplit_once(' ') {
         Some((words, number)) => match number.parse() {
             Ok(p) => (words, Some(p)),
@@ -282,6 +293,14 @@ mod tests {
         assert_eq!(read_note("restore"), (Operation::Restore, None));
         assert_eq!(read_note(""), (Operation::Backup, None));
         assert_eq!(read_note("something new 7"), (Operation::Backup, Some(7)));
+        assert_eq!(
+            read_note("restore 90 swapping"),
+            (Operation::Restore, Some(90))
+        );
+        assert_eq!(
+            read_note("keep mark change 0 starting"),
+            (Operation::KeepMark, Some(0))
+        );
     }
 
     #[test]

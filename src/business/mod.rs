@@ -7,6 +7,7 @@ pub mod demo;
 pub mod export;
 pub mod money;
 pub mod products;
+pub mod sale_form;
 pub mod sales;
 
 use crate::db::DbError;

@@ -74,7 +74,13 @@ fn restore_while_another_client_keeps_writing() {
     );
     assert_eq!(res.status, 200, "{}", res.body);
     let report = res.json();
-    std::thread::sleep(Duration::from_millis(200));
+    // Let the writer go on for a few more writes after the restore.
+    let after_restore = acknowledged.load(Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while acknowledged.load(Ordering::SeqCst) < after_restore + 5 {
+        assert!(std::time::Instant::now() < deadline, "the writer stopped");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     stop.store(true, Ordering::Relaxed);
     let written = handle.join().unwrap();
     assert!(
@@ -265,13 +271,14 @@ fn a_corrupted_backup_is_refused_before_anything_changes() {
 
 #[test]
 fn emergency_restore_skips_a_corrupted_newest_backup() {
-    let app = spawn_app();
+    let clock = backroom::clock::ManualClock::new();
+    let app = spawn_app_with_clock(&clock);
     app.wait_for_startup_backup();
     let boss = app.login_as(Role::SuperAdmin);
     add_customer(&boss, "in good backup");
     let good = make_backup(&boss, "good");
     add_customer(&boss, "in bad backup");
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(chrono::Duration::seconds(2));
     let bad = make_backup(&boss, "bad");
     add_customer(&boss, "after both");
     let bad_path = app.backups_dir().join(&bad);

@@ -200,7 +200,7 @@ impl BackupEngine {
         let backups = self.backups_dir().to_path_buf();
         let safety_name = unique_name(&backups, BackupKind::PreRestore, self.clock.local_now());
         let mut safety_temp = TempFile::new(&backups, SAFETY_TEMP_PREFIX);
-        guard.set_progress(Phase::Finishing, 0, 1);
+        guard.set_progress(Phase::Swapping, 0, 1);
 
         // Long checks of the live database give way: the swap must not wait an hour.
         health::interrupt_all(self.health_state());
@@ -221,6 +221,7 @@ impl BackupEngine {
                 .warning(&format!("The restored data is in place, but: {e}")),
         }
         // The new data is live; the old data lives on as the safety backup.
+        guard.set_progress(Phase::Finishing, 0, 1);
         let safety_name = self.name_safety_backup(&safety_temp.path, safety_name);
         if let Err(reason) = exclusive.reopen() {
             let put_back = self.put_back(&mut exclusive, &backups.join(&safety_name));

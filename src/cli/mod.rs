@@ -1,0 +1,232 @@
+//! The command line: `backroom [serve]`, `user ...`, `backup ...`, `restore ...`,
+//! `demo-data`. Parsing is clap's; each command calls into the library.
+
+mod backups;
+mod demo;
+mod restore;
+mod users;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::backup::BackupEngine;
+use crate::config::{Paths, Settings};
+use crate::db::{Db, DbOptions};
+use crate::server::{self, ServeOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "backroom",
+    version = crate::VERSION_LINE,
+    about = "Backroom: a back-office dashboard for small businesses, with backups you can trust.",
+    long_about = "Backroom serves a back-office dashboard on http://localhost:5000 and keeps the data in \
+business_data.db next to the program, with verified backups in database_backups/.\n\n\
+Run it without a command to start the server.",
+    after_help = "Examples:\n  backroom                         start the server on http://localhost:5000\n  backroom --port 5001             start it on another port\n  backroom backup create -d \"before stock-take\"\n  backroom restore --latest        (with the server stopped) put back the newest good backup"
+)]
+pub struct Cli {
+    /// Folder holding business_data.db and database_backups/ [default: the folder of the program]
+    #[arg(long, global = true, env = "BACKROOM_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Port to listen on
+    #[arg(long, global = true, env = "BACKROOM_PORT", default_value_t = 5000)]
+    pub port: u16,
+
+    /// Address to listen on (anything but 127.0.0.1 makes Backroom reachable from the network)
+    #[arg(
+        long,
+        global = true,
+        env = "BACKROOM_BIND",
+        default_value = "127.0.0.1"
+    )]
+    pub bind: IpAddr,
+
+    /// Seconds between automatic backups, overriding the settings (for testing).
+    #[arg(
+        long,
+        global = true,
+        env = "BACKROOM_BACKUP_INTERVAL_SECS",
+        hide = true
+    )]
+    pub backup_interval_secs: Option<u64>,
+
+    /// Windows: run without a console window (the installer's logon task uses this, so no
+    /// window is left that closing would stop Backroom).
+    #[arg(long, global = true, hide = true)]
+    pub no_window: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server (the default when no command is given)
+    Serve,
+    /// Manage the people who can log in
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Make, list and check backups (works while the server runs, too)
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// Put a backup back in place (only while the server is stopped)
+    Restore(RestoreArgs),
+    /// Fill the shop with realistic sample data (products, customers, a year of sales)
+    DemoData(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input (or asked for without echo)
+    Add {
+        /// User name (letters, digits, . _ - @)
+        name: String,
+        /// What the user may do
+        #[arg(long, value_parser = ["staff", "admin", "super-admin"], default_value = "staff")]
+        role: String,
+    },
+    /// List users and their roles
+    List,
+    /// Set a new password for a user (read from standard input or asked for); their sessions
+    /// end and failed-login delays are cleared
+    Passwd {
+        /// User name
+        name: String,
+    },
+    /// Clear the failed-login delays of a user (from every address)
+    Unlock {
+        /// User name
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Make a verified backup now
+    Create {
+        /// A few words saying why (kept in the backup's record; part of the file name)
+        #[arg(long, short = 'd', default_value = "")]
+        description: String,
+    },
+    /// List backups, newest first
+    List,
+    /// Check backups: SHA-256 against the record and SQLite's quick_check
+    Verify {
+        /// The backup to check (see `backroom backup list`)
+        #[arg(conflicts_with = "all", required_unless_present = "all")]
+        name: Option<String>,
+        /// Check every backup
+        #[arg(long)]
+        all: bool,
+        /// Run the full integrity_check instead of quick_check (slower)
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore (see `backroom backup list`)
+    #[arg(conflicts_with = "latest", required_unless_present = "latest")]
+    pub name: Option<String>,
+    /// Restore the newest backup that passes verification
+    #[arg(long)]
+    pub latest: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many products to create
+    #[arg(long, default_value_t = 300)]
+    pub products: usize,
+    /// How many days of sales, ending today
+    #[arg(long, default_value_t = 365)]
+    pub days: u32,
+}
+
+/// An error and its causes on one line, leaving out causes already quoted by the message
+/// above them (thiserror messages often include their source).
+pub fn describe_error(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+/// After an error, a console window that only this program uses (Windows, started by a
+/// double-click) would close at once with the message: wait for Enter first.
+pub fn keep_window_open() {
+    if crate::platform::owns_console_window() {
+        eprintln!("\nPress Enter to close this window.");
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    match command {
+        Command::Serve => {
+            if cli.no_window {
+                crate::platform::detach_console();
+            }
+            let mut opts = ServeOptions::new(cli.data_dir, cli.bind, cli.port);
+            opts.interval_override = cli.backup_interval_secs.map(Duration::from_secs);
+            server::run(opts)?;
+            Ok(())
+        }
+        Command::User(cmd) => users::user_command(cli.data_dir.as_deref(), cmd),
+        Command::Backup(cmd) => backups::backup_command(cli.data_dir.as_deref(), cmd),
+        Command::Restore(args) => restore::restore_command(cli.data_dir.as_deref(), &args),
+        Command::DemoData(args) => demo::demo_command(cli.data_dir.as_deref(), &args),
+    }
+}
+
+/// Opens the database for a command that needs the current schema: a database from an
+/// older version is backed up first, then migrated.
+pub(crate) fn open_db(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Paths, Db)> {
+    let (paths, db) = open_db_as_is(data_dir)?;
+    let found = db.schema_version()?;
+    if found > 0 && found < crate::db::SCHEMA_VERSION {
+        let settings = Settings::load(&paths.settings)?;
+        let engine = BackupEngine::new(
+            paths.clone(),
+            db.clone(),
+            std::sync::Arc::new(std::sync::RwLock::new(settings)),
+        );
+        server::backup_before_upgrade(&engine, found)
+            .context("backing up before upgrading the data")?;
+    }
+    db.migrate()?;
+    Ok((paths, db))
+}
+
+/// Opens the database without changing it (for making a backup).
+pub(crate) fn open_db_as_is(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Paths, Db)> {
+    let paths = Paths::resolve(data_dir)?;
+    let db = Db::open_unmigrated(&paths.db, DbOptions::CLI).with_context(|| {
+        format!(
+            "cannot open the database; with the server stopped, `{}` or {} can recover it",
+            crate::platform::RESTORE_LATEST_COMMAND,
+            paths
+                .backups
+                .join(crate::backup::recovery::RECOVERY_FILE)
+                .display()
+        )
+    })?;
+    Ok((paths, db))
+}
