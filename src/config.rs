@@ -116,6 +116,8 @@ pub struct Settings {
     pub max_backups: u32,
     /// Hours of inactivity after which a session ends.
     pub session_idle_hours: u32,
+    /// Off-site targets and their policy.
+    pub offsite: crate::offsite::settings::OffsiteSettings,
 }
 
 impl Default for Settings {
@@ -124,6 +126,7 @@ impl Default for Settings {
             interval_hours: 6,
             max_backups: 10,
             session_idle_hours: 8,
+            offsite: crate::offsite::settings::OffsiteSettings::default(),
         }
     }
 }
@@ -150,7 +153,9 @@ impl Settings {
                 "The session idle time must be between 1 and {MAX_SESSION_IDLE_HOURS} hours."
             )));
         }
-        Ok(())
+        self.offsite
+            .validate()
+            .map_err(|errors| ConfigError::Invalid(errors.joined()))
     }
 
     pub fn interval(&self) -> Option<Duration> {
@@ -183,6 +188,29 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Changes the settings file in place: reads what is there now (another process, the
+    /// command line, may have changed other parts), applies `change`, validates and saves,
+    /// all under a lock so two writers never lose each other's change. Returns what was saved.
+    pub fn update_file(
+        path: &Path,
+        change: impl FnOnce(&mut Settings),
+    ) -> Result<Settings, ConfigError> {
+        let lock_path = {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".lock");
+            PathBuf::from(name)
+        };
+        let _lock =
+            fsutil::FileLock::acquire(&lock_path).map_err(|source| ConfigError::SaveSettings {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let mut settings = Settings::load(path)?;
+        change(&mut settings);
+        settings.save(path)?;
+        Ok(settings)
+    }
+
     /// Writes the settings atomically (temp file, fsync, rename).
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         self.validate()?;
@@ -210,6 +238,7 @@ mod tests {
             interval_hours: 0,
             max_backups: 3,
             session_idle_hours: 2,
+            ..Settings::default()
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), s);

@@ -130,6 +130,19 @@ impl FileLock {
         }
     }
 
+    /// Takes the lock, waiting for another holder to let go (for short critical sections,
+    /// such as a read-modify-write of the settings file).
+    pub fn acquire(path: &Path) -> io::Result<FileLock> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        file.lock()?;
+        Ok(FileLock { file })
+    }
+
     /// Replaces the lock file's content with a short note (e.g. a progress percentage) for
     /// other processes to read.
     pub fn write_note(&self, note: &str) -> io::Result<()> {

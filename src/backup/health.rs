@@ -57,6 +57,9 @@ pub struct LiveCheck {
     pub duration_ms: u64,
 }
 
+/// With automatic backups off, the newest backup counts as old after this.
+const OLD_WITHOUT_AUTOMATIC: chrono::Duration = chrono::Duration::hours(48);
+
 /// Every page shows the health line: it is computed at most this often (and again at once
 /// after any backup event), not on every request.
 const HEALTH_CACHE_TTL: Duration = Duration::from_secs(2);
@@ -100,6 +103,9 @@ impl HealthLevel {
 pub struct Health {
     pub level: HealthLevel,
     pub message: String,
+    /// When the newest usable backup was made, for lines that add to this one.
+    #[serde(skip)]
+    pub last_backup: Option<DateTime<Utc>>,
 }
 
 impl BackupEngine {
@@ -218,10 +224,12 @@ impl BackupEngine {
         let red = |message: String| Health {
             level: HealthLevel::Red,
             message,
+            last_backup: None,
         };
         let amber = |message: String| Health {
             level: HealthLevel::Amber,
             message,
+            last_backup: None,
         };
         for check in [self.last_quick_check(), self.last_full_check()]
             .into_iter()
@@ -246,11 +254,12 @@ impl BackupEngine {
         };
         let age = (now - newest.created_at()).num_seconds().max(0);
         let age_text = timefmt::span(age);
-        match self.settings().interval() {
+        let made = Some(newest.created_at());
+        let health = match self.settings().interval() {
             Some(interval) if age > 2 * i64::try_from(interval.as_secs()).unwrap_or(i64::MAX) => {
                 amber(format!("Last backup is {age_text} old"))
             }
-            None if age > 48 * 3600 => amber(format!(
+            None if age > OLD_WITHOUT_AUTOMATIC.num_seconds() => amber(format!(
                 "Last backup is {age_text} old and automatic backups are off"
             )),
             _ => Health {
@@ -259,7 +268,12 @@ impl BackupEngine {
                     "Protected — last backup {}",
                     timefmt::ago(newest.created_at(), now)
                 ),
+                last_backup: None,
             },
+        };
+        Health {
+            last_backup: made,
+            ..health
         }
     }
 }

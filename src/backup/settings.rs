@@ -55,8 +55,13 @@ impl BackupEngine {
             errors.add("settings", e.to_string());
         }
         errors.into_result(()).map_err(SettingsError::Invalid)?;
-        new.save(&self.paths().settings)
-            .map_err(SettingsError::Save)?;
+        // Read-modify-write: the off-site part of the file may have changed meanwhile (the
+        // command line), and must not be overwritten with what this process remembers.
+        let new = Settings::update_file(&self.paths().settings, |file| {
+            file.interval_hours = new.interval_hours;
+            file.max_backups = new.max_backups;
+        })
+        .map_err(SettingsError::Save)?;
         *self
             .inner
             .settings

@@ -3,6 +3,7 @@
 
 mod backups;
 mod demo;
+mod offsite;
 mod restore;
 mod users;
 
@@ -76,8 +77,59 @@ pub enum Command {
     Backup(BackupCommand),
     /// Put a backup back in place (only while the server is stopped)
     Restore(RestoreArgs),
+    /// Encrypted copies of every backup away from this computer (folders, S3-compatible storage)
+    #[command(subcommand)]
+    Offsite(OffsiteCommand),
     /// Fill the shop with realistic sample data (products, customers, a year of sales)
     DemoData(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OffsiteCommand {
+    /// Add a target (a test file is written, read back and removed first)
+    #[command(
+        after_help = "Examples:\n  backroom offsite add usb --folder /media/usb/backroom\n  backroom offsite add b2 --s3 --endpoint https://s3.eu-central-003.backblazeb2.com --region eu-central-003 --bucket shop\n\nThe S3 access key id and secret come from BACKROOM_S3_ACCESS_KEY_ID and BACKROOM_S3_SECRET_ACCESS_KEY, or are asked for."
+    )]
+    Add {
+        /// A short name (lower-case letters, digits, - _)
+        name: String,
+        /// A folder: USB drive, network share, synced Dropbox/OneDrive folder
+        #[arg(long, conflicts_with = "s3", value_name = "PATH")]
+        folder: Option<PathBuf>,
+        /// S3-compatible storage (AWS S3, B2, R2, MinIO, Garage, Wasabi)
+        #[arg(long)]
+        s3: bool,
+        #[arg(long, value_name = "URL", requires = "s3")]
+        endpoint: Option<String>,
+        #[arg(long, requires = "s3")]
+        region: Option<String>,
+        #[arg(long, requires = "s3")]
+        bucket: Option<String>,
+        /// A folder inside the bucket
+        #[arg(long, requires = "s3")]
+        prefix: Option<String>,
+        /// Path-style addresses (MinIO, Garage, most self-hosted stores)
+        #[arg(long, requires = "s3")]
+        path_style: bool,
+        /// Keep using the key of an existing emergency kit instead of making a new one
+        #[arg(long, value_name = "KITFILE")]
+        key: Option<PathBuf>,
+    },
+    /// The copies on the target(s), newest first
+    List { name: Option<String> },
+    /// Send now (default: everything pending); waits until done
+    Push {
+        /// Only this backup (see `backroom backup list`)
+        backup: Option<String>,
+    },
+    /// Check that every copy on the target(s) is there, whole
+    Verify { name: Option<String> },
+    /// Restore drill: download the newest copy, decrypt, check it
+    Drill { name: Option<String> },
+    /// Print the emergency kit (with its AGE-SECRET-KEY-1... line)
+    Kit,
+    /// Forget a target (nothing on it is deleted)
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +244,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => users::user_command(cli.data_dir.as_deref(), cmd),
         Command::Backup(cmd) => backups::backup_command(cli.data_dir.as_deref(), cmd),
         Command::Restore(args) => restore::restore_command(cli.data_dir.as_deref(), &args),
+        Command::Offsite(cmd) => offsite::offsite_command(cli.data_dir.as_deref(), cmd),
         Command::DemoData(args) => demo::demo_command(cli.data_dir.as_deref(), &args),
     }
 }

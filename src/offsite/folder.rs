@@ -175,6 +175,18 @@ impl Store for FolderStore {
         }
     }
 
+    fn verify_object(&self, name: &str, size: u64, sha256: &str) -> Result<(), StoreError> {
+        let mut reader = super::pipeline::HashingReader::new(self.open(name)?);
+        io::copy(&mut reader, &mut io::sink()).map_err(|e| self.error(e))?;
+        let (read_sha, read_size) = reader.finish();
+        if read_size != size || read_sha != sha256 {
+            return Err(StoreError::Mismatch(format!(
+                "{name} read back differently from what was written ({read_size} of {size} bytes)"
+            )));
+        }
+        Ok(())
+    }
+
     fn delete(&self, name: &str) -> Result<(), StoreError> {
         match fsutil::remove_file(&self.path_of(name)?) {
             Ok(()) => fsutil::fsync_dir(&self.dir).map_err(|e| self.error(e)),

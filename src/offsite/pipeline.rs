@@ -21,7 +21,7 @@ const CHUNK: usize = 1 << 20;
 pub enum PipelineError {
     #[error("cannot read the backup: {0}")]
     Read(#[source] io::Error),
-    #[error("cannot write the copy: {0}")]
+    #[error("cannot write the copy: {}", crate::fsutil::plain_io(.0))]
     Write(#[source] io::Error),
     #[error("cannot compress: {0}")]
     Compress(#[source] io::Error),
@@ -31,7 +31,9 @@ pub enum PipelineError {
         "the copy cannot be decrypted with this key (it was made with another key, or it is damaged): {0}"
     )]
     Decrypt(#[from] age::DecryptError),
-    #[error("the copy is damaged: it does not decompress ({0})")]
+    #[error(
+        "the copy is damaged or was changed on the target: it does not decrypt and unpack ({0})"
+    )]
     Decompress(#[source] io::Error),
     #[error(
         "the copy unpacks to more than the {limit} bytes it should have: refused (damaged, or not what it claims to be)"
@@ -116,6 +118,18 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// A failure while writing through the compressor: the compressor's own errors are `Other`;
+/// anything else (a full disk, a lost connection) came from the output underneath.
+fn through_compressor(e: io::Error) -> PipelineError {
+    if e.kind() == io::ErrorKind::Other
+        && e.get_ref().is_none_or(|inner| !inner.is::<CapExceeded>())
+    {
+        PipelineError::Compress(e)
+    } else {
+        PipelineError::Write(e)
+    }
+}
+
 /// Copies `input` into `output`, telling apart read and write failures.
 fn pump<R: Read, W: Write>(
     input: &mut R,
@@ -166,8 +180,8 @@ pub fn seal<R: Read, W: Write>(
     }
     zstd.include_checksum(true)
         .map_err(PipelineError::Compress)?;
-    pump(&mut plain, &mut zstd, PipelineError::Compress)?;
-    let encrypted = zstd.finish().map_err(PipelineError::Compress)?;
+    pump(&mut plain, &mut zstd, through_compressor)?;
+    let encrypted = zstd.finish().map_err(through_compressor)?;
     let object = encrypted.finish().map_err(PipelineError::Write)?;
     let (output, object_sha256, object_size) = object.finish();
     let (plain_sha256, plain_size) = plain.finish();

@@ -107,6 +107,22 @@ pub trait Store: Send + Sync {
     /// Every object directly under the target's folder or prefix.
     fn list(&self) -> Result<Vec<ObjectInfo>, StoreError>;
     fn head(&self, name: &str) -> Result<Option<ObjectInfo>, StoreError>;
+    /// Proves a finished object holds what was sent. The default (S3) compares the size the
+    /// store reports; the store already checked each part's SHA-256 on upload. A folder reads
+    /// the file back and hashes it.
+    fn verify_object(&self, name: &str, size: u64, sha256: &str) -> Result<(), StoreError> {
+        let _ = sha256;
+        match self.head(name)? {
+            Some(info) if info.size == size => Ok(()),
+            Some(info) => Err(StoreError::Mismatch(format!(
+                "{name} is {} bytes on the target, {size} were sent",
+                info.size
+            ))),
+            None => Err(StoreError::NotFound {
+                name: name.to_string(),
+            }),
+        }
+    }
     fn delete(&self, name: &str) -> Result<(), StoreError>;
     /// Cleans up what an interrupted upload left (partial files); returns what was cleaned,
     /// for the log.

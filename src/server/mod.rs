@@ -34,6 +34,8 @@ pub struct ServeOptions {
     pub workers: usize,
     /// The time as every part of the server sees it (tests move it by hand).
     pub clock: SharedClock,
+    /// How often off-site work runs (tests make it quick).
+    pub offsite: crate::offsite::OffsiteOptions,
 }
 
 impl ServeOptions {
@@ -46,6 +48,7 @@ impl ServeOptions {
             handle_signals: true,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
             clock: crate::clock::system(),
+            offsite: crate::offsite::OffsiteOptions::default(),
         }
     }
 }

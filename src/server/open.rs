@@ -19,6 +19,7 @@ use crate::backup::{BackupEngine, BackupError, BackupKind, CreateRequest, Operat
 use crate::config::{Paths, Settings};
 use crate::db::{Db, DbOptions};
 use crate::fsutil::{self, FileLock};
+use crate::offsite::{Offsite, Worker as OffsiteWorker};
 use crate::web::{self as app, AppState};
 
 /// Loads the session key from the data folder, creating it (owner-only) on first run, so
@@ -48,6 +49,7 @@ pub struct Backroom {
     checkpointer_stop: Arc<AtomicBool>,
     checkpointer: Option<JoinHandle<()>>,
     startup_backup: Option<JoinHandle<()>>,
+    offsite_worker: Option<OffsiteWorker>,
     pub(super) state: web::Data<AppState>,
     pub(super) key: Key,
     pub(super) listener: Option<std::net::TcpListener>,
@@ -140,10 +142,19 @@ pub(super) fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
         Scheduler::start(engine.clone(), interval)
             .map_err(StartError::io("cannot start the scheduler"))?,
     );
+    let offsite = Offsite::new(
+        paths.clone(),
+        engine.clone(),
+        opts.clock.clone(),
+        opts.offsite,
+    );
+    let offsite_worker = OffsiteWorker::start(&offsite)
+        .map_err(StartError::io("cannot start the off-site worker"))?;
     let state = web::Data::new(AppState {
         paths: paths.clone(),
         db: db.clone(),
         engine: engine.clone(),
+        offsite,
         settings,
         scheduler: scheduler.clone(),
         throttle: LoginThrottle::new(auth.clone(), opts.clock.clone()),
@@ -160,6 +171,7 @@ pub(super) fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
         checkpointer_stop,
         checkpointer: Some(checkpointer),
         startup_backup,
+        offsite_worker: Some(offsite_worker),
         state,
         key,
         listener: Some(listener),
@@ -225,6 +237,10 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
 }
 
 pub(super) fn shutdown(mut prepared: Backroom) {
+    // An upload in progress stops at its next chunk; nothing half-sent is kept.
+    if let Some(worker) = prepared.offsite_worker.take() {
+        worker.stop();
+    }
     prepared.engine.shutdown();
     if let Some(t) = prepared.startup_backup.take() {
         let _ = t.join();

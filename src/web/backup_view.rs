@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{AppError, AppState, blocking, run_db};
 use crate::backup::health::{Health, LiveCheck};
 use crate::backup::scheduler::ScheduleInfo;
-use crate::backup::{BackupEngine, BackupEntry, BackupKind, Progress, RetentionOutlook, catalog};
+use crate::backup::{BackupEntry, BackupKind, Progress, RetentionOutlook, catalog};
 use crate::config::Settings;
 use crate::db::{self, DbError};
 use crate::{fsutil, timefmt};
@@ -110,14 +110,12 @@ pub struct StatusView {
     /// Which backup the next automatic one will push out, and by how much kept backups
     /// hold the count over the cap.
     pub retention: RetentionOutlook,
+    pub offsite: crate::offsite::OffsiteStatus,
 }
 
-/// Gathers the status (blocking: reads the folder).
-pub fn status_view(
-    engine: &BackupEngine,
-    schedule: ScheduleInfo,
-    now: DateTime<Utc>,
-) -> StatusView {
+/// Gathers the status (blocking: reads the folder and the off-site status file).
+pub fn status_view(state: &AppState, schedule: ScheduleInfo, now: DateTime<Utc>) -> StatusView {
+    let engine = &state.engine;
     engine.refresh_quick_check_if_stale();
     let entries = engine.list().unwrap_or_default();
     let backups = backup_rows(&entries, now);
@@ -131,7 +129,8 @@ pub fn status_view(
     let emergency_candidate = catalog::emergency_choice(&entries).map(|e| e.file_name.clone());
     let total_size = entries.iter().map(|e| e.size).sum();
     StatusView {
-        health: engine.health(now),
+        health: state.health(),
+        offsite: state.offsite.status(),
         counted: entries
             .iter()
             .filter(|e| e.kind().counts_toward_cap())
@@ -173,10 +172,10 @@ pub fn status_view(
 }
 
 pub async fn load_status(state: &web::Data<AppState>) -> Result<StatusView, AppError> {
-    let engine = state.engine.clone();
+    let st = state.clone();
     let schedule = state.scheduler.info();
     let now = state.clock.now();
-    blocking(move || Ok::<_, AppError>(status_view(&engine, schedule, now))).await
+    blocking(move || Ok::<_, AppError>(status_view(&st, schedule, now))).await
 }
 
 /// Row counts of the live database, per table.

@@ -33,9 +33,8 @@ impl Layout {
         let session = UserSession::of(req);
         let user = req.extensions().get::<CurrentUser>().cloned();
         let banner = if user.is_some() {
-            let engine = state.engine.clone();
-            let now = state.clock.now();
-            super::blocking(move || Ok::<_, super::AppError>(engine.health(now)))
+            let st = state.clone();
+            super::blocking(move || Ok::<_, super::AppError>(st.health()))
                 .await
                 .ok()
                 .filter(|h| h.level != HealthLevel::Green)

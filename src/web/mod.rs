@@ -2,6 +2,7 @@
 //! render), and the shared state they use.
 
 pub mod api;
+pub mod api_offsite;
 pub mod app;
 pub mod assets;
 pub mod backup_view;
@@ -9,6 +10,7 @@ pub mod backups;
 pub mod error;
 pub mod layout;
 pub mod middleware;
+pub mod offsite_view;
 pub mod pages;
 pub mod security;
 pub mod session;
@@ -37,6 +39,7 @@ pub struct AppState {
     pub paths: Paths,
     pub db: Db,
     pub engine: BackupEngine,
+    pub offsite: crate::offsite::Offsite,
     pub settings: Arc<RwLock<Settings>>,
     pub scheduler: Arc<Scheduler>,
     /// Sessions and failed-login counters (`sessions.db`, outside the business data).
@@ -47,6 +50,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The answer to "is my data safe?": local backups and off-site copies (blocking: reads
+    /// the backup folder and the off-site status file).
+    pub fn health(&self) -> crate::backup::health::Health {
+        let now = self.clock.now();
+        self.offsite.health(self.engine.health(now), now)
+    }
+
     pub fn settings(&self) -> Settings {
         self.settings
             .read()
@@ -141,7 +151,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(pages::auth::logout))
         .route("/account", web::get().to(pages::auth::account_page))
         .route("/account", web::post().to(pages::auth::change_password))
+        .configure(pages::offsite::routes)
         .configure(pages::backup::routes)
+        .configure(api_offsite::routes)
         .configure(api::routes)
         .configure(pages::business_routes);
 }

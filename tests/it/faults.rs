@@ -314,35 +314,6 @@ fn kill_9_during_restores_leaves_the_old_or_the_new_data_never_a_mix() {
     );
 }
 
-/// A size-limited tmpfs mounted for one test (needs the right to mount; `None` otherwise).
-struct SmallDisk {
-    path: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount(size_mb: u64) -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().ok()?;
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size_mb}m"), "tmpfs"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then(|| SmallDisk {
-            path: dir.path().to_path_buf(),
-            _dir: dir,
-        })
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
-    }
-}
-
 #[test]
 #[ignore = "heavy: bash .ci/run runs it (cargo test -- --ignored faults:: load::)"]
 fn a_backup_that_does_not_fit_fails_cleanly_on_a_small_file_system() {

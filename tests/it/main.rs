@@ -8,6 +8,7 @@ mod faults;
 mod hostile;
 mod installer;
 mod load;
+mod offsite;
 mod restore;
 mod server;
 mod sessions;

@@ -33,6 +33,12 @@ pub fn options(dir: &Path, interval: Option<Duration>) -> ServeOptions {
     opts.handle_signals = false;
     opts.workers = 2;
     opts.interval_override = interval;
+    // Off-site work at test speed: look often, retry soon.
+    opts.offsite = backroom::offsite::OffsiteOptions {
+        poll: Duration::from_millis(100),
+        retry_base: Duration::from_millis(500),
+        index_ttl: Duration::from_secs(2),
+    };
     opts
 }
 
@@ -634,4 +640,33 @@ pub fn integrity_ok(path: &Path) -> bool {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     result == "ok"
+}
+
+/// A size-limited tmpfs mounted for one test (needs the right to mount; `None` otherwise).
+pub struct SmallDisk {
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub fn mount(size_mb: u64) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size_mb}m"), "tmpfs"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| SmallDisk {
+            path: dir.path().to_path_buf(),
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
 }

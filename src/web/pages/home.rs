@@ -43,8 +43,8 @@ pub async fn index(
         return super::auth::first_run_page(&req, &state).await;
     }
     let d = run_db(&state, |c| dashboard::load(c)).await?;
-    let engine = state.engine.clone();
-    let health = web::block(move || engine.health(chrono::Utc::now())).await?;
+    let st = state.clone();
+    let health = crate::web::blocking(move || Ok::<_, AppError>(st.health())).await?;
     let page = HomePage {
         layout: Layout::new(&req, &state, "Dashboard", "home").await,
         d,

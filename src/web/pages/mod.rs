@@ -4,6 +4,7 @@ pub mod auth;
 pub mod backup;
 pub mod customers;
 pub mod home;
+pub mod offsite;
 pub mod products;
 pub mod sales;
 pub mod users;

@@ -7,6 +7,8 @@ mod details;
 mod restore;
 mod status;
 
+pub use status::status_page;
+
 use actix_web::web;
 use askama::Template;
 

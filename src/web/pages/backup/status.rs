@@ -6,10 +6,13 @@ use serde::Deserialize;
 
 use crate::backup::health::LiveCheck;
 use crate::backup::log::LogLine;
+use crate::fields::FieldErrors;
+use crate::offsite::settings::TargetForm;
 use crate::web::backup_view::{StatusView, load_status};
 use crate::web::layout::Layout;
+use crate::web::offsite_view::TargetCard;
 use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, backups, blocking, render, see_other};
+use crate::web::{AppError, AppState, backups, blocking, see_other};
 use crate::{fsutil, timefmt};
 
 #[derive(Template)]
@@ -20,6 +23,10 @@ struct StatusPage {
     log: Vec<LogLine>,
     user: CurrentUser,
     now: chrono::DateTime<chrono::Utc>,
+    targets: Vec<TargetCard>,
+    /// The off-site setup form as typed, with its messages (after a refused setup).
+    setup: TargetForm,
+    setup_errors: FieldErrors,
 }
 
 impl StatusPage {
@@ -52,16 +59,45 @@ pub async fn status(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let s = load_status(&state).await?;
+    status_page(
+        &req,
+        &state,
+        user,
+        TargetForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+/// The status page; with `setup_errors`, shown again with the off-site setup form as typed.
+pub async fn status_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    user: CurrentUser,
+    mut setup: TargetForm,
+    setup_errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let s = load_status(state).await?;
     let engine = state.engine.clone();
     let log = blocking(move || Ok::<_, AppError>(engine.log().tail(50))).await?;
-    render(&StatusPage {
-        layout: Layout::new(&req, &state, "Database Backup", "backup").await,
-        s,
-        log,
-        user,
-        now: state.clock.now(),
-    })
+    // A secret is never shown back, not even to the person who typed it.
+    setup.secret_access_key.clear();
+    setup.kit.clear();
+    let now = state.clock.now();
+    let invalid = !setup_errors.is_empty();
+    crate::web::render_form(
+        &StatusPage {
+            layout: Layout::new(req, state, "Database Backup", "backup").await,
+            targets: crate::web::offsite_view::cards(&s.offsite, now),
+            s,
+            log,
+            user,
+            now,
+            setup,
+            setup_errors,
+        },
+        invalid,
+    )
 }
 
 #[derive(Deserialize)]

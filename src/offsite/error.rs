@@ -1,0 +1,75 @@
+//! Why an off-site operation did not work, in words for the person at the page.
+
+use super::keys::KeyError;
+use super::pipeline::PipelineError;
+use super::settings::SecretsError;
+use super::state::StateError;
+use super::store::StoreError;
+use crate::backup::BackupError;
+use crate::config::ConfigError;
+use crate::fields::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OffsiteError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Pipeline(#[from] PipelineError),
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    #[error("{0}")]
+    Secrets(#[from] SecretsError),
+    #[error("{0}")]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Settings(#[from] ConfigError),
+    #[error("{0}")]
+    Backup(#[from] BackupError),
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    #[error("there is no off-site key yet: set up a target first")]
+    NoKey,
+    #[error("no off-site target is named {0:?}")]
+    NoTarget(String),
+    #[error("the target {0} is turned off")]
+    Disabled(String),
+    #[error("cannot read the local backup {name}: {}", crate::fsutil::plain_io(.source))]
+    ReadBackup {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the backup {0} has no record yet (verify it first)")]
+    NoRecord(String),
+    #[error(
+        "the backup {0} changed while it was being sent (its checksum differs from its record); nothing was kept"
+    )]
+    Changed(String),
+    #[error("{0} is not on the target")]
+    NoCopy(String),
+    #[error("the copy {copy} does not match its record: {what}")]
+    Mismatch { copy: String, what: String },
+    #[error("the copy {copy} unpacked, but the data in it is damaged: {problem}")]
+    Damaged {
+        copy: String,
+        #[source]
+        problem: crate::db::DbError,
+    },
+    #[error("cannot write a temporary file for the check: {}", crate::fsutil::plain_io(.0))]
+    Temp(#[source] std::io::Error),
+    #[error("off-site work was cancelled because the program is shutting down")]
+    Cancelled,
+    #[error(
+        "another Backroom program is sending off-site copies right now; try again when it has finished"
+    )]
+    Busy,
+    #[error("cannot take the off-site lock: {0}")]
+    Lock(#[source] std::io::Error),
+}
+
+impl OffsiteError {
+    /// True when the target did not answer at all (the network, not the target's contents).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, OffsiteError::Store(StoreError::Unreachable { .. }))
+    }
+}

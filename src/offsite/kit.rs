@@ -1,0 +1,147 @@
+//! The emergency kit: a plain text page with the secret key, where the copies are, and how to
+//! get the data back in plain words, with Backroom or with the standard `age` and `zstd`
+//! tools. Every line but the key lines starts with `#`, so the kit file itself is an age
+//! identity file: `age -d -i kit.txt COPY | zstd -d > business_data.db` works as written.
+
+use age::secrecy::ExposeSecret;
+use chrono::{DateTime, Utc};
+
+use super::keys::Keyring;
+use super::settings::{Location, Target};
+
+pub const KIT_FILE_NAME: &str = "backroom-emergency-kit.txt";
+
+/// Kit text being written: comment lines and key lines.
+struct Page(String);
+
+impl Page {
+    fn say(&mut self, s: &str) {
+        if s.is_empty() {
+            self.0.push_str("#\n");
+        } else {
+            self.0.push_str("# ");
+            self.0.push_str(s);
+            self.0.push('\n');
+        }
+    }
+}
+
+/// The kit for `keys` and `targets` (never with an S3 secret).
+pub fn text(keys: &Keyring, targets: &[Target], data_dir: &str, now: DateTime<Utc>) -> String {
+    let mut p = Page(String::new());
+    p.say("BACKROOM EMERGENCY KIT");
+    p.say("======================");
+    p.say(&format!(
+        "Made {} for the data folder {data_dir}.",
+        crate::timefmt::local(now)
+    ));
+    p.say("Keep it safe and private: print it, or save it on a USB stick kept away from");
+    p.say("the shop computer. With it anyone can open your off-site copies; without it");
+    p.say("nobody can, not even you.");
+    p.say("");
+    p.say("YOUR SECRET KEY (the line below that starts with AGE-SECRET-KEY-1):");
+    for (i, key) in keys.keys().iter().enumerate() {
+        if i == 1 {
+            p.say("Older keys, for copies made before the key was changed:");
+        }
+        p.0.push_str(key.identity.to_string().expose_secret());
+        p.0.push('\n');
+    }
+    p.say("");
+    p.say("WHERE THE COPIES ARE");
+    if targets.is_empty() {
+        p.say("  (no target is set up yet)");
+    }
+    for target in targets {
+        p.say(&format!("  {}: {}", target.name, target.describe()));
+        if let Location::S3 {
+            region, path_style, ..
+        } = &target.location
+        {
+            p.say(&format!(
+                "      region {}, {} addressing; the access key and secret are not in this",
+                if region.is_empty() { "(none)" } else { region },
+                if *path_style {
+                    "path-style"
+                } else {
+                    "virtual-host"
+                }
+            ));
+            p.say("      kit: find them in your storage provider's account.");
+        }
+    }
+    for l in [
+        "Each copy is two files: NAME.db.zst.age (the data, compressed and encrypted)",
+        "and NAME.json (when it was made, sizes, checksums). The newest has the latest",
+        "date and time in its name, e.g. backup_20261201_120000 is 1 December 2026, 12:00.",
+        "",
+        "TO GET THE DATA BACK WITH BACKROOM (for example on a new computer)",
+        "  1. Put the backroom program in a new folder and start it.",
+        "  2. On that computer open http://localhost:5000/ and choose \"Bring back my data\".",
+        "  3. Upload a copy (the .db.zst.age file) with this kit, or connect to the target",
+        "     above and pick a copy from its list.",
+        "  4. Log in with your usual user name and password.",
+        "  Or from the command line, in the program's folder:",
+        "     backroom restore --file NAME.db.zst.age --key backroom-emergency-kit.txt",
+        "",
+        "TO GET THE DATA BACK WITHOUT BACKROOM (the free tools age and zstd)",
+        "  1. Save this kit as kit.txt, exactly as it is.",
+        "  2. Copy the newest NAME.db.zst.age from the target next to it.",
+        "  3. Run:",
+        "       age -d -i kit.txt NAME.db.zst.age | zstd -d > business_data.db",
+        "  4. business_data.db is an ordinary SQLite database: open it with sqlite3 or",
+        "     DB Browser for SQLite, or put it next to Backroom and start Backroom.",
+    ] {
+        p.say(l);
+    }
+    p.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_kit_is_an_identity_file_with_words_around_the_keys() {
+        let mut keys = Keyring::generate(Utc::now());
+        keys.rotate(Utc::now());
+        let target = Target {
+            name: "b2".into(),
+            location: Location::S3 {
+                endpoint: "https://s3.example.com".into(),
+                region: "eu".into(),
+                bucket: "shop".into(),
+                prefix: String::new(),
+                path_style: true,
+            },
+            enabled: true,
+            keep: Default::default(),
+        };
+        let folder = Target {
+            name: "usb".into(),
+            location: Location::Folder {
+                path: PathBuf::from("/media/usb"),
+            },
+            enabled: true,
+            keep: Default::default(),
+        };
+        let kit = text(&keys, &[target, folder], "/srv/shop", Utc::now());
+        for l in kit.lines() {
+            assert!(
+                l.starts_with('#') || l.starts_with("AGE-SECRET-KEY-1"),
+                "not a comment or a key: {l}"
+            );
+        }
+        assert_eq!(
+            kit.matches("AGE-SECRET-KEY-1").count(),
+            3,
+            "two keys and the heading"
+        );
+        assert!(kit.contains("bucket shop at https://s3.example.com"));
+        assert!(kit.contains("folder /media/usb"));
+        assert!(kit.contains("age -d -i kit.txt NAME.db.zst.age | zstd -d > business_data.db"));
+        let back = Keyring::from_kit(&kit).unwrap();
+        assert_eq!(back.keys().len(), 2);
+    }
+}

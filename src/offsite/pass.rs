@@ -1,0 +1,542 @@
+//! One round of off-site work: for each target that is due, read its list of copies, send
+//! every local backup it does not have (newest first), thin it out (tiered retention), and run
+//! the restore drill when one is due. Failures are recorded with a growing wait; the next
+//! round tries again.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::manifest::{self, MAX_MANIFEST_BYTES, Manifest};
+use super::retention::{self, Dated};
+use super::settings::Target;
+use super::state::{Drill, InFlight, backoff};
+use super::store::Store;
+use super::transfer::{self, Outgoing};
+use super::{Activity, FETCH_TEMP_PREFIX, LOCK_FILE, Offsite, OffsiteError, RemoteIndex, lock};
+use crate::backup::{BackupEntry, BackupKind, BackupState};
+use crate::fsutil::{self, FileLock};
+
+/// Orphan objects (ours, without a manifest) younger than this may still be being written.
+const ORPHAN_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// One copy's check: its name, and why it failed.
+pub type CopyCheck = (String, Result<(), String>);
+
+/// What a round did, for the command line.
+#[derive(Debug, Default)]
+pub struct PassReport {
+    pub sent: Vec<(String, Manifest)>,
+    pub failed: Vec<(String, String)>,
+    pub removed: Vec<(String, String)>,
+    pub drills: Vec<(String, Drill)>,
+}
+
+/// Which targets a round works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which<'a> {
+    /// Targets whose wait after a failure is over (the worker).
+    Due,
+    /// Every enabled target now, or just one (the command line, "Send now").
+    All,
+    One(&'a str),
+}
+
+fn ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Local backups that go off-site: startup, automatic and manual ones that verified.
+fn sendable(entries: &[BackupEntry]) -> impl Iterator<Item = &BackupEntry> {
+    entries.iter().filter(|e| {
+        matches!(
+            e.kind(),
+            BackupKind::Startup | BackupKind::Automatic | BackupKind::Manual
+        ) && e.state() == BackupState::Verified
+    })
+}
+
+/// How many local backups a target does not have yet.
+pub(super) fn sendable_count(entries: &[BackupEntry], on_target: &[Manifest]) -> usize {
+    sendable(entries)
+        .filter(|e| {
+            let copy = manifest::copy_name(e);
+            !on_target.iter().any(|m| m.copy == copy)
+        })
+        .count()
+}
+
+impl Offsite {
+    fn take_lock(&self, wait: bool) -> Result<FileLock, OffsiteError> {
+        let path = self.data_dir().join(LOCK_FILE);
+        if wait {
+            return FileLock::acquire(&path).map_err(OffsiteError::Lock);
+        }
+        FileLock::try_acquire(&path)
+            .map_err(OffsiteError::Lock)?
+            .ok_or(OffsiteError::Busy)
+    }
+
+    /// The copies on a target (manifests whose object is there too), read fresh when the
+    /// cached list is old or `fresh` is asked.
+    pub fn copies(&self, target: &Target, fresh: bool) -> Result<Vec<Manifest>, OffsiteError> {
+        if !fresh
+            && let Some(index) = lock(&self.inner.remote).get(&target.name)
+            && index.read_at.elapsed() < self.inner.options.index_ttl
+        {
+            return Ok(index.manifests.clone());
+        }
+        let store = self.store(target)?;
+        let manifests = read_index(store.as_ref())?;
+        lock(&self.inner.remote).insert(
+            target.name.clone(),
+            RemoteIndex {
+                read_at: Instant::now(),
+                manifests: manifests.clone(),
+            },
+        );
+        Ok(manifests)
+    }
+
+    /// The copies on the target named `name`, newest first (for pages and the command line).
+    pub fn copies_of(&self, name: &str) -> Result<Vec<Manifest>, OffsiteError> {
+        let target = self.find_target(name)?;
+        let mut copies = self.copies(&target, true)?;
+        copies.sort_by_key(|m| std::cmp::Reverse(m.created_at));
+        Ok(copies)
+    }
+
+    /// One round of off-site work (see the module docs). `wait` waits for another process
+    /// doing off-site work; otherwise such a round answers [`OffsiteError::Busy`].
+    pub fn run_pass(&self, which: Which<'_>, wait: bool) -> Result<PassReport, OffsiteError> {
+        let _lock = self.take_lock(wait)?;
+        let settings = self.settings()?;
+        let mut report = PassReport::default();
+        let Some(keys) = self.keyring()? else {
+            return Ok(report);
+        };
+        let now = self.inner.clock.now();
+        let state = self.state();
+        for target in settings.targets.iter().filter(|t| t.enabled) {
+            let due = match which {
+                Which::Due => state
+                    .targets
+                    .get(&target.name)
+                    .and_then(|s| s.next_attempt_at)
+                    .is_none_or(|at| now >= at),
+                Which::All => true,
+                Which::One(name) => name == target.name,
+            };
+            if !due {
+                continue;
+            }
+            match self.work_on(target, &keys, &settings, &mut report) {
+                Ok(()) => {}
+                Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
+                Err(e) => {
+                    self.record_failure(target, &e)?;
+                    report.failed.push((target.name.clone(), e.to_string()));
+                }
+            }
+        }
+        if let Which::One(name) = which
+            && settings.target(name).is_none()
+        {
+            return Err(OffsiteError::NoTarget(name.to_string()));
+        }
+        Ok(report)
+    }
+
+    /// Sends one local backup to every enabled target that does not have it yet (the command
+    /// line's `offsite push BACKUP`). Returns what was sent, per target.
+    pub fn push_backup(&self, backup: &str) -> Result<PassReport, OffsiteError> {
+        let _lock = self.take_lock(true)?;
+        let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
+        let entry = self.inner.backups.find(backup)?;
+        if !sendable(std::slice::from_ref(&entry)).any(|_| true) {
+            return Err(OffsiteError::NoRecord(entry.file_name.clone()));
+        }
+        let copy = manifest::copy_name(&entry);
+        let mut report = PassReport::default();
+        for target in self.settings()?.targets.iter().filter(|t| t.enabled) {
+            let result = self.copies(target, true).and_then(|copies| {
+                if copies.iter().any(|m| m.copy == copy) {
+                    return Ok(None);
+                }
+                let store = self.store(target)?;
+                self.send_one(target, store.as_ref(), &keys, &entry)
+                    .map(Some)
+            });
+            match result {
+                Ok(Some(m)) => report.sent.push((target.name.clone(), m)),
+                Ok(None) => {}
+                Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
+                Err(e) => {
+                    self.record_failure(target, &e)?;
+                    report.failed.push((target.name.clone(), e.to_string()));
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn work_on(
+        &self,
+        target: &Target,
+        keys: &super::keys::Keyring,
+        settings: &super::settings::OffsiteSettings,
+        report: &mut PassReport,
+    ) -> Result<(), OffsiteError> {
+        let store = self.store(target)?;
+        if !lock(&self.inner.cleaned).contains(&target.name) {
+            self.clean_unfinished(target, store.as_ref())?;
+            lock(&self.inner.cleaned).insert(target.name.clone());
+        }
+        let have: std::collections::BTreeSet<String> = self
+            .copies(target, false)?
+            .into_iter()
+            .map(|m| m.copy)
+            .collect();
+        let entries = self.inner.backups.list()?;
+        let mut pending: Vec<&BackupEntry> = sendable(&entries)
+            .filter(|e| !have.contains(&manifest::copy_name(e)))
+            .collect();
+        pending.sort_by_key(|e| std::cmp::Reverse(e.created_at()));
+        let mut sent_any = false;
+        for entry in pending {
+            let manifest = self.send_one(target, store.as_ref(), keys, entry)?;
+            report.sent.push((target.name.clone(), manifest));
+            sent_any = true;
+        }
+        let copies = self.copies(target, sent_any)?;
+        for copy in self.apply_retention(target, store.as_ref(), &copies)? {
+            report.removed.push((target.name.clone(), copy));
+        }
+        self.record_success(target)?;
+        if self.drill_due(target, settings) {
+            let drill = self.drill(target)?;
+            report.drills.push((target.name.clone(), drill));
+        }
+        Ok(())
+    }
+
+    /// Sends one local backup to one target and records it.
+    fn send_one(
+        &self,
+        target: &Target,
+        store: &dyn Store,
+        keys: &super::keys::Keyring,
+        entry: &BackupEntry,
+    ) -> Result<Manifest, OffsiteError> {
+        let copy = manifest::copy_name(entry);
+        let _pin = self.inner.backups.pin(&entry.file_name);
+        let started = Instant::now();
+        *lock(&self.inner.activity) = Some(Activity {
+            target: target.name.clone(),
+            what: format!("sending {copy}"),
+        });
+        let object = format!("{copy}{}", manifest::OBJECT_SUFFIX);
+        let mut recorded = None;
+        let mut on_started = |id: Option<String>| {
+            if let Some(upload_id) = id {
+                let entry = InFlight {
+                    object: object.clone(),
+                    upload_id,
+                };
+                recorded = Some(entry.clone());
+                let _ = self.update_state(|s| s.target(&target.name).in_flight.push(entry));
+            }
+        };
+        let outgoing = Outgoing {
+            entry,
+            copy: &copy,
+            now: self.inner.clock.now(),
+        };
+        let sent = transfer::send(
+            store,
+            keys,
+            &outgoing,
+            &self.inner.meter,
+            &self.inner.cancel,
+            &mut on_started,
+        );
+        *lock(&self.inner.activity) = None;
+        if let Some(done) = recorded {
+            self.update_state(|s| s.target(&target.name).in_flight.retain(|f| *f != done))?;
+        }
+        let manifest = sent?;
+        let now = self.inner.clock.now();
+        self.update_state(|s| {
+            let t = s.target(&target.name);
+            t.last_copy = Some(copy.clone());
+            t.last_copy_at = Some(manifest.created_at);
+            t.bytes_sent += manifest.object_size;
+            t.copies_sent += 1;
+            t.last_success_at = Some(now);
+        })?;
+        if let Some(index) = lock(&self.inner.remote).get_mut(&target.name) {
+            index.manifests.push(manifest.clone());
+        }
+        self.inner.backups.log().info(&format!(
+            "Off-site copy sent to {}: {copy} ({} of data, {} sent, {:.1} s)",
+            target.name,
+            fsutil::human_size(manifest.plain_size),
+            fsutil::human_size(manifest.object_size),
+            ms(started) as f64 / 1000.0
+        ));
+        Ok(manifest)
+    }
+
+    /// Aborts uploads an interrupted run left and removes partial files (once per process).
+    fn clean_unfinished(&self, target: &Target, store: &dyn Store) -> Result<(), OffsiteError> {
+        let in_flight = self
+            .state()
+            .targets
+            .get(&target.name)
+            .map(|t| t.in_flight.clone())
+            .unwrap_or_default();
+        for f in &in_flight {
+            store.abort_upload(&f.object, &f.upload_id)?;
+            self.inner.backups.log().warning(&format!(
+                "Off-site: aborted the unfinished upload of {} on {} left by an interrupted copy",
+                f.object, target.name
+            ));
+        }
+        for partial in store.clean_unfinished()? {
+            self.inner.backups.log().warning(&format!(
+                "Off-site: removed {partial} from {}, left by an interrupted copy",
+                target.name
+            ));
+        }
+        self.update_state(|s| s.target(&target.name).in_flight.clear())?;
+        Ok(())
+    }
+
+    /// Deletes what tiered retention lets go: manifest first (so the copy leaves the list at
+    /// once), then the object. Also objects of ours whose manifest is long gone.
+    fn apply_retention(
+        &self,
+        target: &Target,
+        store: &dyn Store,
+        copies: &[Manifest],
+    ) -> Result<Vec<String>, OffsiteError> {
+        let now = self.inner.clock.now();
+        let dated: Vec<Dated> = copies
+            .iter()
+            .map(|m| Dated {
+                copy: m.copy.clone(),
+                created_at: m.created_at,
+            })
+            .collect();
+        let removed = retention::to_delete(&dated, &target.keep, now);
+        for copy in &removed {
+            store.delete(&Manifest::manifest_name(copy))?;
+            store.delete(&format!("{copy}{}", manifest::OBJECT_SUFFIX))?;
+            self.inner.backups.log().info(&format!(
+                "Off-site retention removed {copy} from {} (keeping the newest {}, one a day for {} days, a week for {} weeks, a month for {} months)",
+                target.name,
+                target.keep.keep_last,
+                target.keep.keep_daily,
+                target.keep.keep_weekly,
+                target.keep.keep_monthly
+            ));
+        }
+        if !removed.is_empty()
+            && let Some(index) = lock(&self.inner.remote).get_mut(&target.name)
+        {
+            index.manifests.retain(|m| !removed.contains(&m.copy));
+        }
+        for orphan in orphans(store, copies, now)? {
+            store.delete(&orphan)?;
+        }
+        Ok(removed)
+    }
+
+    fn record_success(&self, target: &Target) -> Result<(), OffsiteError> {
+        let now = self.inner.clock.now();
+        self.update_state(|s| {
+            let t = s.target(&target.name);
+            t.failing_since = None;
+            t.last_error = None;
+            t.unreachable = false;
+            t.failures = 0;
+            t.next_attempt_at = None;
+            t.last_success_at = Some(now);
+        })
+    }
+
+    fn record_failure(&self, target: &Target, error: &OffsiteError) -> Result<(), OffsiteError> {
+        let now = self.inner.clock.now();
+        let base = self.inner.options.retry_base;
+        let mut wait = Duration::ZERO;
+        self.update_state(|s| {
+            let t = s.target(&target.name);
+            t.failures += 1;
+            t.failing_since.get_or_insert(now);
+            t.last_error = Some(error.to_string());
+            t.unreachable = error.is_unreachable();
+            wait = backoff(t.failures, base);
+            t.next_attempt_at = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+        })?;
+        lock(&self.inner.remote).remove(&target.name);
+        self.inner.backups.log().error(&format!(
+            "Off-site copy to {} failed (trying again in {}): {error}",
+            target.name,
+            crate::timefmt::span(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX))
+        ));
+        Ok(())
+    }
+
+    fn drill_due(&self, target: &Target, settings: &super::settings::OffsiteSettings) -> bool {
+        if settings.drill_every_days == 0 {
+            return false;
+        }
+        let last = self
+            .state()
+            .targets
+            .get(&target.name)
+            .and_then(|t| t.last_drill.as_ref().map(|d| d.at));
+        let every = chrono::Duration::days(i64::from(settings.drill_every_days));
+        last.is_none_or(|at| self.inner.clock.now() - at >= every)
+    }
+
+    /// The restore drill: downloads the newest copy, decrypts, decompresses, checks SHA-256,
+    /// `quick_check` and row counts, opens it read-only; records and logs the result.
+    pub fn drill(&self, target: &Target) -> Result<Drill, OffsiteError> {
+        let started = Instant::now();
+        let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
+        let store = self.store(target)?;
+        let copies = self.copies(target, true)?;
+        let Some(newest) = copies.iter().max_by_key(|m| m.created_at) else {
+            return Err(OffsiteError::NoCopy(format!("any copy on {}", target.name)));
+        };
+        *lock(&self.inner.activity) = Some(Activity {
+            target: target.name.clone(),
+            what: format!("restore drill with {}", newest.copy),
+        });
+        let fetched = transfer::fetch(
+            store.as_ref(),
+            &keys.identities(),
+            newest,
+            self.data_dir(),
+            FETCH_TEMP_PREFIX,
+            &self.inner.meter,
+            &self.inner.cancel,
+        );
+        *lock(&self.inner.activity) = None;
+        let drill = match fetched {
+            Ok(f) => Drill {
+                at: self.inner.clock.now(),
+                ok: true,
+                copy: newest.copy.clone(),
+                message: format!(
+                    "restored {} into a test file: checksums match, SQLite check ok, row counts match",
+                    fsutil::human_size(f.digests.plain_size)
+                ),
+                duration_ms: ms(started),
+            },
+            Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
+            Err(e) => Drill {
+                at: self.inner.clock.now(),
+                ok: false,
+                copy: newest.copy.clone(),
+                message: e.to_string(),
+                duration_ms: ms(started),
+            },
+        };
+        let saved = drill.clone();
+        self.update_state(|s| s.target(&target.name).last_drill = Some(saved))?;
+        if drill.ok {
+            self.inner.backups.log().info(&format!(
+                "Restore drill on {} passed with {}: {} ({:.1} s)",
+                target.name,
+                drill.copy,
+                drill.message,
+                drill.duration_ms as f64 / 1000.0
+            ));
+        } else {
+            self.inner.backups.log().error(&format!(
+                "Restore drill on {} FAILED with {}: {}",
+                target.name, drill.copy, drill.message
+            ));
+        }
+        Ok(drill)
+    }
+
+    /// The drill on the target named `name`, now (the page's and the command line's button).
+    pub fn drill_now(&self, name: &str) -> Result<Drill, OffsiteError> {
+        let _lock = self.take_lock(true)?;
+        let target = self.find_target(name)?;
+        self.drill(&target)
+    }
+
+    /// Checks every copy on a target is there with the size its manifest says (a folder:
+    /// read back and hashed). One result per copy.
+    pub fn verify(&self, name: &str) -> Result<Vec<CopyCheck>, OffsiteError> {
+        let target = self.find_target(name)?;
+        let store = self.store(&target)?;
+        let copies = self.copies(&target, true)?;
+        Ok(copies
+            .iter()
+            .map(|m| {
+                let object = m.object_name();
+                let result = store
+                    .verify_object(&object, m.object_size, &m.object_sha256)
+                    .map_err(|e| e.to_string());
+                (m.copy.clone(), result)
+            })
+            .collect())
+    }
+
+    /// What is being sent or checked right now, and how far along.
+    pub fn activity(&self) -> Option<(super::Activity, u8)> {
+        lock(&self.inner.activity)
+            .clone()
+            .map(|a| (a, self.inner.meter.percent()))
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+}
+
+/// Every copy whose manifest and object are both on the target.
+fn read_index(store: &dyn Store) -> Result<Vec<Manifest>, OffsiteError> {
+    let objects = store.list()?;
+    let mut manifests = Vec::new();
+    for info in &objects {
+        let Some((copy, true)) = manifest::copy_of_object(&info.name) else {
+            continue;
+        };
+        if info.size > MAX_MANIFEST_BYTES {
+            continue;
+        }
+        let bytes = store.read_small(&info.name, MAX_MANIFEST_BYTES)?;
+        let Some(m) = Manifest::parse(&bytes, copy) else {
+            continue;
+        };
+        if objects.iter().any(|o| o.name == m.object_name()) {
+            manifests.push(m);
+        }
+    }
+    Ok(manifests)
+}
+
+/// Objects of ours (by name) without a manifest, old enough not to be an upload in progress.
+fn orphans(
+    store: &dyn Store,
+    copies: &[Manifest],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, OffsiteError> {
+    let cutoff = now - chrono::Duration::from_std(ORPHAN_AGE).unwrap_or_default();
+    Ok(store
+        .list()?
+        .into_iter()
+        .filter(|o| {
+            manifest::copy_of_object(&o.name).is_some_and(|(copy, is_manifest)| {
+                !is_manifest && !copies.iter().any(|m| m.copy == copy)
+            }) && o.modified.is_some_and(|m| m < cutoff)
+        })
+        .map(|o| o.name)
+        .collect())
+}

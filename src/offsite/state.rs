@@ -1,0 +1,117 @@
+//! What happened with each target, in `offsite-state.json` beside the data (never in the
+//! business database, so a restore never winds it back): last copy, failures and when to try
+//! again, bytes sent, drills, uploads in flight (to abort after a crash), and whether the
+//! emergency kit was saved.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const STATE_FILE: &str = "offsite-state.json";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drill {
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    pub copy: String,
+    pub message: String,
+    pub duration_ms: u64,
+}
+
+/// A multipart upload that had begun; aborted on the next start if it is still here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    pub object: String,
+    pub upload_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetState {
+    pub last_copy: Option<String>,
+    pub last_copy_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Set at the first failure of a run of failures, cleared by a success.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// The last failure was the target not answering at all.
+    pub unreachable: bool,
+    pub failures: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub bytes_sent: u64,
+    pub copies_sent: u64,
+    pub last_drill: Option<Drill>,
+    pub in_flight: Vec<InFlight>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OffsiteState {
+    /// When a super-admin said the emergency kit of the current key is saved.
+    pub kit_confirmed_at: Option<DateTime<Utc>>,
+    /// The public key the confirmation was for (a new key needs a new kit).
+    pub kit_confirmed_for: Option<String>,
+    pub targets: BTreeMap<String, TargetState>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot save the off-site status file: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+impl OffsiteState {
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join(STATE_FILE)
+    }
+
+    /// The state on disk; a missing or unreadable file is a fresh start (it only holds
+    /// status, nothing that cannot be found again from the targets).
+    pub fn load(data_dir: &Path) -> OffsiteState {
+        std::fs::read(OffsiteState::path(data_dir))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save(&self, data_dir: &Path) -> Result<(), StateError> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| StateError::Write(e.into()))?;
+        crate::fsutil::write_atomic(&OffsiteState::path(data_dir), &json).map_err(StateError::Write)
+    }
+
+    pub fn target(&mut self, name: &str) -> &mut TargetState {
+        self.targets.entry(name.to_string()).or_default()
+    }
+
+    pub fn kit_confirmed(&self, current_public_key: &str) -> bool {
+        self.kit_confirmed_at.is_some()
+            && self.kit_confirmed_for.as_deref() == Some(current_public_key)
+    }
+}
+
+/// How long to wait after `failures` failures in a row: 30 s, 1 min, 2, 4 … at most an hour.
+pub fn backoff(failures: u32, base: std::time::Duration) -> std::time::Duration {
+    let doublings = failures.saturating_sub(1).min(12);
+    (base * 2u32.pow(doublings)).min(std::time::Duration::from_secs(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_backoff_grows_to_an_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = OffsiteState::load(dir.path());
+        assert_eq!(state, OffsiteState::default());
+        state.target("usb").bytes_sent = 42;
+        state.save(dir.path()).unwrap();
+        assert_eq!(OffsiteState::load(dir.path()).targets["usb"].bytes_sent, 42);
+        let base = std::time::Duration::from_secs(30);
+        assert_eq!(backoff(1, base), base);
+        assert_eq!(backoff(3, base), base * 4);
+        assert_eq!(backoff(30, base), std::time::Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,276 @@
+//! What the page, the API and the health line say about off-site copies. Built from the status
+//! file and the last list read from each target: showing it never waits on the network.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::settings::Keep;
+use super::state::Drill;
+use super::{Offsite, lock, manifest};
+use crate::backup::health::{Health, HealthLevel};
+use crate::timefmt;
+
+/// What the off-site worker is doing right now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Activity {
+    pub target: String,
+    pub what: String,
+}
+
+/// One copy as lists show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyView {
+    pub copy: String,
+    pub kind: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub created_local: String,
+    pub size: u64,
+    pub size_human: String,
+    pub row_counts: std::collections::BTreeMap<String, i64>,
+}
+
+impl CopyView {
+    pub fn from_manifest(m: &manifest::Manifest) -> CopyView {
+        CopyView {
+            copy: m.copy.clone(),
+            kind: m.kind.label(),
+            created_at: m.created_at,
+            created_local: timefmt::local(m.created_at),
+            size: m.object_size,
+            size_human: crate::fsutil::human_size(m.object_size),
+            row_counts: m.row_counts.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetStatus {
+    pub name: String,
+    pub kind: &'static str,
+    pub location: String,
+    pub enabled: bool,
+    pub keep: Keep,
+    pub last_copy: Option<String>,
+    pub last_copy_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub unreachable: bool,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub bytes_sent: u64,
+    pub copies_sent: u64,
+    /// From the last list read from the target (`None`: not read yet).
+    pub copies_on_target: Option<usize>,
+    pub pending: Option<usize>,
+    pub last_drill: Option<Drill>,
+    pub next_drill_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OffsiteStatus {
+    /// The current key's public half (`None` before the first target).
+    pub public_key: Option<String>,
+    pub kit_confirmed: bool,
+    pub max_copy_age_hours: u32,
+    pub drill_every_days: u32,
+    pub targets: Vec<TargetStatus>,
+    pub activity: Option<Activity>,
+    pub activity_percent: u8,
+}
+
+impl Offsite {
+    /// The status of every target (blocking: reads the status and settings files).
+    pub fn status(&self) -> OffsiteStatus {
+        let settings = self.settings().unwrap_or_default();
+        let state = self.state();
+        let keys = self.keyring().ok().flatten();
+        let public_key = keys.as_ref().map(|k| k.current().public());
+        let local = self.inner.backups.list().unwrap_or_default();
+        let remote = lock(&self.inner.remote);
+        let targets = settings
+            .targets
+            .iter()
+            .map(|t| {
+                let s = state.targets.get(&t.name).cloned().unwrap_or_default();
+                let index = remote.get(&t.name);
+                let pending = index.map(|i| super::pass::sendable_count(&local, &i.manifests));
+                TargetStatus {
+                    name: t.name.clone(),
+                    kind: t.kind_label(),
+                    location: t.describe(),
+                    enabled: t.enabled,
+                    keep: t.keep,
+                    next_drill_at: (settings.drill_every_days > 0).then(|| {
+                        s.last_drill.as_ref().map_or(self.now(), |d| {
+                            d.at + chrono::Duration::days(i64::from(settings.drill_every_days))
+                        })
+                    }),
+                    last_copy: s.last_copy,
+                    last_copy_at: s.last_copy_at,
+                    last_success_at: s.last_success_at,
+                    failing_since: s.failing_since,
+                    last_error: s.last_error,
+                    unreachable: s.unreachable,
+                    next_attempt_at: s.next_attempt_at,
+                    bytes_sent: s.bytes_sent,
+                    copies_sent: s.copies_sent,
+                    copies_on_target: index.map(|i| i.manifests.len()),
+                    pending,
+                    last_drill: s.last_drill,
+                }
+            })
+            .collect();
+        drop(remote);
+        let activity = self.activity();
+        OffsiteStatus {
+            kit_confirmed: public_key
+                .as_deref()
+                .is_some_and(|k| state.kit_confirmed(k)),
+            public_key,
+            max_copy_age_hours: settings.max_copy_age_hours,
+            drill_every_days: settings.drill_every_days,
+            targets,
+            activity_percent: activity.as_ref().map_or(0, |(_, p)| *p),
+            activity: activity.map(|(a, _)| a),
+        }
+    }
+
+    /// The health line with off-site copies taken into account: local problems first, then
+    /// red off-site problems (failing for long, unreachable, a failed drill), then amber ones
+    /// (no target, kit not saved, failing briefly, copies getting old).
+    pub fn health(&self, local: Health, now: DateTime<Utc>) -> Health {
+        if local.level == HealthLevel::Red {
+            return local;
+        }
+        let status = self.status();
+        let (red, amber) = judge(&status, now);
+        if status.targets.iter().all(|t| !t.enabled) && local.level == HealthLevel::Green {
+            let when = local
+                .last_backup
+                .map(|at| format!(" — last backup {}", timefmt::ago(at, now)))
+                .unwrap_or_default();
+            return Health {
+                level: HealthLevel::Amber,
+                message: format!(
+                    "Backups only on this computer{when}. Set up an off-site copy (a USB drive, a network folder or cloud storage) on the Database Backup page"
+                ),
+                last_backup: local.last_backup,
+            };
+        }
+        if let Some(reason) = red {
+            return Health {
+                level: HealthLevel::Red,
+                message: reason,
+                last_backup: local.last_backup,
+            };
+        }
+        if local.level == HealthLevel::Amber {
+            let message = match amber {
+                Some(more) => format!("{}; {}", local.message, lowercase_first(&more)),
+                None => local.message,
+            };
+            return Health {
+                level: HealthLevel::Amber,
+                message,
+                last_backup: local.last_backup,
+            };
+        }
+        if let Some(reason) = amber {
+            return Health {
+                level: HealthLevel::Amber,
+                message: reason,
+                last_backup: local.last_backup,
+            };
+        }
+        let newest = status
+            .targets
+            .iter()
+            .filter(|t| t.enabled)
+            .filter_map(|t| t.last_copy_at.map(|at| (at, &t.name)))
+            .max();
+        Health {
+            level: HealthLevel::Green,
+            last_backup: local.last_backup,
+            message: match newest {
+                Some((at, name)) => format!(
+                    "{}, off-site copy on {name} {}",
+                    local.message,
+                    timefmt::ago(at, now)
+                ),
+                None => local.message,
+            },
+        }
+    }
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// The first red reason and the first amber reason, if any.
+fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<String>) {
+    let enabled: Vec<&TargetStatus> = status.targets.iter().filter(|t| t.enabled).collect();
+    if enabled.is_empty() {
+        return (
+            None,
+            Some(
+                "Copies only on this computer: set up an off-site copy (a USB drive, a network folder or cloud storage) on the Database Backup page"
+                    .into(),
+            ),
+        );
+    }
+    let max_age = chrono::Duration::hours(i64::from(status.max_copy_age_hours));
+    let mut red = None;
+    let mut amber = None;
+    for t in &enabled {
+        let error = t.last_error.clone().unwrap_or_default();
+        if let Some(since) = t.failing_since {
+            if now - since > max_age {
+                red.get_or_insert(format!(
+                    "Off-site copies to {} have failed for {}: {error}",
+                    t.name,
+                    timefmt::span((now - since).num_seconds())
+                ));
+            } else if t.unreachable {
+                red.get_or_insert(format!(
+                    "The off-site target {} cannot be reached: {error}",
+                    t.name
+                ));
+            } else {
+                amber.get_or_insert(format!(
+                    "Off-site copies to {} are failing (trying again): {error}",
+                    t.name
+                ));
+            }
+        }
+        if let Some(drill) = t.last_drill.as_ref().filter(|d| !d.ok) {
+            red.get_or_insert(format!(
+                "The restore drill on {} failed: {}",
+                t.name, drill.message
+            ));
+        }
+        match t.last_copy_at {
+            None => {
+                amber.get_or_insert(format!("No off-site copy on {} yet", t.name));
+            }
+            Some(at) if now - at > max_age => {
+                amber.get_or_insert(format!(
+                    "The newest off-site copy on {} is {} old",
+                    t.name,
+                    timefmt::span((now - at).num_seconds())
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if !status.kit_confirmed {
+        amber.get_or_insert(
+            "Save the emergency kit (Database Backup page): without it the off-site copies cannot be opened".into(),
+        );
+    }
+    (red, amber)
+}

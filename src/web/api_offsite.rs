@@ -1,0 +1,107 @@
+//! `/api/offsite...`: the off-site status, each target's copies, and the same buttons as the
+//! page (super-admin for changes). Errors as `{"error": "..."}`.
+
+use actix_web::{HttpResponse, web};
+
+use super::error::{ApiError, AppError};
+use super::session::CurrentUser;
+use super::{AppState, blocking};
+use crate::auth::Role;
+use crate::offsite::settings::TargetForm;
+use crate::offsite::{CopyView, KeyOutcome, NewTarget};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/offsite", web::get().to(status))
+        .route("/api/offsite/targets", web::post().to(add_target))
+        .route("/api/offsite/{target}", web::get().to(copies))
+        .route("/api/offsite/{target}", web::delete().to(remove))
+        .route("/api/offsite/{target}/push", web::post().to(push))
+        .route("/api/offsite/{target}/drill", web::post().to(drill));
+}
+
+async fn status(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    let st = state.clone();
+    let (status, health) =
+        blocking(move || Ok::<_, AppError>((st.offsite.status(), st.health()))).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "health": health, "offsite": status })))
+}
+
+async fn copies(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Role::Admin)?;
+    let offsite = state.offsite.clone();
+    let name = name.into_inner();
+    let target = name.clone();
+    let list = blocking(move || offsite.copies_of(&target)).await?;
+    let copies: Vec<CopyView> = list.iter().map(CopyView::from_manifest).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "target": name, "copies": copies })))
+}
+
+async fn add_target(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<TargetForm>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Role::SuperAdmin)?;
+    let form = body.into_inner();
+    let (target, credentials) = form
+        .parse()
+        .map_err(|errors| ApiError(AppError::BadRequest(errors.joined())))?;
+    let name = target.name.clone();
+    let kit = Some(form.kit).filter(|k| !k.trim().is_empty());
+    let (offsite, who) = (state.offsite.clone(), user.username.clone());
+    let outcome = blocking(move || {
+        offsite.add_target(
+            NewTarget {
+                target,
+                credentials,
+                kit,
+            },
+            &who,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "target": name,
+        "new_key": outcome == KeyOutcome::Generated,
+    })))
+}
+
+async fn remove(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Role::SuperAdmin)?;
+    let name = name.into_inner();
+    let (offsite, who, target) = (state.offsite.clone(), user.username.clone(), name.clone());
+    blocking(move || offsite.remove_target(&target, &who)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "removed": name })))
+}
+
+async fn push(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Role::SuperAdmin)?;
+    let name = name.into_inner();
+    let (offsite, target) = (state.offsite.clone(), name.clone());
+    blocking(move || offsite.send_now(&target)).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "queued": name })))
+}
+
+async fn drill(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Role::SuperAdmin)?;
+    let offsite = state.offsite.clone();
+    let name = name.into_inner();
+    let drill = blocking(move || offsite.drill_now(&name)).await?;
+    Ok(HttpResponse::Ok().json(drill))
+}

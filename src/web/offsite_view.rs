@@ -1,0 +1,99 @@
+//! How off-site targets look on the backup page: one card per target, in plain words.
+
+use chrono::{DateTime, Utc};
+
+use crate::offsite::{OffsiteStatus, TargetStatus};
+use crate::{fsutil, timefmt};
+
+/// One target's card.
+pub struct TargetCard {
+    pub name: String,
+    pub kind: &'static str,
+    pub location: String,
+    pub enabled: bool,
+    /// `ok`, `failing`, `off` or `new`, for the colour.
+    pub state: &'static str,
+    pub state_text: String,
+    pub last_copy: String,
+    pub pending: String,
+    pub sent: String,
+    pub drill: String,
+    pub next_drill: String,
+    pub keep: String,
+}
+
+fn when(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    at.map(|t| format!("{} ({})", timefmt::local(t), timefmt::ago(t, now)))
+        .unwrap_or_else(|| "never".into())
+}
+
+impl TargetCard {
+    pub fn new(t: &TargetStatus, now: DateTime<Utc>) -> TargetCard {
+        let (state, state_text) = if !t.enabled {
+            ("off", "Turned off: nothing is sent to it".to_string())
+        } else if let Some(since) = t.failing_since {
+            (
+                "failing",
+                format!(
+                    "Failing since {}: {}{}",
+                    timefmt::ago(since, now),
+                    t.last_error.clone().unwrap_or_default(),
+                    t.next_attempt_at
+                        .map(|at| format!(" (next try {})", timefmt::ago(at, now)))
+                        .unwrap_or_default()
+                ),
+            )
+        } else if t.last_copy_at.is_none() {
+            ("new", "No copy sent yet".to_string())
+        } else {
+            ("ok", "Copies are being sent".to_string())
+        };
+        TargetCard {
+            name: t.name.clone(),
+            kind: t.kind,
+            location: t.location.clone(),
+            enabled: t.enabled,
+            state,
+            state_text,
+            last_copy: match (&t.last_copy, t.last_copy_at) {
+                (Some(copy), at) => format!("{copy}, made {}", when(at, now)),
+                _ => "none yet".into(),
+            },
+            pending: match t.pending {
+                Some(0) => "nothing waiting".into(),
+                Some(1) => "1 backup waiting to be sent".into(),
+                Some(n) => format!("{n} backups waiting to be sent"),
+                None => "not checked yet".into(),
+            },
+            sent: format!(
+                "{} copies, {} sent{}",
+                t.copies_sent,
+                fsutil::human_size(t.bytes_sent),
+                t.copies_on_target
+                    .map(|n| format!("; {n} on the target now"))
+                    .unwrap_or_default()
+            ),
+            drill: match &t.last_drill {
+                Some(d) if d.ok => format!("passed {} with {}", timefmt::ago(d.at, now), d.copy),
+                Some(d) => format!("FAILED {}: {}", timefmt::ago(d.at, now), d.message),
+                None => "not run yet".into(),
+            },
+            next_drill: t
+                .next_drill_at
+                .map(timefmt::local)
+                .unwrap_or_else(|| "off".into()),
+            keep: format!(
+                "the newest {}, one a day for {} days, a week for {} weeks, a month for {} months",
+                t.keep.keep_last, t.keep.keep_daily, t.keep.keep_weekly, t.keep.keep_monthly
+            ),
+        }
+    }
+}
+
+pub fn cards(status: &OffsiteStatus, now: DateTime<Utc>) -> Vec<TargetCard> {
+    status
+        .targets
+        .iter()
+        .map(|t| TargetCard::new(t, now))
+        .collect()
+}
