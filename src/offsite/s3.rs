@@ -1,9 +1,11 @@
 //! An S3-compatible target (AWS S3, Backblaze B2, Cloudflare R2, MinIO, Garage, Wasabi) through
 //! `object_store`. Copies go up as multipart uploads in parts of 8 MiB, at most two in flight,
-//! each with its SHA-256 checksum checked by the store; the upload id is reported as soon as
-//! it exists, so an upload cut off by a crash can be aborted on the next start. An aborted or
-//! unfinished multipart upload is never listed as an object.
+//! each with its SHA-256 checksum checked by the store (Garage 2.5 checks them and keeps a
+//! composite checksum); the upload id is reported as soon as it exists, so an upload cut off by
+//! a crash can be aborted on the next start. An aborted or unfinished multipart upload is never
+//! listed as an object.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -89,6 +91,96 @@ fn is_connection_failure(error: &object_store::Error) -> bool {
     false
 }
 
+/// What the store answered: the HTTP status and the S3 error code (`<Code>` of the body).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Answer {
+    status: Option<u16>,
+    code: Option<String>,
+}
+
+/// object_store 0.14 keeps the status and body of a failed request in private types, and only
+/// maps some calls' 401/403/404 to its own variants (a refused list is `Generic`), so the
+/// answer is read from the text of the error chain: "Server returned non-2xx status code:
+/// 403 Forbidden: <?xml ...><Code>AccessDenied</Code>...".
+fn answer_of(error: &object_store::Error) -> Answer {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        let answer = parse_answer(&e.to_string());
+        if answer != Answer::default() {
+            return answer;
+        }
+        source = e.source();
+    }
+    Answer::default()
+}
+
+fn parse_answer(text: &str) -> Answer {
+    const STATUS: &str = "Server returned non-2xx status code: ";
+    let status = text
+        .find(STATUS)
+        .and_then(|at| text[at + STATUS.len()..].get(..3))
+        .and_then(|digits| digits.parse::<u16>().ok());
+    let code = text
+        .find("<Code>")
+        .map(|at| &text[at + "<Code>".len()..])
+        .and_then(|rest| {
+            rest.find("</Code>")
+                .map(|end| rest[..end].trim().to_string())
+        })
+        .filter(|code| !code.is_empty());
+    Answer { status, code }
+}
+
+/// S3 error codes that mean the access key or secret is wrong, unknown or not allowed.
+const CREDENTIAL_CODES: [&str; 5] = [
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidSecurity",
+    "ExpiredToken",
+];
+
+/// A store error in words, telling apart "cannot reach", "wrong key", "no bucket".
+/// `missing_is_bucket`: a bare 404 (no S3 code) means the bucket, not an object, is missing.
+fn classify(source: object_store::Error, config: &S3Config, missing_is_bucket: bool) -> StoreError {
+    if is_connection_failure(&source) {
+        return StoreError::Unreachable {
+            endpoint: config.endpoint.clone(),
+            source,
+        };
+    }
+    let answer = answer_of(&source);
+    let code = answer.code.as_deref();
+    if code == Some("NoSuchBucket")
+        || (missing_is_bucket && code.is_none() && answer.status == Some(404))
+    {
+        return StoreError::NoBucket {
+            bucket: config.bucket.clone(),
+            source,
+        };
+    }
+    let refused = matches!(answer.status, Some(401 | 403))
+        || code.is_some_and(|code| CREDENTIAL_CODES.contains(&code));
+    match source {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => StoreError::Credentials { source },
+        source if refused => StoreError::Credentials { source },
+        object_store::Error::NotFound { .. } if missing_is_bucket && code.is_none() => {
+            StoreError::NoBucket {
+                bucket: config.bucket.clone(),
+                source,
+            }
+        }
+        source => StoreError::Remote { source },
+    }
+}
+
+/// True for a 404 about the object itself (not about the bucket).
+fn is_missing_object(error: &object_store::Error) -> bool {
+    matches!(error, object_store::Error::NotFound { .. })
+        && answer_of(error).code.as_deref() != Some("NoSuchBucket")
+}
+
 impl S3Store {
     pub fn new(config: S3Config) -> Result<S3Store, StoreError> {
         for (what, value) in [
@@ -161,23 +253,8 @@ impl S3Store {
         ObjectPath::parse(full).map_err(|e| StoreError::Settings(e.to_string()))
     }
 
-    /// A store error in words, telling apart "cannot reach", "wrong key", "no bucket".
     fn classify(&self, source: object_store::Error, missing_is_bucket: bool) -> StoreError {
-        if is_connection_failure(&source) {
-            return StoreError::Unreachable {
-                endpoint: self.config.endpoint.clone(),
-                source,
-            };
-        }
-        match source {
-            object_store::Error::PermissionDenied { .. }
-            | object_store::Error::Unauthenticated { .. } => StoreError::Credentials { source },
-            object_store::Error::NotFound { .. } if missing_is_bucket => StoreError::NoBucket {
-                bucket: self.config.bucket.clone(),
-                source,
-            },
-            source => StoreError::Remote { source },
-        }
+        classify(source, &self.config, missing_is_bucket)
     }
 
     /// Aborts a multipart upload an interrupted run left (its id was recorded when it began).
@@ -186,10 +263,13 @@ impl S3Store {
         let id = upload_id.to_string();
         self.rt
             .block_on(self.client.abort_multipart(&path, &id))
-            .or_else(|e| match e {
-                // Already completed or aborted.
-                object_store::Error::NotFound { .. } => Ok(()),
-                e => Err(self.classify(e, false)),
+            .or_else(|e| {
+                // Already completed or aborted (NoSuchUpload); a missing bucket still counts.
+                if is_missing_object(&e) {
+                    Ok(())
+                } else {
+                    Err(self.classify(e, false))
+                }
             })
     }
 }
@@ -210,11 +290,20 @@ struct S3Writer {
     path: ObjectPath,
     upload_id: String,
     buffer: Vec<u8>,
-    in_flight: Vec<JoinHandle<object_store::Result<PartId>>>,
+    /// Parts on their way, oldest first, with their index in `parts`.
+    in_flight: VecDeque<(usize, JoinHandle<object_store::Result<PartId>>)>,
     parts: Vec<Option<PartId>>,
+    /// A part failed: finishing without it could complete a cut object that looks whole
+    /// (object_store numbers the parts it is given 1..n), so the upload can only be aborted.
+    failed: bool,
     done: bool,
-    endpoint: String,
+    config: S3Config,
 }
+
+/// Why a writer refuses more bytes or to finish.
+#[derive(Debug, thiserror::Error)]
+#[error("a part of this upload failed before, so it cannot go on (it is aborted)")]
+struct EarlierPartFailed;
 
 impl S3Writer {
     fn send_part(&mut self) -> io::Result<()> {
@@ -227,10 +316,10 @@ impl S3Writer {
             self.upload_id.clone(),
         );
         let payload = PutPayload::from(Bytes::from(data));
-        self.in_flight.push(
-            self.rt
-                .spawn(async move { client.put_part(&path, &id, index, payload).await }),
-        );
+        let handle = self
+            .rt
+            .spawn(async move { client.put_part(&path, &id, index, payload).await });
+        self.in_flight.push_back((index, handle));
         while self.in_flight.len() >= PARTS_IN_FLIGHT {
             self.wait_oldest()?;
         }
@@ -238,43 +327,73 @@ impl S3Writer {
     }
 
     fn wait_oldest(&mut self) -> io::Result<()> {
-        let handle = self.in_flight.remove(0);
-        let done = self.parts.iter().position(Option::is_none).unwrap_or(0);
-        let part = self
-            .rt
-            .block_on(handle)
-            .map_err(io::Error::other)?
-            .map_err(io::Error::other)?;
-        self.parts[done] = Some(part);
+        let Some((index, handle)) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let part = match self.rt.block_on(handle) {
+            Ok(Ok(part)) => part,
+            Ok(Err(e)) => {
+                self.failed = true;
+                return Err(io::Error::other(e));
+            }
+            Err(e) => {
+                self.failed = true;
+                return Err(io::Error::other(e));
+            }
+        };
+        self.parts[index] = Some(part);
         Ok(())
     }
 
-    fn complete(&mut self) -> Result<(), object_store::Error> {
+    fn earlier_failure(&self) -> StoreError {
+        StoreError::Io {
+            target: describe(&self.config),
+            source: io::Error::other(EarlierPartFailed),
+        }
+    }
+
+    fn complete(&mut self) -> Result<(), StoreError> {
+        if self.failed {
+            return Err(self.earlier_failure());
+        }
         if !self.buffer.is_empty() || self.parts.is_empty() {
-            self.send_part().map_err(|e| object_store::Error::Generic {
-                store: "S3",
-                source: Box::new(e),
-            })?;
+            self.send_part().map_err(|e| self.part_error(e))?;
         }
         while !self.in_flight.is_empty() {
-            self.wait_oldest()
-                .map_err(|e| object_store::Error::Generic {
-                    store: "S3",
-                    source: Box::new(e),
-                })?;
+            self.wait_oldest().map_err(|e| self.part_error(e))?;
         }
-        let parts: Vec<PartId> = self.parts.iter().flatten().cloned().collect();
+        let parts: Option<Vec<PartId>> = self.parts.iter().cloned().collect();
+        let Some(parts) = parts else {
+            return Err(self.earlier_failure());
+        };
         self.rt
             .block_on(
                 self.client
                     .complete_multipart(&self.path, &self.upload_id, parts),
             )
             .map(|_| ())
+            .map_err(|e| classify(e, &self.config, false))
+    }
+
+    /// A failed part in words: the store's error when there is one.
+    fn part_error(&self, error: io::Error) -> StoreError {
+        match error.downcast::<object_store::Error>() {
+            Ok(source) => classify(source, &self.config, false),
+            Err(source) => StoreError::Io {
+                target: describe(&self.config),
+                source,
+            },
+        }
     }
 
     fn abort_now(&mut self) {
-        for handle in self.in_flight.drain(..) {
+        // Parts still on their way are stopped and waited for first: a part that lands after
+        // the abort would keep storage (AWS says so) on a store that allows it.
+        for (_, handle) in &self.in_flight {
             handle.abort();
+        }
+        for (_, handle) in self.in_flight.drain(..) {
+            let _ = self.rt.block_on(handle);
         }
         let _ = self
             .rt
@@ -284,6 +403,9 @@ impl S3Writer {
 
 impl Write for S3Writer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(io::Error::other(EarlierPartFailed));
+        }
         let room = PART_SIZE - self.buffer.len();
         let n = room.min(buf.len());
         self.buffer.extend_from_slice(&buf[..n]);
@@ -301,20 +423,11 @@ impl Write for S3Writer {
 impl ObjectWriter for S3Writer {
     fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
         self.done = true;
-        match self.complete() {
-            Ok(()) => Ok(()),
-            Err(source) => {
-                self.abort_now();
-                Err(if is_connection_failure(&source) {
-                    StoreError::Unreachable {
-                        endpoint: self.endpoint.clone(),
-                        source,
-                    }
-                } else {
-                    StoreError::Remote { source }
-                })
-            }
+        let result = self.complete();
+        if result.is_err() {
+            self.abort_now();
         }
+        result
     }
 
     fn abort(mut self: Box<Self>) {
@@ -332,6 +445,19 @@ impl Drop for S3Writer {
         if !self.done {
             self.abort_now();
         }
+    }
+}
+
+/// "bucket shop (under backroom/) at https://…": what a person sees, no secrets.
+fn describe(config: &S3Config) -> String {
+    let prefix = config.prefix.trim_matches('/');
+    if prefix.is_empty() {
+        format!("bucket {} at {}", config.bucket, config.endpoint)
+    } else {
+        format!(
+            "bucket {} (under {prefix}/) at {}",
+            config.bucket, config.endpoint
+        )
     }
 }
 
@@ -360,15 +486,7 @@ impl Read for S3Reader {
 
 impl Store for S3Store {
     fn describe(&self) -> String {
-        let prefix = self.config.prefix.trim_matches('/');
-        if prefix.is_empty() {
-            format!("bucket {} at {}", self.config.bucket, self.config.endpoint)
-        } else {
-            format!(
-                "bucket {} (under {prefix}/) at {}",
-                self.config.bucket, self.config.endpoint
-            )
-        }
+        describe(&self.config)
     }
 
     fn create(&self, name: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
@@ -383,10 +501,11 @@ impl Store for S3Store {
             path,
             upload_id,
             buffer: Vec::with_capacity(PART_SIZE),
-            in_flight: Vec::new(),
+            in_flight: VecDeque::new(),
             parts: Vec::new(),
+            failed: false,
             done: false,
-            endpoint: self.config.endpoint.clone(),
+            config: self.config.clone(),
         }))
     }
 
@@ -401,15 +520,15 @@ impl Store for S3Store {
 
     fn open(&self, name: &str) -> Result<Box<dyn Read + Send>, StoreError> {
         let path = self.path(name)?;
-        let result = self
-            .rt
-            .block_on(self.client.get(&path))
-            .map_err(|e| match e {
-                object_store::Error::NotFound { .. } => StoreError::NotFound {
+        let result = self.rt.block_on(self.client.get(&path)).map_err(|e| {
+            if is_missing_object(&e) {
+                StoreError::NotFound {
                     name: name.to_string(),
-                },
-                e => self.classify(e, false),
-            })?;
+                }
+            } else {
+                self.classify(e, false)
+            }
+        })?;
         Ok(Box::new(S3Reader {
             rt: self.rt,
             stream: result.into_stream(),
@@ -440,13 +559,14 @@ impl Store for S3Store {
 
     fn head(&self, name: &str) -> Result<Option<ObjectInfo>, StoreError> {
         let path = self.path(name)?;
+        // A HEAD answer has no body: a missing bucket looks like a missing object here.
         match self.rt.block_on(self.client.head(&path)) {
             Ok(meta) => Ok(Some(ObjectInfo {
                 name: name.to_string(),
                 size: meta.size,
                 modified: Some(meta.last_modified),
             })),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) if is_missing_object(&e) => Ok(None),
             Err(e) => Err(self.classify(e, false)),
         }
     }
@@ -454,7 +574,8 @@ impl Store for S3Store {
     fn delete(&self, name: &str) -> Result<(), StoreError> {
         let path = self.path(name)?;
         match self.rt.block_on(self.client.delete(&path)) {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(e) if is_missing_object(&e) => Ok(()),
             Err(e) => Err(self.classify(e, false)),
         }
     }
@@ -467,5 +588,111 @@ impl Store for S3Store {
 
     fn abort_upload(&self, name: &str, upload_id: &str) -> Result<(), StoreError> {
         S3Store::abort_upload(self, name, upload_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> S3Config {
+        S3Config {
+            endpoint: "http://127.0.0.1:3900".into(),
+            region: "garage".into(),
+            bucket: "shop".into(),
+            prefix: "backroom".into(),
+            path_style: true,
+            access_key_id: "GK1".into(),
+            secret_access_key: "s3cr3t".into(),
+        }
+    }
+
+    /// An error shaped like object_store's: the store's answer is in a source's text.
+    fn answered(text: &str, not_found: bool) -> object_store::Error {
+        let source = Box::new(io::Error::other(text.to_string()));
+        if not_found {
+            object_store::Error::NotFound {
+                path: "backroom/x".into(),
+                source,
+            }
+        } else {
+            object_store::Error::Generic {
+                store: "S3",
+                source,
+            }
+        }
+    }
+
+    const FORBIDDEN: &str = "Error performing GET http://127.0.0.1:3900/shop?list-type=2 in 1ms - \
+        Server returned non-2xx status code: 403 Forbidden: <?xml version=\"1.0\"?><Error>\
+        <Code>AccessDenied</Code><Message>Forbidden: Invalid signature</Message></Error>";
+
+    #[test]
+    fn the_answer_is_read_from_the_error_text() {
+        assert_eq!(
+            parse_answer(FORBIDDEN),
+            Answer {
+                status: Some(403),
+                code: Some("AccessDenied".into())
+            }
+        );
+        assert_eq!(
+            parse_answer("Server returned non-2xx status code: 404 Not Found: "),
+            Answer {
+                status: Some(404),
+                code: None
+            }
+        );
+        assert_eq!(
+            parse_answer("Server returned error response: <Error><Code>InternalError</Code>"),
+            Answer {
+                status: None,
+                code: Some("InternalError".into())
+            }
+        );
+        assert_eq!(
+            parse_answer("<Code></Code> connection refused"),
+            Answer::default()
+        );
+        assert_eq!(parse_answer("status code: 4"), Answer::default());
+    }
+
+    #[test]
+    fn errors_are_told_apart_by_status_and_code() {
+        let config = config();
+        assert!(matches!(
+            classify(answered(FORBIDDEN, false), &config, false),
+            StoreError::Credentials { .. }
+        ));
+        let no_bucket = "Server returned non-2xx status code: 404 Not Found: \
+            <Error><Code>NoSuchBucket</Code></Error>";
+        let error = classify(answered(no_bucket, true), &config, false);
+        assert!(
+            matches!(&error, StoreError::NoBucket { bucket, .. } if bucket == "shop"),
+            "{error:?}"
+        );
+        assert!(!is_missing_object(&answered(no_bucket, true)));
+        let no_key = "Server returned non-2xx status code: 404 Not Found: \
+            <Error><Code>NoSuchKey</Code></Error>";
+        assert!(is_missing_object(&answered(no_key, true)));
+        assert!(matches!(
+            classify(answered(no_key, true), &config, true),
+            StoreError::Remote { .. }
+        ));
+        // A bare 404 (a HEAD, or a store without a body) names the bucket only where asked.
+        let bare = "Server returned non-2xx status code: 404 Not Found: ";
+        assert!(matches!(
+            classify(answered(bare, false), &config, true),
+            StoreError::NoBucket { .. }
+        ));
+        assert!(matches!(
+            classify(answered(bare, true), &config, false),
+            StoreError::Remote { .. }
+        ));
+        let busy = "Server returned non-2xx status code: 503 Service Unavailable: \
+            <Error><Code>SlowDown</Code></Error>";
+        let error = classify(answered(busy, false), &config, true);
+        assert!(matches!(error, StoreError::Remote { .. }), "{error:?}");
+        assert!(!format!("{error:?}").contains("s3cr3t"));
     }
 }
