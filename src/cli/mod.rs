@@ -56,6 +56,14 @@ pub struct Cli {
     )]
     pub backup_interval_secs: Option<u64>,
 
+    /// Milliseconds between off-site rounds, overriding the default (for testing).
+    #[arg(long, global = true, env = "BACKROOM_OFFSITE_POLL_MS", hide = true)]
+    pub offsite_poll_ms: Option<u64>,
+
+    /// Milliseconds before the first retry after an off-site failure (for testing).
+    #[arg(long, global = true, env = "BACKROOM_OFFSITE_RETRY_MS", hide = true)]
+    pub offsite_retry_ms: Option<u64>,
+
     /// Windows: run without a console window (the installer's logon task uses this, so no
     /// window is left that closing would stop Backroom).
     #[arg(long, global = true, hide = true)]
@@ -238,6 +246,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let mut opts = ServeOptions::new(cli.data_dir, cli.bind, cli.port);
             opts.interval_override = cli.backup_interval_secs.map(Duration::from_secs);
+            if let Some(ms) = cli.offsite_poll_ms {
+                opts.offsite.poll = Duration::from_millis(ms);
+            }
+            if let Some(ms) = cli.offsite_retry_ms {
+                opts.offsite.retry_base = Duration::from_millis(ms);
+            }
             server::run(opts)?;
             Ok(())
         }

@@ -48,7 +48,8 @@ struct Watched<'a, R> {
 impl<R: Read> Read for Watched<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.cancel.load(Ordering::Relaxed) {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, Cancelled));
+            // Not `Interrupted`: readers retry that kind, and this must stop them.
+            return Err(io::Error::other(Cancelled));
         }
         let n = self.inner.read(buf)?;
         self.meter.done.fetch_add(n as u64, Ordering::Relaxed);

@@ -39,7 +39,10 @@ fn status_page_shows_each_role_only_the_buttons_it_may_use() {
 
     let staff = app.login_as(Role::Staff).get("/backup/status");
     assert_eq!(staff.status, 200);
-    assert!(staff.body.contains("— last backup"), "the health line says when");
+    assert!(
+        staff.body.contains("— last backup"),
+        "the health line says when"
+    );
     assert!(staff.body.contains("3 of 10"), "count and cap");
     assert!(
         staff
@@ -165,7 +168,10 @@ fn health_goes_amber_when_the_last_backup_is_old_and_shows_on_every_page() {
     let status = client.get("/api/backups/status").json();
     assert_eq!(status["health"]["level"], "amber");
     let message = status["health"]["message"].as_str().unwrap();
-    assert!(message.starts_with("Last backup is 13 hours old"), "{message}");
+    assert!(
+        message.starts_with("Last backup is 13 hours old"),
+        "{message}"
+    );
     for page in ["/", "/products", "/backup/status"] {
         let body = client.get(page).body;
         assert!(body.contains("banner banner-amber"), "{page}");
@@ -180,7 +186,10 @@ fn health_goes_amber_when_the_last_backup_is_old_and_shows_on_every_page() {
     );
     let health = client.get("/api/backups/status").json()["health"].clone();
     let message = health["message"].as_str().unwrap();
-    assert!(message.starts_with("Backups only on this computer"), "{message}");
+    assert!(
+        message.starts_with("Backups only on this computer"),
+        "{message}"
+    );
     assert!(!client.get("/products").body.contains("13 hours old"));
 }
 
@@ -215,7 +224,12 @@ fn health_goes_red_when_a_backup_fails() {
     // Not red any more (amber only because there is no off-site copy).
     let health = client.get("/api/backups/status").json()["health"].clone();
     assert_eq!(health["level"], "amber", "{health}");
-    assert!(health["message"].as_str().unwrap().starts_with("Backups only on this computer"));
+    assert!(
+        health["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Backups only on this computer")
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod hostile;
 mod installer;
 mod load;
 mod offsite;
+mod offsite_garage;
 mod offsite_s3;
 mod restore;
 mod server;
