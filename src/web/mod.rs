@@ -13,6 +13,7 @@ pub mod pages;
 pub mod security;
 pub mod session;
 pub mod session_store;
+pub mod suggest;
 
 use std::sync::{Arc, RwLock};
 
@@ -143,5 +144,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/account", web::post().to(pages::auth::change_password))
         .configure(pages::backup::routes)
         .configure(api::routes)
+        .configure(suggest::routes)
         .configure(pages::business_routes);
 }

@@ -4,10 +4,12 @@
 mod backup_web;
 mod browser;
 mod business;
+mod counter;
 mod faults;
 mod hostile;
 mod installer;
 mod load;
+mod passwords;
 mod restore;
 mod server;
 mod sessions;
