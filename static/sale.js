@@ -71,7 +71,7 @@
       edit: function () { chosen.edit(); },
       restore: function () { chosen.restore(); },
       found: function (n) { return n === 1 ? "1 product found." : n + " products found."; },
-      none: function (q) { return "No product matches " + q + "."; },
+      none: function (q) { return "No product matches “" + q + "”."; },
       status: say
     });
   }
@@ -93,7 +93,7 @@
       edit: function () { chosen.edit(); },
       restore: function () { chosen.restore(); },
       found: function (n) { return n === 1 ? "1 customer found." : n + " customers found."; },
-      none: function (q) { return "No customer matches " + q + ": the sale will be for a walk-in customer."; },
+      none: function (q) { return "No customer matches “" + q + "”."; },
       status: say
     });
   }

@@ -149,9 +149,19 @@ impl NewSale {
     /// price means the product's price. Each problem is named with its line number.
     pub fn parse(form: &SaleForm) -> Result<NewSale, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let customer_id = match form.customer_id.trim() {
-            "" => None,
-            t => t.parse::<i64>().ok().or_else(|| {
+        let customer_id = match (form.customer_id.trim(), form.customer_q.trim()) {
+            ("", "") => None,
+            // A name typed but never picked must not quietly become a walk-in sale.
+            ("", typed) => {
+                errors.add(
+                    "customer_id",
+                    format!(
+                        "Choose the customer for “{typed}” from the list, or empty the customer field for a walk-in sale."
+                    ),
+                );
+                None
+            }
+            (t, _) => t.parse::<i64>().ok().or_else(|| {
                 errors.add("customer_id", "Choose a customer from the list.");
                 None
             }),
@@ -220,6 +230,12 @@ mod tests {
         ]));
         let errors = NewSale::parse(&form).unwrap_err().joined();
         assert_eq!(errors, "Line 2: choose a product for “tea” from the list.");
+        let typed = SaleForm {
+            customer_q: "Ann".into(),
+            ..form.clone()
+        };
+        let errors = NewSale::parse(&typed).unwrap_err();
+        assert!(errors.get("customer_id").contains("“Ann”"), "{errors}");
         let problem = check_line(2, &form.lines[1]).unwrap_err();
         assert_eq!(problem.field, LineField::Product);
         assert!(!form.find);

@@ -146,6 +146,24 @@ fn find_without_javascript_shows_matches_keeps_what_was_typed_and_saves_nothing(
     let none = staff.post_form("/sales", &form("", "", &[("xyzzy", "", "1", "")], true));
     assert!(none.body.contains("No product matches “xyzzy”"));
 
+    // A customer typed but never picked is not quietly a walk-in: the form says so.
+    let unpicked = staff.post_form(
+        "/sales",
+        &form("Ann Example", "", &[("", &tin.to_string(), "1", "")], false),
+    );
+    assert_eq!(unpicked.status, 400);
+    assert!(
+        unpicked
+            .body
+            .contains("Choose the customer for “Ann Example” from the list")
+    );
+    assert!(
+        unpicked
+            .body
+            .contains("2 customers match: choose one from the list.")
+    );
+    assert!(unpicked.body.contains("Ann Example · ann@example.com"));
+
     // Choosing from the list and saving: the sale as shown.
     let saved = staff.post_form(
         "/sales",

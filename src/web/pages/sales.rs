@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::products::{PER_PAGE, csv_response};
 use crate::auth::Role;
 use crate::business::money::format_cents;
+use crate::business::products::Product;
 use crate::business::sale_choices::{self, LineChoice, SaleChoices};
 use crate::business::sale_form::LineField;
 use crate::business::sales::{self, NewSale, SaleDetail, SaleForm, SaleSummary};
@@ -137,43 +138,15 @@ impl NewPage {
     /// What the customer search found, or who is chosen.
     fn customer_note(&self) -> String {
         let c = &self.shown.customer;
-        match (&c.chosen, c.searched) {
-            (Some(chosen), _) if !c.searched || c.matches.len() == 1 => chosen.detail().to_string(),
-            (_, true) => match c.matches.len() {
-                0 => format!("No customer matches “{}”.", c.query.trim()),
-                n if n >= search::SUGGESTIONS => {
-                    format!("The first {n} matches: type more to narrow them down.")
-                }
-                1 => "1 customer matches: choose them from the list.".into(),
-                n => format!("{n} customers match: choose one from the list."),
-            },
-            _ => String::new(),
-        }
+        let detail = c.chosen.as_ref().map(|c| c.detail().to_string());
+        found_note(detail, c.searched, c.matches.len(), &c.query, "customer")
     }
 
     /// What the line's search found, or the chosen product's SKU, price and stock.
     fn line_note(&self, line: &LineChoice) -> String {
-        if let Some(p) = &line.chosen
-            && (!line.searched
-                || line.matches.len() == 1
-                || line.text.product_id == p.id.to_string())
-        {
-            return p.detail();
-        }
-        if !line.searched {
-            return String::new();
-        }
-        match line.matches.len() {
-            0 => format!(
-                "No product matches “{}”: try part of a word or the SKU.",
-                line.text.product_q.trim()
-            ),
-            n if n >= search::SUGGESTIONS => {
-                format!("The first {n} matches: type more to narrow them down.")
-            }
-            1 => "1 product matches: choose it from the list.".into(),
-            n => format!("{n} products match: choose one from the list."),
-        }
+        let detail = line.chosen.as_ref().map(Product::detail);
+        let query = &line.text.product_q;
+        found_note(detail, line.searched, line.matches.len(), query, "product")
     }
 
     /// The first, empty choice of a line's product list.
@@ -224,6 +197,30 @@ async fn new_page(
         },
         failed,
     )
+}
+
+/// The note under a search field: what is chosen (`detail`), or how many `what`s the
+/// search for `query` found.
+fn found_note(
+    detail: Option<String>,
+    searched: bool,
+    matches: usize,
+    query: &str,
+    what: &str,
+) -> String {
+    match (detail, searched, matches) {
+        (Some(detail), false, _) | (Some(detail), true, 1) => detail,
+        (_, false, _) => String::new(),
+        (_, true, 0) => format!(
+            "No {what} matches “{}”: try part of a word{}.",
+            query.trim(),
+            if what == "product" { " or the SKU" } else { "" }
+        ),
+        (_, true, n) if n >= search::SUGGESTIONS => {
+            format!("The first {n} matches: type more to narrow them down.")
+        }
+        (_, true, n) => format!("{n} {what}s match: choose one from the list."),
+    }
 }
 
 #[derive(Deserialize)]

@@ -78,23 +78,23 @@ pub async fn restore_page(
         })
         .collect();
     let mut explanation = vec![
-            format!(
-                "The data will go back to how it was on {} ({}, {} backup by {}{}).",
-                timefmt::local(entry.created_at()),
-                timefmt::ago(entry.created_at(), state.clock.now()),
-                entry.kind().label(),
-                entry.created_by(),
-                if entry.description().is_empty() {
-                    String::new()
-                } else {
-                    format!(": “{}”", entry.description())
-                },
-            ),
-            "First the backup is checked; if it is damaged nothing changes.".into(),
-            "The current data is kept as a safety backup (pre_restore_...) so this can be undone.".into(),
-            "Everyone keeps working: pages pause for a moment while the data is swapped.".into(),
-            "Passwords, roles and disabled accounts stay as they are today for everyone who is in both (accounts are not business data); people whose account is not in the backup will have to be added again.".into(),
-        ];
+        format!(
+            "The data will go back to how it was on {} ({}, {} backup by {}{}).",
+            timefmt::local(entry.created_at()),
+            timefmt::ago(entry.created_at(), state.clock.now()),
+            entry.kind().label(),
+            entry.created_by(),
+            if entry.description().is_empty() {
+                String::new()
+            } else {
+                format!(": “{}”", entry.description())
+            },
+        ),
+        "First the backup is checked; if it is damaged nothing changes.".into(),
+        "The current data is kept as a safety backup (pre_restore_...) so this can be undone.".into(),
+        "Everyone keeps working: pages pause for a moment while the data is swapped.".into(),
+        "Passwords, roles and disabled accounts stay as they are today for everyone who is in both (accounts are not business data); people whose account is not in the backup will have to be added again.".into(),
+    ];
     let undoing = entry.kind() == BackupKind::PreRestore;
     if undoing {
         explanation.insert(
