@@ -51,9 +51,32 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// A phone number as searching compares it: digits only, without a `(0)` written after a
+/// country code and without leading zeros (a trunk `0` or an international `00`), so
+/// `+44 (0)20 7946-0958`, `0044 20 7946 0958` and `020 79460958` all end in the same
+/// digits. A country code stays in front; the search matches on the end of the number.
+pub fn phone_digits(phone: &str) -> String {
+    let digits: String = phone
+        .replace("(0)", "")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.trim_start_matches('0').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_numbers_lose_spaces_dashes_and_leading_zeros() {
+        assert_eq!(phone_digits("+44 (0)20 7946-0958"), "442079460958");
+        assert_eq!(phone_digits("0044 20 7946 0958"), "442079460958");
+        assert_eq!(phone_digits("020 7946 0958"), "2079460958");
+        assert_eq!(phone_digits("(030) 123.45/67"), "301234567");
+        assert_eq!(phone_digits(""), "");
+        assert_eq!(phone_digits("000"), "");
+    }
 
     #[test]
     fn control_and_bidi_characters_are_refused() {

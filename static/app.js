@@ -61,40 +61,15 @@
     });
   });
 
-  // The sale form: add lines and show the running total.
-  var lines = document.getElementById("sale-lines");
-  if (lines) {
-    var template = document.getElementById("sale-line-template");
-    var addButton = document.getElementById("add-line");
-    var totalOut = document.getElementById("sale-total");
-    function cents(text) {
-      var m = /^\s*(\d*)(?:\.(\d{0,2}))?\s*$/.exec(text || "");
-      if (!m || (m[1] === "" && !m[2])) { return null; }
-      return parseInt(m[1] || "0", 10) * 100 + parseInt(((m[2] || "") + "00").slice(0, 2), 10);
-    }
-    function recompute() {
-      var total = 0;
-      lines.querySelectorAll("tr").forEach(function (row) {
-        var select = row.querySelector("select");
-        var qty = parseInt((row.querySelector('input[name="quantity"]') || {}).value || "0", 10);
-        var priceInput = row.querySelector('input[name="unit_price"]');
-        var price = cents(priceInput ? priceInput.value : "");
-        if (price === null && select && select.selectedOptions.length) {
-          price = parseInt(select.selectedOptions[0].getAttribute("data-price") || "0", 10);
-        }
-        if (qty > 0 && price !== null) { total += qty * price; }
-      });
-      if (totalOut) { totalOut.textContent = (total / 100).toFixed(2); }
-    }
-    if (addButton && template) {
-      addButton.addEventListener("click", function () {
-        lines.appendChild(template.content.cloneNode(true));
-        recompute();
-      });
-    }
-    lines.addEventListener("input", recompute);
-    lines.addEventListener("change", recompute);
-    recompute();
+  // A form that came back with errors: put the focus on the first field to fix (or on the
+  // message when no single field is at fault), so keyboard and screen-reader users start
+  // there.
+  var firstInvalid = document.querySelector('main [aria-invalid="true"]');
+  var errorMessage = document.querySelector('main .flash-error[role="alert"][tabindex="-1"]');
+  if (firstInvalid) {
+    firstInvalid.focus();
+  } else if (errorMessage) {
+    errorMessage.focus();
   }
 
   window.backroomCsrf = csrfToken;

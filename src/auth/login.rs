@@ -88,22 +88,30 @@ pub fn change_password(
             "The current password is wrong.",
         )));
     }
-    let updated = set_password(db, store, user.id, change.new_password)?;
+    let updated = set_password(db, store, user.id, change.new_password, false)?;
     throttle.succeeded(Check::Account, &user.username, address)?;
     Ok(updated)
 }
 
 /// Sets a password (a super-admin resetting one, `backroom user passwd`): the user's
-/// sessions end and their failed-login counters are cleared.
+/// sessions end and their failed-login counters are cleared. `must_change`: they have to
+/// choose their own at their next login.
 pub fn set_password(
     db: &Db,
     store: &AuthStore,
     user_id: i64,
     new_password: &str,
+    must_change: bool,
 ) -> Result<User, AuthError> {
     validate_password(new_password)?;
     let hash = password::hash_password(new_password)?;
-    db.with_conn(|c| users::set_password_hash(c, user_id, &hash))?;
+    db.with_conn(|c| {
+        let tx = c.transaction()?;
+        users::set_password_hash(&tx, user_id, &hash)?;
+        users::set_must_change(&tx, user_id, must_change)?;
+        tx.commit()?;
+        Ok::<_, AuthError>(())
+    })?;
     let user = db
         .with_conn(|c| users::get(c, user_id))?
         .ok_or(AuthError::NotFound)?;
@@ -159,15 +167,27 @@ pub fn create_first_super_admin(
     db.with_conn(|c| users::create_first(c, username, &hash))
 }
 
-/// Adds a person (super-admin's users page, `backroom user add`).
+/// Adds a person (super-admin's users page, `backroom user add`). `must_change`: they
+/// have to choose their own password at their first login.
 pub fn add_user(
     db: &Db,
     username: &str,
     password_text: &str,
     role: Role,
+    must_change: bool,
 ) -> Result<User, AuthError> {
     validate_username(username)?;
     validate_password(password_text)?;
     let hash = password::hash_password(password_text)?;
-    db.with_conn(|c| users::create(c, username, &hash, role))
+    db.with_conn(|c| {
+        let user = users::create(c, username, &hash, role)?;
+        if !must_change {
+            return Ok(user);
+        }
+        users::set_must_change(c, user.id, true)?;
+        Ok(User {
+            must_change_password: true,
+            ..user
+        })
+    })
 }

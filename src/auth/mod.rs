@@ -132,9 +132,14 @@ pub struct User {
     pub role: Role,
     pub active: bool,
     pub created_at: String,
+    /// Set by a super-admin who chose the password: until the person picks their own, they
+    /// can only reach `/account`.
+    pub must_change_password: bool,
 }
 
-pub const MIN_PASSWORD_LEN: usize = 8;
+/// Long enough that guessing takes ages even for a password of plain words; existing
+/// accounts with shorter passwords keep working (the rule applies when one is set).
+pub const MIN_PASSWORD_LEN: usize = 10;
 pub const MAX_PASSWORD_LEN: usize = 256;
 
 pub fn validate_username(name: &str) -> Result<(), AuthError> {
@@ -149,6 +154,40 @@ pub fn validate_username(name: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// Passwords of ten characters or more that guessing tools try first (compared ignoring
+/// case). Shorter ones are refused by length anyway.
+const COMMON_PASSWORDS: &[&str] = &[
+    "1234567890",
+    "0987654321",
+    "12345678910",
+    "123456789a",
+    "1q2w3e4r5t",
+    "1qaz2wsx3edc",
+    "qwertyuiop",
+    "qwerty1234",
+    "qwerty12345",
+    "asdfghjkl1",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd123",
+    "iloveyou12",
+    "iloveyou123",
+    "letmein123",
+    "welcome123",
+    "changeme123",
+    "administrator",
+    "admin12345",
+    "abc1234567",
+    "abcdefghij",
+    "football123",
+    "sunshine123",
+    "backroom123",
+    "backroom2024",
+    "backroom2025",
+    "backroom2026",
+];
+
 pub fn validate_password(password: &str) -> Result<(), AuthError> {
     let len = password.chars().count();
     if len < MIN_PASSWORD_LEN {
@@ -160,6 +199,15 @@ pub fn validate_password(password: &str) -> Result<(), AuthError> {
         return Err(AuthError::WeakPassword(format!(
             "The password must have at most {MAX_PASSWORD_LEN} characters."
         )));
+    }
+    let lower = password.to_lowercase();
+    let mut chars = lower.chars();
+    let one_repeated = chars.next().is_some_and(|first| chars.all(|c| c == first));
+    if one_repeated || COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return Err(AuthError::WeakPassword(
+            "This password is one of the first that guessing tools try: choose another (a few unrelated words work well)."
+                .into(),
+        ));
     }
     Ok(())
 }
@@ -184,6 +232,15 @@ mod tests {
         assert!(validate_username("a b").is_err());
         assert!(validate_username("<script>").is_err());
         assert!(validate_password("short").is_err());
+        assert!(validate_password("nine char").is_err(), "9 characters");
         assert!(validate_password("long enough").is_ok());
+        for common in ["1234567890", "Password123", "QWERTYUIOP", "aaaaaaaaaaaa"] {
+            let e = validate_password(common).unwrap_err().to_string();
+            assert!(e.contains("guessing tools"), "{common}: {e}");
+        }
+        assert!(
+            validate_password("correct-horse-1").is_ok(),
+            "the tests' password"
+        );
     }
 }

@@ -18,10 +18,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         role: Role::parse(&role).unwrap_or(Role::Staff),
         active: row.get::<_, i64>("active")? == 1,
         created_at: row.get("created_at")?,
+        must_change_password: row.get::<_, i64>("must_change_password")? == 1,
     })
 }
 
-const COLUMNS: &str = "id, username, role, active, created_at";
+const COLUMNS: &str = "id, username, role, active, created_at, must_change_password";
 
 pub fn count(conn: &Connection) -> Result<i64, AuthError> {
     Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
@@ -111,6 +112,18 @@ pub fn set_password_hash(conn: &Connection, id: i64, password_hash: &str) -> Res
     let n = conn.execute(
         "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
         params![password_hash, now_text(), id],
+    )?;
+    if n == 0 {
+        return Err(AuthError::NotFound);
+    }
+    Ok(())
+}
+
+/// Asks (or stops asking) the person to choose a new password at their next login.
+pub fn set_must_change(conn: &Connection, id: i64, must_change: bool) -> Result<(), AuthError> {
+    let n = conn.execute(
+        "UPDATE users SET must_change_password = ?1, updated_at = ?2 WHERE id = ?3",
+        params![i64::from(must_change), now_text(), id],
     )?;
     if n == 0 {
         return Err(AuthError::NotFound);

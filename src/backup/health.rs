@@ -136,7 +136,7 @@ impl BackupEngine {
                 ));
             } else if full {
                 self.inner.log.info(&format!(
-                    "Database integrity_check ok ({:.1} s)",
+                    "Thorough database check: no damage found ({:.1} s)",
                     started.elapsed().as_secs_f64()
                 ));
             }
@@ -262,7 +262,12 @@ impl BackupEngine {
             None if age > OLD_WITHOUT_AUTOMATIC.num_seconds() => amber(format!(
                 "Last backup is {age_text} old and automatic backups are off"
             )),
-            _ => Health {
+            // Only startup and manual backups are made: the data is not protected as you work.
+            None => amber(format!(
+                "Automatic backups are off — last backup {}. Turn them on under Settings on the Database Backup page",
+                timefmt::ago(newest.created_at(), now)
+            )),
+            Some(_) => Health {
                 level: HealthLevel::Green,
                 message: format!(
                     "Protected — last backup {}",

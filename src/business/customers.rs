@@ -1,9 +1,9 @@
 //! Customers: name required, phone and e-mail optional (e-mail checked when given), notes.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde::Serialize;
 
-use super::{BusinessError, FieldErrors, MAX_PAGE, Page, like_pattern, now_text};
+use super::{BusinessError, FieldErrors, MAX_PAGE, Page, now_text};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Customer {
@@ -14,9 +14,21 @@ pub struct Customer {
     pub notes: String,
 }
 
-const COLUMNS: &str = "id, name, phone, email, notes";
+impl Customer {
+    /// The phone number, or the e-mail when there is none: what tells two Anna Schmidts
+    /// apart.
+    pub fn detail(&self) -> &str {
+        if self.phone.is_empty() {
+            &self.email
+        } else {
+            &self.phone
+        }
+    }
+}
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
+pub(super) const COLUMNS: &str = "id, name, phone, email, notes";
+
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
     Ok(Customer {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -111,19 +123,38 @@ pub fn validate(form: &CustomerForm) -> Result<CustomerForm, FieldErrors> {
     }
 }
 
+/// Saves a new customer with the searchable copy of the phone number
+/// ([`crate::text::phone_digits`]).
 pub fn create(conn: &Connection, c: &CustomerForm) -> Result<i64, BusinessError> {
     let now = now_text();
     conn.execute(
-        "INSERT INTO customers (name, phone, email, notes, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![c.name, c.phone, c.email, c.notes, now],
+        "INSERT INTO customers (name, phone, phone_digits, email, notes, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![
+            c.name,
+            c.phone,
+            crate::text::phone_digits(&c.phone),
+            c.email,
+            c.notes,
+            now
+        ],
     )?;
     Ok(conn.last_insert_rowid())
 }
 
 pub fn update(conn: &Connection, id: i64, c: &CustomerForm) -> Result<(), BusinessError> {
     let n = conn.execute(
-        "UPDATE customers SET name = ?1, phone = ?2, email = ?3, notes = ?4, updated_at = ?5 WHERE id = ?6",
-        params![c.name, c.phone, c.email, c.notes, now_text(), id],
+        "UPDATE customers SET name = ?1, phone = ?2, phone_digits = ?3, email = ?4, notes = ?5,
+         updated_at = ?6 WHERE id = ?7",
+        params![
+            c.name,
+            c.phone,
+            crate::text::phone_digits(&c.phone),
+            c.email,
+            c.notes,
+            now_text(),
+            id
+        ],
     )?;
     if n == 0 {
         return Err(BusinessError::NotFound);
@@ -141,26 +172,28 @@ pub fn get(conn: &Connection, id: i64) -> Result<Customer, BusinessError> {
     .ok_or(BusinessError::NotFound)
 }
 
+/// Customers matching `search` the way [`super::search::customer_filter`] says, by name.
 pub fn list(
     conn: &Connection,
     search: &str,
     page: i64,
     per_page: i64,
 ) -> Result<Page<Customer>, BusinessError> {
-    let pattern = like_pattern(search.trim());
-    let filter =
-        "name LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
+    let filter = super::search::customer_filter(search);
+    let mut params = filter.params;
     let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM customers WHERE {filter}"),
-        [&pattern],
+        &format!("SELECT count(*) FROM customers WHERE {}", filter.clause),
+        params_from_iter(&params),
         |r| r.get(0),
     )?;
     let page = page.clamp(1, MAX_PAGE);
+    params.extend([per_page.into(), ((page - 1) * per_page).into()]);
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM customers WHERE {filter} ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3"
+        "SELECT {COLUMNS} FROM customers WHERE {} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",
+        filter.clause
     ))?;
     let items = stmt
-        .query_map(params![pattern, per_page, (page - 1) * per_page], from_row)?
+        .query_map(params_from_iter(&params), from_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Page {
         items,
@@ -168,15 +201,6 @@ pub fn list(
         per_page,
         total,
     })
-}
-
-/// Every customer's id and name, for the sale form.
-pub fn all_names(conn: &Connection) -> Result<Vec<(i64, String)>, BusinessError> {
-    let mut stmt = conn.prepare("SELECT id, name FROM customers ORDER BY name COLLATE NOCASE")?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
 }
 
 #[cfg(test)]

@@ -116,7 +116,8 @@ pub fn fill(
         })?;
     {
         let mut insert = tx.prepare(
-            "INSERT INTO customers (name, phone, email, notes, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            "INSERT INTO customers (name, phone, phone_digits, email, notes, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
         )?;
         for i in 0..customer_count {
             let first = FIRST.choose(&mut rng).copied().unwrap_or("Anna");
@@ -126,9 +127,11 @@ pub fn fill(
             } else {
                 ""
             };
+            let phone = format!("+49 30 {:07}", rng.random_range(1_000_000..9_999_999));
             insert.execute(params![
                 format!("{first} {last}"),
-                format!("+49 30 {:07}", rng.random_range(1_000_000..9_999_999)),
+                &phone,
+                crate::text::phone_digits(&phone),
                 format!(
                     "{}.{}{}@example.com",
                     first.to_lowercase(),

@@ -7,8 +7,10 @@ pub mod demo;
 pub mod export;
 pub mod money;
 pub mod products;
+pub mod sale_choices;
 pub mod sale_form;
 pub mod sales;
+pub mod search;
 
 use crate::db::DbError;
 

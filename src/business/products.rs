@@ -1,11 +1,11 @@
 //! Products and stock. Stock only changes through recorded adjustments (who, when, why) and
 //! sales, never by editing the product.
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
 use serde::Serialize;
 
 use super::money::{format_cents, parse_cents};
-use super::{BusinessError, FieldErrors, MAX_PAGE, Page, like_pattern, now_text};
+use super::{BusinessError, FieldErrors, MAX_PAGE, Page, now_text};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Product {
@@ -26,11 +26,16 @@ impl Product {
     pub fn is_low(&self) -> bool {
         !self.archived && self.stock <= self.reorder_level
     }
+
+    /// "TT-01 · 4.50 · 12 in stock": what tells products apart in a search.
+    pub fn detail(&self) -> String {
+        format!("{} · {} · {} in stock", self.sku, self.price(), self.stock)
+    }
 }
 
-const COLUMNS: &str = "id, sku, name, price_cents, stock, reorder_level, archived";
+pub(super) const COLUMNS: &str = "id, sku, name, price_cents, stock, reorder_level, archived";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Product> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Product> {
     Ok(Product {
         id: r.get(0)?,
         sku: r.get(1)?,
@@ -229,7 +234,7 @@ pub fn has_sales(conn: &Connection, id: i64) -> Result<bool, BusinessError> {
     )?)
 }
 
-/// Products matching `search` (name or SKU, as plain text), archived ones only when asked.
+/// Products with every word of `search` in their name or SKU, archived ones only when asked.
 pub fn list(
     conn: &Connection,
     search: &str,
@@ -237,22 +242,22 @@ pub fn list(
     page: i64,
     per_page: i64,
 ) -> Result<Page<Product>, BusinessError> {
-    let pattern = like_pattern(search.trim());
-    let filter = "(name LIKE ?1 ESCAPE '\\' OR sku LIKE ?1 ESCAPE '\\') AND (?2 OR archived = 0)";
+    let words = super::search::product_filter(search);
+    let filter = format!("{} AND (? OR archived = 0)", words.clause);
+    let mut params = words.params;
+    params.push(include_archived.into());
     let total: i64 = conn.query_row(
         &format!("SELECT count(*) FROM products WHERE {filter}"),
-        params![pattern, include_archived],
+        params_from_iter(&params),
         |r| r.get(0),
     )?;
     let page = page.clamp(1, MAX_PAGE);
+    params.extend([per_page.into(), ((page - 1) * per_page).into()]);
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM products WHERE {filter} ORDER BY archived, name COLLATE NOCASE, id LIMIT ?3 OFFSET ?4"
+        "SELECT {COLUMNS} FROM products WHERE {filter} ORDER BY archived, name COLLATE NOCASE, id LIMIT ? OFFSET ?"
     ))?;
     let items = stmt
-        .query_map(
-            params![pattern, include_archived, per_page, (page - 1) * per_page],
-            from_row,
-        )?
+        .query_map(params_from_iter(&params), from_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Page {
         items,

@@ -44,7 +44,7 @@ pub(super) fn user_command(
             crate::auth::validate_username(&name)?;
             let role = Role::parse(&role).context("unknown role")?;
             let password_text = read_new_password()?;
-            let user = login::add_user(&db, &name, &password_text, role)?;
+            let user = login::add_user(&db, &name, &password_text, role, false)?;
             println!("Added {} ({}).", user.username, user.role);
         }
         UserCommand::List => {
@@ -66,7 +66,7 @@ pub(super) fn user_command(
         UserCommand::Passwd { name } => {
             let user = find_user(&db, &name)?;
             let password_text = read_new_password()?;
-            login::set_password(&db, &store, user.id, &password_text)?;
+            login::set_password(&db, &store, user.id, &password_text, false)?;
             println!(
                 "Password changed for {}; their sessions ended and failed-login delays were cleared.",
                 user.username

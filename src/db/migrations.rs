@@ -77,7 +77,31 @@ const MIGRATIONS: &[&str] = &[
     // 4: a per-user session generation: changing or resetting a password ends the user's
     // other sessions (sessions live in signed cookies, so the server cannot list them).
     "ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;",
+    // 5: the sale form at the counter. A searchable copy of each customer's phone number
+    // (filled by `fill_phone_digits` below, kept up to date on every save), and a flag a
+    // super-admin sets so a person must choose their own password at their next login.
+    "ALTER TABLE customers ADD COLUMN phone_digits TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0
+        CHECK (must_change_password IN (0, 1));",
 ];
+
+/// Work a migration needs beyond its SQL (values only Rust computes), run right after the
+/// SQL that brings the schema to that version, in the same transaction.
+type DataStep = fn(&Connection) -> rusqlite::Result<()>;
+const DATA_STEPS: &[(i64, DataStep)] = &[(5, fill_phone_digits)];
+
+/// Fills `customers.phone_digits` for the rows that existed before version 5.
+fn fill_phone_digits(conn: &Connection) -> rusqlite::Result<()> {
+    let phones: Vec<(i64, String)> = conn
+        .prepare("SELECT id, phone FROM customers WHERE phone <> ''")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare("UPDATE customers SET phone_digits = ?1 WHERE id = ?2")?;
+    for (id, phone) in phones {
+        update.execute(rusqlite::params![crate::text::phone_digits(&phone), id])?;
+    }
+    Ok(())
+}
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -117,12 +141,17 @@ pub fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<i64
         return Ok(found);
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for sql in MIGRATIONS
+    for (index, sql) in MIGRATIONS
         .iter()
+        .enumerate()
         .take(usize::try_from(target).unwrap_or(0))
         .skip(usize::try_from(found).unwrap_or(0))
     {
         tx.execute_batch(sql)?;
+        let version = i64::try_from(index).unwrap_or(i64::MAX).saturating_add(1);
+        for (_, step) in DATA_STEPS.iter().filter(|(v, _)| *v == version) {
+            step(&tx)?;
+        }
     }
     tx.pragma_update(None, "user_version", target)?;
     tx.commit()?;
@@ -146,6 +175,34 @@ mod tests {
         let err = migrate(&mut conn, &path).unwrap_err();
         assert!(matches!(err, DbError::TooNew { .. }));
         assert!(err.to_string().contains("newer version"));
+    }
+
+    #[test]
+    fn version_5_fills_the_phone_digits_of_existing_customers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_to(&mut conn, &path, 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO customers (name, phone, created_at, updated_at)
+                VALUES ('Ann', '+44 (0)20 7946-0958', 'x', 'x'), ('Bo', '', 'x', 'x');
+             INSERT INTO users (username, password_hash, role, created_at, updated_at)
+                VALUES ('old', 'h', 'staff', 'x', 'x');",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn, &path).unwrap(), 4);
+        let digits: Vec<String> = conn
+            .prepare("SELECT phone_digits FROM customers ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(digits, ["442079460958", ""]);
+        let must_change: i64 = conn
+            .query_row("SELECT must_change_password FROM users", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(must_change, 0, "existing accounts keep working as before");
     }
 
     #[test]

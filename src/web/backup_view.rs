@@ -111,6 +111,54 @@ pub struct StatusView {
     /// hold the count over the cap.
     pub retention: RetentionOutlook,
     pub offsite: crate::offsite::OffsiteStatus,
+    /// The last restore, while it can still be undone from the page.
+    pub undo: Option<UndoOffer>,
+}
+
+/// How long after a restore the status page offers to undo it (the safety backup stays in
+/// the list for longer: it can be restored like any backup).
+pub const UNDO_OFFER_DAYS: i64 = 7;
+
+/// "Undo this restore": put back the safety backup the last restore made.
+#[derive(Debug, Clone, Serialize)]
+pub struct UndoOffer {
+    /// The safety backup (`pre_restore_...db`).
+    pub name: String,
+    /// Which restore it belongs to ("Made before restoring X on D by U").
+    pub description: String,
+    pub ago: String,
+}
+
+/// The newest safety backup, when it was made in the last [`UNDO_OFFER_DAYS`] days.
+pub fn undo_offer(entries: &[BackupEntry], now: DateTime<Utc>) -> Option<UndoOffer> {
+    let newest = entries
+        .iter()
+        .filter(|e| e.kind() == BackupKind::PreRestore)
+        .max_by_key(|e| e.created_at())?;
+    if now - newest.created_at() > chrono::Duration::days(UNDO_OFFER_DAYS) {
+        return None;
+    }
+    Some(UndoOffer {
+        name: newest.file_name.clone(),
+        description: match newest.description() {
+            "" => format!(
+                "Made before a restore on {}",
+                timefmt::local(newest.created_at())
+            ),
+            d => d.to_string(),
+        },
+        ago: timefmt::ago(newest.created_at(), now),
+    })
+}
+
+/// A check method as a clerk reads it.
+pub fn check_method_words(method: &str) -> &'static str {
+    match method {
+        "quick_check" => "quick check",
+        "integrity_check" => "thorough check",
+        "restore check" => "check before a restore",
+        _ => "check",
+    }
 }
 
 /// Gathers the status (blocking: reads the folder and the off-site status file).
@@ -167,6 +215,7 @@ pub fn status_view(state: &AppState, schedule: ScheduleInfo, now: DateTime<Utc>)
         settings,
         emergency_candidate,
         retention: engine.retention_outlook().unwrap_or_default(),
+        undo: undo_offer(&entries, now),
         backups,
     }
 }

@@ -20,6 +20,12 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/static/")
 }
 
+/// What a person who must choose a new password may still open: the account page (to
+/// choose it), logging out, and the files pages need.
+fn open_before_new_password(path: &str) -> bool {
+    path == "/account" || path == "/logout" || is_public(path)
+}
+
 fn error_response<B>(req: ServiceRequest, err: AppError) -> ServiceResponse<EitherBody<B>> {
     let response = if req.path().starts_with("/api/") {
         actix_web::ResponseError::error_response(&ApiError(err))
@@ -72,10 +78,20 @@ pub async fn auth_gate<B: MessageBody + 'static>(
             match user {
                 Some(u) if still_valid(&identity, Some(&u)) => {
                     session.touch(&identity, now);
+                    if u.must_change_password && !open_before_new_password(req.path()) {
+                        if req.path().starts_with("/api/") {
+                            let err = AppError::Forbidden(
+                                "Choose a new password on the My account page first.".into(),
+                            );
+                            return Ok(error_response(req, err));
+                        }
+                        return Ok(redirect(req, "/account"));
+                    }
                     req.extensions_mut().insert(CurrentUser {
                         id: u.id,
                         username: u.username,
                         role: u.role,
+                        must_change_password: u.must_change_password,
                     });
                 }
                 _ => {

@@ -15,6 +15,7 @@ pub mod pages;
 pub mod security;
 pub mod session;
 pub mod session_store;
+pub mod suggest;
 
 use std::sync::{Arc, RwLock};
 
@@ -155,5 +156,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(pages::backup::routes)
         .configure(api_offsite::routes)
         .configure(api::routes)
+        .configure(suggest::routes)
         .configure(pages::business_routes);
 }

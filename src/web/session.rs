@@ -42,6 +42,8 @@ pub struct CurrentUser {
     pub id: i64,
     pub username: String,
     pub role: Role,
+    /// Must choose a new password before anything else (only `/account` is open to them).
+    pub must_change_password: bool,
 }
 
 impl CurrentUser {
@@ -96,6 +98,15 @@ pub enum FlashKind {
 pub struct Flash {
     pub kind: FlashKind,
     pub message: String,
+    /// What to do next, shown as a button after the message ("Undo this restore").
+    #[serde(default)]
+    pub link: Option<FlashLink>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlashLink {
+    pub href: String,
+    pub label: String,
 }
 
 impl Flash {
@@ -195,16 +206,29 @@ impl UserSession {
     }
 
     pub fn flash_ok(&self, message: impl Into<String>) {
-        self.push_flash(FlashKind::Ok, message.into());
+        self.push_flash(FlashKind::Ok, message.into(), None);
+    }
+
+    /// A message with a button to what comes next (a local path).
+    pub fn flash_ok_with_link(&self, message: impl Into<String>, href: String, label: &str) {
+        let link = FlashLink {
+            href,
+            label: label.to_string(),
+        };
+        self.push_flash(FlashKind::Ok, message.into(), Some(link));
     }
 
     pub fn flash_error(&self, message: impl Into<String>) {
-        self.push_flash(FlashKind::Error, message.into());
+        self.push_flash(FlashKind::Error, message.into(), None);
     }
 
-    fn push_flash(&self, kind: FlashKind, message: String) {
+    fn push_flash(&self, kind: FlashKind, message: String, link: Option<FlashLink>) {
         let mut list: Vec<Flash> = self.get(KEY_FLASH).unwrap_or_default();
-        list.push(Flash { kind, message });
+        list.push(Flash {
+            kind,
+            message,
+            link,
+        });
         let excess = list.len().saturating_sub(MAX_FLASHES);
         list.drain(..excess);
         self.set(KEY_FLASH, list);

@@ -371,6 +371,14 @@ fn settings_are_validated_saved_and_applied_without_restart() {
     let status = boss.get("/api/backups/status").json();
     assert_eq!(status["schedule"]["active"], false);
     assert!(status["schedule"]["next_run"].is_null());
+    // Not "Protected" any more: only startup and manual backups are made now.
+    assert_eq!(status["health"]["level"], "amber");
+    let message = status["health"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Automatic backups are off"),
+        "{message}"
+    );
+    assert!(boss.get("/products").body.contains("banner banner-amber"));
 }
 
 #[test]
@@ -454,7 +462,7 @@ fn details_page_compares_row_counts_and_verify_now_works() {
     assert!(page.body.contains("sha256"), "the whole record is shown");
     assert!(
         page.body.contains(
-            "<td>Customers</td><td class=\"num\">0</td><td class=\"num\">2</td><td>2 more now</td>"
+            "<td data-label=\"Table\">Customers</td><td data-label=\"In backup\" class=\"num\">0</td><td data-label=\"Now\" class=\"num\">2</td><td data-label=\"Difference\">2 more now</td>"
         ),
         "{}",
         page.body

@@ -407,6 +407,8 @@ fn products_with_sales_are_archived_not_deleted() {
         !staff.get("/sales/new").body.contains("Sold once"),
         "archived products are not for sale"
     );
+    let offered = staff.get("/api/products/search?q=Sold").json();
+    assert_eq!(offered["products"], serde_json::json!([]), "nor offered");
     assert_eq!(sale(&staff, &[(sold, "1", "")]).status, 400);
     assert!(staff.get("/products?archived=1").body.contains("Sold once"));
 }

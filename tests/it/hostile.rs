@@ -73,6 +73,7 @@ fn markup_and_template_syntax_are_shown_as_text_everywhere() {
         customer.clone(),
         "/sales".to_string(),
         "/sales/new".to_string(),
+        format!("/sales/new?customer={cid}"),
         sale.clone(),
         "/backup/status".to_string(),
     ] {
@@ -80,6 +81,21 @@ fn markup_and_template_syntax_are_shown_as_text_everywhere() {
         assert_eq!(res.status, 200, "{page}");
         assert_escaped(&res.body, &page);
     }
+    // The sale form's Find shows the matches and what was typed, escaped.
+    let res = boss.post_form(
+        "/sales",
+        &[
+            ("customer_q", EVIL),
+            ("customer_id", ""),
+            ("product_q", "EVIL-1"),
+            ("product_id", ""),
+            ("quantity", EVIL),
+            ("unit_price", EVIL),
+            ("find", "1"),
+        ],
+    );
+    assert_eq!(res.status, 200);
+    assert_escaped(&res.body, "sale form after Find");
     // The invalid form shown again keeps the input, escaped.
     let res = boss.post_form(
         "/products",

@@ -4,6 +4,7 @@
 mod backup_web;
 mod browser;
 mod business;
+mod counter;
 mod faults;
 mod garage;
 mod hostile;
@@ -12,6 +13,7 @@ mod load;
 mod offsite;
 mod offsite_garage;
 mod offsite_s3;
+mod passwords;
 mod restore;
 mod server;
 mod sessions;

@@ -336,7 +336,7 @@ fn first_run_page_only_while_nobody_has_an_account() {
         ],
     );
     assert_eq!(bad.status, 400);
-    assert!(bad.body.contains("at least 8 characters"));
+    assert!(bad.body.contains("at least 10 characters"));
     assert!(bad.body.contains("value=\"boss\""), "input kept");
     assert_eq!(app.query_i64("SELECT count(*) FROM users"), 0);
 
@@ -754,7 +754,7 @@ fn cli_manages_users_and_lists_backups() {
         Some("short\n"),
     );
     assert!(!weak.status.success());
-    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 8 characters"));
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 10 characters"));
     let dup = run_cli(
         dir.path(),
         &["user", "add", "ERIN"],

@@ -169,6 +169,34 @@ impl TestApp {
         self.wait_for_startup_backup_attempt();
     }
 
+    /// Sets up a folder off-site target in `dir` from the page, confirms the emergency kit and
+    /// waits until the health line is green (a green line needs an off-site copy).
+    pub fn protect_off_site(&self, dir: &Path) {
+        let boss = self.login_as(Role::SuperAdmin);
+        let res = boss.post_form(
+            "/backup/offsite/targets",
+            &[
+                ("kind", "folder"),
+                ("name", "usb"),
+                ("path", dir.to_str().unwrap()),
+            ],
+        );
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(
+            boss.post_form("/backup/offsite/kit/confirm", &[]).status,
+            303
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let health = boss.get("/api/offsite").json()["health"].clone();
+            if health["level"] == "green" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "not green after 60 s: {health}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until the startup backup attempt (good or not) has released the backup lock.
     pub fn wait_for_startup_backup_attempt(&self) {
         // The operation lock is released just after the record is written.

@@ -23,6 +23,9 @@ pub(super) struct Account {
     password_hash: String,
     role: String,
     active: bool,
+    /// "Must choose a new password at next sign-in"; `None` in databases from before the
+    /// column existed. It travels with the password: a temporary password keeps its flag.
+    must_change: Option<bool>,
 }
 
 impl Account {
@@ -35,6 +38,9 @@ impl Account {
         self.password_hash != other.password_hash
             || self.role != other.role
             || self.active != other.active
+            || (self.must_change.is_some()
+                && other.must_change.is_some()
+                && self.must_change != other.must_change)
     }
 }
 
@@ -48,8 +54,14 @@ pub(super) fn read_accounts(conn: &Connection) -> rusqlite::Result<Vec<Account>>
     if !has_users {
         return Ok(Vec::new());
     }
-    let mut stmt =
-        conn.prepare("SELECT id, username, password_hash, role, active FROM users ORDER BY id")?;
+    let flag = if has_must_change(conn)? {
+        "must_change_password"
+    } else {
+        "NULL"
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, username, password_hash, role, active, {flag} FROM users ORDER BY id"
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok(Account {
             id: r.get(0)?,
@@ -57,9 +69,18 @@ pub(super) fn read_accounts(conn: &Connection) -> rusqlite::Result<Vec<Account>>
             password_hash: r.get(2)?,
             role: r.get(3)?,
             active: r.get::<_, i64>(4)? != 0,
+            must_change: r.get::<_, Option<i64>>(5)?.map(|v| v != 0),
         })
     })?;
     rows.collect()
+}
+
+fn has_must_change(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('users') WHERE name = 'must_change_password')",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// Today's accounts from a live database file nobody else has open (the command-line
@@ -128,6 +149,12 @@ fn keep_current(copy: &Path, today: &[Account]) -> rusqlite::Result<(Vec<Account
                 "UPDATE users SET password_hash = ?1, role = ?2, active = ?3 WHERE id = ?4",
                 params![now.password_hash, now.role, i64::from(now.active), now.id],
             )?;
+            if let (Some(flag), Some(_)) = (now.must_change, old.must_change) {
+                tx.execute(
+                    "UPDATE users SET must_change_password = ?1 WHERE id = ?2",
+                    params![i64::from(flag), now.id],
+                )?;
+            }
         }
     }
     tx.commit()?;
@@ -272,6 +299,7 @@ mod tests {
             password_hash: hash.into(),
             role: role.into(),
             active,
+            must_change: Some(false),
         }
     }
 

@@ -243,7 +243,9 @@ impl BackupEngine {
         let pause_ms = elapsed_ms(pause_started);
         drop(exclusive);
 
-        if let Err(e) = self.finish_safety_backup(&backups.join(&safety_name), user, started) {
+        let safety_path = backups.join(&safety_name);
+        let restored = &prepared.entry.file_name;
+        if let Err(e) = self.finish_safety_backup(&safety_path, restored, user, started) {
             // The restore itself succeeded; the safety file is listed as unverified.
             self.log().warning(&format!(
                 "The safety backup {safety_name} could not be checked: {e}"
@@ -345,10 +347,12 @@ impl BackupEngine {
         Ok(())
     }
 
-    /// Makes the hard-linked old database a self-contained, verified backup with a record.
+    /// Makes the hard-linked old database a self-contained, verified backup with a record
+    /// that says which restore it belongs to (`restored` by `user`, now).
     fn finish_safety_backup(
         &self,
         path: &Path,
+        restored: &str,
         user: &str,
         started: Instant,
     ) -> Result<(), BackupError> {
@@ -370,7 +374,11 @@ impl BackupEngine {
             file_name: file_name.clone(),
             created_at: now,
             created_by: user.to_string(),
-            description: "Safety backup made before a restore".into(),
+            // Several safety backups look alike in the list: say which restore made each.
+            description: format!(
+                "Made before restoring {restored} on {} by {user}",
+                crate::timefmt::local(now)
+            ),
             duration_ms: elapsed_ms(started),
         };
         let verification = Verification::of(CheckMethod::Quick.as_str(), now, &inspected.check);

@@ -331,3 +331,36 @@ fn offline_restore_over_a_broken_database_falls_back_to_the_backup_accounts() {
         "{log}"
     );
 }
+
+#[test]
+fn a_temporary_password_keeps_its_must_change_flag_across_a_restore() {
+    let f = fixture();
+    let db = f.engine.db().unwrap().clone();
+    let p = add_people(&db);
+    let backup = f.make(BackupKind::Manual, "before the reset");
+    // An admin gives Bob a temporary password that he must change at his next sign-in.
+    db.with_conn(|c| {
+        users::set_password_hash(c, p.bob, "hash-bob-temporary")?;
+        c.execute(
+            "UPDATE users SET must_change_password = 1 WHERE id = ?1",
+            [p.bob],
+        )?;
+        Ok::<_, AuthError>(())
+    })
+    .unwrap();
+    f.engine
+        .restore(&backup.file_name, "ann", RestoreOptions::default())
+        .unwrap();
+    let (hash, flag): (String, i64) = db
+        .with_conn(|c| {
+            c.query_row(
+                "SELECT password_hash, must_change_password FROM users WHERE id = ?1",
+                [p.bob],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(DbError::from)
+        })
+        .unwrap();
+    assert_eq!(hash, "hash-bob-temporary");
+    assert_eq!(flag, 1, "the temporary password is still temporary");
+}

@@ -71,6 +71,21 @@ fn health_ages_count_from_the_clock() {
 }
 
 #[test]
+fn health_is_amber_while_automatic_backups_are_off() {
+    let f = fixture();
+    f.make(BackupKind::Manual, "now");
+    f.settings.write().unwrap().interval_hours = 0;
+    f.engine.invalidate_health();
+    let health = f.engine.health(f.clock.now());
+    assert_eq!(health.level, health::HealthLevel::Amber);
+    assert!(
+        health.message.starts_with("Automatic backups are off"),
+        "{}",
+        health.message
+    );
+}
+
+#[test]
 fn the_progress_of_an_operation_starts_at_the_clock_time() {
     let f = fixture();
     let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).single().unwrap();

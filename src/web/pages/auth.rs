@@ -241,16 +241,19 @@ pub async fn first_run(
 struct AccountPage {
     layout: Layout,
     errors: FieldErrors,
+    /// A super-admin asked this person to choose their own password first.
+    must_change: bool,
 }
 
 pub async fn account_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     render(&AccountPage {
         layout: Layout::new(&req, &state, "My account", "account").await,
         errors: FieldErrors::default(),
+        must_change: user.must_change_password,
     })
 }
 
@@ -277,6 +280,7 @@ pub async fn change_password(
         role: user.role,
         active: true,
         created_at: String::new(),
+        must_change_password: user.must_change_password,
     };
     let outcome = blocking(move || {
         let change = PasswordChange {
@@ -303,6 +307,7 @@ pub async fn change_password(
         &AccountPage {
             layout: Layout::new(&req, &state, "My account", "account").await,
             errors,
+            must_change: user.must_change_password,
         },
         StatusCode::BAD_REQUEST,
     )

@@ -8,16 +8,19 @@ use serde::Deserialize;
 use super::products::{PER_PAGE, csv_response};
 use crate::auth::Role;
 use crate::business::money::format_cents;
-use crate::business::products::{self, Product};
-use crate::business::sales::{self, LineText, NewSale, SaleDetail, SaleForm, SaleSummary};
+use crate::business::products::Product;
+use crate::business::sale_choices::{self, LineChoice, SaleChoices};
+use crate::business::sale_form::LineField;
+use crate::business::sales::{self, NewSale, SaleDetail, SaleForm, SaleSummary};
+use crate::business::search;
 use crate::business::{
-    BusinessError, FieldErrors, Page, customers, export, local_midnight_utc, split_refusal,
+    BusinessError, FieldErrors, Page, export, local_midnight_utc, split_refusal,
 };
 use crate::web::layout::{Layout, Pager};
 use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
+use crate::web::{AppError, AppState, assets, render, render_form, run_db, see_other};
 
-/// Empty lines shown on a new sale form (JavaScript can add more).
+/// Lines shown on a new sale form (JavaScript can add more).
 const BLANK_LINES: usize = 5;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -103,45 +106,120 @@ async fn list(
 #[template(path = "sales/new.html")]
 struct NewPage {
     layout: Layout,
-    products: Vec<Product>,
-    customers: Vec<(i64, String)>,
-    customer_id: String,
-    lines: Vec<LineText>,
+    shown: SaleChoices,
     error: String,
+    customer_error: String,
+    sale_js: Vec<String>,
 }
 
-/// Shows the sale form (again, with `errors`, when it was refused).
+impl NewPage {
+    fn money(&self, cents: &i64) -> String {
+        format_cents(*cents)
+    }
+
+    fn total(&self) -> String {
+        self.shown
+            .total_cents
+            .map_or_else(|| "–".to_string(), format_cents)
+    }
+
+    fn is_chosen_customer(&self, id: &i64) -> bool {
+        self.shown
+            .customer
+            .chosen
+            .as_ref()
+            .is_some_and(|c| c.id == *id)
+    }
+
+    fn is_chosen_product(&self, line: &LineChoice, id: &i64) -> bool {
+        line.chosen.as_ref().is_some_and(|p| p.id == *id)
+    }
+
+    /// What the customer search found, or who is chosen.
+    fn customer_note(&self) -> String {
+        let c = &self.shown.customer;
+        let detail = c.chosen.as_ref().map(|c| c.detail().to_string());
+        found_note(detail, c.searched, c.matches.len(), &c.query, "customer")
+    }
+
+    /// What the line's search found, or the chosen product's SKU, price and stock.
+    fn line_note(&self, line: &LineChoice) -> String {
+        let detail = line.chosen.as_ref().map(Product::detail);
+        let query = &line.text.product_q;
+        found_note(detail, line.searched, line.matches.len(), query, "product")
+    }
+
+    /// The first, empty choice of a line's product list.
+    fn product_placeholder(&self, line: &LineChoice) -> String {
+        match (line.chosen.is_some(), line.matches.len()) {
+            (true, _) => "— no product —".into(),
+            (false, 0) => "— type a name or SKU, then Find —".into(),
+            (false, n) => format!("— choose one of {n} —"),
+        }
+    }
+
+    /// The problem of `line` is about `field` ("product", "quantity" or "price").
+    fn invalid(&self, line: &LineChoice, field: &str) -> bool {
+        line.problem.as_ref().is_some_and(|p| {
+            field
+                == match p.field {
+                    LineField::Product => "product",
+                    LineField::Quantity => "quantity",
+                    LineField::Price => "price",
+                }
+        })
+    }
+}
+
+/// Shows the sale form (again, with `errors`, when it was refused; with search matches after
+/// Find).
 async fn new_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     form: SaleForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let (products, customers) = run_db(state, |c| {
-        Ok::<_, BusinessError>((products::sellable(c)?, customers::all_names(c)?))
+    let failed = !errors.is_empty();
+    let shown = run_db(state, move |c| {
+        sale_choices::choices(c, &form, BLANK_LINES, failed)
     })
     .await?;
-    let mut lines = form.lines;
-    while lines.len() < BLANK_LINES {
-        lines.push(LineText::default());
-    }
-    let failed = !errors.is_empty();
     render_form(
         &NewPage {
             layout: Layout::new(req, state, "New sale", "sales").await,
-            products,
-            customers,
-            customer_id: form.customer_id,
-            lines,
-            error: errors.joined(),
+            shown,
+            error: errors.get("lines").to_string(),
+            customer_error: errors.get("customer_id").to_string(),
+            sale_js: ["money.js", "combobox.js", "sale.js"]
+                .into_iter()
+                .map(assets::url)
+                .collect(),
         },
         failed,
     )
 }
 
-impl NewPage {
-    fn money(&self, cents: &i64) -> String {
-        format_cents(*cents).replace(',', "")
+/// The note under a search field: what is chosen (`detail`), or how many `what`s the
+/// search for `query` found.
+fn found_note(
+    detail: Option<String>,
+    searched: bool,
+    matches: usize,
+    query: &str,
+    what: &str,
+) -> String {
+    match (detail, searched, matches) {
+        (Some(detail), false, _) | (Some(detail), true, 1) => detail,
+        (_, false, _) => String::new(),
+        (_, true, 0) => format!(
+            "No {what} matches “{}”: try part of a word{}.",
+            query.trim(),
+            if what == "product" { " or the SKU" } else { "" }
+        ),
+        (_, true, n) if n >= search::SUGGESTIONS => {
+            format!("The first {n} matches: type more to narrow them down.")
+        }
+        (_, true, n) => format!("{n} {what}s match: choose one from the list."),
     }
 }
 
@@ -158,11 +236,13 @@ async fn new_form(
 ) -> Result<HttpResponse, AppError> {
     let form = SaleForm {
         customer_id: query.customer.map(|c| c.to_string()).unwrap_or_default(),
-        lines: Vec::new(),
+        ..SaleForm::default()
     };
     new_page(&req, &state, form, FieldErrors::default()).await
 }
 
+/// Saves the sale, or (a Find button, or Enter without JavaScript) shows the form again with
+/// what the search fields found: never a half-filled sale saved by a stray Enter.
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -171,6 +251,9 @@ async fn create(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let form = SaleForm::from_pairs(&form);
+    if form.find {
+        return new_page(&req, &state, form, FieldErrors::default()).await;
+    }
     let sale = match NewSale::parse(&form) {
         Ok(sale) => sale,
         Err(errors) => return new_page(&req, &state, form, errors).await,

@@ -26,6 +26,13 @@ struct ListPage {
     users: Vec<User>,
 }
 
+impl ListPage {
+    /// When the account was made, as a local date and time.
+    fn since(&self, user: &User) -> String {
+        crate::business::display_time(&user.created_at)
+    }
+}
+
 async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -49,6 +56,8 @@ pub struct NewUserForm {
     password: String,
     #[serde(default)]
     password2: String,
+    /// "Ask for a new password at the first login".
+    must_change: Option<String>,
 }
 
 #[derive(Template)]
@@ -58,23 +67,31 @@ struct NewPage {
     username: String,
     role: String,
     roles: [Role; 3],
+    must_change: bool,
     errors: FieldErrors,
+}
+
+/// The form as typed, shown again (passwords never are).
+struct NewUserShown {
+    username: String,
+    role: String,
+    must_change: bool,
 }
 
 async fn new_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
-    username: String,
-    role: String,
+    shown: NewUserShown,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let failed = !errors.is_empty();
     render_form(
         &NewPage {
             layout: Layout::new(req, state, "Add a user", "users").await,
-            username,
-            role,
+            username: shown.username,
+            role: shown.role,
             roles: Role::ALL,
+            must_change: shown.must_change,
             errors,
         },
         failed,
@@ -87,14 +104,13 @@ async fn new_form(
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
-    new_page(
-        &req,
-        &state,
-        String::new(),
-        "staff".into(),
-        FieldErrors::default(),
-    )
-    .await
+    let shown = NewUserShown {
+        username: String::new(),
+        role: "staff".into(),
+        // The person at the keyboard chose this password; the new user should pick their own.
+        must_change: true,
+    };
+    new_page(&req, &state, shown, FieldErrors::default()).await
 }
 
 async fn create(
@@ -120,32 +136,47 @@ async fn create(
     } else if form.password != form.password2 {
         errors.add("password", "The two passwords are different.");
     }
+    let must_change = form.must_change.is_some();
     let Some(role) = role.filter(|_| errors.is_empty()) else {
-        return new_page(&req, &state, username, form.role, errors).await;
+        let shown = NewUserShown {
+            username,
+            role: form.role,
+            must_change,
+        };
+        return new_page(&req, &state, shown, errors).await;
     };
     let db = state.db.clone();
     let name = username.clone();
-    let created =
-        blocking(
-            move || match crate::auth::login::add_user(&db, &name, &form.password, role) {
-                Ok(u) => Ok(Ok(u)),
-                Err(e @ AuthError::UsernameTaken(_)) => Ok(Err(e.to_string())),
-                Err(e) => Err(e),
-            },
-        )
-        .await?;
+    let created = blocking(move || {
+        match crate::auth::login::add_user(&db, &name, &form.password, role, must_change) {
+            Ok(u) => Ok(Ok(u)),
+            Err(e @ AuthError::UsernameTaken(_)) => Ok(Err(e.to_string())),
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
     match created {
         Ok(u) => {
             session.flash_ok(format!(
-                "{} can now log in as {}.",
+                "{} can now log in as {}{}.",
                 u.username,
-                u.role.label()
+                u.role.label(),
+                if u.must_change_password {
+                    " and will be asked to choose their own password first"
+                } else {
+                    ""
+                }
             ));
             Ok(see_other("/users"))
         }
         Err(message) => {
             errors.add("username", message);
-            new_page(&req, &state, username, role.as_str().into(), errors).await
+            let shown = NewUserShown {
+                username,
+                role: role.as_str().into(),
+                must_change,
+            };
+            new_page(&req, &state, shown, errors).await
         }
     }
 }
@@ -156,25 +187,30 @@ struct EditPage {
     layout: Layout,
     u: User,
     roles: [Role; 3],
-    error: String,
+    /// `access` (role and login) or `password` (the reset form).
+    errors: FieldErrors,
+    /// The page shows the super-admin's own account.
+    is_me: bool,
 }
 
 async fn edit_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
+    me: &CurrentUser,
     id: i64,
-    error: String,
+    errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let u = run_db(state, move |c| users::get(c, id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let failed = !error.is_empty();
+    let failed = !errors.is_empty();
     render_form(
         &EditPage {
             layout: Layout::new(req, state, &format!("User {}", u.username), "users").await,
+            is_me: u.id == me.id,
             u,
             roles: Role::ALL,
-            error,
+            errors,
         },
         failed,
     )
@@ -187,7 +223,7 @@ async fn edit_form(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
-    edit_page(&req, &state, id.into_inner(), String::new()).await
+    edit_page(&req, &state, &user, id.into_inner(), FieldErrors::default()).await
 }
 
 #[derive(Deserialize)]
@@ -207,7 +243,8 @@ async fn update(
     user.require(Role::SuperAdmin)?;
     let id = id.into_inner();
     let Some(role) = Role::parse(&form.role) else {
-        return edit_page(&req, &state, id, "Choose a role.".into()).await;
+        let errors = FieldErrors::one("access", "Choose a role.");
+        return edit_page(&req, &state, &user, id, errors).await;
     };
     let active = form.active.is_some();
     let (db, store) = (state.db.clone(), state.auth.clone());
@@ -230,13 +267,18 @@ async fn update(
             ));
             Ok(see_other("/users"))
         }
-        Err(message) => edit_page(&req, &state, id, message).await,
+        Err(message) => {
+            let errors = FieldErrors::one("access", message);
+            edit_page(&req, &state, &user, id, errors).await
+        }
     }
 }
 
 #[derive(Deserialize)]
 pub struct ResetForm {
     password: String,
+    /// "Ask for a new password at the next login".
+    must_change: Option<String>,
 }
 
 async fn reset_password(
@@ -251,15 +293,24 @@ async fn reset_password(
     let id = id.into_inner();
     let form = form.into_inner();
     if let Err(e) = crate::auth::validate_password(&form.password) {
-        return edit_page(&req, &state, id, e.to_string()).await;
+        let errors = FieldErrors::one("password", e.to_string());
+        return edit_page(&req, &state, &user, id, errors).await;
     }
+    // Nobody is sent to choose a new password right after setting their own.
+    let must_change = form.must_change.is_some() && id != user.id;
     let (db, store) = (state.db.clone(), state.auth.clone());
-    let updated =
-        blocking(move || crate::auth::login::set_password(&db, &store, id, &form.password)).await?;
+    let updated = blocking(move || {
+        crate::auth::login::set_password(&db, &store, id, &form.password, must_change)
+    })
+    .await?;
     // Resetting one's own password keeps this browser logged in (all others end).
     if updated.id == user.id {
         session.log_in(&updated, state.clock.now());
     }
-    session.flash_ok("Password reset. Tell the person their new password.");
+    session.flash_ok(if must_change {
+        "Password reset. Tell the person their new password: they will be asked to choose their own when they log in."
+    } else {
+        "Password reset. Tell the person their new password."
+    });
     Ok(see_other(&format!("/users/{id}")))
 }

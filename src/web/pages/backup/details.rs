@@ -8,7 +8,9 @@ use serde::Deserialize;
 use crate::auth::Role;
 use crate::backup::BackupState;
 use crate::timefmt;
-use crate::web::backup_view::{BackupRow, CountRow, compare_counts, current_counts};
+use crate::web::backup_view::{
+    BackupRow, CountRow, check_method_words, compare_counts, current_counts,
+};
 use crate::web::layout::Layout;
 use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, backups, blocking, render, see_other};
@@ -62,7 +64,7 @@ pub async fn details(
             .unwrap_or_default(),
         method: sidecar
             .as_ref()
-            .map(|s| s.verification.method.to_string())
+            .map(|s| check_method_words(&s.verification.method).to_string())
             .unwrap_or_default(),
         duration: sidecar
             .as_ref()

@@ -5,7 +5,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{AccountLine, ConfirmPage};
-use crate::backup::{AccountChange, AccountDifference, Accounts, RestoreOptions, RestoreReport};
+use crate::backup::{
+    AccountChange, AccountDifference, Accounts, BackupKind, BackupName, RestoreOptions,
+    RestoreReport,
+};
 use crate::timefmt;
 use crate::web::backup_view::{compare_counts, current_counts, load_status};
 use crate::web::backups::{self, Restore, require_restorer};
@@ -74,28 +77,40 @@ pub async fn restore_page(
             what: describe(d),
         })
         .collect();
+    let mut explanation = vec![
+        format!(
+            "The data will go back to how it was on {} ({}, {} backup by {}{}).",
+            timefmt::local(entry.created_at()),
+            timefmt::ago(entry.created_at(), state.clock.now()),
+            entry.kind().label(),
+            entry.created_by(),
+            if entry.description().is_empty() {
+                String::new()
+            } else {
+                format!(": “{}”", entry.description())
+            },
+        ),
+        "First the backup is checked; if it is damaged nothing changes.".into(),
+        "The current data is kept as a safety backup (pre_restore_...) so this can be undone.".into(),
+        "Everyone keeps working: pages pause for a moment while the data is swapped.".into(),
+        "Passwords, roles and disabled accounts stay as they are today for everyone who is in both (accounts are not business data); people whose account is not in the backup will have to be added again.".into(),
+    ];
+    let undoing = entry.kind() == BackupKind::PreRestore;
+    if undoing {
+        explanation.insert(
+            1,
+            "This is the safety backup a restore made of the data just before it: restoring it undoes that restore.".into(),
+        );
+    }
     render(&ConfirmPage {
         layout: Layout::new(&req, &state, "Restore backup", "backup").await,
         action: format!("/backup/{}/restore", entry.file_name),
-        heading: format!("Restore {}?", entry.file_name),
-        explanation: vec![
-            format!(
-                "The data will go back to how it was on {} ({}, {} backup by {}{}).",
-                timefmt::local(entry.created_at()),
-                timefmt::ago(entry.created_at(), state.clock.now()),
-                entry.kind().label(),
-                entry.created_by(),
-                if entry.description().is_empty() {
-                    String::new()
-                } else {
-                    format!(": “{}”", entry.description())
-                },
-            ),
-            "First the backup is checked; if it is damaged nothing changes.".into(),
-            "The current data is kept as a safety backup (pre_restore_...) so this can be undone.".into(),
-            "Everyone keeps working: pages pause for a moment while the data is swapped.".into(),
-            "Passwords, roles and disabled accounts stay as they are today for everyone who is in both (accounts are not business data); people whose account is not in the backup will have to be added again.".into(),
-        ],
+        heading: if undoing {
+            format!("Undo the restore: put back {}?", entry.file_name)
+        } else {
+            format!("Restore {}?", entry.file_name)
+        },
+        explanation,
         button: "Restore this backup".into(),
         danger: true,
         counts: compare_counts(&backup_counts, &current),
@@ -121,6 +136,19 @@ fn restore_message(report: &RestoreReport) -> String {
         ));
     }
     message
+}
+
+/// Says what was restored and offers to undo it: restoring the safety backup it just made,
+/// through the same confirmation as any restore.
+fn flash_restored(session: &UserSession, report: &RestoreReport) {
+    let message = restore_message(report);
+    if BackupName::parse(&report.safety_backup).is_some() {
+        let undo = format!("/backup/{}/restore", report.safety_backup);
+        session.flash_ok_with_link(message, undo, "Undo this restore");
+    } else {
+        // The safety copy kept a temporary name (the next start names it): nothing to link.
+        session.flash_ok(message);
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -151,7 +179,7 @@ pub async fn restore(
 ) -> Result<HttpResponse, AppError> {
     let which = Restore::Named(name.into_inner());
     match backups::restore(&state, &user, which, form.options()).await {
-        Ok(report) => session.flash_ok(restore_message(&report)),
+        Ok(report) => flash_restored(&session, &report),
         Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => return Err(e),
         Err(e) => session.flash_error(format!("Restore failed: {}", e.public_message())),
     }
@@ -196,7 +224,7 @@ pub async fn emergency_restore(
 ) -> Result<HttpResponse, AppError> {
     let options = RestoreOptions::default();
     match backups::restore(&state, &user, Restore::LatestGood, options).await {
-        Ok(report) => session.flash_ok(restore_message(&report)),
+        Ok(report) => flash_restored(&session, &report),
         Err(e @ AppError::Forbidden(_)) => return Err(e),
         Err(e) => session.flash_error(format!("Emergency restore failed: {}", e.public_message())),
     }

@@ -5,7 +5,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::backup::health::LiveCheck;
-use crate::backup::log::LogLine;
+use crate::backup::log::{Level, LogLine};
 use crate::fields::FieldErrors;
 use crate::offsite::settings::TargetForm;
 use crate::web::backup_view::{StatusView, load_status};
@@ -30,15 +30,27 @@ struct StatusPage {
 }
 
 impl StatusPage {
+    /// The last check of the live database in words: "No damage found (5 minutes ago)".
     fn check_text(&self, check: &Option<LiveCheck>) -> String {
         match check {
-            Some(c) if c.ok => format!("ok, {}", timefmt::ago(c.checked_at, self.now)),
+            Some(c) if c.ok => {
+                format!("No damage found ({})", timefmt::ago(c.checked_at, self.now))
+            }
             Some(c) => format!(
-                "FAILED {}: {}",
+                "Damage found ({}): {}",
                 timefmt::ago(c.checked_at, self.now),
                 c.message
             ),
-            None => "not run yet".into(),
+            None => "Not checked yet".into(),
+        }
+    }
+
+    /// A log line's level as a word ("Done", not `INFO`).
+    fn level_word(&self, level: &Level) -> &'static str {
+        match level {
+            Level::Info => "Done",
+            Level::Warning => "Warning",
+            Level::Error => "Problem",
         }
     }
 
