@@ -312,7 +312,7 @@ fn offsite_state(dir: &Path) -> serde_json::Value {
 }
 
 #[test]
-#[ignore = "heavy: bash .ci/run runs it (cargo test -- --ignored faults:: load:: offsite_garage::kill)"]
+#[ignore = "heavy: bash .ci/run runs it (cargo test --test it -- --ignored faults:: load:: offsite_garage::kill)"]
 fn kill_9_during_uploads_leaves_no_complete_looking_copy_and_the_next_start_finishes_it() {
     let g = Garage::single();
     let dir = tempfile::tempdir().unwrap();
