@@ -7,6 +7,7 @@
 //! background worker (the server) or `backroom offsite push` (the command line) does the work;
 //! an OS lock on `offsite.lock` lets only one of them at a time.
 
+mod drill;
 mod error;
 pub mod folder;
 pub mod keys;

@@ -13,7 +13,7 @@ use super::settings::Target;
 use super::state::{Drill, InFlight, backoff};
 use super::store::Store;
 use super::transfer::{self, Outgoing};
-use super::{Activity, FETCH_TEMP_PREFIX, LOCK_FILE, Offsite, OffsiteError, RemoteIndex, lock};
+use super::{Activity, LOCK_FILE, Offsite, OffsiteError, RemoteIndex, lock};
 use crate::backup::{BackupEntry, BackupKind, BackupState};
 use crate::fsutil::{self, FileLock};
 
@@ -42,7 +42,7 @@ pub enum Which<'a> {
     One(&'a str),
 }
 
-fn ms(since: Instant) -> u64 {
+pub(super) fn ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -67,7 +67,7 @@ pub(super) fn sendable_count(entries: &[BackupEntry], on_target: &[Manifest]) ->
 }
 
 impl Offsite {
-    fn take_lock(&self, wait: bool) -> Result<FileLock, OffsiteError> {
+    pub(super) fn take_lock(&self, wait: bool) -> Result<FileLock, OffsiteError> {
         let path = self.data_dir().join(LOCK_FILE);
         if wait {
             return FileLock::acquire(&path).map_err(OffsiteError::Lock);
@@ -385,107 +385,6 @@ impl Offsite {
             crate::timefmt::span(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX))
         ));
         Ok(())
-    }
-
-    fn drill_due(&self, target: &Target, settings: &super::settings::OffsiteSettings) -> bool {
-        if settings.drill_every_days == 0 {
-            return false;
-        }
-        let last = self
-            .state()
-            .targets
-            .get(&target.name)
-            .and_then(|t| t.last_drill.as_ref().map(|d| d.at));
-        let every = chrono::Duration::days(i64::from(settings.drill_every_days));
-        last.is_none_or(|at| self.inner.clock.now() - at >= every)
-    }
-
-    /// The restore drill: downloads the newest copy, decrypts, decompresses, checks SHA-256,
-    /// `quick_check` and row counts, opens it read-only; records and logs the result.
-    pub fn drill(&self, target: &Target) -> Result<Drill, OffsiteError> {
-        let started = Instant::now();
-        let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
-        let store = self.store(target)?;
-        let copies = self.copies(target, true)?;
-        let Some(newest) = copies.iter().max_by_key(|m| m.created_at) else {
-            return Err(OffsiteError::NoCopy(format!("any copy on {}", target.name)));
-        };
-        *lock(&self.inner.activity) = Some(Activity {
-            target: target.name.clone(),
-            what: format!("restore drill with {}", newest.copy),
-        });
-        let fetched = transfer::fetch(
-            store.as_ref(),
-            &keys.identities(),
-            newest,
-            self.data_dir(),
-            FETCH_TEMP_PREFIX,
-            &self.inner.meter,
-            &self.inner.cancel,
-        );
-        *lock(&self.inner.activity) = None;
-        let drill = match fetched {
-            Ok(f) => Drill {
-                at: self.inner.clock.now(),
-                ok: true,
-                copy: newest.copy.clone(),
-                message: format!(
-                    "restored {} into a test file: checksums match, SQLite check ok, row counts match",
-                    fsutil::human_size(f.digests.plain_size)
-                ),
-                duration_ms: ms(started),
-            },
-            Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
-            Err(e) => Drill {
-                at: self.inner.clock.now(),
-                ok: false,
-                copy: newest.copy.clone(),
-                message: e.to_string(),
-                duration_ms: ms(started),
-            },
-        };
-        let saved = drill.clone();
-        self.update_state(|s| s.target(&target.name).last_drill = Some(saved))?;
-        if drill.ok {
-            self.inner.backups.log().info(&format!(
-                "Restore drill on {} passed with {}: {} ({:.1} s)",
-                target.name,
-                drill.copy,
-                drill.message,
-                drill.duration_ms as f64 / 1000.0
-            ));
-        } else {
-            self.inner.backups.log().error(&format!(
-                "Restore drill on {} FAILED with {}: {}",
-                target.name, drill.copy, drill.message
-            ));
-        }
-        Ok(drill)
-    }
-
-    /// The drill on the target named `name`, now (the page's and the command line's button).
-    pub fn drill_now(&self, name: &str) -> Result<Drill, OffsiteError> {
-        let _lock = self.take_lock(true)?;
-        let target = self.find_target(name)?;
-        self.drill(&target)
-    }
-
-    /// Checks every copy on a target is there with the size its manifest says (a folder:
-    /// read back and hashed). One result per copy.
-    pub fn verify(&self, name: &str) -> Result<Vec<CopyCheck>, OffsiteError> {
-        let target = self.find_target(name)?;
-        let store = self.store(&target)?;
-        let copies = self.copies(&target, true)?;
-        Ok(copies
-            .iter()
-            .map(|m| {
-                let object = m.object_name();
-                let result = store
-                    .verify_object(&object, m.object_size, &m.object_sha256)
-                    .map_err(|e| e.to_string());
-                (m.copy.clone(), result)
-            })
-            .collect())
     }
 
     /// What is being sent or checked right now, and how far along.

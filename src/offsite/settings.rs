@@ -320,83 +320,8 @@ impl Secrets {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn folder(name: &str) -> Target {
-        Target {
-            name: name.into(),
-            location: Location::Folder {
-                path: std::env::temp_dir().join("copies"),
-            },
-            enabled: true,
-            keep: Keep::default(),
-        }
-    }
-
-    #[test]
-    fn targets_round_trip_through_toml() {
-        let settings = OffsiteSettings {
-            targets: vec![
-                folder("usb"),
-                Target {
-                    name: "b2".into(),
-                    location: Location::S3 {
-                        endpoint: "https://s3.example.com".into(),
-                        region: "eu".into(),
-                        bucket: "shop".into(),
-                        prefix: "backroom".into(),
-                        path_style: true,
-                    },
-                    enabled: false,
-                    keep: Keep {
-                        keep_last: 3,
-                        ..Keep::default()
-                    },
-                },
-            ],
-            ..OffsiteSettings::default()
-        };
-        let text = toml::to_string(&settings).unwrap();
-        assert!(text.contains("kind = \"s3\""), "{text}");
-        assert!(!text.contains("secret"), "{text}");
-        let back: OffsiteSettings = toml::from_str(&text).unwrap();
-        assert_eq!(back, settings);
-        assert!(settings.validate().is_ok());
-    }
-
-    #[test]
-    fn bad_targets_are_refused_field_by_field() {
-        let mut bad = folder("USB stick");
-        bad.location = Location::Folder {
-            path: PathBuf::from("relative/path"),
-        };
-        let settings = OffsiteSettings {
-            targets: vec![bad, folder("a"), folder("a")],
-            ..OffsiteSettings::default()
-        };
-        let errors = settings.validate().unwrap_err();
-        assert!(errors.get("name").contains("lower-case"));
-        assert!(errors.get("path").contains("whole path"));
-    }
-
-    #[test]
-    fn secrets_stay_private_and_never_debug_print() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut secrets = Secrets::default();
-        secrets.s3.insert(
-            "b2".into(),
-            S3Credentials {
-                access_key_id: "AKIA".into(),
-                secret_access_key: "very-secret".into(),
-            },
-        );
-        secrets.save(dir.path()).unwrap();
-        assert!(crate::platform::is_owner_only(&Secrets::path(dir.path())).unwrap());
-        assert_eq!(Secrets::load(dir.path()).unwrap(), secrets);
-        assert!(!format!("{secrets:?}").contains("very-secret"));
-    }
-}
+#[path = "settings_tests.rs"]
+mod tests;
 
 /// A target as typed into the page's setup form (or given on the command line).
 #[derive(Debug, Clone, Default, Deserialize)]

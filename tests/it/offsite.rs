@@ -387,7 +387,7 @@ fn foreign_files_in_the_folder_are_never_touched_and_retention_keeps_the_tiers()
             let name = make_backup(&admin, &format!("day {day} half {half}"));
             made.push(name.strip_suffix(".db").unwrap().to_string());
             let copy = made.last().unwrap().clone();
-            wait_until("the copy", Duration::from_secs(30), || {
+            wait_until("the copy", Duration::from_secs(60), || {
                 copies_in(target.path()).contains(&copy)
             });
             clock.advance(chrono::Duration::hours(12));
@@ -395,7 +395,7 @@ fn foreign_files_in_the_folder_are_never_touched_and_retention_keeps_the_tiers()
     }
     let boss = app.login_as(Role::SuperAdmin);
     boss.api_post("/api/offsite/usb/push", serde_json::json!({}));
-    wait_until("retention", Duration::from_secs(30), || {
+    wait_until("retention", Duration::from_secs(60), || {
         copies_in(target.path()).len() <= 5
     });
     let kept = copies_in(target.path());
