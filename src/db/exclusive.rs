@@ -36,8 +36,12 @@ impl Exclusive<'_> {
             return Ok(());
         }
         let lock = &self.db.inner.use_lock;
-        // Windows cannot turn a shared lock into an exclusive one: let go of it first.
-        lock.unlock().map_err(DbError::UseLock)?;
+        // Windows cannot turn a shared lock into an exclusive one: let go of it first. Wine
+        // can refuse the unlock (error 33) although the exclusive lock then works, so only
+        // the exclusive attempt decides.
+        if let Err(e) = lock.unlock() {
+            tracing::debug!("releasing the shared use lock: {e}");
+        }
         match lock.try_lock() {
             Ok(()) => {
                 self.file_exclusive = true;
@@ -115,7 +119,9 @@ impl Exclusive<'_> {
     fn release_file_lock(&mut self) -> Result<(), DbError> {
         if self.file_exclusive {
             let lock = &self.db.inner.use_lock;
-            lock.unlock().map_err(DbError::UseLock)?;
+            if let Err(e) = lock.unlock() {
+                tracing::debug!("releasing the exclusive use lock: {e}");
+            }
             lock.lock_shared().map_err(DbError::UseLock)?;
             self.file_exclusive = false;
         }
