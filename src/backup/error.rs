@@ -116,6 +116,13 @@ pub enum BackupError {
     PrepareWriteFailed(#[source] CopyError),
     #[error("cannot carry today's accounts into the restored data: {0}")]
     Accounts(#[source] rusqlite::Error),
+    #[error("the file was refused and nothing was added: {0}")]
+    Refused(#[source] super::import::Refused),
+    #[error(
+        "the file is larger than this disk can take ({} with room to spare); free some space and try again",
+        fsutil::human_size(*.limit)
+    )]
+    TooLarge { limit: u64 },
     #[error(
         "the server is running; stop it first (restore from the command line needs the program to be stopped)"
     )]

@@ -16,6 +16,9 @@ pub enum BackupKind {
     PreRestore,
     /// A copy of a broken live database kept by `backroom restore`; not counted in the cap.
     Broken,
+    /// A backup file brought in from elsewhere (an upload, a file given to the command line,
+    /// a copy fetched from an off-site target); counted in the cap like a manual backup.
+    Uploaded,
 }
 
 impl BackupKind {
@@ -27,6 +30,7 @@ impl BackupKind {
             BackupKind::Manual => "manual",
             BackupKind::PreRestore => "safety",
             BackupKind::Broken => "broken copy",
+            BackupKind::Uploaded => "uploaded",
         }
     }
 
@@ -43,6 +47,11 @@ impl BackupKind {
         self != BackupKind::Broken
     }
 
+    /// Manual and uploaded backups carry a description (or the original file name) in theirs.
+    fn has_slug(self) -> bool {
+        matches!(self, BackupKind::Manual | BackupKind::Uploaded)
+    }
+
     fn prefix(self) -> &'static str {
         match self {
             BackupKind::Startup => "startup_backup",
@@ -50,6 +59,7 @@ impl BackupKind {
             BackupKind::Manual => "manual_",
             BackupKind::PreRestore => "pre_restore_",
             BackupKind::Broken => "broken_",
+            BackupKind::Uploaded => "uploaded_",
         }
     }
 }
@@ -71,7 +81,7 @@ pub struct BackupName {
 
 impl BackupName {
     pub fn new(kind: BackupKind, stamp: NaiveDateTime, seq: u32, slug: &str) -> BackupName {
-        let slug = if kind == BackupKind::Manual {
+        let slug = if kind.has_slug() {
             sanitize_description(slug)
         } else {
             String::new()
@@ -123,6 +133,7 @@ impl BackupName {
             BackupKind::Broken,
             BackupKind::Automatic,
             BackupKind::Manual,
+            BackupKind::Uploaded,
         ];
         let (kind, rest) = kinds
             .iter()
@@ -148,7 +159,7 @@ impl BackupName {
         let mut slug = String::new();
         if !rest.is_empty() {
             let text = rest.strip_prefix('_')?;
-            if kind != BackupKind::Manual || sanitize_description(text) != text || text.is_empty() {
+            if !kind.has_slug() || sanitize_description(text) != text || text.is_empty() {
                 return None;
             }
             slug = text.to_string();

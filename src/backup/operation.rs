@@ -27,16 +27,19 @@ pub enum Operation {
     Cleanup,
     /// Setting or removing a backup's Keep mark.
     KeepMark,
+    /// Adding a backup file brought in from elsewhere.
+    Import,
 }
 
 impl Operation {
-    const ALL: [Operation; 6] = [
+    const ALL: [Operation; 7] = [
         Operation::Backup,
         Operation::Restore,
         Operation::Verification,
         Operation::Deletion,
         Operation::Cleanup,
         Operation::KeepMark,
+        Operation::Import,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Operation {
             Operation::Deletion => "deletion",
             Operation::Cleanup => "cleanup",
             Operation::KeepMark => "keep mark change",
+            Operation::Import => "check of a backup file brought in",
         }
     }
 

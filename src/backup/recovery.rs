@@ -53,12 +53,23 @@ Option B - by copying a file (no command needed):
    (They belong to the old data; with them the copy would not open.)
 7. Start Backroom again and check your data.
 
+Option C - on a new computer, or from a file or an off-site copy:
+
+    {exe} restore --file PATH                  a .db backup (USB stick, download)
+    {exe} restore --file COPY.db.zst.age --key backroom-emergency-kit.txt
+    {exe} restore --offsite TARGET --latest    a target already set up here
+    (a fresh folder: first `{exe} offsite add TARGET --folder PATH --key KITFILE`)
+
+Or start Backroom on the new computer and choose \"Bring back my data\" on
+its first page.
+
 This file is rewritten by Backroom after every backup.
 ",
         data = paths.data_dir.display(),
         backups = dir.display(),
         db = DB_FILE,
         command = crate::platform::RESTORE_LATEST_COMMAND,
+        exe = crate::platform::EXE_COMMAND,
     );
     let path = dir.join(RECOVERY_FILE);
     if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {

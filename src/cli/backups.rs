@@ -23,10 +23,21 @@ pub(super) fn backup_command(
         db.close()?;
         return result;
     }
+    if let BackupCommand::Upload { path, key } = &cmd {
+        let entry =
+            super::bring_in::bring_in(&paths, super::bring_in::Source::File(path), key.as_ref())?;
+        println!(
+            "Added {} ({}): checked, and counted like a manual backup. Restore it with `backroom restore {}` (with the server stopped) or from the Database Backup page.",
+            entry.file_name,
+            fsutil::human_size(entry.size),
+            entry.file_name
+        );
+        return Ok(());
+    }
     // Listing and checking only read the backup folder: the live database stays closed.
     let engine = BackupEngine::folder_only(paths, settings);
     match cmd {
-        BackupCommand::Create { .. } => Ok(()),
+        BackupCommand::Create { .. } | BackupCommand::Upload { .. } => Ok(()),
         BackupCommand::List => {
             let entries = engine.list()?;
             if entries.is_empty() {

@@ -2,6 +2,7 @@
 //! `demo-data`. Parsing is clap's; each command calls into the library.
 
 mod backups;
+mod bring_in;
 mod demo;
 mod offsite;
 mod restore;
@@ -187,16 +188,38 @@ pub enum BackupCommand {
         #[arg(long)]
         full: bool,
     },
+    /// Add a backup file from elsewhere (a .db backup, or an off-site .db.zst.age copy) to
+    /// the backups as uploaded_…; it is checked first and can then be restored
+    Upload {
+        /// The file
+        path: PathBuf,
+        /// The emergency kit, for a .db.zst.age copy made with another computer's key
+        #[arg(long, value_name = "KITFILE")]
+        key: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  backroom restore --latest\n  backroom restore manual_20260301_120000.db\n  backroom restore --file /media/usb/shop.db\n  backroom restore --file copy.db.zst.age --key backroom-emergency-kit.txt\n  backroom restore --offsite usb --latest\n\nOn a fresh folder on a new computer, add the target first:\n  backroom offsite add usb --folder /media/usb/backroom --key backroom-emergency-kit.txt"
+)]
 pub struct RestoreArgs {
-    /// The backup to restore (see `backroom backup list`)
-    #[arg(conflicts_with = "latest", required_unless_present = "latest")]
+    /// The backup to restore (see `backroom backup list`); with --offsite, the copy
+    /// (see `backroom offsite list`)
+    #[arg(conflicts_with_all = ["latest", "file"], required_unless_present_any = ["latest", "file"])]
     pub name: Option<String>,
-    /// Restore the newest backup that passes verification
+    /// Restore the newest backup that passes verification (with --offsite: the newest copy)
     #[arg(long)]
     pub latest: bool,
+    /// Restore a backup file from elsewhere: a .db backup or a .db.zst.age copy
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["latest", "offsite"])]
+    pub file: Option<PathBuf>,
+    /// Restore a copy from this off-site target
+    #[arg(long, value_name = "TARGET")]
+    pub offsite: Option<String>,
+    /// The emergency kit, for a copy made with another computer's key
+    #[arg(long, value_name = "KITFILE")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -16,7 +16,7 @@ use crate::offsite::settings::{Keep, Location, S3Credentials, Target};
 use crate::offsite::{KeyOutcome, NewTarget, Offsite, OffsiteOptions};
 use crate::{fsutil, timefmt};
 
-fn engine(paths: &Paths) -> anyhow::Result<Offsite> {
+pub(super) fn engine(paths: &Paths) -> anyhow::Result<Offsite> {
     let settings = Settings::load(&paths.settings)?;
     let backups =
         BackupEngine::folder_only(paths.clone(), Arc::new(std::sync::RwLock::new(settings)));
@@ -79,7 +79,7 @@ fn print_report(report: &PassReport) {
 }
 
 /// Runs `work` on a thread while showing what it does (bar on a terminal, lines otherwise).
-fn with_progress<T: Send>(offsite: &Offsite, work: impl FnOnce() -> T + Send) -> T {
+pub(super) fn with_progress<T: Send>(offsite: &Offsite, work: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
         let worker = scope.spawn(work);
         let bar = std::io::stderr().is_terminal().then(|| {

@@ -1,8 +1,10 @@
-//! `backroom restore NAME | --latest`, for when the server is stopped (or will not start).
+//! `backroom restore NAME | --latest | --file PATH | --offsite TARGET (--latest | COPY)`, for
+//! when the server is stopped (or will not start), and for a fresh folder on a new computer.
 
 use std::io::Write;
 
 use super::RestoreArgs;
+use super::bring_in::{Source, bring_in};
 use crate::backup::restore::{OfflineTarget, RestoreOptions, restore_offline};
 use crate::config::Paths;
 
@@ -11,9 +13,24 @@ pub(super) fn restore_command(
     args: &RestoreArgs,
 ) -> anyhow::Result<()> {
     let paths = Paths::resolve(data_dir)?;
-    let target = match (&args.name, args.latest) {
-        (Some(name), _) => OfflineTarget::Named(name.clone()),
-        (None, _) => OfflineTarget::Latest,
+    let source = match (&args.file, &args.offsite) {
+        (Some(path), _) => Some(Source::File(path)),
+        (None, Some(target)) => Some(Source::Offsite {
+            target,
+            copy: args.name.as_deref().filter(|_| !args.latest),
+        }),
+        (None, None) => None,
+    };
+    let target = match (source, &args.name) {
+        (Some(source), _) => {
+            // Refuse early when the server runs: the file would be added but not restored.
+            ensure_stopped(&paths)?;
+            let entry = bring_in(&paths, source, args.key.as_ref())?;
+            println!("Added {} to the backups (checked).", entry.file_name);
+            OfflineTarget::Named(entry.file_name)
+        }
+        (None, Some(name)) => OfflineTarget::Named(name.clone()),
+        (None, None) => OfflineTarget::Latest,
     };
     let report = restore_offline(&paths, &target, "command line", RestoreOptions::default())?;
     for (name, reason) in &report.skipped {
@@ -25,5 +42,13 @@ pub(super) fn restore_command(
         report.safety_backup
     );
     let _ = std::io::stdout().flush();
+    Ok(())
+}
+
+fn ensure_stopped(paths: &Paths) -> anyhow::Result<()> {
+    let lock = crate::fsutil::FileLock::try_acquire(&paths.server_lock)?;
+    if lock.is_none() {
+        return Err(crate::backup::BackupError::ServerRunning.into());
+    }
     Ok(())
 }

@@ -29,6 +29,10 @@ pub enum OffsiteError {
     Invalid(FieldErrors),
     #[error("there is no off-site key yet: set up a target first")]
     NoKey,
+    #[error(
+        "this computer has no off-site key: give the emergency kit (the file, or the AGE-SECRET-KEY-1… line) to open the copy"
+    )]
+    NeedKit,
     #[error("no off-site target is named {0:?}")]
     NoTarget(String),
     #[error("the target {0} is turned off")]

@@ -7,6 +7,7 @@
 //! background worker (the server) or `backroom offsite push` (the command line) does the work;
 //! an OS lock on `offsite.lock` lets only one of them at a time.
 
+pub mod bring_back;
 mod drill;
 mod error;
 pub mod folder;
@@ -160,6 +161,11 @@ impl Offsite {
     /// The off-site part of `backroom.toml`, as it is on disk now.
     pub fn settings(&self) -> Result<OffsiteSettings, OffsiteError> {
         Ok(Settings::load(&self.inner.paths.settings)?.offsite)
+    }
+
+    /// The local backups this engine sends.
+    pub fn backups(&self) -> &BackupEngine {
+        &self.inner.backups
     }
 
     pub fn keyring(&self) -> Result<Option<Keyring>, OffsiteError> {

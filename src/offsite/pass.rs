@@ -46,14 +46,27 @@ pub(super) fn ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Local backups that go off-site: startup, automatic and manual ones that verified.
+/// Local backups that go off-site: startup, automatic and manual ones that verified. A
+/// backup of an empty shop (no accounts: a fresh install) is not sent once there is one with
+/// accounts, so after data is brought back onto a new computer, the install's empty startup
+/// backup never sits on a target beside the real copies.
 fn sendable(entries: &[BackupEntry]) -> impl Iterator<Item = &BackupEntry> {
-    entries.iter().filter(|e| {
+    let has_users = |e: &BackupEntry| {
+        e.sidecar
+            .as_ref()
+            .is_none_or(|s| s.row_counts.get("users").is_none_or(|n| *n > 0))
+    };
+    let regular = |e: &&BackupEntry| {
         matches!(
             e.kind(),
             BackupKind::Startup | BackupKind::Automatic | BackupKind::Manual
         ) && e.state() == BackupState::Verified
-    })
+    };
+    let any_with_users = entries.iter().filter(regular).any(has_users);
+    entries
+        .iter()
+        .filter(regular)
+        .filter(move |e| !any_with_users || has_users(e))
 }
 
 /// How many local backups a target does not have yet.
@@ -400,7 +413,7 @@ impl Offsite {
 }
 
 /// Every copy whose manifest and object are both on the target.
-fn read_index(store: &dyn Store) -> Result<Vec<Manifest>, OffsiteError> {
+pub(super) fn read_index(store: &dyn Store) -> Result<Vec<Manifest>, OffsiteError> {
     let objects = store.list()?;
     let mut manifests = Vec::new();
     for info in &objects {

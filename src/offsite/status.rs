@@ -30,6 +30,15 @@ pub struct CopyView {
 }
 
 impl CopyView {
+    /// "120 products, 40 customers, 3000 sales" (what a person recognises their shop by).
+    pub fn rows(&self) -> String {
+        ["products", "customers", "sales", "users"]
+            .iter()
+            .filter_map(|t| self.row_counts.get(*t).map(|n| format!("{n} {t}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn from_manifest(m: &manifest::Manifest) -> CopyView {
         CopyView {
             copy: m.copy.clone(),

@@ -194,7 +194,25 @@ pub fn fetch(
     cancel: &AtomicBool,
 ) -> Result<Fetched, OffsiteError> {
     let temp = TempCopy::new(dir, temp_prefix);
-    let file = std::fs::File::create(&temp.path).map_err(OffsiteError::Temp)?;
+    let (digests, checked) = fetch_to(store, identities, manifest, &temp.path, meter, cancel)?;
+    Ok(Fetched {
+        temp,
+        digests,
+        row_counts: checked.row_counts,
+        schema_version: checked.schema_version,
+    })
+}
+
+/// [`fetch`] into a file the caller owns (and removes when this fails).
+pub fn fetch_to(
+    store: &dyn Store,
+    identities: &[age::x25519::Identity],
+    manifest: &Manifest,
+    dest: &Path,
+    meter: &Meter,
+    cancel: &AtomicBool,
+) -> Result<(Digests, crate::backup::copy::Checked), OffsiteError> {
+    let file = std::fs::File::create(dest).map_err(OffsiteError::Temp)?;
     meter.start(manifest.object_size);
     let input = Watched {
         inner: store.open(&manifest.object_name())?,
@@ -233,7 +251,7 @@ pub fn fetch(
     if digests.plain_size != manifest.plain_size || digests.plain_sha256 != manifest.plain_sha256 {
         return Err(mismatch("the unpacked data's checksum differs".into()));
     }
-    let checked = crate::backup::copy::check_file(&temp.path, false);
+    let checked = crate::backup::copy::check_file(dest, false);
     if let Err(problem) = checked.check {
         return Err(OffsiteError::Damaged {
             copy: manifest.copy.clone(),
@@ -245,10 +263,5 @@ pub fn fetch(
             "its row counts differ from the ones recorded".into(),
         ));
     }
-    Ok(Fetched {
-        temp,
-        digests,
-        row_counts: checked.row_counts,
-        schema_version: checked.schema_version,
-    })
+    Ok((digests, checked))
 }

@@ -20,8 +20,12 @@ const SHARING_RETRY_STEP: Duration = Duration::from_millis(50);
 /// types them on this system.
 #[cfg(windows)]
 pub const RESTORE_LATEST_COMMAND: &str = r".\backroom.exe restore --latest";
+#[cfg(windows)]
+pub const EXE_COMMAND: &str = r".\backroom.exe";
 #[cfg(not(windows))]
 pub const RESTORE_LATEST_COMMAND: &str = "backroom restore --latest";
+#[cfg(not(windows))]
+pub const EXE_COMMAND: &str = "backroom";
 
 /// True for errors that mean "another program has this file open right now" (Windows sharing
 /// and lock violations, and the access-denied a pending delete gives).

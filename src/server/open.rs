@@ -159,6 +159,7 @@ pub(super) fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
         scheduler: scheduler.clone(),
         throttle: LoginThrottle::new(auth.clone(), opts.clock.clone()),
         manual_backups: crate::auth::limits::ManualBackupLimit::new(opts.clock.clone()),
+        first_run_link: crate::web::bring_back::PendingLink::default(),
         auth,
         clock: opts.clock.clone(),
     });

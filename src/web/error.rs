@@ -13,6 +13,7 @@ use crate::auth::AuthError;
 use crate::backup::BackupError;
 use crate::business::BusinessError;
 use crate::db::DbError;
+use crate::offsite::OffsiteError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -33,6 +34,8 @@ pub enum AppError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// A handler panicked (caught by the panic middleware).
@@ -55,6 +58,7 @@ impl AppError {
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -100,9 +104,33 @@ impl From<BackupError> for AppError {
             | BackupError::VerifyFailed { .. }
             | BackupError::NoGoodBackup { .. } => AppError::Conflict(e.to_string()),
             BackupError::InsufficientSpace { .. } => AppError::Unavailable(e.to_string()),
+            BackupError::Refused(_) => AppError::BadRequest(e.to_string()),
+            BackupError::TooLarge { .. } => AppError::TooLarge(e.to_string()),
             BackupError::Db(DbError::Closed) => AppError::Unavailable(e.to_string()),
             // The engine's own messages are written for people; show them.
             _ => AppError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+/// Off-site errors the person can act on are messages; the rest are failures.
+impl From<OffsiteError> for AppError {
+    fn from(e: OffsiteError) -> Self {
+        match e {
+            OffsiteError::NoTarget(_) | OffsiteError::NoCopy(_) => AppError::NotFound,
+            OffsiteError::Invalid(errors) => AppError::BadRequest(errors.joined()),
+            OffsiteError::Busy => AppError::Conflict(e.to_string()),
+            OffsiteError::Backup(b) => b.into(),
+            // A copy or a kit that is not right: the person gave something else.
+            OffsiteError::NeedKit
+            | OffsiteError::Key(_)
+            | OffsiteError::Pipeline(_)
+            | OffsiteError::Mismatch { .. }
+            | OffsiteError::Damaged { .. } => AppError::BadRequest(e.to_string()),
+            OffsiteError::State(_) | OffsiteError::Lock(_) | OffsiteError::Temp(_) => {
+                AppError::internal(e)
+            }
+            other => AppError::Unavailable(other.to_string()),
         }
     }
 }

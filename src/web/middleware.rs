@@ -16,6 +16,7 @@ use crate::auth::{User, users};
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/first-run"
+        || path.starts_with("/first-run/")
         || path == "/favicon.ico"
         || path.starts_with("/static/")
 }
@@ -168,8 +169,26 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    // A file upload form cannot put the token in a field the guard could read without
+    // buffering the file: the form's address carries it instead.
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
     let (provided, req) = match header_token {
         Some(token) => (Some(token), req),
+        None if is_multipart => (
+            serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                .ok()
+                .and_then(|pairs| {
+                    pairs
+                        .into_iter()
+                        .find(|(k, _)| k == "csrf_token")
+                        .map(|(_, v)| v)
+                }),
+            req,
+        ),
         None if is_form => {
             let (http_req, mut payload) = req.into_parts();
             let body = match web::Bytes::from_request(&http_req, &mut payload).await {

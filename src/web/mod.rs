@@ -2,11 +2,13 @@
 //! render), and the shared state they use.
 
 pub mod api;
+pub mod api_bring_back;
 pub mod api_offsite;
 pub mod app;
 pub mod assets;
 pub mod backup_view;
 pub mod backups;
+pub mod bring_back;
 pub mod error;
 pub mod layout;
 pub mod middleware;
@@ -47,6 +49,8 @@ pub struct AppState {
     pub auth: Arc<AuthStore>,
     pub throttle: LoginThrottle,
     pub manual_backups: crate::auth::limits::ManualBackupLimit,
+    /// The target connected to on the first-run page, until a copy is chosen from it.
+    pub first_run_link: bring_back::PendingLink,
     pub clock: SharedClock,
 }
 
@@ -147,6 +151,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/", web::get().to(pages::home::index))
         .route("/first-run", web::post().to(pages::auth::first_run))
+        .configure(pages::bring_back::routes)
         .route("/login", web::get().to(pages::auth::login_page))
         .route("/login", web::post().to(pages::auth::login))
         .route("/logout", web::post().to(pages::auth::logout))
@@ -154,6 +159,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/account", web::post().to(pages::auth::change_password))
         .configure(pages::offsite::routes)
         .configure(pages::backup::routes)
+        .configure(api_bring_back::routes)
         .configure(api_offsite::routes)
         .configure(api::routes)
         .configure(suggest::routes)

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backup_web;
+mod bring_back;
 mod browser;
 mod business;
 mod counter;

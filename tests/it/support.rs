@@ -698,3 +698,92 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }
+
+impl Client {
+    /// `POST` of a file as the raw body (the API's upload), with the CSRF header.
+    pub fn upload_raw(&self, path: &str, bytes: Vec<u8>, key: Option<&str>) -> Resp {
+        let token = self.csrf();
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", token)
+            .header("Content-Type", "application/octet-stream")
+            .body(bytes);
+        if let Some(key) = key {
+            req = req.header("X-Backroom-Key", key);
+        }
+        Resp::from(req.send().unwrap())
+    }
+
+    /// A multipart form post like a browser's file upload: the CSRF token in the address (as
+    /// the page's form has it), `file` and then the text fields.
+    pub fn upload_form(
+        &self,
+        path: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> Resp {
+        let token = self.csrf();
+        let mut form = reqwest::blocking::multipart::Form::new().part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+        );
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        let sep = if path.contains('?') { '&' } else { '?' };
+        Resp::from(
+            self.http
+                .post(format!("{}{path}{sep}csrf_token={token}", self.base))
+                .multipart(form)
+                .send()
+                .unwrap(),
+        )
+    }
+}
+
+/// SHA-256 of every table's rows in a fixed order (a canonical dump of the data): two
+/// databases with the same value hold the same rows.
+pub fn canonical_dump_sha(db: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut hash = Sha256::new();
+    for t in tables {
+        hash.update(format!("table {t}\n"));
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{t}\" ORDER BY rowid"))
+            .unwrap();
+        let cols = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..cols {
+                let v: rusqlite::types::Value = row.get(i).unwrap();
+                hash.update(format!("{v:?}\u{1f}"));
+            }
+            hash.update("\n");
+        }
+    }
+    backroom::backup::copy::hex(&hash.finalize())
+}
+
+/// Files in the backup folder that are temp files of unfinished work.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".tmp-") || n.starts_with(".offsite-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}

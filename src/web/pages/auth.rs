@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::auth::login::{FirstAccount, create_first_super_admin};
 use crate::auth::{self, AuthError, PasswordChange, User, users};
 use crate::fields::FieldErrors;
+use crate::offsite::settings::TargetForm;
 use crate::web::layout::Layout;
 use crate::web::session::{CurrentUser, UserSession, safe_next};
 use crate::web::{
@@ -127,6 +128,9 @@ pub struct FirstRunPage {
     errors: FieldErrors,
     data_dir: String,
     backups_dir: String,
+    /// The "bring back from a target" fields as typed (never the secret or the kit).
+    setup: TargetForm,
+    setup_errors: FieldErrors,
 }
 
 async fn first_run_form(
@@ -136,7 +140,30 @@ async fn first_run_form(
     demo_data: bool,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
+    first_run_render(
+        req,
+        state,
+        username,
+        demo_data,
+        errors,
+        TargetForm::default(),
+    )
+    .await
+}
+
+/// The first-run page, with what was typed and what to correct.
+pub async fn first_run_render(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    username: String,
+    demo_data: bool,
+    errors: FieldErrors,
+    mut setup: TargetForm,
+) -> Result<HttpResponse, AppError> {
     let invalid = !errors.is_empty();
+    setup.secret_access_key.clear();
+    setup.kit.clear();
+    let setup_errors = errors.clone();
     let page = FirstRunPage {
         layout: Layout::new(req, state, "Welcome", "first-run").await,
         username,
@@ -144,6 +171,8 @@ async fn first_run_form(
         errors,
         data_dir: state.paths.data_dir.display().to_string(),
         backups_dir: state.paths.backups.display().to_string(),
+        setup,
+        setup_errors,
     };
     crate::web::render_form(&page, invalid)
 }

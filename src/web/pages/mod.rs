@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod bring_back;
 pub mod customers;
 pub mod home;
 pub mod offsite;

@@ -27,21 +27,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/backup/offsite/{target}/remove", web::post().to(remove));
 }
 
-/// Off-site errors the person can act on are messages; the rest are failures.
-impl From<OffsiteError> for AppError {
-    fn from(e: OffsiteError) -> Self {
-        match e {
-            OffsiteError::NoTarget(_) | OffsiteError::NoCopy(_) => AppError::NotFound,
-            OffsiteError::Invalid(errors) => AppError::BadRequest(errors.joined()),
-            OffsiteError::Busy => AppError::Conflict(e.to_string()),
-            OffsiteError::State(_) | OffsiteError::Lock(_) | OffsiteError::Temp(_) => {
-                AppError::internal(e)
-            }
-            other => AppError::Unavailable(other.to_string()),
-        }
-    }
-}
-
 pub async fn add_target(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -177,6 +162,8 @@ struct TargetPage {
     location: String,
     copies: Vec<CopyView>,
     error: String,
+    /// Super-admins get a "Bring in" button per copy.
+    can_bring_in: bool,
 }
 
 pub async fn target_page(
@@ -217,6 +204,7 @@ pub async fn target_page(
         location,
         copies,
         error,
+        can_bring_in: user.is_super_admin(),
     })
 }
 

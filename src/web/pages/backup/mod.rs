@@ -6,6 +6,7 @@ mod delete;
 mod details;
 mod restore;
 mod status;
+mod upload;
 
 pub use status::status_page;
 
@@ -19,6 +20,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/backup/status", web::get().to(status::status))
         .route("/backup/create", web::post().to(status::create))
         .route("/backup/settings", web::post().to(status::save_settings))
+        .route("/backup/upload", web::post().to(upload::upload))
+        .route(
+            "/backup/offsite/{target}/{copy}/bring-in",
+            web::post().to(upload::bring_in),
+        )
         .route(
             "/backup/emergency-restore",
             web::get().to(restore::emergency_page),

@@ -1,0 +1,109 @@
+//! Helpers shared by the benchmarks: running commands, medians and percentiles, and the
+//! generated business database they all measure on.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn run(cmd: &mut Command) -> Result<Duration> {
+    let start = Instant::now();
+    let out = cmd.output()?;
+    if !out.status.success() {
+        return Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(start.elapsed())
+}
+
+pub fn sh(script: &str) -> Result<Duration> {
+    run(Command::new("sh").arg("-c").arg(script))
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+pub fn file_mb(path: &Path) -> f64 {
+    std::fs::metadata(path)
+        .map(|m| m.len() as f64 / 1_048_576.0)
+        .unwrap_or(0.0)
+}
+
+/// A business database of about `mb` MiB: demo shop data plus a notes table.
+pub fn generate(data: &Path, mb: u64, exe: &Path) -> Result<()> {
+    let db = data.join("business_data.db");
+    if db.exists() && (file_mb(&db) - mb as f64).abs() < mb as f64 * 0.1 {
+        return Ok(());
+    }
+    let _ = std::fs::remove_dir_all(data);
+    std::fs::create_dir_all(data)?;
+    println!(
+        "generating a {mb} MiB business database in {} ...",
+        data.display()
+    );
+    run(Command::new(exe).arg("--data-dir").arg(data).args([
+        "demo-data",
+        "--products",
+        "2000",
+        "--days",
+        "730",
+    ]))?;
+    let conn = rusqlite::Connection::open(&db)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         CREATE TABLE IF NOT EXISTS order_notes (id INTEGER PRIMARY KEY, sale_id INTEGER, body TEXT NOT NULL);",
+    )?;
+    while file_mb(&db) + file_mb(&data.join("business_data.db-wal")) < mb as f64 {
+        conn.execute_batch(
+            "INSERT INTO order_notes (sale_id, body)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
+             SELECT abs(random()) % 10000, hex(randomblob(480)) FROM n;
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )?;
+    }
+    println!("database: {:.0} MiB", file_mb(&db));
+    Ok(())
+}
+
+pub fn clear_backups(data: &Path) -> Result<()> {
+    let dir = data.join("database_backups");
+    if let Ok(read) = std::fs::read_dir(&dir) {
+        for e in read.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".db") || name.ends_with(".db.json") {
+                std::fs::remove_file(e.path())?;
+            }
+        }
+    }
+    Ok(())
+}

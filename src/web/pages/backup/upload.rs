@@ -1,0 +1,44 @@
+//! `/backup/upload` and `/backup/offsite/{target}/{copy}/bring-in` (super-admin): a backup
+//! file from elsewhere or a copy from a target, checked and added as `uploaded_…`; its details
+//! page then offers the normal restore with its confirmation.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, web};
+
+use crate::auth::Role;
+use crate::fsutil;
+use crate::web::session::{CurrentUser, UserSession};
+use crate::web::{AppError, AppState, bring_back, see_other};
+
+fn added(session: &UserSession, entry: &crate::backup::BackupEntry) -> HttpResponse {
+    session.flash_ok(format!(
+        "{} was checked and added ({}). Look at its numbers below; Restore puts its data back.",
+        entry.file_name,
+        fsutil::human_size(entry.size)
+    ));
+    see_other(&format!("/backup/{}", entry.file_name))
+}
+
+pub async fn upload(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    form: Multipart,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::SuperAdmin)?;
+    let upload = bring_back::receive_multipart(&state, form).await?;
+    let entry = bring_back::add_upload(&state, upload, user.username.clone()).await?;
+    Ok(added(&session, &entry))
+}
+
+pub async fn bring_in(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::SuperAdmin)?;
+    let (target, copy) = path.into_inner();
+    let entry = bring_back::bring_in_copy(&state, target, copy, user.username.clone()).await?;
+    Ok(added(&session, &entry))
+}

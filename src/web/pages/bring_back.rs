@@ -1,0 +1,150 @@
+//! "Bring back my data" on the first-run page (no accounts yet, from this computer only): a
+//! backup file, or a copy picked from an off-site target. The data is checked and restored
+//! with its own accounts; then the person signs in as before.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::first_run_render;
+use crate::backup::RestoreReport;
+use crate::fields::FieldErrors;
+use crate::offsite::settings::TargetForm;
+use crate::offsite::{CopyView, NewTarget};
+use crate::web::layout::Layout;
+use crate::web::session::UserSession;
+use crate::web::{AppError, AppState, bring_back, is_loopback, render, see_other};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/first-run/upload", web::post().to(upload))
+        .route("/first-run/connect", web::post().to(connect))
+        .route("/first-run/restore", web::post().to(restore));
+}
+
+fn local_only(req: &HttpRequest) -> Result<(), AppError> {
+    if is_loopback(req) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "Data can only be brought back from the computer Backroom runs on.".into(),
+        ))
+    }
+}
+
+fn done(session: &UserSession, report: &RestoreReport) -> HttpResponse {
+    let rows: Vec<String> = ["products", "customers", "sales"]
+        .iter()
+        .filter_map(|t| report.row_counts.get(*t).map(|n| format!("{n} {t}")))
+        .collect();
+    session.flash_ok(format!(
+        "Your data is back ({}), from {}. Sign in with your account from before.",
+        rows.join(", "),
+        report.restored
+    ));
+    see_other("/login")
+}
+
+/// The first-run page again with the problem in its "bring back" box (nothing changed).
+async fn again(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    problem: AppError,
+    setup: TargetForm,
+) -> Result<HttpResponse, AppError> {
+    match problem {
+        AppError::BadRequest(message)
+        | AppError::Unavailable(message)
+        | AppError::TooLarge(message)
+        | AppError::Conflict(message) => {
+            let mut errors = FieldErrors::default();
+            errors.add("bring_back", message);
+            first_run_render(req, state, String::new(), false, errors, setup).await
+        }
+        AppError::NotFound => {
+            let mut errors = FieldErrors::default();
+            errors.add("bring_back", "That copy is not on the target (any more).");
+            first_run_render(req, state, String::new(), false, errors, setup).await
+        }
+        other => Err(other),
+    }
+}
+
+pub async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: UserSession,
+    form: Multipart,
+) -> Result<HttpResponse, AppError> {
+    local_only(&req)?;
+    let result = match bring_back::receive_multipart(&state, form).await {
+        Ok(upload) => bring_back::first_run_from_upload(&state, upload).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(report) => Ok(done(&session, &report)),
+        Err(e) => again(&req, &state, e, TargetForm::default()).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "first_run_copies.html")]
+struct CopiesPage {
+    layout: Layout,
+    target: String,
+    token: String,
+    copies: Vec<CopyView>,
+}
+
+pub async fn connect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<TargetForm>,
+) -> Result<HttpResponse, AppError> {
+    local_only(&req)?;
+    let form = form.into_inner();
+    let (target, credentials) = match form.parse() {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            return first_run_render(&req, &state, String::new(), false, errors, form).await;
+        }
+    };
+    let described = target.describe();
+    let new = NewTarget {
+        target,
+        credentials,
+        kit: Some(form.kit.clone()),
+    };
+    match bring_back::first_run_connect(&state, new).await {
+        Ok((token, copies)) => {
+            let page = CopiesPage {
+                layout: Layout::new(&req, &state, "Bring back my data", "first-run").await,
+                target: described,
+                token,
+                copies: copies.iter().map(CopyView::from_manifest).collect(),
+            };
+            render(&page)
+        }
+        Err(e) => again(&req, &state, e, form).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PickForm {
+    token: String,
+    copy: String,
+}
+
+pub async fn restore(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: UserSession,
+    form: web::Form<PickForm>,
+) -> Result<HttpResponse, AppError> {
+    local_only(&req)?;
+    let PickForm { token, copy } = form.into_inner();
+    match bring_back::first_run_from_target(&state, token, copy).await {
+        Ok(report) => Ok(done(&session, &report)),
+        Err(e) => again(&req, &state, e, TargetForm::default()).await,
+    }
+}
