@@ -121,12 +121,13 @@ fn a_super_admin_sets_up_a_folder_target_and_the_kit_opens_the_copy_with_standar
     let kit_page = boss.get("/backup/offsite/kit").body;
     assert!(kit_page.contains("AGE-SECRET-KEY-1"), "the kit is shown");
     assert!(kit_page.contains("I have saved the kit"));
-    // Copies of the existing backups appear off-site within a minute, verified.
-    wait_until("the copies", Duration::from_secs(60), || {
-        copies_in(target.path()).len() >= 2
-    });
+    // Copies of the existing backups appear off-site within a minute, verified (not the
+    // startup backup of the shop before it had accounts: an empty shop is not worth a copy
+    // once there is a backup with data).
     let copy = manual.strip_suffix(".db").unwrap().to_string();
-    assert!(copies_in(target.path()).contains(&copy));
+    wait_until("the copies", Duration::from_secs(60), || {
+        copies_in(target.path()).contains(&copy)
+    });
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(target.path().join(format!("{copy}.json"))).unwrap())
             .unwrap();

@@ -388,3 +388,73 @@ fn kill_9_during_uploads_leaves_no_complete_looking_copy_and_the_next_start_fini
         .json();
     assert_eq!(drill["ok"], true, "{drill}");
 }
+
+/// Issue 14's disaster drill on Garage: install A protected on a bucket; A's whole folder is
+/// deleted; a fresh install B connects to the bucket on its first-run page with the kit,
+/// brings the newest copy back, and A's user signs in on B with exactly A's data; B's own
+/// copies then continue on the same bucket.
+#[test]
+fn disaster_drill_on_garage_from_the_first_run_page() {
+    let g = Garage::single();
+    let a_dir = tempfile::tempdir().unwrap();
+    let mut a = TestApp::in_dir(a_dir.path());
+    a.wait_for_startup_backup();
+    let boss = a.login_as(Role::SuperAdmin);
+    assert_eq!(add_s3(&boss, "usb", &g, 0, "shop").status, 303);
+    assert_eq!(
+        boss.post_form("/backup/offsite/kit/confirm", &[]).status,
+        303
+    );
+    a.execute(
+        "INSERT INTO products (sku, name, price_cents, stock, created_at, updated_at)
+             VALUES ('G-1', 'Garage tea', 450, 7, 'x', 'x');",
+    );
+    let made = boss.api_post("/api/backups", serde_json::json!({"description": "last"}));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let manual = made.json()["backup"]["name"].as_str().unwrap().to_string();
+    let a_dump = canonical_dump_sha(&a.backups_dir().join(&manual));
+    let copy = manual.strip_suffix(".db").unwrap().to_string();
+    wait_until("A's copy on Garage", Duration::from_secs(60), || {
+        listed(&boss, "usb").is_some_and(|l| l.contains(&copy))
+    });
+    let kit = boss.get("/backup/offsite/kit/download").body;
+    a.stop();
+    drop(a);
+    std::fs::remove_dir_all(a_dir.path()).unwrap();
+
+    let b = spawn_app();
+    b.wait_for_startup_backup();
+    let endpoint = g.endpoint(0);
+    let picked = crate::bring_back::first_run_from_target(
+        &b,
+        &[
+            ("kind", "s3"),
+            ("name", "usb"),
+            ("endpoint", &endpoint),
+            ("region", garage::REGION),
+            ("bucket", g.bucket()),
+            ("prefix", "shop"),
+            ("path_style", "1"),
+            ("access_key_id", g.key_id()),
+            ("secret_access_key", g.secret()),
+        ],
+        &kit,
+    );
+    assert_eq!(picked, copy, "the newest copy is listed first");
+    let watcher = b.client();
+    crate::bring_back::check_b_has_a(&b, &a_dump, || {
+        if watcher.get("/account").status != 200 {
+            assert_eq!(watcher.login("super-admin-user", PASSWORD).status, 303);
+        }
+        listed(&watcher, "usb").is_some_and(|l| {
+            l.iter()
+                .any(|c| c.contains("brought_back_on_this_computer"))
+        })
+    });
+    // B keeps the secret where A did: its own owner-only file, not the page.
+    assert!(
+        std::fs::read_to_string(b.data_dir().join("offsite-secrets.toml"))
+            .unwrap()
+            .contains(g.secret())
+    );
+}
