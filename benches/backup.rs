@@ -16,7 +16,7 @@
 //! Environment: BENCH_DB_MB (1024), BENCH_ROUNDS (3), BENCH_DIR (target/bench-data),
 //! BENCH_AFTER_SECS (60), BENCH_WRITER_PAUSE_US (1000).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -28,18 +28,18 @@ use backroom::db::{Db, DbError, DbOptions};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{Result, clear_backups, env_or, file_mb, generate, median, ms, percentile, run, sh};
+use common::{
+    Result, clear_backups, env_or, file_mb, generate, median, ms, percentile, run, setup, sh,
+    timed_with_rss,
+};
 
 fn main() -> Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let exe = root.join("target/release/backroom");
-    if !exe.exists() {
-        return Err("build the release binary first (scripts/bench.sh does)".into());
-    }
-    let mb: u64 = env_or("BENCH_DB_MB", 1024);
-    let rounds: usize = env_or("BENCH_ROUNDS", 3);
-    let work =
-        std::env::var_os("BENCH_DIR").map_or_else(|| root.join("target/bench-data"), PathBuf::from);
+    let common::Setup {
+        exe,
+        mb,
+        rounds,
+        work,
+    } = setup()?;
     let data = work.join("data");
     let scratch = work.join("scratch");
     std::fs::create_dir_all(&scratch)?;
@@ -113,18 +113,12 @@ fn main() -> Result<()> {
 
     // 2. Peak RSS of the CLI backup.
     clear_backups(&data)?;
-    let rss = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
-        .arg(&exe)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["backup", "create"])
-        .output()?;
-    let rss_kb: f64 = String::from_utf8_lossy(&rss.stderr)
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(f64::NAN);
+    let (_, rss_kb) = timed_with_rss(
+        Command::new(&exe)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["backup", "create"]),
+    )?;
 
     // 3. The copy step alone (same API as .backup) on an idle database.
     let mut copy_ratio = Vec::new();

@@ -7,10 +7,12 @@
 //! - the same push to a local single-node Garage against `zstd -3 -T0 | age -r KEY | aws s3 cp -`;
 //! - the size of the copy against the plain backup and against the standard pipeline's output;
 //! - the peak RSS of the push;
-//! - page latency (p50/p99) on a running server, idle and while it sends a copy itself.
+//! - page latency (p50/p99) on a running server, idle and while it sends a copy itself;
+//! - a new computer: a fresh install from its first page to signed in with the data brought
+//!   back from Garage (a ~100 MiB shop, BENCH_NEW_COMPUTER_MB).
 //!
 //! Environment: BENCH_DB_MB (1024), BENCH_ROUNDS (3), BENCH_DIR (target/bench-data),
-//! BENCH_IDLE_SECS (10), BENCH_PARTS (`folder,garage,pages`: which parts to run).
+//! BENCH_IDLE_SECS (10), BENCH_PARTS (`folder,garage,pages,newcomputer`: which parts to run).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,7 +27,9 @@ mod common;
 #[path = "../tests/it/garage.rs"]
 mod garage;
 
-use common::{Result, env_or, file_mb, generate, median, ms, percentile, run, sh};
+use common::{
+    Result, env_or, file_mb, generate, median, ms, percentile, run, setup, sh, timed_with_rss,
+};
 
 const PASSWORD: &str = "bench-counter-2026";
 /// How long a copy of the benchmark database may take before the run gives up.
@@ -52,33 +56,6 @@ fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Runs `cmd` under GNU time: (wall time, peak RSS in KiB).
-fn timed_with_rss(cmd: &mut Command) -> Result<(Duration, f64)> {
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .args(["-f", "%M"])
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => timed.env(k, v),
-            None => timed.env_remove(k),
-        };
-    }
-    let start = Instant::now();
-    let out = timed.output()?;
-    let took = start.elapsed();
-    if !out.status.success() {
-        return Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    let rss = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(f64::NAN);
-    Ok((took, rss))
 }
 
 struct Pushes {
@@ -162,15 +139,12 @@ fn push_rounds(
 }
 
 fn main() -> Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let exe = root.join("target/release/backroom");
-    if !exe.exists() {
-        return Err("build the release binary first (scripts/bench.sh does)".into());
-    }
-    let mb: u64 = env_or("BENCH_DB_MB", 1024);
-    let rounds: usize = env_or("BENCH_ROUNDS", 3);
-    let work =
-        std::env::var_os("BENCH_DIR").map_or_else(|| root.join("target/bench-data"), PathBuf::from);
+    let common::Setup {
+        exe,
+        mb,
+        rounds,
+        work,
+    } = setup()?;
     let data = work.join("offsite-data");
     let scratch = work.join("offsite-scratch");
     let _ = std::fs::remove_dir_all(&scratch);
@@ -215,7 +189,8 @@ fn main() -> Result<()> {
     sh(&format!("cat '{}' > /dev/null", backup.display()))?;
     println!("backup {} ({plain_mb:.0} MiB)", file_name(&backup));
 
-    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "folder,garage,pages".into());
+    let parts =
+        std::env::var("BENCH_PARTS").unwrap_or_else(|_| "folder,garage,pages,newcomputer".into());
     let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
 
     // 1. Folder target against zstd | age > file + sync.
@@ -351,6 +326,11 @@ fn main() -> Result<()> {
     if part("pages") {
         println!("{}", pages_during_push(&exe, &data, &scratch)?);
     }
+
+    // 4. A new computer: from a fresh install's first page to signed in with the data.
+    if part("newcomputer") {
+        println!("{}", new_computer(&exe, &work)?);
+    }
     Ok(())
 }
 
@@ -363,35 +343,8 @@ fn pages_during_push(exe: &Path, data: &Path, scratch: &Path) -> Result<String> 
     run(backroom(exe, data)
         .args(["offsite", "add", "served", "--folder"])
         .arg(&target))?;
-    let mut add_user = backroom(exe, data)
-        .args(["user", "add", "bench", "--role", "admin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    if let Some(mut stdin) = add_user.stdin.take() {
-        use std::io::Write;
-        writeln!(stdin, "{PASSWORD}")?;
-    }
-    // An existing user from an earlier run is fine.
-    let _ = add_user.wait()?;
-
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let server = Server(
-        backroom(exe, data)
-            .args(["--port", &port.to_string()])
-            .env("BACKROOM_OFFSITE_POLL_MS", "200")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::blocking::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(30))
-        .build()?;
+    add_user(exe, data, "bench", "admin")?;
+    let (server, base, http) = start_server(exe, data)?;
     let deadline = Instant::now() + Duration::from_secs(60);
     let login_page = loop {
         match http.get(format!("{base}/login")).send() {
@@ -400,12 +353,7 @@ fn pages_during_push(exe: &Path, data: &Path, scratch: &Path) -> Result<String> 
             _ => std::thread::sleep(Duration::from_millis(50)),
         }
     };
-    let marker = "name=\"csrf-token\" content=\"";
-    let token = login_page
-        .split_once(marker)
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(t, _)| t.to_string())
-        .ok_or("no CSRF token on the login page")?;
+    let token = csrf_of(&login_page)?;
     let signed_in = http
         .post(format!("{base}/login"))
         .form(&[
@@ -500,6 +448,185 @@ fn pages_during_push(exe: &Path, data: &Path, scratch: &Path) -> Result<String> 
         line("idle", &idle),
         line("during the push", &busy),
         ms(percentile(&busy, 0.99)) / ms(percentile(&idle, 0.99)).max(1e-9)
+    ))
+}
+
+/// Adds a user with the benchmark's password (one left from an earlier run is fine).
+fn add_user(exe: &Path, data: &Path, name: &str, role: &str) -> Result<()> {
+    let mut child = backroom(exe, data)
+        .args(["user", "add", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        writeln!(stdin, "{PASSWORD}")?;
+    }
+    let _ = child.wait()?;
+    Ok(())
+}
+
+/// Starts the server on a free port (off-site rounds every 200 ms); returns it, its address
+/// and a client that keeps cookies.
+fn start_server(exe: &Path, data: &Path) -> Result<(Server, String, reqwest::blocking::Client)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let server = Server(
+        backroom(exe, data)
+            .args(["--port", &port.to_string()])
+            .env("BACKROOM_OFFSITE_POLL_MS", "200")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .timeout(PUSH_DEADLINE)
+        .build()?;
+    Ok((server, format!("http://127.0.0.1:{port}"), http))
+}
+
+/// The CSRF token of a page.
+fn csrf_of(page: &str) -> Result<String> {
+    let marker = "name=\"csrf-token\" content=\"";
+    Ok(page
+        .split_once(marker)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(t, _)| t.to_string())
+        .ok_or("no CSRF token on the page")?)
+}
+
+/// A value="..." after `after` in a page.
+fn value_after(page: &str, after: &str) -> Result<String> {
+    let (_, rest) = page.split_once(after).ok_or("not on the page")?;
+    let (_, rest) = rest.split_once("value=\"").ok_or("no value")?;
+    Ok(rest
+        .split_once('"')
+        .map(|(v, _)| v.to_string())
+        .unwrap_or_default())
+}
+
+/// Install A (a ~100 MiB shop, `BENCH_NEW_COMPUTER_MB`) sends a copy to a local Garage; a
+/// fresh install B is timed from its first page to signed in with A's data, through the
+/// first-run page's "Bring back my data" from the bucket.
+fn new_computer(exe: &Path, work: &Path) -> Result<String> {
+    let mb: u64 = env_or("BENCH_NEW_COMPUTER_MB", 100);
+    let a = work.join("newcomputer-a");
+    generate(&a, mb, exe)?;
+    for stale in [
+        "offsite.key",
+        "offsite-secrets.toml",
+        "offsite-state.json",
+        "backroom.toml",
+    ] {
+        let _ = std::fs::remove_file(a.join(stale));
+    }
+    let _ = std::fs::remove_dir_all(a.join("database_backups"));
+    add_user(exe, &a, "owner", "super-admin")?;
+    let store = garage::Garage::single();
+    let s3 = |cmd: &mut Command| {
+        cmd.env("BACKROOM_S3_ACCESS_KEY_ID", store.key_id())
+            .env("BACKROOM_S3_SECRET_ACCESS_KEY", store.secret());
+    };
+    let mut add = backroom(exe, &a);
+    s3(&mut add);
+    run(add
+        .args(["offsite", "add", "shop", "--s3", "--path-style"])
+        .args(["--endpoint", &store.endpoint(0)])
+        .args(["--region", store.region()])
+        .args(["--bucket", store.bucket()])
+        .args(["--prefix", "newcomputer"]))?;
+    run(backroom(exe, &a).args(["backup", "create"]))?;
+    let backup = newest_backup(&a)?;
+    run(backroom(exe, &a)
+        .args(["offsite", "push"])
+        .arg(file_name(&backup)))?;
+    let kit = String::from_utf8(backroom(exe, &a).args(["offsite", "kit"]).output()?.stdout)?;
+    let a_products: i64 = rusqlite::Connection::open(&backup)?.query_row(
+        "SELECT count(*) FROM products",
+        [],
+        |r| r.get(0),
+    )?;
+
+    let b = work.join("newcomputer-b");
+    let _ = std::fs::remove_dir_all(&b);
+    std::fs::create_dir_all(&b)?;
+    let (server, base, http) = start_server(exe, &b)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (first_page, started) = loop {
+        let t = Instant::now();
+        match http.get(format!("{base}/")).send() {
+            Ok(r) if r.status().is_success() => break (r.text()?, t),
+            _ if Instant::now() > deadline => return Err("B did not start".into()),
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let token = csrf_of(&first_page)?;
+    let endpoint = store.endpoint(0);
+    let listed = http
+        .post(format!("{base}/first-run/connect"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("kind", "s3"),
+            ("name", "shop"),
+            ("endpoint", &endpoint),
+            ("region", store.region()),
+            ("bucket", store.bucket()),
+            ("prefix", "newcomputer"),
+            ("path_style", "1"),
+            ("access_key_id", store.key_id()),
+            ("secret_access_key", store.secret()),
+            ("kit", &kit),
+        ])
+        .send()?
+        .text()?;
+    let copy = value_after(&listed, "name=\"copy\"")?;
+    let pick = value_after(&listed, "name=\"token\"")?;
+    let connected = started.elapsed();
+    let login_page = http
+        .post(format!("{base}/first-run/restore"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("token", &pick),
+            ("copy", &copy),
+        ])
+        .send()?
+        .text()?;
+    if !login_page.contains("Your data is back") {
+        return Err("the bring-back did not end on the login page".into());
+    }
+    let restored = started.elapsed();
+    let signed_in = http
+        .post(format!("{base}/login"))
+        .form(&[
+            ("csrf_token", csrf_of(&login_page)?.as_str()),
+            ("username", "owner"),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ])
+        .send()?;
+    if signed_in.url().path() != "/" {
+        return Err(format!("sign-in on B failed: ended on {}", signed_in.url()).into());
+    }
+    let total = started.elapsed();
+    drop(server);
+    let b_products: i64 = rusqlite::Connection::open(b.join("business_data.db"))?.query_row(
+        "SELECT count(*) FROM products",
+        [],
+        |r| r.get(0),
+    )?;
+    if a_products != b_products {
+        return Err(format!("B has {b_products} products, A had {a_products}").into());
+    }
+    Ok(format!(
+        "== A new computer ({:.0} MiB database, local Garage) ==\n  B's first page to the copy list: {:.2} s; to the data restored: {:.2} s; to signed in: {:.2} s",
+        file_mb(&backup),
+        connected.as_secs_f64(),
+        restored.as_secs_f64(),
+        total.as_secs_f64()
     ))
 }
 

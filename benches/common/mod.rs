@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -106,4 +106,55 @@ pub fn clear_backups(data: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What every benchmark starts from: the release binary, the database size, the rounds and
+/// the work folder (BENCH_DB_MB, BENCH_ROUNDS, BENCH_DIR).
+pub struct Setup {
+    pub exe: PathBuf,
+    pub mb: u64,
+    pub rounds: usize,
+    pub work: PathBuf,
+}
+
+pub fn setup() -> Result<Setup> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let exe = root.join("target/release/backroom");
+    if !exe.exists() {
+        return Err("build the release binary first (scripts/bench.sh does)".into());
+    }
+    Ok(Setup {
+        exe,
+        mb: env_or("BENCH_DB_MB", 1024),
+        rounds: env_or("BENCH_ROUNDS", 3),
+        work: std::env::var_os("BENCH_DIR")
+            .map_or_else(|| root.join("target/bench-data"), PathBuf::from),
+    })
+}
+
+/// Runs `cmd` under GNU time: (wall time, peak RSS in KiB).
+pub fn timed_with_rss(cmd: &mut Command) -> Result<(Duration, f64)> {
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "%M"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => timed.env(k, v),
+            None => timed.env_remove(k),
+        };
+    }
+    let start = Instant::now();
+    let out = timed.output()?;
+    let took = start.elapsed();
+    if !out.status.success() {
+        return Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let rss = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    Ok((took, rss))
 }

@@ -195,14 +195,7 @@ impl BackupEngine {
                 .map_err(BackupError::io("cannot replace the old record"))?;
             fsutil::fsync_dir(&dir).map_err(BackupError::io("cannot flush the backup folder"))?;
         }
-        fsutil::rename(&temp.path, &final_path)
-            .map_err(BackupError::io("cannot name the backup"))?;
-        temp.keep = true;
-        fsutil::fsync_dir(&dir).map_err(BackupError::io("cannot flush the backup folder"))?;
-
-        let modified = std::fs::metadata(&final_path)
-            .and_then(|m| m.modified())
-            .ok();
+        let mtime = temp.place_as_backup(&final_path)?;
         let now = self.clock.now();
         let origin = Origin {
             kind: request.kind,
@@ -216,7 +209,7 @@ impl BackupEngine {
             origin,
             &facts,
             Verification::passed(CheckMethod::Quick.as_str(), now),
-            catalog::mtime_ms(modified),
+            mtime,
         );
         catalog::write_sidecar(&final_path, &sidecar)
             .map_err(BackupError::io("cannot write the backup's record"))?;

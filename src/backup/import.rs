@@ -196,13 +196,7 @@ impl BackupEngine {
             &slug_of(original),
         );
         let final_path = dir.join(&file_name);
-        fsutil::rename(&incoming.temp.path, &final_path)
-            .map_err(BackupError::io("cannot name the backup"))?;
-        incoming.temp.keep = true;
-        fsutil::fsync_dir(&dir).map_err(BackupError::io("cannot flush the backup folder"))?;
-        let modified = std::fs::metadata(&final_path)
-            .and_then(|m| m.modified())
-            .ok();
+        let mtime = incoming.temp.place_as_backup(&final_path)?;
         let now = self.clock.now();
         let origin = Origin {
             kind: BackupKind::Uploaded,
@@ -216,7 +210,7 @@ impl BackupEngine {
             origin,
             &inspected.facts,
             Verification::passed(CheckMethod::Quick.as_str(), now),
-            catalog::mtime_ms(modified),
+            mtime,
         );
         catalog::write_sidecar(&final_path, &sidecar)
             .map_err(BackupError::io("cannot write the backup's record"))?;

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::BackupError;
 use crate::fsutil;
 
 /// A temp file that is removed (with any journal SQLite left beside it) unless `keep` was
@@ -17,6 +18,23 @@ impl TempFile {
             path: dir.join(format!("{prefix}{}.db", fsutil::random_hex(8))),
             keep: false,
         }
+    }
+
+    /// Renames the finished file to `final_path` (in the same folder) durably; returns its
+    /// modification time for the record (ms since the epoch).
+    pub(super) fn place_as_backup(
+        &mut self,
+        final_path: &Path,
+    ) -> Result<Option<i64>, BackupError> {
+        let dir = fsutil::parent_of(final_path);
+        fsutil::rename(&self.path, final_path)
+            .map_err(BackupError::io("cannot name the backup"))?;
+        self.keep = true;
+        fsutil::fsync_dir(&dir).map_err(BackupError::io("cannot flush the backup folder"))?;
+        let modified = std::fs::metadata(final_path)
+            .and_then(|m| m.modified())
+            .ok();
+        Ok(super::catalog::mtime_ms(modified))
     }
 }
 

@@ -167,11 +167,7 @@ impl Offsite {
             }
             other => other.into(),
         })?;
-        let file = file
-            .into_inner()
-            .map_err(|e| OffsiteError::Temp(e.into_error()))?;
-        crate::platform::flush_file(&file).map_err(OffsiteError::Temp)?;
-        drop(file);
+        transfer::close_unpacked(file)?;
         Ok(engine.import(incoming, original, by)?)
     }
 

@@ -144,6 +144,14 @@ pub fn send(
     Ok(manifest)
 }
 
+/// Writes out and flushes a file a copy was unpacked into.
+pub fn close_unpacked(file: io::BufWriter<std::fs::File>) -> Result<(), OffsiteError> {
+    let file = file
+        .into_inner()
+        .map_err(|e| OffsiteError::Temp(e.into_error()))?;
+    crate::platform::flush_file(&file).map_err(OffsiteError::Temp)
+}
+
 /// A temp file that is removed unless kept.
 pub struct TempCopy {
     pub path: PathBuf,
@@ -232,11 +240,7 @@ pub fn fetch_to(
             e.into()
         }
     })?;
-    let file = file
-        .into_inner()
-        .map_err(|e| OffsiteError::Temp(e.into_error()))?;
-    crate::platform::flush_file(&file).map_err(OffsiteError::Temp)?;
-    drop(file);
+    close_unpacked(file)?;
     let mismatch = |what: String| OffsiteError::Mismatch {
         copy: manifest.copy.clone(),
         what,

@@ -18,7 +18,12 @@ impl Worker {
         let worker = offsite.clone();
         let handle = std::thread::Builder::new()
             .name("offsite".into())
-            .spawn(move || run(&worker))?;
+            .spawn(move || {
+                // Pages come first: this thread (and zstd's workers, which inherit its
+                // priority on Linux) only gets the CPU nobody else wants.
+                crate::platform::lower_thread_priority();
+                run(&worker)
+            })?;
         Ok(Worker {
             offsite: offsite.clone(),
             handle: Some(handle),

@@ -145,6 +145,15 @@ fn urlencode(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The `csrf_token` in URL-encoded text (a form body or a query string).
+fn csrf_field(encoded: &[u8]) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(encoded)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v)
+}
+
 /// Refuses (403) any POST/PUT/PATCH/DELETE without the session's CSRF token, sent as the
 /// `X-CSRF-Token` header or a `csrf_token` form field. The handler never runs, so nothing
 /// changes.
@@ -164,31 +173,18 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     // A file upload form cannot put the token in a field the guard could read without
     // buffering the file: the form's address carries it instead.
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    let is_multipart = content_type.starts_with("multipart/form-data");
     let (provided, req) = match header_token {
         Some(token) => (Some(token), req),
-        None if is_multipart => (
-            serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-                .ok()
-                .and_then(|pairs| {
-                    pairs
-                        .into_iter()
-                        .find(|(k, _)| k == "csrf_token")
-                        .map(|(_, v)| v)
-                }),
-            req,
-        ),
+        None if is_multipart => (csrf_field(req.query_string().as_bytes()), req),
         None if is_form => {
             let (http_req, mut payload) = req.into_parts();
             let body = match web::Bytes::from_request(&http_req, &mut payload).await {
@@ -198,16 +194,8 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
                     return Ok(req.error_response(e).map_into_right_body());
                 }
             };
-            let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-                .ok()
-                .and_then(|pairs| {
-                    pairs
-                        .into_iter()
-                        .find(|(k, _)| k == "csrf_token")
-                        .map(|(_, v)| v)
-                });
             (
-                token,
+                csrf_field(&body),
                 ServiceRequest::from_parts(http_req, Payload::from(body)),
             )
         }

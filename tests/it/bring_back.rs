@@ -577,72 +577,8 @@ fn first_run_from_a_file_and_its_kit_then_a_second_attempt_is_refused() {
     assert_eq!(b.client().login("super-admin-user", PASSWORD).status, 303);
 }
 
-#[actix_web::test]
-async fn bringing_data_back_on_the_first_run_page_is_refused_to_other_machines() {
-    use actix_web::test::{TestRequest, call_service, init_service, read_body};
-    let dir = tempfile::tempdir().unwrap();
-    let backroom = backroom::server::Backroom::open(&options(dir.path(), None)).unwrap();
-    let app = init_service(backroom.app()).await;
-    let remote: std::net::SocketAddr = "192.0.2.7:40000".parse().unwrap();
-    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
-    // A session and its CSRF token from the local page, so only the address rule is left.
-    let res = call_service(
-        &app,
-        TestRequest::get().uri("/").peer_addr(local).to_request(),
-    )
-    .await;
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let page = String::from_utf8(read_body(res).await.to_vec()).unwrap();
-    let token = extract_csrf(&page).unwrap();
-    let requests = [
-        (
-            "/first-run/connect",
-            "application/x-www-form-urlencoded",
-            "kind=folder&name=x&path=/tmp",
-        ),
-        (
-            "/first-run/restore",
-            "application/x-www-form-urlencoded",
-            "token=a&copy=b",
-        ),
-        (
-            "/first-run/upload",
-            "multipart/form-data; boundary=xyz",
-            "--xyz--\r\n",
-        ),
-    ];
-    for (path, content_type, body) in requests {
-        let res = call_service(
-            &app,
-            TestRequest::post()
-                .uri(path)
-                .peer_addr(remote)
-                .insert_header(("Cookie", cookie.as_str()))
-                .insert_header(("X-CSRF-Token", token.as_str()))
-                .insert_header(("Content-Type", content_type))
-                .set_payload(body)
-                .to_request(),
-        )
-        .await;
-        assert_eq!(res.status(), 403, "{path}");
-        let body = String::from_utf8(read_body(res).await.to_vec()).unwrap();
-        assert!(body.contains("computer Backroom runs on"), "{path}: {body}");
-    }
-    assert!(
-        backup_files(&dir.path().join("database_backups"))
-            .iter()
-            .all(|n| !n.starts_with("uploaded_"))
-    );
-}
+// Bringing data back from another machine is refused: see
+// `server::first_run_is_refused_to_clients_on_other_machines`.
 
 fn cli_ok(dir: &Path, args: &[&str]) -> String {
     let out = run_cli(dir, args, None);

@@ -410,12 +410,48 @@ async fn first_run_is_refused_to_clients_on_other_machines() {
         TestRequest::post()
             .uri("/first-run")
             .peer_addr(remote)
-            .cookie(cookie)
+            .cookie(cookie.clone())
             .set_form(form)
             .to_request(),
     )
     .await;
     assert_eq!(res.status(), 403);
+    // Nor can data be brought back from there (issue 14): the address rule, not the CSRF
+    // guard, refuses each route (the token is right).
+    let requests = [
+        (
+            "/first-run/connect",
+            "application/x-www-form-urlencoded",
+            "kind=folder&name=x&path=/tmp",
+        ),
+        (
+            "/first-run/restore",
+            "application/x-www-form-urlencoded",
+            "token=a&copy=b",
+        ),
+        (
+            "/first-run/upload",
+            "multipart/form-data; boundary=xyz",
+            "--xyz--\r\n",
+        ),
+    ];
+    for (path, content_type, body) in requests {
+        let res = call_service(
+            &app,
+            TestRequest::post()
+                .uri(path)
+                .peer_addr(remote)
+                .cookie(cookie.clone())
+                .insert_header(("X-CSRF-Token", token.as_str()))
+                .insert_header(("Content-Type", content_type))
+                .set_payload(body)
+                .to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), 403, "{path}");
+        let body = String::from_utf8(read_body(res).await.to_vec()).unwrap();
+        assert!(body.contains("computer Backroom runs on"), "{path}: {body}");
+    }
     drop(app);
     let state = backroom.state();
     let users = state

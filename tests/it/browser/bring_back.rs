@@ -52,5 +52,6 @@ async fn a_fresh_install_brings_the_shop_back_from_a_copy_and_its_kit_in_a_brows
     assert!(text.contains("Brought back tea"), "{text}");
     let b_dump = outside_async(|| canonical_dump_sha(&b.db_path()));
     assert_eq!(b_dump, a_dump);
+    browser.close().await.unwrap();
     outside_async(move || drop(b));
 }
