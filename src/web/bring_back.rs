@@ -255,23 +255,41 @@ fn restore_first(state: &AppState, entry: &BackupEntry) -> Result<RestoreReport,
     Ok(report)
 }
 
-/// First run, from a file: check it, add it, restore it; keep the kit's key for later targets.
-pub async fn first_run_from_upload(
+/// First run, from a file: check it and add it (the person confirms from its numbers next);
+/// keep the kit's key for later targets.
+pub async fn first_run_add_upload(
     state: &web::Data<AppState>,
     upload: Upload,
-) -> Result<RestoreReport, AppError> {
+) -> Result<BackupEntry, AppError> {
     let st = state.clone();
     blocking(move || {
         ensure_no_users(&st)?;
         let kit = upload.kit.clone();
         let entry = add(&st.offsite, upload, "first run")?;
-        let report = restore_first(&st, &entry)?;
         if let Some(kit) = kit
             && let Err(e) = st.offsite.adopt_kit(&kit)
         {
             tracing::warn!("the emergency kit's key could not be kept: {e}");
         }
-        Ok::<_, AppError>(report)
+        Ok::<_, AppError>(entry)
+    })
+    .await
+}
+
+/// First run, confirmed: restores the uploaded backup named `name` (only a file brought in).
+pub async fn first_run_restore_upload(
+    state: &web::Data<AppState>,
+    name: String,
+) -> Result<RestoreReport, AppError> {
+    let st = state.clone();
+    blocking(move || {
+        let entry = st.engine.find(&name)?;
+        if entry.kind() != crate::backup::BackupKind::Uploaded {
+            return Err(AppError::BadRequest(
+                "Only a file brought in on this page can be restored here.".into(),
+            ));
+        }
+        restore_first(&st, &entry)
     })
     .await
 }

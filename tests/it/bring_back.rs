@@ -362,7 +362,9 @@ fn wait_for_copy(dir: &Path, backup: &str) -> String {
     loop {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
+            // Not a hidden partial file still being written.
             if let Some(copy) = n.strip_suffix(".json")
+                && !n.starts_with('.')
                 && let Ok(text) = std::fs::read_to_string(e.path())
                 && text.contains(&format!("\"source_backup\": \"{backup}\""))
             {
@@ -386,7 +388,7 @@ fn manifests(dir: &Path) -> Vec<(String, serde_json::Value)> {
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let text = std::fs::read_to_string(e.path()).ok()?;
-            name.ends_with(".json")
+            (name.ends_with(".json") && !name.starts_with('.'))
                 .then(|| serde_json::from_str(&text).ok())
                 .flatten()
                 .map(|m| (name, m))
@@ -559,6 +561,17 @@ fn first_run_from_a_file_and_its_kit_then_a_second_attempt_is_refused() {
         sealed.clone(),
         &[("key", &kit)],
     );
+    // Checked and added; its numbers are shown before anything changes.
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(res.body.contains("Bring back this data?"), "{}", res.body);
+    assert!(res.body.contains("<td>products</td>"), "{}", res.body);
+    assert_eq!(b.query_i64("SELECT count(*) FROM products"), 0);
+    let name = hidden(&res.body, "name");
+    assert!(name.starts_with("uploaded_"), "{name}");
+    // Only a file brought in may be restored this way.
+    let startup = visitor.post_form("/first-run/restore-file", &[("name", "startup_backup.db")]);
+    assert_eq!(startup.status, 400, "{}", startup.body);
+    let res = visitor.post_form("/first-run/restore-file", &[("name", &name)]);
     assert_eq!(res.status, 303, "{}", res.body);
     assert_eq!(res.location(), "/login");
     assert_eq!(canonical_dump_sha(&b.db_path()), a_dump);

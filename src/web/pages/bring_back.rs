@@ -18,6 +18,7 @@ use crate::web::{AppError, AppState, bring_back, is_loopback, render, see_other}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/first-run/upload", web::post().to(upload))
+        .route("/first-run/restore-file", web::post().to(restore_file))
         .route("/first-run/connect", web::post().to(connect))
         .route("/first-run/restore", web::post().to(restore));
 }
@@ -70,18 +71,58 @@ async fn again(
     }
 }
 
+/// The file's numbers, to confirm before its data is put in place.
+#[derive(Template)]
+#[template(path = "first_run_confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    name: String,
+    size: String,
+    /// (table, rows) as the file holds them.
+    counts: Vec<(String, i64)>,
+}
+
 pub async fn upload(
     req: HttpRequest,
     state: web::Data<AppState>,
-    session: UserSession,
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     local_only(&req)?;
     let result = match bring_back::receive_multipart(&state, form).await {
-        Ok(upload) => bring_back::first_run_from_upload(&state, upload).await,
+        Ok(upload) => bring_back::first_run_add_upload(&state, upload).await,
         Err(e) => Err(e),
     };
     match result {
+        Ok(entry) => {
+            let counts = entry
+                .sidecar
+                .as_ref()
+                .map(|s| s.row_counts.clone().into_iter().collect())
+                .unwrap_or_default();
+            render(&ConfirmPage {
+                layout: Layout::new(&req, &state, "Bring back my data", "first-run").await,
+                size: crate::fsutil::human_size(entry.size),
+                name: entry.file_name,
+                counts,
+            })
+        }
+        Err(e) => again(&req, &state, e, TargetForm::default()).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    name: String,
+}
+
+pub async fn restore_file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: UserSession,
+    form: web::Form<ConfirmForm>,
+) -> Result<HttpResponse, AppError> {
+    local_only(&req)?;
+    match bring_back::first_run_restore_upload(&state, form.into_inner().name).await {
         Ok(report) => Ok(done(&session, &report)),
         Err(e) => again(&req, &state, e, TargetForm::default()).await,
     }

@@ -33,7 +33,14 @@ async fn a_fresh_install_brings_the_shop_back_from_a_copy_and_its_kit_in_a_brows
         Locator::Css("#bring-back-file button[type=submit]"),
     )
     .await;
-    wait_for(&browser, "#username").await;
+    // Checked and added: its numbers come first, then the data is put in place.
+    wait_for(&browser, "#confirm-file").await;
+    let text = page_text(&browser).await;
+    assert!(text.contains("Bring back this data?"), "{text}");
+    save_screenshot(&browser, "first-run-confirm.png").await;
+    click(&browser, Locator::Css("#confirm-file button[type=submit]")).await;
+    // The first-run page has a #username too: wait for the login page's message.
+    wait_for(&browser, ".flash-ok").await;
     let text = page_text(&browser).await;
     assert!(text.contains("Your data is back"), "{text}");
     assert!(
