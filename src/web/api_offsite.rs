@@ -4,11 +4,12 @@
 use actix_web::{HttpResponse, web};
 
 use super::error::{ApiError, AppError};
+use super::offsite_actions::{self, Setup, TargetAction};
 use super::session::CurrentUser;
 use super::{AppState, blocking};
 use crate::auth::Role;
 use crate::offsite::settings::TargetForm;
-use crate::offsite::{CopyView, KeyOutcome, NewTarget};
+use crate::offsite::{CopyView, KeyOutcome};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/offsite", web::get().to(status))
@@ -45,29 +46,13 @@ async fn add_target(
     user: CurrentUser,
     body: web::Json<TargetForm>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::SuperAdmin)?;
-    let form = body.into_inner();
-    let (target, credentials) = form
-        .parse()
-        .map_err(|errors| ApiError(AppError::BadRequest(errors.joined())))?;
-    let name = target.name.clone();
-    let kit = Some(form.kit).filter(|k| !k.trim().is_empty());
-    let (offsite, who) = (state.offsite.clone(), user.username.clone());
-    let outcome = blocking(move || {
-        offsite.add_target(
-            NewTarget {
-                target,
-                credentials,
-                kit,
-            },
-            &who,
-        )
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({
-        "target": name,
-        "new_key": outcome == KeyOutcome::Generated,
-    })))
+    match offsite_actions::add_target(&state, &user, &body.into_inner()).await? {
+        Setup::Added { name, outcome } => Ok(HttpResponse::Created().json(serde_json::json!({
+            "target": name,
+            "new_key": outcome == KeyOutcome::Generated,
+        }))),
+        Setup::Refused(errors) => Err(ApiError(AppError::BadRequest(errors.joined()))),
+    }
 }
 
 async fn remove(
@@ -75,10 +60,8 @@ async fn remove(
     user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::SuperAdmin)?;
     let name = name.into_inner();
-    let (offsite, who, target) = (state.offsite.clone(), user.username.clone(), name.clone());
-    blocking(move || offsite.remove_target(&target, &who)).await?;
+    offsite_actions::run(&state, &user, name.clone(), TargetAction::Remove).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "removed": name })))
 }
 
@@ -87,10 +70,8 @@ async fn push(
     user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::SuperAdmin)?;
     let name = name.into_inner();
-    let (offsite, target) = (state.offsite.clone(), name.clone());
-    blocking(move || offsite.send_now(&target)).await?;
+    offsite_actions::run(&state, &user, name.clone(), TargetAction::SendNow).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "queued": name })))
 }
 
@@ -99,9 +80,6 @@ async fn drill(
     user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::SuperAdmin)?;
-    let offsite = state.offsite.clone();
-    let name = name.into_inner();
-    let drill = blocking(move || offsite.drill_now(&name)).await?;
+    let drill = offsite_actions::drill_now(&state, &user, name.into_inner()).await?;
     Ok(HttpResponse::Ok().json(drill))
 }

@@ -12,6 +12,7 @@ pub mod bring_back;
 pub mod error;
 pub mod layout;
 pub mod middleware;
+pub mod offsite_actions;
 pub mod offsite_view;
 pub mod pages;
 pub mod security;

@@ -411,6 +411,80 @@ fn foreign_files_in_the_folder_are_never_touched_and_retention_keeps_the_tiers()
 }
 
 #[test]
+fn a_read_only_folder_is_refused_at_setup_and_one_that_turns_read_only_fails_plainly() {
+    let Some(disk) = SmallDisk::mount(16) else {
+        println!("read-only folder target: mounting a tmpfs is not permitted here; skipped");
+        return;
+    };
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    let before = make_backup(&boss, "before the stick");
+    assert_eq!(add_folder(&boss, "stick", &disk.path).status, 303);
+    let first = before.strip_suffix(".db").unwrap().to_string();
+    wait_until("the first copy", Duration::from_secs(60), || {
+        copies_in(&disk.path).contains(&first)
+    });
+    // The stick's lock switch goes on: the next copy fails with the reason, nothing partial.
+    assert!(disk.remount_read_only(), "remount read-only failed");
+    let after = make_backup(&boss, "after the switch");
+    wait_until("the failure", Duration::from_secs(60), || {
+        boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_error"].is_string()
+    });
+    let error = boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(error.to_lowercase().contains("read-only"), "{error}");
+    assert_eq!(copies_in(&disk.path), vec![first.clone()]);
+    assert!(!copies_in(&disk.path).contains(&after.strip_suffix(".db").unwrap().to_string()));
+    // A new target on a read-only folder is not saved at all.
+    let res = add_folder(&boss, "locked", &disk.path);
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(
+        res.body.contains("The target was not saved"),
+        "{}",
+        res.body
+    );
+    let targets = boss.get("/api/offsite").json()["offsite"]["targets"].clone();
+    assert_eq!(targets.as_array().unwrap().len(), 1, "{targets}");
+}
+
+#[test]
+fn the_api_sets_up_a_target_like_the_page_and_refuses_what_the_page_refuses() {
+    let app = spawn_app();
+    let target = tempfile::tempdir().unwrap();
+    let admin = app.login_as(Role::Admin);
+    let body = serde_json::json!({"kind": "folder", "name": "usb", "path": target.path()});
+    assert_eq!(
+        admin.api_post("/api/offsite/targets", body.clone()).status,
+        403
+    );
+    let boss = app.login_as(Role::SuperAdmin);
+    let bad = boss.api_post(
+        "/api/offsite/targets",
+        serde_json::json!({"kind": "folder", "name": "no good!", "path": ""}),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(!bad.json()["error"].as_str().unwrap().is_empty());
+    let res = boss.api_post("/api/offsite/targets", body.clone());
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(res.json()["target"], "usb");
+    assert_eq!(res.json()["new_key"], true);
+    let again = boss.api_post("/api/offsite/targets", body);
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(
+        again.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("already a target")
+    );
+    assert_eq!(boss.api_delete("/api/offsite/usb").status, 200);
+    let targets = boss.get("/api/offsite").json()["offsite"]["targets"].clone();
+    assert!(targets.as_array().unwrap().is_empty(), "{targets}");
+}
+
+#[test]
 fn a_full_folder_target_fails_cleanly_and_keeps_no_partial_copy() {
     let Some(disk) = SmallDisk::mount(2) else {
         println!("full folder target: mounting a tmpfs is not permitted here; skipped");

@@ -693,6 +693,17 @@ impl SmallDisk {
     }
 }
 
+impl SmallDisk {
+    /// Makes the file system read-only (like a USB stick with its lock switch on).
+    pub fn remount_read_only(&self) -> bool {
+        Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.path)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.path).status();

@@ -9,8 +9,9 @@ use serde::Deserialize;
 use super::backup::status_page;
 use crate::auth::Role;
 use crate::offsite::settings::TargetForm;
-use crate::offsite::{CopyView, KeyOutcome, NewTarget, OffsiteError};
+use crate::offsite::{CopyView, KeyOutcome, OffsiteError};
 use crate::web::layout::Layout;
+use crate::web::offsite_actions::{self, Setup, TargetAction};
 use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, blocking, render, see_other};
 
@@ -34,46 +35,24 @@ pub async fn add_target(
     user: CurrentUser,
     form: web::Form<TargetForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
     let form = form.into_inner();
-    let (target, credentials) = match form.parse() {
-        Ok(parsed) => parsed,
-        Err(errors) => return status_page(&req, &state, user, form, errors).await,
-    };
-    let name = target.name.clone();
-    let kit = Some(form.kit.clone()).filter(|k| !k.trim().is_empty());
-    let (offsite, who) = (state.offsite.clone(), user.username.clone());
-    let added = blocking(move || {
-        Ok::<_, AppError>(offsite.add_target(
-            NewTarget {
-                target,
-                credentials,
-                kit,
-            },
-            &who,
-        ))
-    })
-    .await?;
-    match added {
-        Ok(KeyOutcome::Generated) => {
+    match offsite_actions::add_target(&state, &user, &form).await? {
+        Setup::Added {
+            name,
+            outcome: KeyOutcome::Generated,
+        } => {
             session.flash_ok(format!(
                 "Target {name} is set up and its first copy is on the way. Save this emergency kit now: without it the copies cannot be opened."
             ));
             Ok(see_other("/backup/offsite/kit"))
         }
-        Ok(_) => {
+        Setup::Added { name, .. } => {
             session.flash_ok(format!(
                 "Target {name} is set up; copies are on the way (with the key you already have)."
             ));
             Ok(see_other("/backup/status#offsite"))
         }
-        Err(OffsiteError::Invalid(errors)) => status_page(&req, &state, user, form, errors).await,
-        Err(e @ (OffsiteError::Store(_) | OffsiteError::Key(_))) => {
-            let errors =
-                crate::fields::FieldErrors::one("target", format!("The target was not saved: {e}"));
-            status_page(&req, &state, user, form, errors).await
-        }
-        Err(e) => Err(e.into()),
+        Setup::Refused(errors) => status_page(&req, &state, user, form, errors).await,
     }
 }
 
@@ -208,21 +187,27 @@ pub async fn target_page(
     })
 }
 
+/// A target card's button: do it, say so, back to the card.
+async fn target_button(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    name: web::Path<String>,
+    action: TargetAction,
+) -> Result<HttpResponse, AppError> {
+    let name = name.into_inner();
+    offsite_actions::run(&state, &user, name.clone(), action).await?;
+    session.flash_ok(action.done_message(&name));
+    Ok(see_other("/backup/status#offsite"))
+}
+
 pub async fn push(
     state: web::Data<AppState>,
     session: UserSession,
     user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
-    let name = name.into_inner();
-    let offsite = state.offsite.clone();
-    let target = name.clone();
-    blocking(move || offsite.send_now(&target)).await?;
-    session.flash_ok(format!(
-        "Sending to {name} now: the copies appear on its card when they are done."
-    ));
-    Ok(see_other("/backup/status#offsite"))
+    target_button(state, session, user, name, TargetAction::SendNow).await
 }
 
 pub async fn drill(
@@ -231,15 +216,7 @@ pub async fn drill(
     user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
-    let name = name.into_inner();
-    let offsite = state.offsite.clone();
-    let target = name.clone();
-    blocking(move || offsite.drill_in_background(&target)).await?;
-    session.flash_ok(format!(
-        "The restore drill on {name} has started; its result shows on the card and in Recent activity."
-    ));
-    Ok(see_other("/backup/status#offsite"))
+    target_button(state, session, user, name, TargetAction::StartDrill).await
 }
 
 #[derive(Deserialize)]
@@ -254,17 +231,8 @@ pub async fn enabled(
     name: web::Path<String>,
     form: web::Form<EnabledForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
-    let name = name.into_inner();
     let on = form.enabled == "1";
-    let (offsite, who, target) = (state.offsite.clone(), user.username.clone(), name.clone());
-    blocking(move || offsite.set_enabled(&target, on, &who)).await?;
-    session.flash_ok(if on {
-        format!("{name} is on again.")
-    } else {
-        format!("{name} is turned off: nothing is sent to it until it is turned on.")
-    });
-    Ok(see_other("/backup/status#offsite"))
+    target_button(state, session, user, name, TargetAction::Enabled(on)).await
 }
 
 pub async fn remove(
@@ -273,12 +241,5 @@ pub async fn remove(
     user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
-    let name = name.into_inner();
-    let (offsite, who, target) = (state.offsite.clone(), user.username.clone(), name.clone());
-    blocking(move || offsite.remove_target(&target, &who)).await?;
-    session.flash_ok(format!(
-        "{name} was removed from Backroom. The copies on it were left as they are."
-    ));
-    Ok(see_other("/backup/status#offsite"))
+    target_button(state, session, user, name, TargetAction::Remove).await
 }

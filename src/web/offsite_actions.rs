@@ -1,0 +1,119 @@
+//! The off-site use-cases behind the buttons that the page and the JSON API share
+//! (super-admin only): set up a target, send now, run the drill, turn a target on or off,
+//! remove it. Both call these, so both answer the same way.
+
+use actix_web::web;
+
+use super::session::CurrentUser;
+use super::{AppError, AppState, blocking};
+use crate::auth::Role;
+use crate::fields::FieldErrors;
+use crate::offsite::settings::TargetForm;
+use crate::offsite::state::Drill;
+use crate::offsite::{KeyOutcome, NewTarget, OffsiteError};
+
+/// A button on a target's card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetAction {
+    SendNow,
+    /// The drill in the background (the page: its result shows on the card).
+    StartDrill,
+    Enabled(bool),
+    Remove,
+}
+
+impl TargetAction {
+    /// What the page says once it was done.
+    pub fn done_message(self, name: &str) -> String {
+        match self {
+            TargetAction::SendNow => {
+                format!("Sending to {name} now: the copies appear on its card when they are done.")
+            }
+            TargetAction::StartDrill => format!(
+                "The restore drill on {name} has started; its result shows on the card and in Recent activity."
+            ),
+            TargetAction::Enabled(true) => format!("{name} is on again."),
+            TargetAction::Enabled(false) => {
+                format!("{name} is turned off: nothing is sent to it until it is turned on.")
+            }
+            TargetAction::Remove => {
+                format!("{name} was removed from Backroom. The copies on it were left as they are.")
+            }
+        }
+    }
+}
+
+/// Runs `action` on the target named `name`.
+pub async fn run(
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    name: String,
+    action: TargetAction,
+) -> Result<(), AppError> {
+    user.require(Role::SuperAdmin)?;
+    let (offsite, who) = (state.offsite.clone(), user.username.clone());
+    blocking(move || match action {
+        TargetAction::SendNow => offsite.send_now(&name),
+        TargetAction::StartDrill => offsite.drill_in_background(&name),
+        TargetAction::Enabled(on) => offsite.set_enabled(&name, on, &who),
+        TargetAction::Remove => offsite.remove_target(&name, &who),
+    })
+    .await
+}
+
+/// The drill now, waiting for its result (the API and the command line).
+pub async fn drill_now(
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    name: String,
+) -> Result<Drill, AppError> {
+    user.require(Role::SuperAdmin)?;
+    let offsite = state.offsite.clone();
+    blocking(move || offsite.drill_now(&name)).await
+}
+
+/// How setting up a target ended.
+pub enum Setup {
+    Added {
+        name: String,
+        outcome: KeyOutcome,
+    },
+    /// What to correct (the fields, or "target" when the target itself did not answer right);
+    /// nothing was saved.
+    Refused(FieldErrors),
+}
+
+/// Sets up a target from the form: checks the fields, proves the target works, saves it.
+pub async fn add_target(
+    state: &web::Data<AppState>,
+    user: &CurrentUser,
+    form: &TargetForm,
+) -> Result<Setup, AppError> {
+    user.require(Role::SuperAdmin)?;
+    let (target, credentials) = match form.parse() {
+        Ok(parsed) => parsed,
+        Err(errors) => return Ok(Setup::Refused(errors)),
+    };
+    let name = target.name.clone();
+    let kit = Some(form.kit.clone()).filter(|k| !k.trim().is_empty());
+    let (offsite, who) = (state.offsite.clone(), user.username.clone());
+    let added = blocking(move || {
+        Ok::<_, AppError>(offsite.add_target(
+            NewTarget {
+                target,
+                credentials,
+                kit,
+            },
+            &who,
+        ))
+    })
+    .await?;
+    match added {
+        Ok(outcome) => Ok(Setup::Added { name, outcome }),
+        Err(OffsiteError::Invalid(errors)) => Ok(Setup::Refused(errors)),
+        Err(e @ (OffsiteError::Store(_) | OffsiteError::Key(_))) => Ok(Setup::Refused(
+            FieldErrors::one("target", format!("The target was not saved: {e}")),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
