@@ -115,14 +115,19 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    /// Takes the lock without waiting; `Ok(None)` when another holder has it.
-    pub fn try_acquire(path: &Path) -> io::Result<Option<FileLock>> {
-        let file = OpenOptions::new()
+    /// The lock file (made when missing, never emptied: it holds nothing).
+    fn open(path: &Path) -> io::Result<File> {
+        OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(path)?;
+            .open(path)
+    }
+
+    /// Takes the lock without waiting; `Ok(None)` when another holder has it.
+    pub fn try_acquire(path: &Path) -> io::Result<Option<FileLock>> {
+        let file = FileLock::open(path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(FileLock { file })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -133,12 +138,7 @@ impl FileLock {
     /// Takes the lock, waiting for another holder to let go (for short critical sections,
     /// such as a read-modify-write of the settings file).
     pub fn acquire(path: &Path) -> io::Result<FileLock> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
+        let file = FileLock::open(path)?;
         file.lock()?;
         Ok(FileLock { file })
     }

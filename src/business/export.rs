@@ -1,7 +1,7 @@
 //! CSV downloads of products, customers and sales, so data can leave the app without SQLite
 //! tools. Cells that a spreadsheet would run as a formula are prefixed with `'`.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Row};
 
 use super::BusinessError;
 use super::money::format_cents;
@@ -17,22 +17,36 @@ pub fn cell(text: &str) -> String {
     }
 }
 
-fn finish(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, BusinessError> {
-    writer
-        .into_inner()
-        .map_err(|e| BusinessError::Export(e.to_string()))
+/// A money cell: plain digits and a point, no thousands separator.
+fn money(cents: i64) -> String {
+    format_cents(cents).replace(',', "")
 }
 
-fn write_row(writer: &mut csv::Writer<Vec<u8>>, row: &[String]) -> Result<(), BusinessError> {
-    writer
-        .write_record(row)
-        .map_err(|e| BusinessError::Export(e.to_string()))
+fn yes_no(flag: bool) -> String {
+    if flag { "yes" } else { "no" }.to_string()
+}
+
+/// The CSV of `sql`'s rows under `header`, each row made into cells by `cells`.
+fn export(
+    conn: &Connection,
+    header: &[&str],
+    sql: &str,
+    cells: impl Fn(&Row<'_>) -> rusqlite::Result<Vec<String>>,
+) -> Result<Vec<u8>, BusinessError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(BusinessError::Export)?;
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        w.write_record(cells(r)?).map_err(BusinessError::Export)?;
+    }
+    w.into_inner()
+        .map_err(|e| BusinessError::Export(e.into_error().into()))
 }
 
 pub fn products_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    write_row(
-        &mut w,
+    export(
+        conn,
         &[
             "id",
             "sku",
@@ -41,62 +55,41 @@ pub fn products_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
             "stock",
             "reorder_level",
             "archived",
-        ]
-        .map(String::from),
-    )?;
-    let mut stmt = conn.prepare("SELECT id, sku, name, price_cents, stock, reorder_level, archived FROM products ORDER BY id")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        write_row(
-            &mut w,
-            &[
+        ],
+        "SELECT id, sku, name, price_cents, stock, reorder_level, archived FROM products ORDER BY id",
+        |r| {
+            Ok(vec![
                 r.get::<_, i64>(0)?.to_string(),
                 cell(&r.get::<_, String>(1)?),
                 cell(&r.get::<_, String>(2)?),
-                format_cents(r.get(3)?).replace(',', ""),
+                money(r.get(3)?),
                 r.get::<_, i64>(4)?.to_string(),
                 r.get::<_, i64>(5)?.to_string(),
-                if r.get::<_, i64>(6)? == 1 {
-                    "yes"
-                } else {
-                    "no"
-                }
-                .to_string(),
-            ],
-        )?;
-    }
-    finish(w)
+                yes_no(r.get::<_, i64>(6)? == 1),
+            ])
+        },
+    )
 }
 
 pub fn customers_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    write_row(
-        &mut w,
-        &["id", "name", "phone", "email", "notes"].map(String::from),
-    )?;
-    let mut stmt =
-        conn.prepare("SELECT id, name, phone, email, notes FROM customers ORDER BY id")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        write_row(
-            &mut w,
-            &[
-                r.get::<_, i64>(0)?.to_string(),
-                cell(&r.get::<_, String>(1)?),
-                cell(&r.get::<_, String>(2)?),
-                cell(&r.get::<_, String>(3)?),
-                cell(&r.get::<_, String>(4)?),
-            ],
-        )?;
-    }
-    finish(w)
+    export(
+        conn,
+        &["id", "name", "phone", "email", "notes"],
+        "SELECT id, name, phone, email, notes FROM customers ORDER BY id",
+        |r| {
+            let mut row = vec![r.get::<_, i64>(0)?.to_string()];
+            for i in 1..=4 {
+                row.push(cell(&r.get::<_, String>(i)?));
+            }
+            Ok(row)
+        },
+    )
 }
 
 /// One row per sale line, with the sale's date, customer, seller and status.
 pub fn sales_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    write_row(
-        &mut w,
+    export(
+        conn,
         &[
             "sale_id",
             "date_utc",
@@ -109,36 +102,25 @@ pub fn sales_csv(conn: &Connection) -> Result<Vec<u8>, BusinessError> {
             "line_total",
             "sale_total",
             "voided",
-        ]
-        .map(String::from),
-    )?;
-    let mut stmt = conn.prepare(
+        ],
         "SELECT s.id, s.created_at, coalesce(c.name, ''), coalesce(u.username, ''), p.sku, p.name,
                 l.quantity, l.unit_price_cents, l.line_total_cents, s.total_cents, s.voided_at IS NOT NULL
          FROM sales s JOIN sale_lines l ON l.sale_id = s.id JOIN products p ON p.id = l.product_id
          LEFT JOIN customers c ON c.id = s.customer_id LEFT JOIN users u ON u.id = s.user_id
          ORDER BY s.id, l.id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        write_row(
-            &mut w,
-            &[
-                r.get::<_, i64>(0)?.to_string(),
-                r.get::<_, String>(1)?,
-                cell(&r.get::<_, String>(2)?),
-                cell(&r.get::<_, String>(3)?),
-                cell(&r.get::<_, String>(4)?),
-                cell(&r.get::<_, String>(5)?),
-                r.get::<_, i64>(6)?.to_string(),
-                format_cents(r.get(7)?).replace(',', ""),
-                format_cents(r.get(8)?).replace(',', ""),
-                format_cents(r.get(9)?).replace(',', ""),
-                if r.get::<_, bool>(10)? { "yes" } else { "no" }.to_string(),
-            ],
-        )?;
-    }
-    finish(w)
+        |r| {
+            let mut row = vec![r.get::<_, i64>(0)?.to_string(), r.get::<_, String>(1)?];
+            for i in 2..=5 {
+                row.push(cell(&r.get::<_, String>(i)?));
+            }
+            row.push(r.get::<_, i64>(6)?.to_string());
+            for i in 7..=9 {
+                row.push(money(r.get(i)?));
+            }
+            row.push(yes_no(r.get(10)?));
+            Ok(row)
+        },
+    )
 }
 
 #[cfg(test)]

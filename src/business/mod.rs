@@ -39,7 +39,7 @@ pub enum BusinessError {
     #[error("Not found.")]
     NotFound,
     #[error("cannot write the CSV file: {0}")]
-    Export(String),
+    Export(#[source] csv::Error),
     #[error("{0}")]
     Db(#[from] DbError),
 }

@@ -50,6 +50,18 @@ pub struct Digests {
     pub object_size: u64,
 }
 
+impl Digests {
+    /// From the (SHA-256, size) of the plain data and of the object.
+    fn of(plain: (String, u64), object: (String, u64)) -> Digests {
+        Digests {
+            plain_sha256: plain.0,
+            plain_size: plain.1,
+            object_sha256: object.0,
+            object_size: object.1,
+        }
+    }
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -184,14 +196,8 @@ pub fn seal<R: Read, W: Write>(
     let encrypted = zstd.finish().map_err(through_compressor)?;
     let object = encrypted.finish().map_err(PipelineError::Write)?;
     let (output, object_sha256, object_size) = object.finish();
-    let (plain_sha256, plain_size) = plain.finish();
     Ok((
-        Digests {
-            plain_sha256,
-            plain_size,
-            object_sha256,
-            object_size,
-        },
+        Digests::of(plain.finish(), (object_sha256, object_size)),
         output,
     ))
 }
@@ -263,14 +269,8 @@ pub fn open<R: Read, W: Write>(
     // Read what is left (age's final tag), so the object hash covers every byte.
     io::copy(&mut object, &mut io::sink()).map_err(PipelineError::Read)?;
     let (capped, plain_sha256, plain_size) = plain.finish();
-    let (object_sha256, object_size) = object.finish();
     Ok((
-        Digests {
-            plain_sha256,
-            plain_size,
-            object_sha256,
-            object_size,
-        },
+        Digests::of((plain_sha256, plain_size), object.finish()),
         capped.inner,
     ))
 }

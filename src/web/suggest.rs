@@ -15,7 +15,11 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::session::CurrentUser;
 use super::{AppState, run_db};
-use crate::business::search;
+use rusqlite::Connection;
+
+use crate::business::customers::Customer;
+use crate::business::products::Product;
+use crate::business::{BusinessError, search};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/products/search", web::get().to(products))
@@ -35,19 +39,35 @@ impl SearchQuery {
     }
 }
 
+/// Finds up to [`search::SUGGESTIONS`] matches with `find` and answers
+/// `{"<key>": [...], "limit": N}`, each match as `item` shows it.
+async fn suggestions<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    query: &SearchQuery,
+    key: &str,
+    find: fn(&Connection, &str, usize) -> Result<Vec<T>, BusinessError>,
+    item: fn(&T) -> serde_json::Value,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.text();
+    let found = run_db(state, move |c| find(c, &q, search::SUGGESTIONS)).await?;
+    let items: Vec<serde_json::Value> = found.iter().map(item).collect();
+    let mut body = serde_json::Map::new();
+    body.insert(key.to_string(), items.into());
+    body.insert("limit".into(), search::SUGGESTIONS.into());
+    Ok(HttpResponse::Ok().json(body))
+}
+
 async fn products(
     state: web::Data<AppState>,
     _user: CurrentUser,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.text();
-    let found = run_db(&state, move |c| {
-        search::products(c, &q, search::SUGGESTIONS)
-    })
-    .await?;
-    let items: Vec<serde_json::Value> = found
-        .iter()
-        .map(|p| {
+    suggestions(
+        &state,
+        &query,
+        "products",
+        search::products,
+        |p: &Product| {
             serde_json::json!({
                 "id": p.id,
                 "sku": p.sku,
@@ -57,12 +77,9 @@ async fn products(
                 "stock": p.stock,
                 "detail": p.detail(),
             })
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "products": items,
-        "limit": search::SUGGESTIONS,
-    })))
+        },
+    )
+    .await
 }
 
 async fn customers(
@@ -70,14 +87,12 @@ async fn customers(
     _user: CurrentUser,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.text();
-    let found = run_db(&state, move |c| {
-        search::customers(c, &q, search::SUGGESTIONS)
-    })
-    .await?;
-    let items: Vec<serde_json::Value> = found
-        .iter()
-        .map(|c| {
+    suggestions(
+        &state,
+        &query,
+        "customers",
+        search::customers,
+        |c: &Customer| {
             serde_json::json!({
                 "id": c.id,
                 "name": c.name,
@@ -85,10 +100,7 @@ async fn customers(
                 "email": c.email,
                 "detail": c.detail(),
             })
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "customers": items,
-        "limit": search::SUGGESTIONS,
-    })))
+        },
+    )
+    .await
 }

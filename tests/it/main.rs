@@ -5,6 +5,7 @@ mod backup_web;
 mod bring_back;
 mod browser;
 mod business;
+mod corrupt;
 mod counter;
 mod faults;
 mod garage;

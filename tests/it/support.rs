@@ -609,30 +609,7 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Overwrites the cell area of a table's root page so `quick_check` fails while the schema
-/// still reads (the "cheap" startup check passes). Nothing may have the file open.
-pub fn corrupt_table(db_path: &Path, table: &str) {
-    let conn = rusqlite::Connection::open(db_path).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        .unwrap();
-    let page_size: i64 = conn
-        .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .unwrap();
-    let root: i64 = conn
-        .query_row(
-            "SELECT rootpage FROM sqlite_master WHERE name = ?1",
-            [table],
-            |r| r.get(0),
-        )
-        .unwrap();
-    drop(conn);
-    let mut bytes = std::fs::read(db_path).unwrap();
-    let start = usize::try_from((root - 1) * page_size).unwrap();
-    for b in &mut bytes[start + 8..start + usize::try_from(page_size).unwrap()] {
-        *b = 0xA5;
-    }
-    std::fs::write(db_path, bytes).unwrap();
-}
+pub use crate::corrupt::corrupt_table;
 
 /// Makes a migrated database of about `mb` megabytes (one filler table of random blobs).
 pub fn make_big_database(path: &Path, mb: usize) {

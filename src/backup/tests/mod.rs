@@ -107,27 +107,10 @@ fn backup_looking_files(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Overwrites the middle of a table's b-tree page so `quick_check` fails.
+#[path = "../../../tests/it/corrupt.rs"]
+mod corrupt;
+
+/// Overwrites the customers table's b-tree page so `quick_check` fails.
 fn corrupt_table_pages(db_path: &Path) {
-    let conn = rusqlite::Connection::open(db_path).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        .unwrap();
-    let page_size: i64 = conn
-        .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .unwrap();
-    let root: i64 = conn
-        .query_row(
-            "SELECT rootpage FROM sqlite_master WHERE name = 'customers'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    drop(conn);
-    let mut bytes = std::fs::read(db_path).unwrap();
-    let start = usize::try_from((root - 1) * page_size).unwrap();
-    // Keep the page header's type byte, scramble the cell pointers and cell area.
-    for b in &mut bytes[start + 8..start + usize::try_from(page_size).unwrap()] {
-        *b = 0xA5;
-    }
-    std::fs::write(db_path, bytes).unwrap();
+    corrupt::corrupt_table(db_path, "customers");
 }
