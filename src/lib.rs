@@ -13,6 +13,7 @@ pub mod fields;
 pub mod fsutil;
 pub mod offsite;
 pub mod platform;
+pub mod records;
 pub mod server;
 pub mod text;
 pub mod timefmt;

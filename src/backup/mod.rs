@@ -23,7 +23,7 @@ pub mod retention;
 pub mod scheduler;
 pub mod settings;
 mod space;
-mod temp_file;
+pub(crate) mod temp_file;
 mod verify;
 
 use std::collections::HashMap;

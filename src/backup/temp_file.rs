@@ -7,13 +7,13 @@ use crate::fsutil;
 
 /// A temp file that is removed (with any journal SQLite left beside it) unless `keep` was
 /// set because it was renamed into place.
-pub(super) struct TempFile {
-    pub(super) path: PathBuf,
-    pub(super) keep: bool,
+pub(crate) struct TempFile {
+    pub(crate) path: PathBuf,
+    pub(crate) keep: bool,
 }
 
 impl TempFile {
-    pub(super) fn new(dir: &Path, prefix: &str) -> TempFile {
+    pub(crate) fn new(dir: &Path, prefix: &str) -> TempFile {
         TempFile {
             path: dir.join(format!("{prefix}{}.db", fsutil::random_hex(8))),
             keep: false,

@@ -26,9 +26,9 @@ impl Customer {
     }
 }
 
-pub(super) const COLUMNS: &str = "id, name, phone, email, notes";
+pub(crate) const COLUMNS: &str = "id, name, phone, email, notes";
 
-pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
     Ok(Customer {
         id: r.get(0)?,
         name: r.get(1)?,

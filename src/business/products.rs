@@ -33,9 +33,9 @@ impl Product {
     }
 }
 
-pub(super) const COLUMNS: &str = "id, sku, name, price_cents, stock, reorder_level, archived";
+pub(crate) const COLUMNS: &str = "id, sku, name, price_cents, stock, reorder_level, archived";
 
-pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Product> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Product> {
     Ok(Product {
         id: r.get(0)?,
         sku: r.get(1)?,

@@ -14,6 +14,7 @@ use crate::backup::BackupError;
 use crate::business::BusinessError;
 use crate::db::DbError;
 use crate::offsite::OffsiteError;
+use crate::records::RecordsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -109,6 +110,25 @@ impl From<BackupError> for AppError {
             BackupError::Db(DbError::Closed) => AppError::Unavailable(e.to_string()),
             // The engine's own messages are written for people; show them.
             _ => AppError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+/// What went wrong looking inside a backup or bringing records back.
+impl From<RecordsError> for AppError {
+    fn from(e: RecordsError) -> Self {
+        match e {
+            RecordsError::Backup(b) => b.into(),
+            RecordsError::Business(b) => b.into(),
+            RecordsError::Db(db) => db.into(),
+            RecordsError::Unfit(_) | RecordsError::Open { .. } | RecordsError::SkuTaken { .. } => {
+                AppError::Conflict(e.to_string())
+            }
+            RecordsError::SalesStayInTheBackup
+            | RecordsError::NothingChosen
+            | RecordsError::NotDifferent { .. }
+            | RecordsError::Invalid { .. } => AppError::BadRequest(e.to_string()),
+            RecordsError::Copy { .. } | RecordsError::Sqlite(_) => AppError::internal(e),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod api_bring_back;
 pub mod api_offsite;
+pub mod api_records;
 pub mod app;
 pub mod assets;
 pub mod backup_view;
@@ -15,6 +16,7 @@ pub mod middleware;
 pub mod offsite_actions;
 pub mod offsite_view;
 pub mod pages;
+pub mod records;
 pub mod security;
 pub mod session;
 pub mod session_store;
@@ -161,6 +163,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(pages::offsite::routes)
         .configure(pages::backup::routes)
         .configure(api_bring_back::routes)
+        .configure(api_records::routes)
         .configure(api_offsite::routes)
         .configure(api::routes)
         .configure(suggest::routes)

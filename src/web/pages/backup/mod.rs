@@ -4,6 +4,7 @@
 
 mod delete;
 mod details;
+mod records;
 mod restore;
 mod status;
 mod upload;
@@ -34,6 +35,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(restore::emergency_restore),
         )
         .route("/backup/{name}", web::get().to(details::details))
+        .route(
+            "/backup/{name}/records/{table}",
+            web::get().to(records::list),
+        )
+        .route(
+            "/backup/{name}/records/{table}/export.csv",
+            web::get().to(records::export_csv),
+        )
+        .route("/backup/{name}/diff/{table}", web::get().to(records::diff))
+        .route(
+            "/backup/{name}/bring-back",
+            web::post().to(records::bring_back),
+        )
         .route("/backup/{name}/download", web::get().to(details::download))
         .route("/backup/{name}/verify", web::post().to(details::verify))
         .route("/backup/{name}/keep", web::post().to(details::keep))

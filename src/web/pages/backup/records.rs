@@ -1,0 +1,187 @@
+//! `/backup/{name}/records/{table}`, `/backup/{name}/diff/{table}` and
+//! `/backup/{name}/bring-back`: a backup's products, customers and sales as they were, the
+//! comparison with now, a CSV of them, and bringing chosen records back. Handlers extract,
+//! call one use-case from `web::records`, and render.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::records::{BringBack, Diff, Record, StockChoice, Table, fields_of};
+use crate::timefmt;
+use crate::web::layout::{Layout, Pager};
+use crate::web::pages::products::csv_response;
+use crate::web::records::{self, Inside};
+use crate::web::session::{CurrentUser, UserSession};
+use crate::web::{AppError, AppState, render, see_other};
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+}
+
+fn title(table: Table) -> &'static str {
+    match table {
+        Table::Products => "Products",
+        Table::Customers => "Customers",
+        Table::Sales => "Sales",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "backup/records.html")]
+struct RecordsPage {
+    layout: Layout,
+    backup: String,
+    made: String,
+    migrated: bool,
+    table: &'static str,
+    title: &'static str,
+    headers: &'static [&'static str],
+    rows: Vec<(Record, &'static str)>,
+    q: String,
+    pager: Pager,
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (backup, table) = path.into_inner();
+    let inside = Inside::parse(backup, &table)?;
+    let table = inside.table;
+    let q: String = query.q.chars().take(100).collect();
+    let page_no = query.page.unwrap_or(1).max(1);
+    let listing = records::list(&state, &user, inside, q.clone(), page_no).await?;
+    let pager = Pager::new(
+        &listing.page,
+        &format!("/backup/{}/records/{}", listing.backup, table.as_str()),
+        &[("q", &q)],
+    );
+    let rows = listing
+        .page
+        .items
+        .iter()
+        .map(|r| (r.clone(), listing.marks.get(&r.id).copied().unwrap_or("")))
+        .collect();
+    render(&RecordsPage {
+        layout: Layout::new(&req, &state, title(table), "backup").await,
+        made: timefmt::local(listing.made),
+        backup: listing.backup,
+        migrated: listing.migrated,
+        table: table.as_str(),
+        title: title(table),
+        headers: fields_of(table),
+        rows,
+        q,
+        pager,
+    })
+}
+
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (backup, table) = path.into_inner();
+    let inside = Inside::parse(backup, &table)?;
+    let name = format!("{}_from_backup", inside.table.as_str());
+    let bytes = records::csv(&state, &user, inside).await?;
+    Ok(csv_response(&name, bytes))
+}
+
+#[derive(Template)]
+#[template(path = "backup/diff.html")]
+struct DiffPage {
+    layout: Layout,
+    backup: String,
+    made: String,
+    table: &'static str,
+    title: &'static str,
+    headers: &'static [&'static str],
+    d: Diff,
+    lost: Vec<Record>,
+    can_bring_back: bool,
+}
+
+pub async fn diff(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (backup, table) = path.into_inner();
+    let inside = Inside::parse(backup.clone(), &table)?;
+    let table = inside.table;
+    let entry = crate::web::backups::find(&state, backup.clone()).await?;
+    let (d, lost) = records::compare(&state, &user, inside).await?;
+    render(&DiffPage {
+        layout: Layout::new(&req, &state, title(table), "backup").await,
+        backup: entry.file_name.clone(),
+        made: timefmt::local(entry.created_at()),
+        table: table.as_str(),
+        title: title(table),
+        headers: fields_of(table),
+        d,
+        lost,
+        can_bring_back: user.is_super_admin(),
+    })
+}
+
+/// The bring-back form: `table`, one `id` per ticked record, `stock` (`keep` or `adjust`).
+fn parse_form(body: &[u8]) -> Result<BringBack, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+    let field = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let table = field("table")
+        .and_then(Table::parse)
+        .ok_or_else(|| AppError::BadRequest("Choose products or customers.".into()))?;
+    let ids = pairs
+        .iter()
+        .filter(|(n, _)| n == "id")
+        .map(|(_, v)| {
+            v.parse::<i64>()
+                .map_err(|_| AppError::BadRequest(format!("{v:?} is not a record number.")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let stock = match field("stock") {
+        Some("adjust") => StockChoice::Adjust,
+        _ => StockChoice::Keep,
+    };
+    Ok(BringBack { table, ids, stock })
+}
+
+pub async fn bring_back(
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    backup: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let backup = backup.into_inner();
+    let ask = parse_form(&body)?;
+    let table = ask.table;
+    let back = format!("/backup/{backup}/diff/{}", table.as_str());
+    match records::bring_back(&state, &user, backup, ask).await {
+        Ok(brought) => {
+            let lines: Vec<String> = brought
+                .iter()
+                .map(|b| format!("#{}: {}", b.id, b.what))
+                .collect();
+            session.flash_ok(format!(
+                "Brought back {} {}: {}.",
+                brought.len(),
+                table.as_str(),
+                lines.join("; ")
+            ));
+        }
+        Err(e @ (AppError::Forbidden(_) | AppError::NotFound)) => return Err(e),
+        Err(e) => session.flash_error(format!("Nothing was brought back: {}", e.public_message())),
+    }
+    Ok(see_other(&back))
+}
