@@ -29,21 +29,12 @@ use backroom::db::{Db, DbError, DbOptions};
 #[path = "common/mod.rs"]
 mod common;
 use common::{
-    Result, clear_backups, env_or, file_mb, generate, median, ms, percentile, run, setup, sh,
+    Result, clear_backups, env_or, file_mb, median, ms, percentile, run, setup_with_data, sh,
     timed_with_rss,
 };
 
 fn main() -> Result<()> {
-    let common::Setup {
-        exe,
-        mb,
-        rounds,
-        work,
-    } = setup()?;
-    let data = work.join("data");
-    let scratch = work.join("scratch");
-    std::fs::create_dir_all(&scratch)?;
-    generate(&data, mb, &exe)?;
+    let (common::Setup { exe, rounds, .. }, data, scratch) = setup_with_data("data", "scratch")?;
     let db = data.join("business_data.db");
     std::fs::write(
         data.join("backroom.toml"),

@@ -28,7 +28,8 @@ mod common;
 mod garage;
 
 use common::{
-    Result, env_or, file_mb, generate, median, ms, percentile, run, setup, sh, timed_with_rss,
+    Result, env_or, file_mb, generate, median, ms, percentile, run, setup_with_data, sh,
+    timed_with_rss,
 };
 
 const PASSWORD: &str = "bench-counter-2026";
@@ -139,17 +140,13 @@ fn push_rounds(
 }
 
 fn main() -> Result<()> {
-    let common::Setup {
-        exe,
-        mb,
-        rounds,
-        work,
-    } = setup()?;
-    let data = work.join("offsite-data");
-    let scratch = work.join("offsite-scratch");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    generate(&data, mb, &exe)?;
+    let (
+        common::Setup {
+            exe, rounds, work, ..
+        },
+        data,
+        scratch,
+    ) = setup_with_data("offsite-data", "offsite-scratch")?;
     for stale in ["offsite.key", "offsite-secrets.toml", "offsite-state.json"] {
         let _ = std::fs::remove_file(data.join(stale));
     }

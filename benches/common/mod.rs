@@ -117,6 +117,17 @@ pub struct Setup {
     pub work: PathBuf,
 }
 
+/// [`setup`], then the generated database in `work/<data>` and an empty `work/<scratch>`.
+pub fn setup_with_data(data: &str, scratch: &str) -> Result<(Setup, PathBuf, PathBuf)> {
+    let s = setup()?;
+    let data = s.work.join(data);
+    let scratch = s.work.join(scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    generate(&data, s.mb, &s.exe)?;
+    Ok((s, data, scratch))
+}
+
 pub fn setup() -> Result<Setup> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let exe = root.join("target/release/backroom");

@@ -47,6 +47,16 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Waits for the first target's failure and returns it in words.
+fn wait_for_last_error(boss: &Client) -> String {
+    let last_error =
+        || boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_error"].clone();
+    wait_until("the failure", Duration::from_secs(60), || {
+        last_error().is_string()
+    });
+    last_error().as_str().unwrap().to_string()
+}
+
 fn health(client: &Client) -> (String, String) {
     let h = client.get("/api/offsite").json()["health"].clone();
     (
@@ -428,13 +438,7 @@ fn a_read_only_folder_is_refused_at_setup_and_one_that_turns_read_only_fails_pla
     // The stick's lock switch goes on: the next copy fails with the reason, nothing partial.
     assert!(disk.remount_read_only(), "remount read-only failed");
     let after = make_backup(&boss, "after the switch");
-    wait_until("the failure", Duration::from_secs(60), || {
-        boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_error"].is_string()
-    });
-    let error = boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_error"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let error = wait_for_last_error(&boss);
     assert!(error.to_lowercase().contains("read-only"), "{error}");
     assert_eq!(copies_in(&disk.path), vec![first.clone()]);
     assert!(!copies_in(&disk.path).contains(&after.strip_suffix(".db").unwrap().to_string()));
@@ -500,13 +504,7 @@ fn a_full_folder_target_fails_cleanly_and_keeps_no_partial_copy() {
     assert_eq!(boss.login("boss", PASSWORD).status, 303);
     // The setup's test file fits; the 8 MB copy (random data, incompressible) does not.
     assert_eq!(add_folder(&boss, "small", &disk.path).status, 303);
-    wait_until("the failure", Duration::from_secs(60), || {
-        boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_error"].is_string()
-    });
-    let error = boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_error"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let error = wait_for_last_error(&boss);
     assert!(
         error.contains("disk is full") || error.contains("quota"),
         "{error}"
