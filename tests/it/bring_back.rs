@@ -669,3 +669,75 @@ fn the_command_line_brings_back_a_file_or_an_off_site_copy_into_a_fresh_folder()
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("emergency kit"));
 }
+
+#[test]
+fn a_copy_on_a_target_is_brought_in_from_its_list_and_restored_through_the_api() {
+    let target = tempfile::tempdir().unwrap();
+    let app = spawn_app();
+    let (dump, copy, _kit) = install_a(&app, target.path());
+    let boss = app.login_as(Role::SuperAdmin);
+    // The target's page lists the copy with a Bring in button for super-admins only.
+    let page = boss.get("/backup/offsite/usb");
+    assert!(
+        page.body
+            .contains(&format!("/backup/offsite/usb/{copy}/bring-in")),
+        "{}",
+        page.body
+    );
+    let admin = app.login_as(Role::Admin);
+    assert!(!admin.get("/backup/offsite/usb").body.contains("bring-in"));
+    assert_eq!(
+        admin
+            .post_form(&format!("/backup/offsite/usb/{copy}/bring-in"), &[])
+            .status,
+        403
+    );
+    let res = boss.post_form(&format!("/backup/offsite/usb/{copy}/bring-in"), &[]);
+    assert_eq!(res.status, 303, "{}", res.body);
+    let added = res.location().trim_start_matches("/backup/").to_string();
+    assert!(added.starts_with("uploaded_"), "{added}");
+    assert_eq!(canonical_dump_sha(&app.backups_dir().join(&added)), dump);
+    // The API twin brings it in and restores it in one call (with the safety backup).
+    app.execute("DELETE FROM customers;");
+    let res = boss.api_post(
+        &format!("/api/offsite/usb/{copy}/restore"),
+        serde_json::json!({}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let body = res.json();
+    assert!(
+        body["brought_in"]
+            .as_str()
+            .unwrap()
+            .starts_with("uploaded_")
+    );
+    assert!(
+        body["restore"]["safety_backup"]
+            .as_str()
+            .unwrap()
+            .starts_with("pre_restore_")
+    );
+    assert_eq!(
+        app.query_i64("SELECT count(*) FROM customers WHERE name = 'Ada Back'"),
+        1
+    );
+    // A copy that is not there is a 404; staff may not restore.
+    assert_eq!(
+        boss.api_post(
+            "/api/offsite/usb/nothing-here/restore",
+            serde_json::json!({})
+        )
+        .status,
+        404
+    );
+    let staff = app.login_as(Role::Staff);
+    assert_eq!(
+        staff
+            .api_post(
+                &format!("/api/offsite/usb/{copy}/restore"),
+                serde_json::json!({})
+            )
+            .status,
+        403
+    );
+}
