@@ -655,6 +655,27 @@ fn the_command_line_brings_back_a_file_or_an_off_site_copy_into_a_fresh_folder()
     let listed = cli_ok(&fresh, &["backup", "list"]);
     assert!(listed.contains("uploaded"), "{listed}");
 
+    // Not while a server runs on the folder: refused before anything is added.
+    let before = names_in(&a.backups_dir());
+    let out = run_cli(
+        a.data_dir(),
+        &[
+            "restore",
+            "--file",
+            sealed.to_str().unwrap(),
+            "--key",
+            kit_file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("server is running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names_in(&a.backups_dir()), before);
+
     // Bad input: not a database, and a missing kit.
     let junk = work.path().join("junk.db");
     std::fs::write(&junk, "not a database").unwrap();
