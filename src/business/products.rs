@@ -324,6 +324,7 @@ pub fn remove(conn: &mut Connection, id: i64) -> Result<Removal, BusinessError> 
         Removal::Archived
     } else {
         tx.execute("DELETE FROM stock_adjustments WHERE product_id = ?1", [id])?;
+        tx.execute("DELETE FROM product_events WHERE product_id = ?1", [id])?;
         tx.execute("DELETE FROM products WHERE id = ?1", [id])?;
         Removal::Deleted
     };

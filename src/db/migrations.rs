@@ -83,6 +83,15 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE customers ADD COLUMN phone_digits TEXT NOT NULL DEFAULT '';
     ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0
         CHECK (must_change_password IN (0, 1));",
+    // 6: a product's history beyond stock changes (a product brought back from a backup).
+    "CREATE TABLE product_events (
+        id         INTEGER PRIMARY KEY,
+        product_id INTEGER NOT NULL REFERENCES products(id),
+        what       TEXT NOT NULL,
+        user_id    INTEGER REFERENCES users(id),
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX product_events_product ON product_events(product_id);",
 ];
 
 /// Work a migration needs beyond its SQL (values only Rust computes), run right after the

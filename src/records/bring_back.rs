@@ -3,8 +3,8 @@
 //! (validation, unique SKUs, foreign keys). A deleted record returns with its id when that id
 //! is free, else as a new record (said so). A changed product gets its old fields; its stock
 //! is left as it is unless the person asks for a stock adjustment to the backup's number
-//! (reason "brought back from <backup>", in the product's history). Every record brought back
-//! is written to `backup.log`.
+//! (reason "brought back from <backup>"). Every record brought back is written to `backup.log`,
+//! and a product's to its history.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
@@ -267,5 +267,11 @@ fn product(
         }
         _ => {}
     }
+    crate::business::history::record(
+        tx,
+        live_id,
+        &format!("brought back from {name}: {what}"),
+        user_id,
+    )?;
     Ok(Brought { id, live_id, what })
 }

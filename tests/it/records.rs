@@ -149,6 +149,15 @@ fn deleted_and_changed_records_come_back_and_the_sales_since_stay() {
         1
     );
     let reason = format!("brought back from {backup}");
+    // The product's page shows it in its history (and the stock change in its stock history).
+    let page = boss.get("/products/2");
+    assert!(
+        page.body.contains(&format!(
+            "brought back from {backup}: its fields as in the backup"
+        )),
+        "{}",
+        page.body
+    );
     assert_eq!(
         app.query_i64(&format!(
             "SELECT count(*) FROM stock_adjustments WHERE reason = '{reason}' AND ((product_id = 1 AND delta = 7) OR (product_id = 2 AND delta = 3))"

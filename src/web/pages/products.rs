@@ -173,6 +173,7 @@ struct ShowPage {
     p: Product,
     has_sales: bool,
     adjustments: Vec<Adjustment>,
+    events: Vec<crate::business::history::Event>,
     reasons: [&'static str; 4],
     errors: FieldErrors,
     user: CurrentUser,
@@ -185,11 +186,12 @@ async fn show_page(
     id: i64,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let (p, has_sales, adjustments) = run_db(state, move |c| {
+    let (p, has_sales, adjustments, events) = run_db(state, move |c| {
         Ok::<_, BusinessError>((
             products::get(c, id)?,
             products::has_sales(c, id)?,
             products::adjustments(c, id, 50)?,
+            crate::business::history::of_product(c, id, 50)?,
         ))
     })
     .await?;
@@ -200,6 +202,7 @@ async fn show_page(
             p,
             has_sales,
             adjustments,
+            events,
             reasons: ADJUSTMENT_REASONS,
             errors,
             user,
