@@ -17,7 +17,7 @@ const IGNORE: &str = "needs backroom.exe under Wine: scripts/windows-check.sh";
 
 /// A copy of the exe (with the shim beside it) in a temp folder, and a data folder.
 struct WinApp {
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     exe: PathBuf,
     data: PathBuf,
     launcher: PathBuf,
@@ -51,7 +51,7 @@ impl WinApp {
             exe,
             data,
             launcher: var("BACKROOM_TEST_LAUNCHER"),
-            _tmp: tmp,
+            tmp,
         }
     }
 
@@ -287,4 +287,60 @@ fn a_second_copy_on_the_same_data_is_refused() {
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success());
     assert!(text.contains("already running"), "{text}");
+}
+
+/// Issue 14 on Windows: an off-site copy to a folder, then a fresh data folder brought back
+/// from the copy with its kit, and a plain backup added with `backup upload`.
+#[test]
+#[ignore = "needs backroom.exe under Wine: scripts/windows-check.sh"]
+fn a_fresh_folder_is_brought_back_from_an_off_site_copy_on_windows() {
+    let a = WinApp::new();
+    a.run_ok(&["user", "add", "owner", "--role", "super-admin"], PASSWORD);
+    let mut server = a.serve();
+    let client = Client::new(&server.url);
+    assert_eq!(client.login("owner", PASSWORD).status, 303);
+    add_customer(&client, "Moved to a new computer");
+    server.kill9();
+    let usb = a.tmp.path().join("usb stick");
+    a.run_ok(&["offsite", "add", "usb", "--folder", &win_path(&usb)], "");
+    a.run_ok(&["backup", "create", "-d", "to move"], "");
+    let pushed = a.run_ok(&["offsite", "push"], "");
+    assert!(pushed.contains("usb"), "{pushed}");
+    let kit = a.run_ok(&["offsite", "kit"], "");
+    let kit_file = a.tmp.path().join("kit.txt");
+    std::fs::write(&kit_file, &kit).unwrap();
+    let copy = std::fs::read_dir(&usb)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.to_string_lossy().contains("to_move") && p.to_string_lossy().ends_with(".db.zst.age")
+        })
+        .expect("the copy is on the stick");
+
+    let b = WinApp::new();
+    let restored = b.run_ok(
+        &[
+            "restore",
+            "--file",
+            &win_path(&copy),
+            "--key",
+            &win_path(&kit_file),
+        ],
+        "",
+    );
+    assert!(restored.contains("Restored uploaded_"), "{restored}");
+    assert_eq!(b.customers(), ["Moved to a new computer"]);
+    let plain = backup_files(&a.backups())
+        .into_iter()
+        .find(|n| n.contains("to_move"))
+        .unwrap();
+    let added = b.run_ok(
+        &["backup", "upload", &win_path(&a.backups().join(plain))],
+        "",
+    );
+    assert!(added.contains("Added uploaded_"), "{added}");
+    let server = b.serve();
+    let client = Client::new(&server.url);
+    assert_eq!(client.login("owner", PASSWORD).status, 303);
 }
