@@ -10,6 +10,7 @@ mod layout;
 mod sale;
 mod totals;
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,6 +34,13 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // chromedriver runs in a process group of its own: the whole group goes, so a test
+        // that fails before closing its browser leaves no Chromium behind.
+        // SAFETY: signalling a process group this test created.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -72,6 +80,7 @@ async fn start_browser_with(javascript: bool) -> Option<(Driver, Browser)> {
     let port = free_port();
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
