@@ -4,7 +4,7 @@
 //! nothing changed.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use backroom::auth::Role;
 
@@ -292,24 +292,15 @@ fn an_upload_cut_off_half_way_adds_nothing_and_removes_its_temp_file() {
     stream.write_all(&vec![7u8; 3 << 20]).unwrap();
     stream.flush().unwrap();
     // The temp file exists while the upload runs: the cut lands in the middle of it.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while temp_files(&b.backups_dir()).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the upload never started writing"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        "the upload to start writing",
+        Duration::from_secs(30),
+        || !temp_files(&b.backups_dir()).is_empty(),
+    );
     drop(stream);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !temp_files(&b.backups_dir()).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "temp file left: {:?}",
-            temp_files(&b.backups_dir())
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the temp file to go", Duration::from_secs(30), || {
+        temp_files(&b.backups_dir()).is_empty()
+    });
     assert_eq!(names_in(&b.backups_dir()), before);
     // The server is fine afterwards.
     assert_eq!(boss.get("/backup/status").status, 200);
@@ -358,26 +349,22 @@ fn kit_of(boss: &Client) -> String {
 
 /// Waits until `dir` holds a manifest whose source backup is `backup`; returns the copy name.
 fn wait_for_copy(dir: &Path, backup: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
+    let find = || {
+        std::fs::read_dir(dir).unwrap().flatten().find_map(|e| {
             let n = e.file_name().to_string_lossy().into_owned();
             // Not a hidden partial file still being written.
-            if let Some(copy) = n.strip_suffix(".json")
-                && !n.starts_with('.')
-                && let Ok(text) = std::fs::read_to_string(e.path())
-                && text.contains(&format!("\"source_backup\": \"{backup}\""))
-            {
-                return copy.to_string();
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no copy of {backup} in {}",
-            dir.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+            let copy = n.strip_suffix(".json").filter(|_| !n.starts_with('.'))?;
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            text.contains(&format!("\"source_backup\": \"{backup}\""))
+                .then(|| copy.to_string())
+        })
+    };
+    wait_until(
+        &format!("a copy of {backup}"),
+        Duration::from_secs(60),
+        || find().is_some(),
+    );
+    find().unwrap()
 }
 
 /// The manifests on a folder target, by file name.
@@ -465,14 +452,11 @@ pub fn check_b_has_a(b: &TestApp, a_dump: &str, copy_seen_in: impl Fn() -> bool)
         a_dump,
         "B's data differs from A's"
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !copy_seen_in() {
-        assert!(
-            Instant::now() < deadline,
-            "B's backup never reached the target"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        "B's backup on the target",
+        Duration::from_secs(60),
+        copy_seen_in,
+    );
     let st = client.get("/api/offsite").json();
     assert_eq!(st["offsite"]["targets"][0]["name"], "usb", "{st}");
 }

@@ -11,14 +11,6 @@ use backroom::auth::Role;
 use crate::garage::{self, Garage};
 use crate::support::*;
 
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn add_s3(client: &Client, name: &str, g: &Garage, node: usize, prefix: &str) -> Resp {
     let endpoint = g.endpoint(node);
     add_s3_with(

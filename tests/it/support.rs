@@ -775,3 +775,13 @@ pub fn temp_files(dir: &Path) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Polls `done` until it holds, failing after `limit` with `what` (the one poll-with-deadline
+/// helper of the integration tests).
+pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
