@@ -265,8 +265,16 @@ fn kill_9_during_restores_leaves_the_old_or_the_new_data_never_a_mix() {
         let path = format!("/api/backups/{target}/restore");
         std::thread::spawn(move || worker.try_api_post(&path, serde_json::json!({})));
         if i % 2 == 0 {
-            // Aim at the swap itself: kill the moment it starts.
-            wait_for_note(dir.path(), "the swap", |n| n.ends_with("swapping"));
+            // Aim at the swap itself: kill the moment it starts. The swap lasts milliseconds;
+            // on a loaded machine the poll can miss it, and then the restore is simply over
+            // (the note is cleared): that kill lands after it, and the check below that some
+            // kill landed inside a swap still has to pass.
+            wait_for_note(dir.path(), "a restore running", |n| {
+                n.starts_with("restore ")
+            });
+            wait_for_note(dir.path(), "the swap or the restore's end", |n| {
+                n.ends_with("swapping") || n.is_empty()
+            });
         } else {
             wait_for_note(dir.path(), "a restore running", |n| {
                 n.starts_with("restore ")
