@@ -1,11 +1,11 @@
 //! Customers: name required, phone and e-mail optional (e-mail checked when given), notes.
 
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, params, params_from_iter};
 use serde::Serialize;
 
 use super::{BusinessError, FieldErrors, MAX_PAGE, Page, now_text};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Customer {
     pub id: i64,
     pub name: String,
@@ -27,16 +27,6 @@ impl Customer {
 }
 
 pub(crate) const COLUMNS: &str = "id, name, phone, email, notes";
-
-pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Customer> {
-    Ok(Customer {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        phone: r.get(2)?,
-        email: r.get(3)?,
-        notes: r.get(4)?,
-    })
-}
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct CustomerForm {
@@ -123,6 +113,15 @@ pub fn validate(form: &CustomerForm) -> Result<CustomerForm, FieldErrors> {
     }
 }
 
+/// Checks the form and stores it as a new customer (`id` is `None`) or over customer `id`.
+pub fn save(conn: &Connection, id: Option<i64>, form: &CustomerForm) -> Result<i64, BusinessError> {
+    let clean = validate(form).map_err(BusinessError::Invalid)?;
+    match id {
+        None => create(conn, &clean),
+        Some(id) => update(conn, id, &clean).map(|()| id),
+    }
+}
+
 /// Saves a new customer with the searchable copy of the phone number
 /// ([`crate::text::phone_digits`]).
 pub fn create(conn: &Connection, c: &CustomerForm) -> Result<i64, BusinessError> {
@@ -163,13 +162,11 @@ pub fn update(conn: &Connection, id: i64, c: &CustomerForm) -> Result<(), Busine
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Customer, BusinessError> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {COLUMNS} FROM customers WHERE id = ?1"),
         [id],
-        from_row,
     )
-    .optional()?
-    .ok_or(BusinessError::NotFound)
 }
 
 /// Customers matching `search` the way [`super::search::customer_filter`] says, by name.
@@ -188,13 +185,14 @@ pub fn list(
     )?;
     let page = page.clamp(1, MAX_PAGE);
     params.extend([per_page.into(), ((page - 1) * per_page).into()]);
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM customers WHERE {} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",
-        filter.clause
-    ))?;
-    let items = stmt
-        .query_map(params_from_iter(&params), from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let items = super::all(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM customers WHERE {} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",
+            filter.clause
+        ),
+        params_from_iter(&params),
+    )?;
     Ok(Page {
         items,
         page,

@@ -1,15 +1,16 @@
-//! A product's history beyond its stock changes (those are `stock_adjustments`): what happened
-//! to the record itself, such as being brought back from a backup.
+//! A product's history as its page lists it: stock changes (`stock_adjustments`) and what
+//! happened to the record itself, such as being brought back from a backup (`product_events`).
 
 use rusqlite::{Connection, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::BusinessError;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     pub what: String,
     pub username: String,
+    #[serde(deserialize_with = "super::shown_time")]
     pub created_at: String,
 }
 
@@ -27,21 +28,41 @@ pub fn record(
     Ok(())
 }
 
+/// A change of stock, as the product page lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Adjustment {
+    pub delta: i64,
+    pub reason: String,
+    pub note: String,
+    pub username: String,
+    #[serde(deserialize_with = "super::shown_time")]
+    pub created_at: String,
+}
+
 /// The newest `limit` lines of a product's history, newest first.
 pub fn of_product(conn: &Connection, id: i64, limit: i64) -> Result<Vec<Event>, BusinessError> {
-    let mut stmt = conn.prepare(
-        "SELECT e.what, coalesce(u.username, '(deleted user)'), e.created_at
+    super::all(
+        conn,
+        "SELECT e.what AS what, coalesce(u.username, '(deleted user)') AS username,
+                e.created_at AS created_at
          FROM product_events e LEFT JOIN users u ON u.id = e.user_id
          WHERE e.product_id = ?1 ORDER BY e.id DESC LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![id, limit], |r| {
-            Ok(Event {
-                what: r.get(0)?,
-                username: r.get(1)?,
-                created_at: super::display_time(&r.get::<_, String>(2)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+        params![id, limit],
+    )
+}
+
+/// The newest `limit` stock changes of a product, newest first.
+pub fn adjustments(
+    conn: &Connection,
+    id: i64,
+    limit: i64,
+) -> Result<Vec<Adjustment>, BusinessError> {
+    super::all(
+        conn,
+        "SELECT a.delta AS delta, a.reason AS reason, a.note AS note,
+                coalesce(u.username, '(deleted user)') AS username, a.created_at AS created_at
+         FROM stock_adjustments a LEFT JOIN users u ON u.id = a.user_id
+         WHERE a.product_id = ?1 ORDER BY a.id DESC LIMIT ?2",
+        params![id, limit],
+    )
 }

@@ -43,6 +43,8 @@ pub enum BusinessError {
     Export(#[source] csv::Error),
     #[error("{0}")]
     Db(#[from] DbError),
+    #[error("a stored row does not fit the program: {0}")]
+    Row(#[from] serde_rusqlite::Error),
 }
 
 impl From<rusqlite::Error> for BusinessError {
@@ -67,7 +69,10 @@ impl BusinessError {
     /// True for answers meant for the person at the form (a rule of the shop refused the
     /// input), as opposed to failures of the program.
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, BusinessError::Db(_) | BusinessError::Export(_))
+        !matches!(
+            self,
+            BusinessError::Db(_) | BusinessError::Export(_) | BusinessError::Row(_)
+        )
     }
 }
 
@@ -142,6 +147,40 @@ pub fn local_midnight_utc(date: chrono::NaiveDate) -> String {
 }
 
 /// Stored UTC text → local "2025-09-22 14:30" for display.
+/// Every row of `sql`, each read into `T` by column name (`SELECT … AS field`).
+pub(crate) fn all<T: serde::de::DeserializeOwned>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, BusinessError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt
+        .query_and_then(params, serde_rusqlite::from_row::<T>)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The first row of `sql` read into `T` by column name; [`BusinessError::NotFound`] when
+/// there is none.
+pub(crate) fn one<T: serde::de::DeserializeOwned>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<T, BusinessError> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query(params)?;
+    match rows.next()? {
+        Some(row) => Ok(serde_rusqlite::from_row(row)?),
+        None => Err(BusinessError::NotFound),
+    }
+}
+
+/// A stored timestamp read from a row as [`display_time`] shows it.
+pub(crate) fn shown_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let stored = <String as serde::Deserialize>::deserialize(d)?;
+    Ok(display_time(&stored))
+}
+
 pub fn display_time(stored: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(stored)
         .map(|d| crate::timefmt::local(d.with_timezone(&chrono::Utc)))

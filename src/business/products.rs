@@ -1,13 +1,13 @@
 //! Products and stock. Stock only changes through recorded adjustments (who, when, why) and
 //! sales, never by editing the product.
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, TransactionBehavior, params, params_from_iter};
 use serde::Serialize;
 
 use super::money::{format_cents, parse_cents};
 use super::{BusinessError, FieldErrors, MAX_PAGE, Page, now_text};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Product {
     pub id: i64,
     pub sku: String,
@@ -34,18 +34,6 @@ impl Product {
 }
 
 pub(crate) const COLUMNS: &str = "id, sku, name, price_cents, stock, reorder_level, archived";
-
-pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Product> {
-    Ok(Product {
-        id: r.get(0)?,
-        sku: r.get(1)?,
-        name: r.get(2)?,
-        price_cents: r.get(3)?,
-        stock: r.get(4)?,
-        reorder_level: r.get(5)?,
-        archived: r.get::<_, i64>(6)? == 1,
-    })
-}
 
 /// What the product form sends, kept as typed so errors can show it again.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -176,6 +164,21 @@ fn sku_error(sku: &str) -> BusinessError {
     BusinessError::Invalid(errors)
 }
 
+/// Checks the form and stores it as a new product (`id` is `None`, with its initial stock
+/// booked to `user_id`) or over product `id`.
+pub fn save(
+    conn: &mut Connection,
+    id: Option<i64>,
+    form: &ProductForm,
+    user_id: i64,
+) -> Result<i64, BusinessError> {
+    let valid = validate(form, id.is_none()).map_err(BusinessError::Invalid)?;
+    match id {
+        None => create(conn, &valid, user_id),
+        Some(id) => update(conn, id, &valid).map(|()| id),
+    }
+}
+
 pub fn create(conn: &mut Connection, p: &ValidProduct, user_id: i64) -> Result<i64, BusinessError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if sku_taken(&tx, &p.sku, None)? {
@@ -217,13 +220,11 @@ pub fn update(conn: &mut Connection, id: i64, p: &ValidProduct) -> Result<(), Bu
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Product, BusinessError> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {COLUMNS} FROM products WHERE id = ?1"),
         [id],
-        from_row,
     )
-    .optional()?
-    .ok_or(BusinessError::NotFound)
 }
 
 pub fn has_sales(conn: &Connection, id: i64) -> Result<bool, BusinessError> {
@@ -253,12 +254,13 @@ pub fn list(
     )?;
     let page = page.clamp(1, MAX_PAGE);
     params.extend([per_page.into(), ((page - 1) * per_page).into()]);
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM products WHERE {filter} ORDER BY archived, name COLLATE NOCASE, id LIMIT ? OFFSET ?"
-    ))?;
-    let items = stmt
-        .query_map(params_from_iter(&params), from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let items = super::all(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM products WHERE {filter} ORDER BY archived, name COLLATE NOCASE, id LIMIT ? OFFSET ?"
+        ),
+        params_from_iter(&params),
+    )?;
     Ok(Page {
         items,
         page,
@@ -269,24 +271,22 @@ pub fn list(
 
 /// Every product that can be sold, for the sale form.
 pub fn sellable(conn: &Connection) -> Result<Vec<Product>, BusinessError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM products WHERE archived = 0 ORDER BY name COLLATE NOCASE"
-    ))?;
-    let items = stmt
-        .query_map([], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(items)
+    super::all(
+        conn,
+        &format!("SELECT {COLUMNS} FROM products WHERE archived = 0 ORDER BY name COLLATE NOCASE"),
+        [],
+    )
 }
 
 pub fn low_stock(conn: &Connection, limit: i64) -> Result<Vec<Product>, BusinessError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM products WHERE archived = 0 AND stock <= reorder_level
-         ORDER BY stock - reorder_level, name COLLATE NOCASE LIMIT ?1"
-    ))?;
-    let items = stmt
-        .query_map([limit], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(items)
+    super::all(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM products WHERE archived = 0 AND stock <= reorder_level
+             ORDER BY stock - reorder_level, name COLLATE NOCASE LIMIT ?1"
+        ),
+        [limit],
+    )
 }
 
 pub fn count_low_stock(conn: &Connection) -> Result<i64, BusinessError> {
@@ -341,15 +341,6 @@ pub fn set_archived(conn: &Connection, id: i64, archived: bool) -> Result<(), Bu
         return Err(BusinessError::NotFound);
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Adjustment {
-    pub delta: i64,
-    pub reason: String,
-    pub note: String,
-    pub username: String,
-    pub created_at: String,
 }
 
 pub const ADJUSTMENT_REASONS: [&str; 4] = [
@@ -424,28 +415,4 @@ pub fn adjust_stock(
     let updated = get(&tx, id)?;
     tx.commit()?;
     Ok(updated)
-}
-
-pub fn adjustments(
-    conn: &Connection,
-    id: i64,
-    limit: i64,
-) -> Result<Vec<Adjustment>, BusinessError> {
-    let mut stmt = conn.prepare(
-        "SELECT a.delta, a.reason, a.note, coalesce(u.username, '(deleted user)'), a.created_at
-         FROM stock_adjustments a LEFT JOIN users u ON u.id = a.user_id
-         WHERE a.product_id = ?1 ORDER BY a.id DESC LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![id, limit], |r| {
-            Ok(Adjustment {
-                delta: r.get(0)?,
-                reason: r.get(1)?,
-                note: r.get(2)?,
-                username: r.get(3)?,
-                created_at: super::display_time(&r.get::<_, String>(4)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
 }

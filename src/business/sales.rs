@@ -23,9 +23,10 @@ pub struct NewSale {
 
 pub use super::sale_form::{LineText, MAX_QUANTITY, SaleForm};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SaleSummary {
     pub id: i64,
+    #[serde(deserialize_with = "super::shown_time")]
     pub created_at: String,
     pub customer: String,
     pub customer_id: Option<i64>,
@@ -41,7 +42,7 @@ impl SaleSummary {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SaleLine {
     pub product_id: i64,
     pub sku: String,
@@ -186,23 +187,12 @@ pub fn void(conn: &mut Connection, sale_id: i64, user_id: i64) -> Result<(), Bus
     Ok(())
 }
 
-const SUMMARY_SELECT: &str = "SELECT s.id, s.created_at, coalesce(c.name, ''), s.customer_id,
-        coalesce(u.username, ''), s.total_cents,
-        (SELECT coalesce(sum(quantity), 0) FROM sale_lines WHERE sale_id = s.id), s.voided_at IS NOT NULL
+const SUMMARY_SELECT: &str = "SELECT s.id AS id, s.created_at AS created_at,
+        coalesce(c.name, '') AS customer, s.customer_id AS customer_id,
+        coalesce(u.username, '') AS seller, s.total_cents AS total_cents,
+        (SELECT coalesce(sum(quantity), 0) FROM sale_lines WHERE sale_id = s.id) AS items,
+        s.voided_at IS NOT NULL AS voided
     FROM sales s LEFT JOIN customers c ON c.id = s.customer_id LEFT JOIN users u ON u.id = s.user_id";
-
-fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SaleSummary> {
-    Ok(SaleSummary {
-        id: r.get(0)?,
-        created_at: display_time(&r.get::<_, String>(1)?),
-        customer: r.get(2)?,
-        customer_id: r.get(3)?,
-        seller: r.get(4)?,
-        total_cents: r.get(5)?,
-        items: r.get(6)?,
-        voided: r.get(7)?,
-    })
-}
 
 /// Sales between two stored timestamps (`from` inclusive, `to` exclusive), newest first, with
 /// the total of the ones not voided.
@@ -220,15 +210,13 @@ pub fn list(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let page = page.clamp(1, MAX_PAGE);
-    let mut stmt = conn.prepare(&format!(
-        "{SUMMARY_SELECT} WHERE s.created_at >= ?1 AND s.created_at < ?2 ORDER BY s.created_at DESC, s.id DESC LIMIT ?3 OFFSET ?4"
-    ))?;
-    let items = stmt
-        .query_map(
-            params![from, to, per_page, (page - 1) * per_page],
-            summary_from_row,
-        )?
-        .collect::<rusqlite::Result<_>>()?;
+    let items = super::all(
+        conn,
+        &format!(
+            "{SUMMARY_SELECT} WHERE s.created_at >= ?1 AND s.created_at < ?2 ORDER BY s.created_at DESC, s.id DESC LIMIT ?3 OFFSET ?4"
+        ),
+        params![from, to, per_page, (page - 1) * per_page],
+    )?;
     Ok((
         Page {
             items,
@@ -241,13 +229,11 @@ pub fn list(
 }
 
 pub fn recent(conn: &Connection, limit: i64) -> Result<Vec<SaleSummary>, BusinessError> {
-    let mut stmt = conn.prepare(&format!(
-        "{SUMMARY_SELECT} ORDER BY s.created_at DESC, s.id DESC LIMIT ?1"
-    ))?;
-    let items = stmt
-        .query_map([limit], summary_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(items)
+    super::all(
+        conn,
+        &format!("{SUMMARY_SELECT} ORDER BY s.created_at DESC, s.id DESC LIMIT ?1"),
+        [limit],
+    )
 }
 
 pub fn for_customer(
@@ -255,45 +241,30 @@ pub fn for_customer(
     customer_id: i64,
     limit: i64,
 ) -> Result<Vec<SaleSummary>, BusinessError> {
-    let mut stmt = conn.prepare(&format!(
-        "{SUMMARY_SELECT} WHERE s.customer_id = ?1 ORDER BY s.created_at DESC, s.id DESC LIMIT ?2"
-    ))?;
-    let items = stmt
-        .query_map(params![customer_id, limit], summary_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(items)
+    super::all(
+        conn,
+        &format!(
+            "{SUMMARY_SELECT} WHERE s.customer_id = ?1 ORDER BY s.created_at DESC, s.id DESC LIMIT ?2"
+        ),
+        params![customer_id, limit],
+    )
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<SaleDetail, BusinessError> {
-    let summary = conn
-        .query_row(
-            &format!("{SUMMARY_SELECT} WHERE s.id = ?1"),
-            [id],
-            summary_from_row,
-        )
-        .optional()?
-        .ok_or(BusinessError::NotFound)?;
+    let summary: SaleSummary =
+        super::one(conn, &format!("{SUMMARY_SELECT} WHERE s.id = ?1"), [id])?;
     let (voided_at, voided_by): (Option<String>, Option<String>) = conn.query_row(
         "SELECT s.voided_at, u.username FROM sales s LEFT JOIN users u ON u.id = s.voided_by WHERE s.id = ?1",
         [id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let lines = conn
-        .prepare(
-            "SELECT l.product_id, p.sku, p.name, l.quantity, l.unit_price_cents, l.line_total_cents
-             FROM sale_lines l JOIN products p ON p.id = l.product_id WHERE l.sale_id = ?1 ORDER BY l.id",
-        )?
-        .query_map([id], |r| {
-            Ok(SaleLine {
-                product_id: r.get(0)?,
-                sku: r.get(1)?,
-                product: r.get(2)?,
-                quantity: r.get(3)?,
-                unit_price_cents: r.get(4)?,
-                line_total_cents: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let lines = super::all(
+        conn,
+        "SELECT l.product_id AS product_id, p.sku AS sku, p.name AS product, l.quantity AS quantity,
+                l.unit_price_cents AS unit_price_cents, l.line_total_cents AS line_total_cents
+         FROM sale_lines l JOIN products p ON p.id = l.product_id WHERE l.sale_id = ?1 ORDER BY l.id",
+        [id],
+    )?;
     Ok(SaleDetail {
         summary,
         lines,

@@ -137,11 +137,7 @@ pub fn products(
         products::COLUMNS,
         filter.clause
     );
-    let items = conn
-        .prepare(&sql)?
-        .query_map(params_from_iter(params), products::from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(items)
+    super::all(conn, &sql, params_from_iter(params))
 }
 
 /// Customers matching `query` (see [`customer_filter`]), by name.
@@ -158,11 +154,7 @@ pub fn customers(
         customers::COLUMNS,
         filter.clause
     );
-    let items = conn
-        .prepare(&sql)?
-        .query_map(params_from_iter(params), customers::from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(items)
+    super::all(conn, &sql, params_from_iter(params))
 }
 
 #[cfg(test)]

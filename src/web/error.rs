@@ -174,7 +174,7 @@ impl From<BusinessError> for AppError {
         match e {
             BusinessError::Db(db) => db.into(),
             BusinessError::NotFound => AppError::NotFound,
-            e @ BusinessError::Export(_) => AppError::internal(e),
+            e @ (BusinessError::Export(_) | BusinessError::Row(_)) => AppError::internal(e),
             other => AppError::BadRequest(other.to_string()),
         }
     }

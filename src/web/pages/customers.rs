@@ -1,26 +1,27 @@
-//! `/customers`: list and search, create/edit with validation, a page with their sales, CSV.
+//! `/customers`: list and search, a page with their sales, CSV; add and edit are
+//! [`record_form`]'s.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use rusqlite::Connection;
+
 use super::products::{PER_PAGE, csv_response};
+use super::record_form::{self, FormView, RecordForm};
 use crate::auth::Role;
 use crate::business::customers::{self, Customer, CustomerForm};
 use crate::business::sales::{self, SaleSummary};
-use crate::business::{BusinessError, FieldErrors, Page, export};
+use crate::business::{BusinessError, Page, export};
 use crate::web::layout::{Layout, Pager};
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
+use crate::web::session::CurrentUser;
+use crate::web::{AppError, AppState, render, run_db};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/customers", web::get().to(list))
-        .route("/customers", web::post().to(create))
-        .route("/customers/new", web::get().to(new_form))
-        .route("/customers/export.csv", web::get().to(export_csv))
-        .route("/customers/{id}", web::get().to(show))
-        .route("/customers/{id}", web::post().to(update))
-        .route("/customers/{id}/edit", web::get().to(edit_form));
+    cfg.route("/customers", web::get().to(list));
+    record_form::routes::<Customers>(cfg);
+    cfg.route("/customers/export.csv", web::get().to(export_csv))
+        .route("/customers/{id}", web::get().to(show));
 }
 
 #[derive(Deserialize)]
@@ -64,88 +65,48 @@ async fn list(
     })
 }
 
+/// The add and edit pages ([`record_form`]).
+pub struct Customers;
+
 #[derive(Template)]
 #[template(path = "customers/form.html")]
-struct FormPage {
+pub struct FormPage {
     layout: Layout,
     action: String,
     form: CustomerForm,
-    errors: FieldErrors,
+    errors: crate::business::FieldErrors,
 }
 
-async fn form_page(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    id: Option<i64>,
-    form: CustomerForm,
-    errors: FieldErrors,
-) -> Result<HttpResponse, AppError> {
-    let failed = !errors.is_empty();
-    render_form(
-        &FormPage {
-            layout: Layout::new(
-                req,
-                state,
-                if id.is_some() {
-                    "Edit customer"
-                } else {
-                    "New customer"
-                },
-                "customers",
-            )
-            .await,
-            action: id.map_or_else(|| "/customers".to_string(), |id| format!("/customers/{id}")),
-            form,
-            errors,
-        },
-        failed,
-    )
-}
+impl RecordForm for Customers {
+    const ROOT: &'static str = "/customers";
+    const NAV: &'static str = "customers";
+    const NEW_TITLE: &'static str = "New customer";
+    const EDIT_TITLE: &'static str = "Edit customer";
+    const SAVED: &'static str = "Customer saved.";
+    type Form = CustomerForm;
+    type Page = FormPage;
 
-async fn new_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
-    form_page(
-        &req,
-        &state,
-        None,
-        CustomerForm::default(),
-        FieldErrors::default(),
-    )
-    .await
-}
+    fn load(conn: &mut Connection, id: i64) -> Result<CustomerForm, BusinessError> {
+        Ok(CustomerForm::from_customer(&customers::get(conn, id)?))
+    }
 
-async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: UserSession,
-    _user: CurrentUser,
-    form: web::Form<CustomerForm>,
-) -> Result<HttpResponse, AppError> {
-    save(&req, &state, &session, None, form.into_inner()).await
-}
+    fn save(
+        conn: &mut Connection,
+        id: Option<i64>,
+        form: &CustomerForm,
+        _user_id: i64,
+    ) -> Result<i64, BusinessError> {
+        customers::save(conn, id, form)
+    }
 
-/// Creates (`id` is `None`) or updates a customer; invalid input shows the form again.
-async fn save(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    session: &UserSession,
-    id: Option<i64>,
-    form: CustomerForm,
-) -> Result<HttpResponse, AppError> {
-    let clean = match customers::validate(&form) {
-        Ok(c) => c,
-        Err(errors) => return form_page(req, state, id, form, errors).await,
-    };
-    let id = run_db(state, move |c| match id {
-        None => customers::create(c, &clean),
-        Some(id) => customers::update(c, id, &clean).map(|()| id),
-    })
-    .await?;
-    session.flash_ok("Customer saved.");
-    Ok(see_other(&format!("/customers/{id}")))
+    fn page(layout: Layout, view: FormView<CustomerForm>) -> FormPage {
+        FormPage {
+            layout,
+            action: view.action,
+            form: view.form,
+            errors: view.errors,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -175,42 +136,6 @@ async fn show(
         c,
         sales,
     })
-}
-
-async fn edit_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _user: CurrentUser,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let c = run_db(&state, move |conn| customers::get(conn, id)).await?;
-    form_page(
-        &req,
-        &state,
-        Some(id),
-        CustomerForm::from_customer(&c),
-        FieldErrors::default(),
-    )
-    .await
-}
-
-async fn update(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: UserSession,
-    _user: CurrentUser,
-    id: web::Path<i64>,
-    form: web::Form<CustomerForm>,
-) -> Result<HttpResponse, AppError> {
-    save(
-        &req,
-        &state,
-        &session,
-        Some(id.into_inner()),
-        form.into_inner(),
-    )
-    .await
 }
 
 async fn export_csv(

@@ -1,13 +1,16 @@
-//! `/products`: list with search and pages, create/edit, stock adjustments, archive, CSV.
+//! `/products`: list with search and pages, stock adjustments, archive, CSV; add and edit are
+//! [`record_form`]'s.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::Role;
-use crate::business::products::{
-    self, ADJUSTMENT_REASONS, Adjustment, Product, ProductForm, Removal,
-};
+use rusqlite::Connection;
+
+use super::record_form::{self, FormView, RecordForm};
+use crate::business::history::{self, Adjustment, Event};
+use crate::business::products::{self, ADJUSTMENT_REASONS, Product, ProductForm, Removal};
 use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
 use crate::web::layout::{Layout, Pager};
 use crate::web::session::{CurrentUser, UserSession};
@@ -16,13 +19,10 @@ use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 pub const PER_PAGE: i64 = 25;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/products", web::get().to(list))
-        .route("/products", web::post().to(create))
-        .route("/products/new", web::get().to(new_form))
-        .route("/products/export.csv", web::get().to(export_csv))
+    cfg.route("/products", web::get().to(list));
+    record_form::routes::<Products>(cfg);
+    cfg.route("/products/export.csv", web::get().to(export_csv))
         .route("/products/{id}", web::get().to(show))
-        .route("/products/{id}", web::post().to(update))
-        .route("/products/{id}/edit", web::get().to(edit_form))
         .route("/products/{id}/adjust", web::post().to(adjust))
         .route("/products/{id}/remove", web::post().to(remove))
         .route("/products/{id}/unarchive", web::post().to(unarchive));
@@ -77,9 +77,12 @@ async fn list(
     })
 }
 
+/// The add and edit pages ([`record_form`]).
+pub struct Products;
+
 #[derive(Template)]
 #[template(path = "products/form.html")]
-struct FormPage {
+pub struct FormPage {
     layout: Layout,
     action: String,
     creating: bool,
@@ -87,82 +90,36 @@ struct FormPage {
     errors: FieldErrors,
 }
 
-async fn form_page(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    id: Option<i64>,
-    form: ProductForm,
-    errors: FieldErrors,
-) -> Result<HttpResponse, AppError> {
-    let title = if id.is_some() {
-        "Edit product"
-    } else {
-        "New product"
-    };
-    let failed = !errors.is_empty();
-    render_form(
-        &FormPage {
-            layout: Layout::new(req, state, title, "products").await,
-            action: id.map_or_else(|| "/products".to_string(), |id| format!("/products/{id}")),
-            creating: id.is_none(),
-            form,
-            errors,
-        },
-        failed,
-    )
-}
+impl RecordForm for Products {
+    const ROOT: &'static str = "/products";
+    const NAV: &'static str = "products";
+    const NEW_TITLE: &'static str = "New product";
+    const EDIT_TITLE: &'static str = "Edit product";
+    const SAVED: &'static str = "Product saved.";
+    type Form = ProductForm;
+    type Page = FormPage;
 
-async fn new_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
-    form_page(
-        &req,
-        &state,
-        None,
-        ProductForm::default(),
-        FieldErrors::default(),
-    )
-    .await
-}
+    fn load(conn: &mut Connection, id: i64) -> Result<ProductForm, BusinessError> {
+        Ok(ProductForm::from_product(&products::get(conn, id)?))
+    }
 
-async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: UserSession,
-    user: CurrentUser,
-    form: web::Form<ProductForm>,
-) -> Result<HttpResponse, AppError> {
-    save(&req, &state, &session, user.id, None, form.into_inner()).await
-}
+    fn save(
+        conn: &mut Connection,
+        id: Option<i64>,
+        form: &ProductForm,
+        user_id: i64,
+    ) -> Result<i64, BusinessError> {
+        products::save(conn, id, form, user_id)
+    }
 
-/// Creates (`id` is `None`) or updates a product; invalid input shows the form again.
-async fn save(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    session: &UserSession,
-    user_id: i64,
-    id: Option<i64>,
-    form: ProductForm,
-) -> Result<HttpResponse, AppError> {
-    let valid = match products::validate(&form, id.is_none()) {
-        Ok(v) => v,
-        Err(errors) => return form_page(req, state, id, form, errors).await,
-    };
-    let saved = run_db(state, move |c| {
-        split_invalid(match id {
-            None => products::create(c, &valid, user_id),
-            Some(id) => products::update(c, id, &valid).map(|()| id),
-        })
-    })
-    .await?;
-    match saved {
-        Ok(id) => {
-            session.flash_ok("Product saved.");
-            Ok(see_other(&format!("/products/{id}")))
+    fn page(layout: Layout, view: FormView<ProductForm>) -> FormPage {
+        FormPage {
+            layout,
+            action: view.action,
+            creating: view.creating,
+            form: view.form,
+            errors: view.errors,
         }
-        Err(errors) => form_page(req, state, id, form, errors).await,
     }
 }
 
@@ -173,7 +130,7 @@ struct ShowPage {
     p: Product,
     has_sales: bool,
     adjustments: Vec<Adjustment>,
-    events: Vec<crate::business::history::Event>,
+    events: Vec<Event>,
     reasons: [&'static str; 4],
     errors: FieldErrors,
     user: CurrentUser,
@@ -190,8 +147,8 @@ async fn show_page(
         Ok::<_, BusinessError>((
             products::get(c, id)?,
             products::has_sales(c, id)?,
-            products::adjustments(c, id, 50)?,
-            crate::business::history::of_product(c, id, 50)?,
+            history::adjustments(c, id, 50)?,
+            history::of_product(c, id, 50)?,
         ))
     })
     .await?;
@@ -218,43 +175,6 @@ async fn show(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     show_page(&req, &state, user, id.into_inner(), FieldErrors::default()).await
-}
-
-async fn edit_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _user: CurrentUser,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let p = run_db(&state, move |c| products::get(c, id)).await?;
-    form_page(
-        &req,
-        &state,
-        Some(id),
-        ProductForm::from_product(&p),
-        FieldErrors::default(),
-    )
-    .await
-}
-
-async fn update(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: UserSession,
-    user: CurrentUser,
-    id: web::Path<i64>,
-    form: web::Form<ProductForm>,
-) -> Result<HttpResponse, AppError> {
-    save(
-        &req,
-        &state,
-        &session,
-        user.id,
-        Some(id.into_inner()),
-        form.into_inner(),
-    )
-    .await
 }
 
 #[derive(Deserialize)]

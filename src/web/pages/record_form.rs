@@ -1,0 +1,154 @@
+//! The add and edit pages that customers and products share: one form for both, at
+//! `{ROOT}/new` → `POST {ROOT}` and `{ROOT}/{id}/edit` → `POST {ROOT}/{id}`, shown again with
+//! its errors (400) when a rule refuses the input, and on success a redirect to the record.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+
+use crate::business::{BusinessError, FieldErrors, split_invalid};
+use crate::web::layout::Layout;
+use crate::web::session::{CurrentUser, UserSession};
+use crate::web::{AppError, AppState, render_form, run_db, see_other};
+
+/// A kind of record kept with such a form.
+pub trait RecordForm: 'static {
+    /// Where the list lives, e.g. `/customers`; a record's page is `{ROOT}/{id}`.
+    const ROOT: &'static str;
+    /// The sidebar entry.
+    const NAV: &'static str;
+    const NEW_TITLE: &'static str;
+    const EDIT_TITLE: &'static str;
+    /// The flash shown after a save.
+    const SAVED: &'static str;
+    /// What the form sends, kept as typed so that errors can show it again.
+    type Form: DeserializeOwned + Default + Clone + Send + 'static;
+    type Page: Template;
+
+    /// The stored record as the edit form shows it.
+    fn load(conn: &mut Connection, id: i64) -> Result<Self::Form, BusinessError>;
+    /// Checks and stores the form (`id` is `None` for a new record) and returns the record's
+    /// id; refused input is [`BusinessError::Invalid`].
+    fn save(
+        conn: &mut Connection,
+        id: Option<i64>,
+        form: &Self::Form,
+        user_id: i64,
+    ) -> Result<i64, BusinessError>;
+    fn page(layout: Layout, form: FormView<Self::Form>) -> Self::Page;
+}
+
+/// What every such form page shows besides the layout.
+pub struct FormView<F> {
+    /// Where the form posts.
+    pub action: String,
+    pub creating: bool,
+    pub form: F,
+    pub errors: FieldErrors,
+}
+
+/// Registers the four routes. Call it before the caller's `GET {ROOT}/{id}`, so that
+/// `{ROOT}/new` is not read as a record id.
+pub fn routes<R: RecordForm>(cfg: &mut web::ServiceConfig) {
+    cfg.route(R::ROOT, web::post().to(create::<R>))
+        .route(&format!("{}/new", R::ROOT), web::get().to(new_form::<R>))
+        .route(&format!("{}/{{id}}", R::ROOT), web::post().to(update::<R>))
+        .route(
+            &format!("{}/{{id}}/edit", R::ROOT),
+            web::get().to(edit_form::<R>),
+        );
+}
+
+async fn show<R: RecordForm>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    id: Option<i64>,
+    form: R::Form,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let title = if id.is_some() {
+        R::EDIT_TITLE
+    } else {
+        R::NEW_TITLE
+    };
+    let failed = !errors.is_empty();
+    let view = FormView {
+        action: id.map_or_else(|| R::ROOT.to_string(), |id| format!("{}/{id}", R::ROOT)),
+        creating: id.is_none(),
+        form,
+        errors,
+    };
+    let layout = Layout::new(req, state, title, R::NAV).await;
+    render_form(&R::page(layout, view), failed)
+}
+
+async fn new_form<R: RecordForm>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    show::<R>(
+        &req,
+        &state,
+        None,
+        R::Form::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn edit_form<R: RecordForm>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let form = run_db(&state, move |c| R::load(c, id)).await?;
+    show::<R>(&req, &state, Some(id), form, FieldErrors::default()).await
+}
+
+async fn create<R: RecordForm>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    form: web::Form<R::Form>,
+) -> Result<HttpResponse, AppError> {
+    save::<R>(&req, &state, &session, &user, None, form.into_inner()).await
+}
+
+async fn update<R: RecordForm>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: UserSession,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<R::Form>,
+) -> Result<HttpResponse, AppError> {
+    let id = Some(id.into_inner());
+    save::<R>(&req, &state, &session, &user, id, form.into_inner()).await
+}
+
+async fn save<R: RecordForm>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    session: &UserSession,
+    user: &CurrentUser,
+    id: Option<i64>,
+    form: R::Form,
+) -> Result<HttpResponse, AppError> {
+    let (typed, user_id) = (form.clone(), user.id);
+    let saved = run_db(state, move |c| {
+        split_invalid(R::save(c, id, &typed, user_id))
+    })
+    .await?;
+    match saved {
+        Ok(saved_id) => {
+            session.flash_ok(R::SAVED);
+            Ok(see_other(&format!("{}/{saved_id}", R::ROOT)))
+        }
+        Err(errors) => show::<R>(req, state, id, form, errors).await,
+    }
+}
