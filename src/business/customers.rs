@@ -1,9 +1,10 @@
 //! Customers: name required, phone and e-mail optional (e-mail checked when given), notes.
 
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
 
-use super::{BusinessError, FieldErrors, MAX_PAGE, Page, now_text};
+use super::{BusinessError, FieldErrors, Page, now_text};
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Customer {
@@ -122,6 +123,19 @@ pub fn save(conn: &Connection, id: Option<i64>, form: &CustomerForm) -> Result<i
     }
 }
 
+/// What both statements below store (`?1`–`?5`), then `more`.
+fn stored(c: &CustomerForm, more: impl IntoIterator<Item = Value>) -> Vec<Value> {
+    let mut values: Vec<Value> = vec![
+        c.name.clone().into(),
+        c.phone.clone().into(),
+        crate::text::phone_digits(&c.phone).into(),
+        c.email.clone().into(),
+        c.notes.clone().into(),
+    ];
+    values.extend(more);
+    values
+}
+
 /// Saves a new customer with the searchable copy of the phone number
 /// ([`crate::text::phone_digits`]).
 pub fn create(conn: &Connection, c: &CustomerForm) -> Result<i64, BusinessError> {
@@ -129,14 +143,7 @@ pub fn create(conn: &Connection, c: &CustomerForm) -> Result<i64, BusinessError>
     conn.execute(
         "INSERT INTO customers (name, phone, phone_digits, email, notes, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        params![
-            c.name,
-            c.phone,
-            crate::text::phone_digits(&c.phone),
-            c.email,
-            c.notes,
-            now
-        ],
+        params_from_iter(stored(c, [now.into()])),
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -145,15 +152,7 @@ pub fn update(conn: &Connection, id: i64, c: &CustomerForm) -> Result<(), Busine
     let n = conn.execute(
         "UPDATE customers SET name = ?1, phone = ?2, phone_digits = ?3, email = ?4, notes = ?5,
          updated_at = ?6 WHERE id = ?7",
-        params![
-            c.name,
-            c.phone,
-            crate::text::phone_digits(&c.phone),
-            c.email,
-            c.notes,
-            now_text(),
-            id
-        ],
+        params_from_iter(stored(c, [now_text().into(), id.into()])),
     )?;
     if n == 0 {
         return Err(BusinessError::NotFound);
@@ -177,28 +176,15 @@ pub fn list(
     per_page: i64,
 ) -> Result<Page<Customer>, BusinessError> {
     let filter = super::search::customer_filter(search);
-    let mut params = filter.params;
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM customers WHERE {}", filter.clause),
-        params_from_iter(&params),
-        |r| r.get(0),
-    )?;
-    let page = page.clamp(1, MAX_PAGE);
-    params.extend([per_page.into(), ((page - 1) * per_page).into()]);
-    let items = super::all(
+    super::paged(
         conn,
-        &format!(
-            "SELECT {COLUMNS} FROM customers WHERE {} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",
-            filter.clause
-        ),
-        params_from_iter(&params),
-    )?;
-    Ok(Page {
-        items,
+        COLUMNS,
+        &format!("FROM customers WHERE {}", filter.clause),
+        "name COLLATE NOCASE, id",
+        filter.params,
         page,
         per_page,
-        total,
-    })
+    )
 }
 
 #[cfg(test)]

@@ -175,6 +175,37 @@ pub(crate) fn one<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Page `page` (from 1, clamped) of `SELECT {columns} {from_where} ORDER BY {order}`, with
+/// the count of every matching row; `params` are the filter's.
+pub(crate) fn paged<T: serde::de::DeserializeOwned>(
+    conn: &rusqlite::Connection,
+    columns: &str,
+    from_where: &str,
+    order: &str,
+    mut params: Vec<rusqlite::types::Value>,
+    page: i64,
+    per_page: i64,
+) -> Result<Page<T>, BusinessError> {
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) {from_where}"),
+        rusqlite::params_from_iter(&params),
+        |r| r.get(0),
+    )?;
+    let page = page.clamp(1, MAX_PAGE);
+    params.extend([per_page.into(), ((page - 1) * per_page).into()]);
+    let items = all(
+        conn,
+        &format!("SELECT {columns} {from_where} ORDER BY {order} LIMIT ? OFFSET ?"),
+        rusqlite::params_from_iter(&params),
+    )?;
+    Ok(Page {
+        items,
+        page,
+        per_page,
+        total,
+    })
+}
+
 /// A stored timestamp read from a row as [`display_time`] shows it.
 pub(crate) fn shown_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let stored = <String as serde::Deserialize>::deserialize(d)?;

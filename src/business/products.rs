@@ -1,11 +1,11 @@
 //! Products and stock. Stock only changes through recorded adjustments (who, when, why) and
 //! sales, never by editing the product.
 
-use rusqlite::{Connection, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::money::{format_cents, parse_cents};
-use super::{BusinessError, FieldErrors, MAX_PAGE, Page, now_text};
+use super::{BusinessError, FieldErrors, Page, now_text};
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Product {
@@ -244,29 +244,20 @@ pub fn list(
     per_page: i64,
 ) -> Result<Page<Product>, BusinessError> {
     let words = super::search::product_filter(search);
-    let filter = format!("{} AND (? OR archived = 0)", words.clause);
     let mut params = words.params;
     params.push(include_archived.into());
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM products WHERE {filter}"),
-        params_from_iter(&params),
-        |r| r.get(0),
-    )?;
-    let page = page.clamp(1, MAX_PAGE);
-    params.extend([per_page.into(), ((page - 1) * per_page).into()]);
-    let items = super::all(
+    super::paged(
         conn,
+        COLUMNS,
         &format!(
-            "SELECT {COLUMNS} FROM products WHERE {filter} ORDER BY archived, name COLLATE NOCASE, id LIMIT ? OFFSET ?"
+            "FROM products WHERE {} AND (? OR archived = 0)",
+            words.clause
         ),
-        params_from_iter(&params),
-    )?;
-    Ok(Page {
-        items,
+        "archived, name COLLATE NOCASE, id",
+        params,
         page,
         per_page,
-        total,
-    })
+    )
 }
 
 /// Every product that can be sold, for the sale form.

@@ -8,6 +8,7 @@ use super::AppState;
 use super::backup_view::{BackupRow, backup_rows, load_status};
 use super::backups::{self, Restore};
 use super::blocking;
+use super::ctx::Ctx;
 use super::error::{ApiError, AppError};
 use super::session::CurrentUser;
 use crate::auth::Role;
@@ -84,11 +85,7 @@ struct CreateBody {
     description: String,
 }
 
-async fn create(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
+async fn create(Ctx { state, user, .. }: Ctx, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let body: CreateBody = json_or_default(&body)?;
     let entry = backups::create_manual(&state, &user, &body.description).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
@@ -96,11 +93,7 @@ async fn create(
     })))
 }
 
-async fn show(
-    state: web::Data<AppState>,
-    _user: CurrentUser,
-    name: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn show(Ctx { state, .. }: Ctx, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let entry = backups::find(&state, name.into_inner()).await?;
     let newest = backups::newest_name(&state).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -110,8 +103,7 @@ async fn show(
 }
 
 async fn delete(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
@@ -129,8 +121,7 @@ struct KeepBody {
 }
 
 async fn keep(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -163,8 +154,7 @@ impl RestoreBody {
 }
 
 async fn restore(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -175,8 +165,7 @@ async fn restore(
 }
 
 async fn emergency_restore(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body: RestoreBody = json_or_default(&body)?;

@@ -4,15 +4,14 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::AppState;
 use super::backup_view::BackupRow;
 use super::backups::{self, Restore};
 use super::bring_back;
+use super::ctx::Ctx;
 use super::error::ApiError;
-use super::session::CurrentUser;
 use crate::auth::Role;
 use crate::backup::{Accounts, RestoreOptions};
 
@@ -31,9 +30,7 @@ struct UploadQuery {
 }
 
 async fn upload(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     query: web::Query<UploadQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -71,8 +68,7 @@ struct RestoreCopyBody {
 
 /// Brings the copy in as `uploaded_…` and restores it (with the safety backup, as always).
 async fn restore_copy(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {

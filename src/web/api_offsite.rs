@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::ctx::Ctx;
 use super::error::{ApiError, AppError};
 use super::offsite_actions::{self, Setup, TargetAction};
 use super::session::CurrentUser;
@@ -28,8 +29,7 @@ async fn status(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpRe
 }
 
 async fn copies(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Role::Admin)?;
@@ -42,8 +42,7 @@ async fn copies(
 }
 
 async fn add_target(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     body: web::Json<TargetForm>,
 ) -> Result<HttpResponse, ApiError> {
     match offsite_actions::add_target(&state, &user, &body.into_inner()).await? {
@@ -56,8 +55,7 @@ async fn add_target(
 }
 
 async fn remove(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
@@ -66,8 +64,7 @@ async fn remove(
 }
 
 async fn push(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
@@ -76,8 +73,7 @@ async fn push(
 }
 
 async fn drill(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let drill = offsite_actions::drill_now(&state, &user, name.into_inner()).await?;

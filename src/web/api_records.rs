@@ -5,10 +5,9 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::AppState;
+use super::ctx::Ctx;
 use super::error::{ApiError, AppError};
 use super::records::{self, Inside};
-use super::session::CurrentUser;
 use crate::records::{BringBack, StockChoice, Table};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -25,8 +24,7 @@ struct ListQuery {
 }
 
 async fn list(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     path: web::Path<(String, String)>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -58,8 +56,7 @@ async fn list(
 }
 
 async fn diff(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (backup, table) = path.into_inner();
@@ -82,8 +79,7 @@ struct BringBackBody {
 }
 
 async fn bring_back(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     backup: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod backup_view;
 pub mod backups;
 pub mod bring_back;
+pub mod ctx;
 pub mod error;
 pub mod layout;
 pub mod middleware;

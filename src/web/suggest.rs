@@ -12,8 +12,8 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use super::ctx::Ctx;
 use super::error::ApiError;
-use super::session::CurrentUser;
 use super::{AppState, run_db};
 use rusqlite::Connection;
 
@@ -39,14 +39,32 @@ impl SearchQuery {
     }
 }
 
+/// A search match as the suggestions send it: the record's own fields, plus what the list
+/// shows besides the name.
+trait Suggested: serde::Serialize + Send + 'static {
+    /// Extra fields: `detail` (the line under the name), and what else the form fills in.
+    fn shown(&self) -> Vec<(&'static str, String)>;
+}
+
+impl Suggested for Product {
+    fn shown(&self) -> Vec<(&'static str, String)> {
+        vec![("price", self.price()), ("detail", self.detail())]
+    }
+}
+
+impl Suggested for Customer {
+    fn shown(&self) -> Vec<(&'static str, String)> {
+        vec![("detail", self.detail().to_string())]
+    }
+}
+
 /// Finds up to [`search::SUGGESTIONS`] matches with `find` and answers
-/// `{"<key>": [...], "limit": N}`, each match as `item` shows it.
-async fn suggestions<T: Send + 'static>(
+/// `{"<key>": [...], "limit": N}`.
+async fn suggestions<T: Suggested>(
     state: &web::Data<AppState>,
     query: &SearchQuery,
     key: &str,
     find: fn(&Connection, &str, usize) -> Result<Vec<T>, BusinessError>,
-    item: fn(&T) -> serde_json::Value,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.text();
     let found = run_db(state, move |c| find(c, &q, search::SUGGESTIONS)).await?;
@@ -57,50 +75,26 @@ async fn suggestions<T: Send + 'static>(
     Ok(HttpResponse::Ok().json(body))
 }
 
+fn item<T: Suggested>(found: &T) -> serde_json::Value {
+    let mut value = serde_json::to_value(found).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        for (name, text) in found.shown() {
+            fields.insert(name.into(), text.into());
+        }
+    }
+    value
+}
+
 async fn products(
-    state: web::Data<AppState>,
-    _user: CurrentUser,
+    Ctx { state, .. }: Ctx,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    suggestions(
-        &state,
-        &query,
-        "products",
-        search::products,
-        |p: &Product| {
-            serde_json::json!({
-                "id": p.id,
-                "sku": p.sku,
-                "name": p.name,
-                "price_cents": p.price_cents,
-                "price": p.price(),
-                "stock": p.stock,
-                "detail": p.detail(),
-            })
-        },
-    )
-    .await
+    suggestions(&state, &query, "products", search::products).await
 }
 
 async fn customers(
-    state: web::Data<AppState>,
-    _user: CurrentUser,
+    Ctx { state, .. }: Ctx,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    suggestions(
-        &state,
-        &query,
-        "customers",
-        search::customers,
-        |c: &Customer| {
-            serde_json::json!({
-                "id": c.id,
-                "name": c.name,
-                "phone": c.phone,
-                "email": c.email,
-                "detail": c.detail(),
-            })
-        },
-    )
-    .await
+    suggestions(&state, &query, "customers", search::customers).await
 }

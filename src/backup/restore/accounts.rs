@@ -210,6 +210,47 @@ pub enum AccountChange {
     },
 }
 
+/// In plain words, as the restore page lists it: "password changed since; role now staff, in
+/// the backup admin".
+impl std::fmt::Display for AccountChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let disabled = |d: bool| if d { "disabled" } else { "enabled" };
+        match self {
+            AccountChange::OnlyInBackup { role, disabled: d } => write!(
+                f,
+                "only in the backup ({role}, {}): it comes back as it was",
+                disabled(*d)
+            ),
+            AccountChange::OnlyNow { role, .. } => write!(
+                f,
+                "added since the backup ({role}): it will not exist after the restore"
+            ),
+            AccountChange::Differs {
+                password_differs,
+                role,
+                disabled: d,
+                ..
+            } => {
+                let mut parts = Vec::new();
+                if *password_differs {
+                    parts.push("password changed since".to_string());
+                }
+                if let Some(r) = role {
+                    parts.push(format!("role now {}, in the backup {}", r.now, r.in_backup));
+                }
+                if let Some(d) = d {
+                    parts.push(format!(
+                        "now {}, in the backup {}",
+                        disabled(d.now),
+                        disabled(d.in_backup)
+                    ));
+                }
+                f.write_str(&parts.join("; "))
+            }
+        }
+    }
+}
+
 /// A value now and in the backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change<T> {

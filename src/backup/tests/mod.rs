@@ -47,6 +47,26 @@ fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    /// Places a backup at schema version 1 (the first one) holding one account,
+    /// `(id, username, password_hash, role)`, and restores it as "boss".
+    fn restore_v1_backup_with(&self, account: (i64, &str, &str, &str)) -> RestoreReport {
+        let name = "backup_20200101_120000.db";
+        let old = self.paths.backups.join(name);
+        std::fs::create_dir_all(&self.paths.backups).unwrap();
+        let mut c = rusqlite::Connection::open(&old).unwrap();
+        crate::db::migrations::migrate_to(&mut c, &old, 1).unwrap();
+        let (id, username, hash, role) = account;
+        c.execute(
+            "INSERT INTO users (id, username, password_hash, role, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'x', 'x')",
+            rusqlite::params![id, username, hash, role],
+        )
+        .unwrap();
+        drop(c);
+        self.engine
+            .restore(name, "boss", RestoreOptions::default())
+            .unwrap()
+    }
+
     fn set_max_backups(&self, max: u32) {
         self.settings.write().unwrap().max_backups = max;
     }

@@ -100,25 +100,7 @@ fn emergency_restore_skips_a_corrupted_newest_backup() {
 #[test]
 fn restore_of_an_older_schema_is_migrated_forward() {
     let f = fixture();
-    let old = f.paths.backups.join("backup_20200101_120000.db");
-    std::fs::create_dir_all(&f.paths.backups).unwrap();
-    {
-        let mut c = rusqlite::Connection::open(&old).unwrap();
-        crate::db::migrations::migrate_to(&mut c, &old, 1).unwrap();
-        c.execute(
-            "INSERT INTO users (username, password_hash, role, created_at, updated_at) VALUES ('old', 'h', 'super-admin', 'x', 'x')",
-            [],
-        )
-        .unwrap();
-    }
-    let report = f
-        .engine
-        .restore(
-            "backup_20200101_120000.db",
-            "boss",
-            RestoreOptions::default(),
-        )
-        .unwrap();
+    let report = f.restore_v1_backup_with((1, "old", "h", "super-admin"));
     assert_eq!(report.schema_version_before_migration, 1);
     let version = f
         .engine

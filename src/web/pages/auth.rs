@@ -10,6 +10,7 @@ use crate::auth::login::{FirstAccount, create_first_super_admin};
 use crate::auth::{self, AuthError, PasswordChange, User, users};
 use crate::fields::FieldErrors;
 use crate::offsite::settings::TargetForm;
+use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
 use crate::web::session::{CurrentUser, UserSession, safe_next};
 use crate::web::{
@@ -274,11 +275,7 @@ struct AccountPage {
     must_change: bool,
 }
 
-pub async fn account_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+pub async fn account_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     render(&AccountPage {
         layout: Layout::new(&req, &state, "My account", "account").await,
         errors: FieldErrors::default(),
@@ -294,10 +291,8 @@ pub struct PasswordForm {
 }
 
 pub async fn change_password(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Ctx { req, state, user }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();

@@ -1,7 +1,7 @@
 //! `/customers`: list and search, a page with their sales, CSV; add and edit are
 //! [`record_form`]'s.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -13,9 +13,10 @@ use crate::auth::Role;
 use crate::business::customers::{self, Customer, CustomerForm};
 use crate::business::sales::{self, SaleSummary};
 use crate::business::{BusinessError, Page, export};
+use crate::web::ctx::Ctx;
 use crate::web::layout::{Layout, Pager};
 use crate::web::session::CurrentUser;
-use crate::web::{AppError, AppState, render, run_db};
+use crate::web::{AppError, render, run_db};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/customers", web::get().to(list));
@@ -42,9 +43,7 @@ struct ListPage {
 }
 
 async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
@@ -72,17 +71,12 @@ pub struct Customers;
 #[template(path = "customers/form.html")]
 pub struct FormPage {
     layout: Layout,
-    action: String,
-    form: CustomerForm,
-    errors: crate::business::FieldErrors,
+    view: FormView<CustomerForm>,
 }
 
 impl RecordForm for Customers {
     const ROOT: &'static str = "/customers";
-    const NAV: &'static str = "customers";
-    const NEW_TITLE: &'static str = "New customer";
-    const EDIT_TITLE: &'static str = "Edit customer";
-    const SAVED: &'static str = "Customer saved.";
+    const NOUN: &'static str = "customer";
     type Form = CustomerForm;
     type Page = FormPage;
 
@@ -100,12 +94,7 @@ impl RecordForm for Customers {
     }
 
     fn page(layout: Layout, view: FormView<CustomerForm>) -> FormPage {
-        FormPage {
-            layout,
-            action: view.action,
-            form: view.form,
-            errors: view.errors,
-        }
+        FormPage { layout, view }
     }
 }
 
@@ -117,12 +106,7 @@ struct ShowPage {
     sales: Vec<SaleSummary>,
 }
 
-async fn show(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _user: CurrentUser,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
+async fn show(Ctx { req, state, .. }: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (c, sales) = run_db(&state, move |conn| {
         Ok::<_, BusinessError>((
@@ -138,10 +122,7 @@ async fn show(
     })
 }
 
-async fn export_csv(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
     let bytes = run_db(&state, |c| export::customers_csv(c)).await?;
     Ok(csv_response("customers", bytes))

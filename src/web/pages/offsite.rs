@@ -2,18 +2,19 @@
 //! each target's buttons: send now, run the drill, turn off, remove, and its list of copies.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::backup::status_page;
 use crate::auth::Role;
 use crate::offsite::settings::TargetForm;
-use crate::offsite::{CopyView, KeyOutcome, OffsiteError};
+use crate::offsite::{CopyView, KeyOutcome, Offsite, OffsiteError};
+use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
 use crate::web::offsite_actions::{self, Setup, TargetAction};
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, blocking, render, see_other};
+use crate::web::session::UserSession;
+use crate::web::{AppError, blocking, render, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/backup/offsite/targets", web::post().to(add_target))
@@ -22,17 +23,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/backup/offsite/kit/confirm", web::post().to(kit_confirm))
         .route("/backup/offsite/key/rotate", web::post().to(rotate_key))
         .route("/backup/offsite/{target}", web::get().to(target_page))
-        .route("/backup/offsite/{target}/push", web::post().to(push))
-        .route("/backup/offsite/{target}/drill", web::post().to(drill))
-        .route("/backup/offsite/{target}/enabled", web::post().to(enabled))
-        .route("/backup/offsite/{target}/remove", web::post().to(remove));
+        .route(
+            "/backup/offsite/{target}/{button}",
+            web::post().to(target_button),
+        );
 }
 
 pub async fn add_target(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Ctx { req, state, user }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     form: web::Form<TargetForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
@@ -64,11 +63,7 @@ struct KitPage {
     confirmed: bool,
 }
 
-pub async fn kit_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+pub async fn kit_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
     let offsite = state.offsite.clone();
     let (kit, confirmed) = blocking(move || {
@@ -83,10 +78,7 @@ pub async fn kit_page(
     })
 }
 
-pub async fn kit_download(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+pub async fn kit_download(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
     let offsite = state.offsite.clone();
     let kit = blocking(move || offsite.kit_text()).await?;
@@ -107,30 +99,43 @@ pub async fn kit_download(
         .body(kit))
 }
 
-pub async fn kit_confirm(
-    state: web::Data<AppState>,
-    session: UserSession,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
-    let (offsite, who) = (state.offsite.clone(), user.username.clone());
-    blocking(move || offsite.confirm_kit(&who)).await?;
-    session.flash_ok("Thank you: the emergency kit is saved. Keep it away from this computer.");
-    Ok(see_other("/backup/status#offsite"))
+pub async fn kit_confirm(ctx: Ctx, session: UserSession) -> Result<HttpResponse, AppError> {
+    let done = "Thank you: the emergency kit is saved. Keep it away from this computer.";
+    key_button(
+        ctx,
+        session,
+        Offsite::confirm_kit,
+        done,
+        "/backup/status#offsite",
+    )
+    .await
 }
 
-pub async fn rotate_key(
-    state: web::Data<AppState>,
+pub async fn rotate_key(ctx: Ctx, session: UserSession) -> Result<HttpResponse, AppError> {
+    let done = "New key made: new copies use it. Older copies stay readable with your old kit, and with this new one (it holds every key). Save the new kit now.";
+    key_button(
+        ctx,
+        session,
+        Offsite::rotate_key,
+        done,
+        "/backup/offsite/kit",
+    )
+    .await
+}
+
+/// A super-admin's change to the key or the kit: do it as them, say so, go on to `next`.
+async fn key_button(
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
+    change: fn(&Offsite, &str) -> Result<(), OffsiteError>,
+    done: &str,
+    next: &str,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
     let (offsite, who) = (state.offsite.clone(), user.username.clone());
-    blocking(move || offsite.rotate_key(&who)).await?;
-    session.flash_ok(
-        "New key made: new copies use it. Older copies stay readable with your old kit, and with this new one (it holds every key). Save the new kit now.",
-    );
-    Ok(see_other("/backup/offsite/kit"))
+    blocking(move || change(&offsite, &who)).await?;
+    session.flash_ok(done);
+    Ok(see_other(next))
 }
 
 #[derive(Template)]
@@ -146,9 +151,7 @@ struct TargetPage {
 }
 
 pub async fn target_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
@@ -187,59 +190,30 @@ pub async fn target_page(
     })
 }
 
-/// A target card's button: do it, say so, back to the card.
-async fn target_button(
-    state: web::Data<AppState>,
-    session: UserSession,
-    user: CurrentUser,
-    name: web::Path<String>,
-    action: TargetAction,
-) -> Result<HttpResponse, AppError> {
-    let name = name.into_inner();
-    offsite_actions::run(&state, &user, name.clone(), action).await?;
-    session.flash_ok(action.done_message(&name));
-    Ok(see_other("/backup/status#offsite"))
-}
-
-pub async fn push(
-    state: web::Data<AppState>,
-    session: UserSession,
-    user: CurrentUser,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    target_button(state, session, user, name, TargetAction::SendNow).await
-}
-
-pub async fn drill(
-    state: web::Data<AppState>,
-    session: UserSession,
-    user: CurrentUser,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    target_button(state, session, user, name, TargetAction::StartDrill).await
-}
-
+/// What a target card's buttons send: only "turn on / off" has a value.
 #[derive(Deserialize)]
-pub struct EnabledForm {
+pub struct ButtonForm {
+    #[serde(default)]
     enabled: String,
 }
 
-pub async fn enabled(
-    state: web::Data<AppState>,
+/// A target card's button (`push`, `drill`, `enabled`, `remove`): do it, say so, back to the
+/// card.
+async fn target_button(
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
-    name: web::Path<String>,
-    form: web::Form<EnabledForm>,
+    path: web::Path<(String, String)>,
+    form: web::Form<ButtonForm>,
 ) -> Result<HttpResponse, AppError> {
-    let on = form.enabled == "1";
-    target_button(state, session, user, name, TargetAction::Enabled(on)).await
-}
-
-pub async fn remove(
-    state: web::Data<AppState>,
-    session: UserSession,
-    user: CurrentUser,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    target_button(state, session, user, name, TargetAction::Remove).await
+    let (name, button) = path.into_inner();
+    let action = match button.as_str() {
+        "push" => TargetAction::SendNow,
+        "drill" => TargetAction::StartDrill,
+        "enabled" => TargetAction::Enabled(form.enabled == "1"),
+        "remove" => TargetAction::Remove,
+        _ => return Err(AppError::NotFound),
+    };
+    offsite_actions::run(&state, &user, name.clone(), action).await?;
+    session.flash_ok(action.done_message(&name));
+    Ok(see_other("/backup/status#offsite"))
 }

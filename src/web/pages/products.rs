@@ -12,6 +12,7 @@ use super::record_form::{self, FormView, RecordForm};
 use crate::business::history::{self, Adjustment, Event};
 use crate::business::products::{self, ADJUSTMENT_REASONS, Product, ProductForm, Removal};
 use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
+use crate::web::ctx::Ctx;
 use crate::web::layout::{Layout, Pager};
 use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
@@ -48,9 +49,7 @@ struct ListPage {
 }
 
 async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
@@ -84,18 +83,12 @@ pub struct Products;
 #[template(path = "products/form.html")]
 pub struct FormPage {
     layout: Layout,
-    action: String,
-    creating: bool,
-    form: ProductForm,
-    errors: FieldErrors,
+    view: FormView<ProductForm>,
 }
 
 impl RecordForm for Products {
     const ROOT: &'static str = "/products";
-    const NAV: &'static str = "products";
-    const NEW_TITLE: &'static str = "New product";
-    const EDIT_TITLE: &'static str = "Edit product";
-    const SAVED: &'static str = "Product saved.";
+    const NOUN: &'static str = "product";
     type Form = ProductForm;
     type Page = FormPage;
 
@@ -113,13 +106,7 @@ impl RecordForm for Products {
     }
 
     fn page(layout: Layout, view: FormView<ProductForm>) -> FormPage {
-        FormPage {
-            layout,
-            action: view.action,
-            creating: view.creating,
-            form: view.form,
-            errors: view.errors,
-        }
+        FormPage { layout, view }
     }
 }
 
@@ -168,12 +155,7 @@ async fn show_page(
     )
 }
 
-async fn show(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
+async fn show(Ctx { req, state, user }: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     show_page(&req, &state, user, id.into_inner(), FieldErrors::default()).await
 }
 
@@ -186,10 +168,8 @@ pub struct AdjustForm {
 }
 
 async fn adjust(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Ctx { req, state, user }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<AdjustForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -233,9 +213,8 @@ async fn adjust(
 }
 
 async fn remove(
-    state: web::Data<AppState>,
+    Ctx { state, .. }: Ctx,
     session: UserSession,
-    _user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -253,9 +232,8 @@ async fn remove(
 }
 
 async fn unarchive(
-    state: web::Data<AppState>,
+    Ctx { state, .. }: Ctx,
     session: UserSession,
-    _user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -280,10 +258,7 @@ pub fn csv_response(name: &str, bytes: Vec<u8>) -> HttpResponse {
         .body(body)
 }
 
-async fn export_csv(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
     let bytes = run_db(&state, |c| export::products_csv(c)).await?;
     Ok(csv_response("products", bytes))

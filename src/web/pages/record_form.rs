@@ -8,20 +8,18 @@ use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 
 use crate::business::{BusinessError, FieldErrors, split_invalid};
+use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
 use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, render_form, run_db, see_other};
 
 /// A kind of record kept with such a form.
 pub trait RecordForm: 'static {
-    /// Where the list lives, e.g. `/customers`; a record's page is `{ROOT}/{id}`.
+    /// Where the list lives, e.g. `/customers`; a record's page is `{ROOT}/{id}`, and the
+    /// sidebar entry is the same word.
     const ROOT: &'static str;
-    /// The sidebar entry.
-    const NAV: &'static str;
-    const NEW_TITLE: &'static str;
-    const EDIT_TITLE: &'static str;
-    /// The flash shown after a save.
-    const SAVED: &'static str;
+    /// One record, lower case, for the titles ("New customer") and the saved note.
+    const NOUN: &'static str;
     /// What the form sends, kept as typed so that errors can show it again.
     type Form: DeserializeOwned + Default + Clone + Send + 'static;
     type Page: Template;
@@ -36,7 +34,7 @@ pub trait RecordForm: 'static {
         form: &Self::Form,
         user_id: i64,
     ) -> Result<i64, BusinessError>;
-    fn page(layout: Layout, form: FormView<Self::Form>) -> Self::Page;
+    fn page(layout: Layout, view: FormView<Self::Form>) -> Self::Page;
 }
 
 /// What every such form page shows besides the layout.
@@ -67,11 +65,7 @@ async fn show<R: RecordForm>(
     form: R::Form,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let title = if id.is_some() {
-        R::EDIT_TITLE
-    } else {
-        R::NEW_TITLE
-    };
+    let title = format!("{} {}", if id.is_some() { "Edit" } else { "New" }, R::NOUN);
     let failed = !errors.is_empty();
     let view = FormView {
         action: id.map_or_else(|| R::ROOT.to_string(), |id| format!("{}/{id}", R::ROOT)),
@@ -79,15 +73,11 @@ async fn show<R: RecordForm>(
         form,
         errors,
     };
-    let layout = Layout::new(req, state, title, R::NAV).await;
+    let layout = Layout::new(req, state, &title, nav::<R>()).await;
     render_form(&R::page(layout, view), failed)
 }
 
-async fn new_form<R: RecordForm>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+async fn new_form<R: RecordForm>(Ctx { req, state, .. }: Ctx) -> Result<HttpResponse, AppError> {
     show::<R>(
         &req,
         &state,
@@ -99,9 +89,7 @@ async fn new_form<R: RecordForm>(
 }
 
 async fn edit_form<R: RecordForm>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _user: CurrentUser,
+    Ctx { req, state, .. }: Ctx,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -110,20 +98,16 @@ async fn edit_form<R: RecordForm>(
 }
 
 async fn create<R: RecordForm>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Ctx { req, state, user }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     form: web::Form<R::Form>,
 ) -> Result<HttpResponse, AppError> {
     save::<R>(&req, &state, &session, &user, None, form.into_inner()).await
 }
 
 async fn update<R: RecordForm>(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Ctx { req, state, user }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<R::Form>,
 ) -> Result<HttpResponse, AppError> {
@@ -146,9 +130,21 @@ async fn save<R: RecordForm>(
     .await?;
     match saved {
         Ok(saved_id) => {
-            session.flash_ok(R::SAVED);
+            session.flash_ok(format!("{} saved.", capitalized(R::NOUN)));
             Ok(see_other(&format!("{}/{saved_id}", R::ROOT)))
         }
         Err(errors) => show::<R>(req, state, id, form, errors).await,
     }
+}
+
+/// The sidebar entry: the root without its slash.
+fn nav<R: RecordForm>() -> &'static str {
+    R::ROOT.trim_start_matches('/')
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }

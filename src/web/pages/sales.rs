@@ -16,6 +16,7 @@ use crate::business::search;
 use crate::business::{
     BusinessError, FieldErrors, Page, export, local_midnight_utc, split_refusal,
 };
+use crate::web::ctx::Ctx;
 use crate::web::layout::{Layout, Pager};
 use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, assets, render, render_form, run_db, see_other};
@@ -61,9 +62,7 @@ fn parse_date(text: Option<&str>, default: NaiveDate) -> Result<NaiveDate, Strin
 }
 
 async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let today = Local::now().date_naive();
@@ -229,9 +228,7 @@ pub struct NewQuery {
 }
 
 async fn new_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _user: CurrentUser,
+    Ctx { req, state, .. }: Ctx,
     query: web::Query<NewQuery>,
 ) -> Result<HttpResponse, AppError> {
     let form = SaleForm {
@@ -244,10 +241,8 @@ async fn new_form(
 /// Saves the sale, or (a Find button, or Enter without JavaScript) shows the form again with
 /// what the search fields found: never a half-filled sale saved by a stray Enter.
 async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Ctx { req, state, user }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let form = SaleForm::from_pairs(&form);
@@ -280,12 +275,7 @@ struct ShowPage {
     user: CurrentUser,
 }
 
-async fn show(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
+async fn show(Ctx { req, state, user }: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let s = run_db(&state, move |c| sales::get(c, id)).await?;
     render(&ShowPage {
@@ -296,9 +286,8 @@ async fn show(
 }
 
 async fn void(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
@@ -316,10 +305,7 @@ async fn void(
     Ok(see_other(&format!("/sales/{id}")))
 }
 
-async fn export_csv(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
     let bytes = run_db(&state, |c| export::sales_csv(c)).await?;
     Ok(csv_response("sales", bytes))

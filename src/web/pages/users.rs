@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::{AuthError, Role, User, users};
 use crate::business::FieldErrors;
+use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
 use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, blocking, render, render_form, run_db, see_other};
@@ -33,11 +34,7 @@ impl ListPage {
     }
 }
 
-async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+async fn list(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
     let users = run_db(&state, |c| users::list(c)).await?;
     render(&ListPage {
@@ -98,11 +95,7 @@ async fn new_page(
     )
 }
 
-async fn new_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+async fn new_form(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
     let shown = NewUserShown {
         username: String::new(),
@@ -114,10 +107,8 @@ async fn new_form(
 }
 
 async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Ctx { req, state, user }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
@@ -217,9 +208,7 @@ async fn edit_page(
 }
 
 async fn edit_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
@@ -233,30 +222,27 @@ pub struct AccessForm {
 }
 
 async fn update(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Ctx { req, state, user }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<AccessForm>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
     let id = id.into_inner();
-    let Some(role) = Role::parse(&form.role) else {
-        let errors = FieldErrors::one("access", "Choose a role.");
-        return edit_page(&req, &state, &user, id, errors).await;
-    };
-    let active = form.active.is_some();
+    let (role, active) = (Role::parse(&form.role), form.active.is_some());
     let (db, store) = (state.db.clone(), state.auth.clone());
-    let result =
-        blocking(
-            move || match crate::auth::login::set_access(&db, &store, id, role, active) {
-                Ok(u) => Ok(Ok(u)),
-                Err(e @ AuthError::LastSuperAdmin) => Ok(Err(e.to_string())),
-                Err(e) => Err(e),
-            },
-        )
-        .await?;
+    // Both refusals go back to the form: no role chosen, or the last super-admin's own access.
+    let result = blocking(move || {
+        let Some(role) = role else {
+            return Ok(Err("Choose a role.".to_string()));
+        };
+        match crate::auth::login::set_access(&db, &store, id, role, active) {
+            Ok(u) => Ok(Ok(u)),
+            Err(e @ AuthError::LastSuperAdmin) => Ok(Err(e.to_string())),
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
     match result {
         Ok(u) => {
             session.flash_ok(format!(
@@ -282,10 +268,8 @@ pub struct ResetForm {
 }
 
 async fn reset_password(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Ctx { req, state, user }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     id: web::Path<i64>,
     form: web::Form<ResetForm>,
 ) -> Result<HttpResponse, AppError> {

@@ -1,19 +1,18 @@
 //! Deleting one backup (admin and up): never the newest, never a kept one.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 use super::ConfirmPage;
 use crate::auth::Role;
 use crate::backup::BackupError;
+use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, backups, blocking, render, see_other};
+use crate::web::session::UserSession;
+use crate::web::{AppError, backups, blocking, render, see_other};
 use crate::{fsutil, timefmt};
 
 pub async fn delete_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
@@ -46,9 +45,8 @@ pub async fn delete_page(
 }
 
 pub async fn delete(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;

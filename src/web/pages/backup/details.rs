@@ -1,7 +1,7 @@
 //! One backup: its details page, download, "verify now" and the Keep mark.
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -11,9 +11,10 @@ use crate::timefmt;
 use crate::web::backup_view::{
     BackupRow, CountRow, check_method_words, compare_counts, current_counts,
 };
+use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
 use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, backups, blocking, render, see_other};
+use crate::web::{AppError, backups, blocking, render, see_other};
 
 #[derive(Template)]
 #[template(path = "backup/details.html")]
@@ -29,9 +30,7 @@ struct DetailsPage {
 }
 
 pub async fn details(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let entry = backups::find(&state, name.into_inner()).await?;
@@ -77,9 +76,7 @@ pub async fn details(
 }
 
 pub async fn download(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Admin)?;
@@ -104,9 +101,8 @@ pub async fn download(
 }
 
 pub async fn verify(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let engine = state.engine.clone();
@@ -138,9 +134,8 @@ pub struct KeepForm {
 
 /// Marks a backup Keep (or removes the mark): super-admins only.
 pub async fn keep(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     name: web::Path<String>,
     form: web::Form<KeepForm>,
 ) -> Result<HttpResponse, AppError> {

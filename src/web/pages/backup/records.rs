@@ -3,17 +3,18 @@
 //! comparison with now, a CSV of them, and bringing chosen records back. Handlers extract,
 //! call one use-case from `web::records`, and render.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::records::{BringBack, Diff, Record, StockChoice, Table, fields_of};
 use crate::timefmt;
+use crate::web::ctx::Ctx;
 use crate::web::layout::{Layout, Pager};
 use crate::web::pages::products::csv_response;
 use crate::web::records::{self, Inside};
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, render, see_other};
+use crate::web::session::UserSession;
+use crate::web::{AppError, render, see_other};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -46,9 +47,7 @@ struct RecordsPage {
 }
 
 pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     path: web::Path<(String, String)>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -84,8 +83,7 @@ pub async fn list(
 }
 
 pub async fn export_csv(
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { state, user, .. }: Ctx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (backup, table) = path.into_inner();
@@ -110,9 +108,7 @@ struct DiffPage {
 }
 
 pub async fn diff(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (backup, table) = path.into_inner();
@@ -157,9 +153,8 @@ fn parse_form(body: &[u8]) -> Result<BringBack, AppError> {
 }
 
 pub async fn bring_back(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     backup: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {

@@ -1,61 +1,21 @@
 //! Restoring a backup in place and emergency restore (super-admins only): a confirmation that
 //! says what will change (rows, and the accounts that differ), then the restore.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::{AccountLine, ConfirmPage};
-use crate::backup::{
-    AccountChange, AccountDifference, Accounts, BackupKind, BackupName, RestoreOptions,
-    RestoreReport,
-};
+use crate::backup::{Accounts, BackupKind, BackupName, RestoreOptions, RestoreReport};
 use crate::timefmt;
 use crate::web::backup_view::{compare_counts, current_counts, load_status};
 use crate::web::backups::{self, Restore, require_restorer};
+use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, blocking, render, see_other};
-
-/// "password differs; role admin → staff; disabled in the backup", in plain words.
-fn describe(difference: &AccountDifference) -> String {
-    let disabled = |d: bool| if d { "disabled" } else { "enabled" };
-    match &difference.change {
-        AccountChange::OnlyInBackup { role, disabled: d } => format!(
-            "only in the backup ({role}, {}): it comes back as it was",
-            disabled(*d)
-        ),
-        AccountChange::OnlyNow { role, .. } => {
-            format!("added since the backup ({role}): it will not exist after the restore")
-        }
-        AccountChange::Differs {
-            password_differs,
-            role,
-            disabled: d,
-            ..
-        } => {
-            let mut parts = Vec::new();
-            if *password_differs {
-                parts.push("password changed since".to_string());
-            }
-            if let Some(r) = role {
-                parts.push(format!("role now {}, in the backup {}", r.now, r.in_backup));
-            }
-            if let Some(d) = d {
-                parts.push(format!(
-                    "now {}, in the backup {}",
-                    disabled(d.now),
-                    disabled(d.in_backup)
-                ));
-            }
-            parts.join("; ")
-        }
-    }
-}
+use crate::web::session::UserSession;
+use crate::web::{AppError, blocking, render, see_other};
 
 pub async fn restore_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
+    Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
@@ -74,7 +34,7 @@ pub async fn restore_page(
         .iter()
         .map(|d| AccountLine {
             username: d.username.clone(),
-            what: describe(d),
+            what: d.change.to_string(),
         })
         .collect();
     let mut explanation = vec![
@@ -171,9 +131,8 @@ impl RestoreForm {
 }
 
 pub async fn restore(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     name: web::Path<String>,
     form: web::Form<RestoreForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -186,11 +145,7 @@ pub async fn restore(
     Ok(see_other("/backup/status"))
 }
 
-pub async fn emergency_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+pub async fn emergency_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     require_restorer(&state, &user, None)?;
     let s = load_status(&state).await?;
     let candidate = match &s.emergency_candidate {
@@ -218,9 +173,8 @@ pub async fn emergency_page(
 }
 
 pub async fn emergency_restore(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let options = RestoreOptions::default();
     match backups::restore(&state, &user, Restore::LatestGood, options).await {

@@ -9,6 +9,7 @@ use crate::backup::log::{Level, LogLine};
 use crate::fields::FieldErrors;
 use crate::offsite::settings::TargetForm;
 use crate::web::backup_view::{StatusView, load_status};
+use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
 use crate::web::offsite_view::TargetCard;
 use crate::web::session::{CurrentUser, UserSession};
@@ -66,11 +67,7 @@ impl StatusPage {
     }
 }
 
-pub async fn status(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+pub async fn status(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     status_page(
         &req,
         &state,
@@ -119,9 +116,8 @@ pub struct CreateForm {
 }
 
 pub async fn create(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     form: web::Form<CreateForm>,
 ) -> Result<HttpResponse, AppError> {
     match backups::create_manual(&state, &user, &form.description).await {
@@ -145,9 +141,8 @@ pub struct SettingsForm {
 }
 
 pub async fn save_settings(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();

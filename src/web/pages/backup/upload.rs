@@ -7,8 +7,9 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::Role;
 use crate::fsutil;
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, bring_back, see_other};
+use crate::web::ctx::Ctx;
+use crate::web::session::UserSession;
+use crate::web::{AppError, bring_back, see_other};
 
 fn added(session: &UserSession, entry: &crate::backup::BackupEntry) -> HttpResponse {
     session.flash_ok(format!(
@@ -20,9 +21,8 @@ fn added(session: &UserSession, entry: &crate::backup::BackupEntry) -> HttpRespo
 }
 
 pub async fn upload(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
@@ -32,9 +32,8 @@ pub async fn upload(
 }
 
 pub async fn bring_in(
-    state: web::Data<AppState>,
+    Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    user: CurrentUser,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;

@@ -1,0 +1,49 @@
+//! What almost every page handler needs: the request (for the layout), the app state, and who
+//! is signed in, as one extractor so that handlers read `Ctx { req, state, user }: Ctx`.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+
+use super::layout::Layout;
+use super::session::CurrentUser;
+use super::{AppError, AppState};
+
+pub struct Ctx {
+    pub req: HttpRequest,
+    pub state: web::Data<AppState>,
+    /// Extracting a `Ctx` refuses a visitor who is not signed in, as [`CurrentUser`] does.
+    pub user: CurrentUser,
+}
+
+impl Ctx {
+    /// The page frame with this title and sidebar entry.
+    pub async fn layout(&self, title: &str, nav: &'static str) -> Layout {
+        Layout::new(&self.req, &self.state, title, nav).await
+    }
+}
+
+/// The server was built without its state: a bug in the app's setup, not the visitor's.
+#[derive(Debug, thiserror::Error)]
+#[error("the app state is not registered with the server")]
+struct NoAppState;
+
+impl FromRequest for Ctx {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let user = req.extensions().get::<CurrentUser>().cloned();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        ready(match (user, state) {
+            (None, _) => Err(AppError::Unauthorized),
+            (Some(_), None) => Err(AppError::internal(NoAppState)),
+            (Some(user), Some(state)) => Ok(Ctx {
+                req: req.clone(),
+                state,
+                user,
+            }),
+        })
+    }
+}
