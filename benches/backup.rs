@@ -121,13 +121,12 @@ fn main() -> Result<()> {
             if side == 0 {
                 let mut conn = rusqlite::Connection::open(&db)?;
                 let start = Instant::now();
-                backroom::backup::copy::snapshot_copy(
-                    &mut conn,
-                    &out("copy.db"),
-                    &AtomicBool::new(false),
-                    &mut || {},
-                    &mut |_, _| {},
-                )?;
+                let hooks = backroom::backup::copy::CopyHooks {
+                    cancel: &AtomicBool::new(false),
+                    on_snapshot: &mut || {},
+                    on_progress: &mut |_, _| {},
+                };
+                backroom::backup::copy::snapshot_copy(&mut conn, &out("copy.db"), hooks)?;
                 ours = start.elapsed();
             } else {
                 theirs = sh(&format!(

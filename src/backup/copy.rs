@@ -58,21 +58,28 @@ pub enum CopyError {
     Read(#[source] std::io::Error),
 }
 
+/// What a copy reports to, and what stops it.
+pub struct CopyHooks<'a> {
+    /// Set when the program shuts down: the copy stops between steps.
+    pub cancel: &'a AtomicBool,
+    /// Runs as soon as the snapshot is fixed.
+    pub on_snapshot: &'a mut (dyn FnMut() + Send),
+    /// `(done, total)` pages after each step.
+    pub on_progress: &'a mut (dyn FnMut(u64, u64) + Send),
+}
+
 /// Copies the database open on `src` into a new file at `dest`.
 ///
 /// One read transaction is held on `src` for the whole copy, so the copy is the snapshot taken
 /// at its start: writers on other connections (WAL) neither block it nor force it to restart.
-/// `on_snapshot` runs as soon as that snapshot is fixed; `on_progress(done, total)` after each
-/// step. The finished file is a plain rollback-journal database (no `-wal` needed).
+/// `hooks` hear when that snapshot is fixed and how far the copy is. The finished file is a plain rollback-journal database (no `-wal` needed).
 pub fn snapshot_copy(
     src: &mut Connection,
     dest: &Path,
-    cancel: &AtomicBool,
-    on_snapshot: &mut (dyn FnMut() + Send),
-    on_progress: &mut (dyn FnMut(u64, u64) + Send),
+    hooks: CopyHooks<'_>,
 ) -> Result<(), CopyError> {
     src.execute_batch("BEGIN DEFERRED")?;
-    let result = copy_in_transaction(src, dest, cancel, on_snapshot, on_progress);
+    let result = copy_in_transaction(src, dest, hooks);
     // Ends the read transaction whatever happened (a failed COMMIT of a read changes nothing).
     let _ = src.execute_batch("COMMIT");
     result
@@ -82,10 +89,13 @@ pub fn snapshot_copy(
 fn copy_in_transaction(
     src: &mut Connection,
     dest: &Path,
-    cancel: &AtomicBool,
-    on_snapshot: &mut (dyn FnMut() + Send),
-    on_progress: &mut (dyn FnMut(u64, u64) + Send),
+    hooks: CopyHooks<'_>,
 ) -> Result<(), CopyError> {
+    let CopyHooks {
+        cancel,
+        on_snapshot,
+        on_progress,
+    } = hooks;
     // The first read starts the transaction: from here on `src` sees one fixed snapshot.
     src.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)

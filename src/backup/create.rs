@@ -154,13 +154,12 @@ impl BackupEngine {
         let temp_path = temp.path.clone();
         self.live_db()?.with_conn(|src| {
             copy::low_priority(|| {
-                copy::snapshot_copy(
-                    src,
-                    &temp_path,
-                    &self.inner.cancel,
+                let hooks = copy::CopyHooks {
+                    cancel: &self.inner.cancel,
                     on_snapshot,
-                    &mut |d, t| guard.set_progress(Phase::Copying, d, t),
-                )
+                    on_progress: &mut |d, t| guard.set_progress(Phase::Copying, d, t),
+                };
+                copy::snapshot_copy(src, &temp_path, hooks)
             })
             .map_err(BackupError::from)
         })?;

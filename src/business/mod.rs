@@ -12,6 +12,8 @@ pub mod sale_choices;
 pub mod sale_form;
 pub mod sales;
 pub mod search;
+#[cfg(test)]
+mod test_shop;
 
 use crate::db::DbError;
 

@@ -183,37 +183,13 @@ pub fn choices(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::business::customers::CustomerForm;
-    use crate::business::products::ValidProduct;
-    use crate::db::migrations;
+    use crate::business::test_shop;
 
     fn shop() -> (tempfile::TempDir, Connection, i64) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        let mut conn = Connection::open(&path).unwrap();
-        migrations::migrate(&mut conn, &path).unwrap();
-        conn.execute(
-            "INSERT INTO users (username, password_hash, role, created_at, updated_at) VALUES ('u', 'h', 'staff', 'x', 'x')",
-            [],
-        )
-        .unwrap();
-        let mut id = 0;
-        for (sku, name, price) in [("TT-01", "Tea Towel", 450), ("TT-02", "Tea Tin", 1299)] {
-            let product = ValidProduct {
-                sku: sku.into(),
-                name: name.into(),
-                price_cents: price,
-                stock: 5,
-                reorder_level: 0,
-            };
-            id = products::create(&mut conn, &product, 1).unwrap();
-        }
-        let ann = CustomerForm {
-            name: "Ann".into(),
-            phone: "0171 2345678".into(),
-            ..CustomerForm::default()
-        };
-        customers::create(&conn, &ann).unwrap();
+        let (dir, mut conn) = test_shop::empty();
+        test_shop::product(&mut conn, ("TT-01", "Tea Towel", 450, 5));
+        let id = test_shop::product(&mut conn, ("TT-02", "Tea Tin", 1299, 5));
+        test_shop::customer(&conn, ("Ann", "0171 2345678", ""));
         (dir, conn, id)
     }
 

@@ -160,47 +160,24 @@ pub fn customers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::business::customers::CustomerForm;
-    use crate::business::products::ValidProduct;
-    use crate::db::migrations;
+    use crate::business::test_shop;
 
     fn shop() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        let mut conn = Connection::open(&path).unwrap();
-        migrations::migrate(&mut conn, &path).unwrap();
-        conn.execute(
-            "INSERT INTO users (username, password_hash, role, created_at, updated_at) VALUES ('u', 'h', 'staff', 'x', 'x')",
-            [],
-        )
-        .unwrap();
+        let (dir, mut conn) = test_shop::empty();
         for (sku, name) in [
             ("TT-01", "Tea Towel"),
             ("TB-02", "Travel Backpack"),
             ("GT-03", "Green Tea 250g"),
             ("MUG-1", "Mug"),
         ] {
-            let product = ValidProduct {
-                sku: sku.into(),
-                name: name.into(),
-                price_cents: 450,
-                stock: 3,
-                reorder_level: 0,
-            };
-            products::create(&mut conn, &product, 1).unwrap();
+            test_shop::product(&mut conn, (sku, name, 450, 3));
         }
-        for (name, phone, email) in [
+        for customer in [
             ("Anna Schmidt", "+49 30 1234567", ""),
             ("Anna Schmidt", "", "anna.s@example.com"),
             ("Ben Okafor", "0171-555 0199", ""),
         ] {
-            let form = CustomerForm {
-                name: name.into(),
-                phone: phone.into(),
-                email: email.into(),
-                notes: String::new(),
-            };
-            customers::create(&conn, &form).unwrap();
+            test_shop::customer(&conn, customer);
         }
         (dir, conn)
     }

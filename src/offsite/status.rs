@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::settings::Keep;
-use super::state::Drill;
+use super::state::TargetState;
 use super::{Offsite, lock, manifest};
 use crate::backup::health::{Health, HealthLevel};
 use crate::timefmt;
@@ -59,19 +59,12 @@ pub struct TargetStatus {
     pub location: String,
     pub enabled: bool,
     pub keep: Keep,
-    pub last_copy: Option<String>,
-    pub last_copy_at: Option<DateTime<Utc>>,
-    pub last_success_at: Option<DateTime<Utc>>,
-    pub failing_since: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub unreachable: bool,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub bytes_sent: u64,
-    pub copies_sent: u64,
+    /// What the sender records about the target (`offsite_state.json`), shown as it is.
+    #[serde(flatten)]
+    pub state: TargetState,
     /// From the last list read from the target (`None`: not read yet).
     pub copies_on_target: Option<usize>,
     pub pending: Option<usize>,
-    pub last_drill: Option<Drill>,
     pub next_drill_at: Option<DateTime<Utc>>,
 }
 
@@ -114,18 +107,9 @@ impl Offsite {
                             d.at + chrono::Duration::days(i64::from(settings.drill_every_days))
                         })
                     }),
-                    last_copy: s.last_copy,
-                    last_copy_at: s.last_copy_at,
-                    last_success_at: s.last_success_at,
-                    failing_since: s.failing_since,
-                    last_error: s.last_error,
-                    unreachable: s.unreachable,
-                    next_attempt_at: s.next_attempt_at,
-                    bytes_sent: s.bytes_sent,
-                    copies_sent: s.copies_sent,
                     copies_on_target: index.map(|i| i.manifests.len()),
                     pending,
-                    last_drill: s.last_drill,
+                    state: s,
                 }
             })
             .collect();
@@ -153,62 +137,52 @@ impl Offsite {
         }
         let status = self.status();
         let (red, amber) = judge(&status, now);
+        let last_backup = local.last_backup;
+        let line = |level, message| Health {
+            level,
+            message,
+            last_backup,
+        };
         if status.targets.iter().all(|t| !t.enabled) && local.level == HealthLevel::Green {
             let when = local
                 .last_backup
                 .map(|at| format!(" — last backup {}", timefmt::ago(at, now)))
                 .unwrap_or_default();
-            return Health {
-                level: HealthLevel::Amber,
-                message: format!(
+            return line(
+                HealthLevel::Amber,
+                format!(
                     "Backups only on this computer{when}. Set up an off-site copy (a USB drive, a network folder or cloud storage) on the Database Backup page"
                 ),
-                last_backup: local.last_backup,
-            };
+            );
         }
         if let Some(reason) = red {
-            return Health {
-                level: HealthLevel::Red,
-                message: reason,
-                last_backup: local.last_backup,
-            };
+            return line(HealthLevel::Red, reason);
         }
         if local.level == HealthLevel::Amber {
             let message = match amber {
                 Some(more) => format!("{}; {}", local.message, lowercase_first(&more)),
                 None => local.message,
             };
-            return Health {
-                level: HealthLevel::Amber,
-                message,
-                last_backup: local.last_backup,
-            };
+            return line(HealthLevel::Amber, message);
         }
         if let Some(reason) = amber {
-            return Health {
-                level: HealthLevel::Amber,
-                message: reason,
-                last_backup: local.last_backup,
-            };
+            return line(HealthLevel::Amber, reason);
         }
         let newest = status
             .targets
             .iter()
             .filter(|t| t.enabled)
-            .filter_map(|t| t.last_copy_at.map(|at| (at, &t.name)))
+            .filter_map(|t| t.state.last_copy_at.map(|at| (at, &t.name)))
             .max();
-        Health {
-            level: HealthLevel::Green,
-            last_backup: local.last_backup,
-            message: match newest {
-                Some((at, name)) => format!(
-                    "{}, off-site copy on {name} {}",
-                    local.message,
-                    timefmt::ago(at, now)
-                ),
-                None => local.message,
-            },
-        }
+        let message = match newest {
+            Some((at, name)) => format!(
+                "{}, off-site copy on {name} {}",
+                local.message,
+                timefmt::ago(at, now)
+            ),
+            None => local.message,
+        };
+        line(HealthLevel::Green, message)
     }
 }
 
@@ -236,15 +210,15 @@ fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<
     let mut red = None;
     let mut amber = None;
     for t in &enabled {
-        let error = t.last_error.clone().unwrap_or_default();
-        if let Some(since) = t.failing_since {
+        let error = t.state.last_error.clone().unwrap_or_default();
+        if let Some(since) = t.state.failing_since {
             if now - since > max_age {
                 red.get_or_insert(format!(
                     "Off-site copies to {} have failed for {}: {error}",
                     t.name,
                     timefmt::span((now - since).num_seconds())
                 ));
-            } else if t.unreachable {
+            } else if t.state.unreachable {
                 red.get_or_insert(format!(
                     "The off-site target {} cannot be reached: {error}",
                     t.name
@@ -256,13 +230,13 @@ fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<
                 ));
             }
         }
-        if let Some(drill) = t.last_drill.as_ref().filter(|d| !d.ok) {
+        if let Some(drill) = t.state.last_drill.as_ref().filter(|d| !d.ok) {
             red.get_or_insert(format!(
                 "The restore drill on {} failed: {}",
                 t.name, drill.message
             ));
         }
-        match t.last_copy_at {
+        match t.state.last_copy_at {
             None => {
                 amber.get_or_insert(format!("No off-site copy on {} yet", t.name));
             }

@@ -31,19 +31,20 @@ impl TargetCard {
     pub fn new(t: &TargetStatus, now: DateTime<Utc>) -> TargetCard {
         let (state, state_text) = if !t.enabled {
             ("off", "Turned off: nothing is sent to it".to_string())
-        } else if let Some(since) = t.failing_since {
+        } else if let Some(since) = t.state.failing_since {
             (
                 "failing",
                 format!(
                     "Failing since {}: {}{}",
                     timefmt::ago(since, now),
-                    t.last_error.clone().unwrap_or_default(),
-                    t.next_attempt_at
+                    t.state.last_error.clone().unwrap_or_default(),
+                    t.state
+                        .next_attempt_at
                         .map(|at| format!(" (next try {})", timefmt::ago(at, now)))
                         .unwrap_or_default()
                 ),
             )
-        } else if t.last_copy_at.is_none() {
+        } else if t.state.last_copy_at.is_none() {
             ("new", "No copy sent yet".to_string())
         } else {
             ("ok", "Copies are being sent".to_string())
@@ -55,7 +56,7 @@ impl TargetCard {
             enabled: t.enabled,
             state,
             state_text,
-            last_copy: match (&t.last_copy, t.last_copy_at) {
+            last_copy: match (&t.state.last_copy, t.state.last_copy_at) {
                 (Some(copy), at) => format!("{copy}, made {}", when(at, now)),
                 _ => "none yet".into(),
             },
@@ -67,13 +68,13 @@ impl TargetCard {
             },
             sent: format!(
                 "{} copies, {} sent{}",
-                t.copies_sent,
-                fsutil::human_size(t.bytes_sent),
+                t.state.copies_sent,
+                fsutil::human_size(t.state.bytes_sent),
                 t.copies_on_target
                     .map(|n| format!("; {n} on the target now"))
                     .unwrap_or_default()
             ),
-            drill: match &t.last_drill {
+            drill: match &t.state.last_drill {
                 Some(d) if d.ok => format!("passed {} with {}", timefmt::ago(d.at, now), d.copy),
                 Some(d) => format!("FAILED {}: {}", timefmt::ago(d.at, now), d.message),
                 None => "not run yet".into(),

@@ -174,14 +174,9 @@ pub async fn target_page(
         ),
         Err(e) => (Vec::new(), format!("The list could not be read: {e}")),
     };
+    let title = format!("Off-site copies on {name}");
     render(&TargetPage {
-        layout: Layout::new(
-            &req,
-            &state,
-            &format!("Off-site copies on {name}"),
-            "backup",
-        )
-        .await,
+        layout: Layout::new(&req, &state, &title, "backup").await,
         name,
         location,
         copies,

@@ -44,14 +44,9 @@ pub async fn details(
             .unwrap_or_default(),
         &current,
     );
+    let title = format!("Backup {}", entry.file_name);
     let page = DetailsPage {
-        layout: Layout::new(
-            &req,
-            &state,
-            &format!("Backup {}", entry.file_name),
-            "backup",
-        )
-        .await,
+        layout: Layout::new(&req, &state, &title, "backup").await,
         row: BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now()),
         entry_json: sidecar
             .as_ref()
