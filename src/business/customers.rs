@@ -160,6 +160,11 @@ pub fn update(conn: &Connection, id: i64, c: &CustomerForm) -> Result<(), Busine
     Ok(())
 }
 
+/// The stored record as its edit form shows it.
+pub fn form(conn: &Connection, id: i64) -> Result<CustomerForm, BusinessError> {
+    get(conn, id).map(|r| CustomerForm::from_customer(&r))
+}
+
 pub fn get(conn: &Connection, id: i64) -> Result<Customer, BusinessError> {
     super::one(
         conn,

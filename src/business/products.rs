@@ -219,6 +219,11 @@ pub fn update(conn: &mut Connection, id: i64, p: &ValidProduct) -> Result<(), Bu
     Ok(())
 }
 
+/// The stored record as its edit form shows it.
+pub fn form(conn: &Connection, id: i64) -> Result<ProductForm, BusinessError> {
+    get(conn, id).map(|r| ProductForm::from_product(&r))
+}
+
 pub fn get(conn: &Connection, id: i64) -> Result<Product, BusinessError> {
     super::one(
         conn,

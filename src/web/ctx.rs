@@ -6,7 +6,6 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
-use super::layout::Layout;
 use super::session::CurrentUser;
 use super::{AppError, AppState};
 
@@ -15,13 +14,6 @@ pub struct Ctx {
     pub state: web::Data<AppState>,
     /// Extracting a `Ctx` refuses a visitor who is not signed in, as [`CurrentUser`] does.
     pub user: CurrentUser,
-}
-
-impl Ctx {
-    /// The page frame with this title and sidebar entry.
-    pub async fn layout(&self, title: &str, nav: &'static str) -> Layout {
-        Layout::new(&self.req, &self.state, title, nav).await
-    }
 }
 
 /// The server was built without its state: a bug in the app's setup, not the visitor's.

@@ -3,10 +3,13 @@
 
 use actix_web::{HttpMessage, HttpRequest, web};
 
-use super::AppState;
+use rusqlite::Connection;
+
 use super::assets;
 use super::session::{CurrentUser, Flash, UserSession};
+use super::{AppError, AppState, run_db};
 use crate::backup::health::{Health, HealthLevel};
+use crate::business::BusinessError;
 use crate::business::Page;
 
 pub struct Layout {
@@ -61,6 +64,57 @@ impl Layout {
     pub fn nav_class(&self, entry: &str) -> &'static str {
         if self.nav == entry { "active" } else { "" }
     }
+}
+
+/// What a searchable list is asked for: `?q=…&page=N` (and on the products list
+/// `&archived=1`, to show archived ones too).
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+    #[serde(default)]
+    archived: String,
+}
+
+impl ListQuery {
+    /// What to search for, cut to a sane length.
+    pub fn search(&self) -> String {
+        self.q.chars().take(100).collect()
+    }
+
+    /// The page asked for, from 1.
+    pub fn page(&self) -> i64 {
+        self.page.unwrap_or(1).max(1)
+    }
+
+    pub fn archived(&self) -> bool {
+        !self.archived.is_empty()
+    }
+}
+
+/// Runs a list's search for `query` and returns what its template shows: the search as
+/// typed, the page of matches, and the pager links under `path`. `find` gets the search
+/// text, whether archived ones are wanted, and the page number.
+pub async fn search_page<T, F>(
+    state: &web::Data<AppState>,
+    query: &ListQuery,
+    path: &str,
+    find: F,
+) -> Result<(String, Page<T>, Pager), AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection, &str, bool, i64) -> Result<Page<T>, BusinessError> + Send + 'static,
+{
+    let (q, page_no, archived) = (query.search(), query.page(), query.archived());
+    let search = q.clone();
+    let page = run_db(state, move |c| find(c, &search, archived, page_no)).await?;
+    let filters = [
+        ("q", q.as_str()),
+        ("archived", if archived { "1" } else { "" }),
+    ];
+    let pager = Pager::new(&page, path, &filters);
+    Ok((q, page, pager))
 }
 
 /// Previous/next links for a paged list, keeping the list's filters (`templates/pager.html`).

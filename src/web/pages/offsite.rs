@@ -56,6 +56,18 @@ pub async fn add_target(
 }
 
 #[derive(Template)]
+#[template(path = "backup/offsite_target.html")]
+struct TargetPage {
+    layout: Layout,
+    name: String,
+    location: String,
+    copies: Vec<CopyView>,
+    error: String,
+    /// Super-admins get a "Bring in" button per copy.
+    can_bring_in: bool,
+}
+
+#[derive(Template)]
 #[template(path = "backup/kit.html")]
 struct KitPage {
     layout: Layout,
@@ -138,18 +150,7 @@ async fn key_button(
     Ok(see_other(next))
 }
 
-#[derive(Template)]
-#[template(path = "backup/offsite_target.html")]
-struct TargetPage {
-    layout: Layout,
-    name: String,
-    location: String,
-    copies: Vec<CopyView>,
-    error: String,
-    /// Super-admins get a "Bring in" button per copy.
-    can_bring_in: bool,
-}
-
+/// `GET /backup/offsite/{target}`: the copies on one target, read from the target itself.
 pub async fn target_page(
     Ctx { req, state, user }: Ctx,
     name: web::Path<String>,

@@ -6,14 +6,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::Role;
-use rusqlite::Connection;
 
-use super::record_form::{self, FormView, RecordForm};
+use super::record_form;
 use crate::business::history::{self, Adjustment, Event};
 use crate::business::products::{self, ADJUSTMENT_REASONS, Product, ProductForm, Removal};
 use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
 use crate::web::ctx::Ctx;
-use crate::web::layout::{Layout, Pager};
+use crate::web::layout::{Layout, ListQuery, Pager, search_page};
 use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
@@ -27,14 +26,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/products/{id}/adjust", web::post().to(adjust))
         .route("/products/{id}/remove", web::post().to(remove))
         .route("/products/{id}/unarchive", web::post().to(unarchive));
-}
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    q: String,
-    page: Option<i64>,
-    archived: Option<String>,
 }
 
 #[derive(Template)]
@@ -52,63 +43,29 @@ async fn list(
     Ctx { req, state, user }: Ctx,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let q = query.q.chars().take(100).collect::<String>();
-    let archived = query.archived.is_some_and(|a| !a.is_empty());
-    let page_no = query.page.unwrap_or(1).max(1);
-    let search = q.clone();
-    let page = run_db(&state, move |c| {
-        products::list(c, &search, archived, page_no, PER_PAGE)
+    let (q, page, pager) = search_page(&state, &query, "/products", |c, q, archived, n| {
+        products::list(c, q, archived, n, PER_PAGE)
     })
     .await?;
-    let pager = Pager::new(
-        &page,
-        "/products",
-        &[("q", &q), ("archived", if archived { "1" } else { "" })],
-    );
     render(&ListPage {
         layout: Layout::new(&req, &state, "Products", "products").await,
         q,
-        archived,
+        archived: query.archived(),
         page,
         pager,
         user,
     })
 }
 
-/// The add and edit pages ([`record_form`]).
-pub struct Products;
-
-#[derive(Template)]
-#[template(path = "products/form.html")]
-pub struct FormPage {
-    layout: Layout,
-    view: FormView<ProductForm>,
-}
-
-impl RecordForm for Products {
-    const ROOT: &'static str = "/products";
-    const NOUN: &'static str = "product";
-    type Form = ProductForm;
-    type Page = FormPage;
-
-    fn load(conn: &mut Connection, id: i64) -> Result<ProductForm, BusinessError> {
-        Ok(ProductForm::from_product(&products::get(conn, id)?))
-    }
-
-    fn save(
-        conn: &mut Connection,
-        id: Option<i64>,
-        form: &ProductForm,
-        user_id: i64,
-    ) -> Result<i64, BusinessError> {
-        products::save(conn, id, form, user_id)
-    }
-
-    fn page(layout: Layout, view: FormView<ProductForm>) -> FormPage {
-        FormPage { layout, view }
-    }
-}
+record_form::record_form_page!(
+    Products,
+    "products/form.html",
+    "/products",
+    "product",
+    ProductForm,
+    products::form,
+    products::save
+);
 
 #[derive(Template)]
 #[template(path = "products/show.html")]

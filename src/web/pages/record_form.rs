@@ -37,6 +37,56 @@ pub trait RecordForm: 'static {
     fn page(layout: Layout, view: FormView<Self::Form>) -> Self::Page;
 }
 
+/// Declares a page module's add/edit page: the marker type `$kind`, the template struct
+/// `FormPage` (askama needs one struct per template file; the template reads
+/// `view.form`, `view.errors`, `view.action`, `view.creating`) and its [`RecordForm`] impl.
+/// `$load(conn, id)` reads the stored record as a form; `$save(conn, id, form, user_id)`
+/// checks and stores one.
+macro_rules! record_form_page {
+    ($kind:ident, $template:tt, $root:tt, $noun:tt, $form:ty, $load:expr, $save:expr) => {
+        /// The add and edit pages ([`record_form`](crate::web::pages::record_form)).
+        pub struct $kind;
+
+        #[derive(askama::Template)]
+        #[template(path = $template)]
+        pub struct FormPage {
+            layout: $crate::web::layout::Layout,
+            view: $crate::web::pages::record_form::FormView<$form>,
+        }
+
+        impl $crate::web::pages::record_form::RecordForm for $kind {
+            const ROOT: &'static str = $root;
+            const NOUN: &'static str = $noun;
+            type Form = $form;
+            type Page = FormPage;
+
+            fn load(
+                conn: &mut rusqlite::Connection,
+                id: i64,
+            ) -> Result<$form, $crate::business::BusinessError> {
+                $load(conn, id)
+            }
+
+            fn save(
+                conn: &mut rusqlite::Connection,
+                id: Option<i64>,
+                form: &$form,
+                user_id: i64,
+            ) -> Result<i64, $crate::business::BusinessError> {
+                $save(conn, id, form, user_id)
+            }
+
+            fn page(
+                layout: $crate::web::layout::Layout,
+                view: $crate::web::pages::record_form::FormView<$form>,
+            ) -> FormPage {
+                FormPage { layout, view }
+            }
+        }
+    };
+}
+pub(crate) use record_form_page;
+
 /// What every such form page shows besides the layout.
 pub struct FormView<F> {
     /// Where the form posts.

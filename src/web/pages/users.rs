@@ -172,6 +172,21 @@ async fn create(
     }
 }
 
+/// What the role-and-login form on a user's page sends.
+#[derive(Deserialize)]
+pub struct AccessForm {
+    role: String,
+    active: Option<String>,
+}
+
+/// What the password-reset form on a user's page sends.
+#[derive(Deserialize)]
+pub struct ResetForm {
+    password: String,
+    /// "Ask for a new password at the next login".
+    must_change: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "users/edit.html")]
 struct EditPage {
@@ -215,12 +230,6 @@ async fn edit_form(
     edit_page(&req, &state, &user, id.into_inner(), FieldErrors::default()).await
 }
 
-#[derive(Deserialize)]
-pub struct AccessForm {
-    role: String,
-    active: Option<String>,
-}
-
 async fn update(
     Ctx { req, state, user }: Ctx,
     session: UserSession,
@@ -258,13 +267,6 @@ async fn update(
             edit_page(&req, &state, &user, id, errors).await
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct ResetForm {
-    password: String,
-    /// "Ask for a new password at the next login".
-    must_change: Option<String>,
 }
 
 async fn reset_password(

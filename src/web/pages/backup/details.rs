@@ -29,6 +29,7 @@ struct DetailsPage {
     user: CurrentUser,
 }
 
+/// `GET /backup/{name}`: what the backup holds against today's data, and its record.
 pub async fn details(
     Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
