@@ -6,21 +6,6 @@ use backroom::auth::Role;
 
 use crate::support::*;
 
-fn product(client: &Client, sku: &str, name: &str, price: &str, stock: &str) -> i64 {
-    let res = client.post_form(
-        "/products",
-        &[
-            ("sku", sku),
-            ("name", name),
-            ("price", price),
-            ("stock", stock),
-            ("reorder_level", "1"),
-        ],
-    );
-    assert_eq!(res.status, 303, "{}", res.body);
-    res.location().rsplit('/').next().unwrap().parse().unwrap()
-}
-
 fn sale(client: &Client, lines: &[(i64, &str, &str)]) -> Resp {
     let ids: Vec<String> = lines.iter().map(|(id, _, _)| id.to_string()).collect();
     let mut fields: Vec<(&str, &str)> = vec![("customer_id", "")];
@@ -36,7 +21,7 @@ fn sale(client: &Client, lines: &[(i64, &str, &str)]) -> Resp {
 fn product_validation_shows_each_error_next_to_its_field_and_keeps_input() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
-    product(&staff, "TEA-1", "Green tea", "3.50", "10");
+    staff.add_product("TEA-1", "Green tea", "3.50", "10");
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
     let cases: &[Case] = &[
         (
@@ -114,11 +99,10 @@ fn product_validation_shows_each_error_next_to_its_field_and_keeps_input() {
 fn product_search_pages_and_treats_sql_characters_as_text() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
-    product(&staff, "P-1", "50% off_deal", "1", "1");
-    product(&staff, "P-2", "Plain mug", "2", "1");
+    staff.add_product("P-1", "50% off_deal", "1", "1");
+    staff.add_product("P-2", "Plain mug", "2", "1");
     for i in 0..30 {
-        product(
-            &staff,
+        staff.add_product(
             &format!("BULK-{i:02}"),
             &format!("Bulk item {i:02}"),
             "1",
@@ -164,7 +148,7 @@ fn stock_adjustments_are_admin_only_recorded_and_never_negative() {
     let app = spawn_app();
     let admin = app.login_as(Role::Admin);
     let staff = app.login_as(Role::Staff);
-    let id = product(&admin, "ADJ", "Adjustable", "1", "5");
+    let id = admin.add_product("ADJ", "Adjustable", "1", "5");
     let path = format!("/products/{id}/adjust");
     assert_eq!(
         staff
@@ -251,7 +235,7 @@ fn customer_validation_and_page_with_their_sales() {
     assert_eq!(res.status, 303);
     let customer = res.location();
     let customer_id = customer.rsplit('/').next().unwrap().to_string();
-    let pid = product(&staff, "C-1", "Candle", "4.00", "10");
+    let pid = staff.add_product("C-1", "Candle", "4.00", "10");
     let pid_text = pid.to_string();
     let res = staff.post_form(
         "/sales",
@@ -276,8 +260,8 @@ fn sales_take_stock_refuse_negative_and_voids_give_it_back() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
     let admin = app.login_as(Role::Admin);
-    let tea = product(&staff, "T", "Tea", "0.10", "5");
-    let mug = product(&staff, "M", "Mug", "0.20", "1");
+    let tea = staff.add_product("T", "Tea", "0.10", "5");
+    let mug = staff.add_product("M", "Mug", "0.20", "1");
 
     // 3 × 0.10 + 1 × 0.20 = 0.50 exactly (integer cents).
     let res = sale(&staff, &[(tea, "3", ""), (mug, "1", "")]);
@@ -345,7 +329,7 @@ fn sales_take_stock_refuse_negative_and_voids_give_it_back() {
 fn concurrent_sales_of_the_last_item_exactly_one_succeeds() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
-    let last = product(&staff, "LAST", "The last one", "9.99", "1");
+    let last = staff.add_product("LAST", "The last one", "9.99", "1");
     let clients: Vec<Client> = (0..8).map(|_| app.login_as(Role::Staff)).collect();
     let barrier = Arc::new(Barrier::new(clients.len()));
     let handles: Vec<_> = clients
@@ -380,8 +364,8 @@ fn concurrent_sales_of_the_last_item_exactly_one_succeeds() {
 fn products_with_sales_are_archived_not_deleted() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
-    let sold = product(&staff, "S", "Sold once", "1", "3");
-    let never = product(&staff, "N", "Never sold", "1", "3");
+    let sold = staff.add_product("S", "Sold once", "1", "3");
+    let never = staff.add_product("N", "Never sold", "1", "3");
     assert_eq!(sale(&staff, &[(sold, "1", "")]).status, 303);
     assert_eq!(
         staff
@@ -417,7 +401,7 @@ fn products_with_sales_are_archived_not_deleted() {
 fn csv_exports_are_admin_only_and_complete() {
     let app = spawn_app();
     let admin = app.login_as(Role::Admin);
-    let pid = product(&admin, "=HYPERLINK(\"x\")", "Tea, \"green\"", "1234.5", "9");
+    let pid = admin.add_product("=HYPERLINK(\"x\")", "Tea, \"green\"", "1234.5", "9");
     admin.post_form(
         "/customers",
         &[
@@ -592,7 +576,7 @@ fn super_admin_resets_passwords_and_everyone_can_change_their_own() {
 fn dashboard_shows_todays_sales_and_low_stock() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
-    let id = product(&staff, "D", "Dashboard item", "2.25", "3");
+    let id = staff.add_product("D", "Dashboard item", "2.25", "3");
     assert_eq!(sale(&staff, &[(id, "2", "")]).status, 303);
     let home = staff.get("/");
     assert!(
@@ -638,7 +622,7 @@ fn products_with_stock_history_are_archived_and_huge_page_numbers_are_fine() {
     let app = spawn_app();
     let admin = app.login_as(Role::Admin);
     let staff = app.login_as(Role::Staff);
-    let id = product(&admin, "H", "Has history", "1", "5");
+    let id = admin.add_product("H", "Has history", "1", "5");
     admin.post_form(
         &format!("/products/{id}/adjust"),
         &[("delta", "3"), ("reason", "received goods")],

@@ -6,29 +6,6 @@ use backroom::auth::Role;
 
 use crate::support::*;
 
-fn product(client: &Client, sku: &str, name: &str, price: &str, stock: &str) -> i64 {
-    let res = client.post_form(
-        "/products",
-        &[
-            ("sku", sku),
-            ("name", name),
-            ("price", price),
-            ("stock", stock),
-        ],
-    );
-    assert_eq!(res.status, 303, "{}", res.body);
-    res.location().rsplit('/').next().unwrap().parse().unwrap()
-}
-
-fn customer(client: &Client, name: &str, phone: &str, email: &str) -> i64 {
-    let res = client.post_form(
-        "/customers",
-        &[("name", name), ("phone", phone), ("email", email)],
-    );
-    assert_eq!(res.status, 303, "{}", res.body);
-    res.location().rsplit('/').next().unwrap().parse().unwrap()
-}
-
 /// A sale form as a browser without JavaScript sends it: one search field, one product
 /// list, a quantity and a price per line.
 fn form<'a>(
@@ -80,11 +57,11 @@ fn the_sale_form_offers_a_real_quantity_of_one_and_searches_on_enter() {
 fn find_without_javascript_shows_matches_keeps_what_was_typed_and_saves_nothing() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
-    let towel = product(&staff, "TT-01", "Tea Towel", "4.50", "10");
-    let tin = product(&staff, "TT-02", "Tea Tin", "12.99", "5");
-    product(&staff, "TB-02", "Travel Backpack", "49.00", "2");
-    let ann = customer(&staff, "Ann Example", "+44 (0)20 7946 0958", "");
-    customer(&staff, "Ann Example", "", "ann@example.com");
+    let towel = staff.add_product("TT-01", "Tea Towel", "4.50", "10");
+    let tin = staff.add_product("TT-02", "Tea Tin", "12.99", "5");
+    staff.add_product("TB-02", "Travel Backpack", "49.00", "2");
+    let ann = staff.add_customer("Ann Example", "+44 (0)20 7946 0958", "");
+    staff.add_customer("Ann Example", "", "ann@example.com");
 
     let found = staff.post_form(
         "/sales",
@@ -187,9 +164,9 @@ fn find_without_javascript_shows_matches_keeps_what_was_typed_and_saves_nothing(
 fn suggestions_search_any_word_and_the_sku_and_show_price_and_stock() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
-    let towel = product(&staff, "TT-01", "Tea Towel", "4.50", "10");
-    product(&staff, "GT-03", "Green Tea 250g", "3.99", "0");
-    let old = product(&staff, "OLD-1", "Old Towel", "1.00", "0");
+    let towel = staff.add_product("TT-01", "Tea Towel", "4.50", "10");
+    staff.add_product("GT-03", "Green Tea 250g", "3.99", "0");
+    let old = staff.add_product("OLD-1", "Old Towel", "1.00", "0");
     app.execute(&format!(
         "UPDATE products SET archived = 1 WHERE id = {old}"
     ));
@@ -222,9 +199,9 @@ fn suggestions_search_any_word_and_the_sku_and_show_price_and_stock() {
 fn customers_are_found_by_phone_however_it_is_written_and_edits_keep_it_current() {
     let app = spawn_app();
     let staff = app.login_as(Role::Staff);
-    let berlin = customer(&staff, "Anna Schmidt", "+49 30 1234567", "");
-    let local = customer(&staff, "Anna Schmidt", "030/765-4321", "anna.s@example.com");
-    customer(&staff, "Ben Okafor", "", "ben@example.com");
+    let berlin = staff.add_customer("Anna Schmidt", "+49 30 1234567", "");
+    let local = staff.add_customer("Anna Schmidt", "030/765-4321", "anna.s@example.com");
+    staff.add_customer("Ben Okafor", "", "ben@example.com");
     let ids = |q: &str| -> Vec<i64> {
         let json = staff
             .get(&format!("/api/customers/search?q={}", urlencode(q)))

@@ -276,6 +276,12 @@ impl Resp {
         self.header("location")
     }
 
+    /// The id at the end of a 303's `Location` (`/products/12` → 12).
+    pub fn created_id(&self) -> i64 {
+        assert_eq!(self.status, 303, "{}", self.body);
+        self.location().rsplit('/').next().unwrap().parse().unwrap()
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
@@ -688,6 +694,24 @@ impl Drop for SmallDisk {
 }
 
 impl Client {
+    /// Makes a product through the form (reorder level 1); returns its id.
+    pub fn add_product(&self, sku: &str, name: &str, price: &str, stock: &str) -> i64 {
+        let fields = [
+            ("sku", sku),
+            ("name", name),
+            ("price", price),
+            ("stock", stock),
+            ("reorder_level", "1"),
+        ];
+        self.post_form("/products", &fields).created_id()
+    }
+
+    /// Makes a customer through the form; returns their id.
+    pub fn add_customer(&self, name: &str, phone: &str, email: &str) -> i64 {
+        let fields = [("name", name), ("phone", phone), ("email", email)];
+        self.post_form("/customers", &fields).created_id()
+    }
+
     /// `POST` of a file as the raw body (the API's upload), with the CSRF header.
     pub fn upload_raw(&self, path: &str, bytes: Vec<u8>, key: Option<&str>) -> Resp {
         let token = self.csrf();

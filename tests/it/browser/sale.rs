@@ -7,30 +7,6 @@ use fantoccini::key::Key;
 
 use super::*;
 
-/// Makes a product through the form; returns its id.
-pub(super) fn product(boss: &Client, sku: &str, name: &str, price: &str, stock: &str) -> i64 {
-    let res = boss.post_form(
-        "/products",
-        &[
-            ("sku", sku),
-            ("name", name),
-            ("price", price),
-            ("stock", stock),
-        ],
-    );
-    assert_eq!(res.status, 303, "{}", res.body);
-    res.location().rsplit('/').next().unwrap().parse().unwrap()
-}
-
-fn customer(boss: &Client, name: &str, phone: &str, email: &str) -> i64 {
-    let res = boss.post_form(
-        "/customers",
-        &[("name", name), ("phone", phone), ("email", email)],
-    );
-    assert_eq!(res.status, 303, "{}", res.body);
-    res.location().rsplit('/').next().unwrap().parse().unwrap()
-}
-
 /// Waits until the suggestions of the field `input` are open and the first one names `name`.
 async fn first_suggestion_is(browser: &Browser, input: &str, name: &str) {
     let script = format!(
@@ -75,12 +51,12 @@ async fn a_sale_of_three_products_found_by_name_and_sku_with_the_keyboard_alone(
         // A shop of 300+ products, and customers who share a name with another.
         let mut conn = rusqlite::Connection::open(app.db_path()).unwrap();
         backroom::business::demo::fill(&mut conn, Some(1), 320, 3).unwrap();
-        let anna = customer(&boss, "Anna Schmidt", "+49 30 765 4321", "");
-        customer(&boss, "Anna Schmidt", "", "anna@example.com");
+        let anna = boss.add_customer("Anna Schmidt", "+49 30 765 4321", "");
+        boss.add_customer("Anna Schmidt", "", "anna@example.com");
         (
-            product(&boss, "SPICE-7", "Zanzibar Cinnamon Sticks", "3.50", "20"),
-            product(&boss, "BDK-1", "Brass Door Knocker", "24.90", "4"),
-            product(&boss, "LN-6", "Linen Napkins set of 6", "8.75", "9"),
+            boss.add_product("SPICE-7", "Zanzibar Cinnamon Sticks", "3.50", "20"),
+            boss.add_product("BDK-1", "Brass Door Knocker", "24.90", "4"),
+            boss.add_product("LN-6", "Linen Napkins set of 6", "8.75", "9"),
             anna,
         )
     });
@@ -222,8 +198,8 @@ async fn without_javascript_enter_searches_and_only_save_saves() {
     let app = spawn_app();
     let cinnamon = outside_async(|| {
         let boss = app.login_as(Role::SuperAdmin);
-        product(&boss, "TEA-9", "Tea Towel", "4.50", "10");
-        product(&boss, "SPICE-7", "Zanzibar Cinnamon Sticks", "3.50", "20")
+        boss.add_product("TEA-9", "Tea Towel", "4.50", "10");
+        boss.add_product("SPICE-7", "Zanzibar Cinnamon Sticks", "3.50", "20")
     });
     let url = app.url.clone();
     log_in(&browser, &url, "super-admin-user").await;

@@ -7,7 +7,7 @@ use backroom::business::money::{format_cents, parse_cents};
 use backroom::business::sale_form::{LineText, check_line};
 use fantoccini::key::Key;
 
-use super::sale::{attribute, product};
+use super::sale::attribute;
 use super::*;
 
 /// One line of a test sale: SKU, quantity and unit price as typed.
@@ -69,9 +69,9 @@ async fn the_total_on_the_page_is_the_total_saved() {
     let prices = [("TRK-A", 1999), ("TRK-B", 10), ("TRK-C", 123_456)];
     outside_async(|| {
         let boss = app.login_as(Role::SuperAdmin);
-        product(&boss, "TRK-A", "Alpha Widget", "19.99", "5000000");
-        product(&boss, "TRK-B", "Beta Gadget", "0.10", "1000000");
-        product(&boss, "TRK-C", "Gamma Gizmo", "1,234.56", "100");
+        boss.add_product("TRK-A", "Alpha Widget", "19.99", "5000000");
+        boss.add_product("TRK-B", "Beta Gadget", "0.10", "1000000");
+        boss.add_product("TRK-C", "Gamma Gizmo", "1,234.56", "100");
     });
     let url = app.url.clone();
     log_in(&browser, &url, "super-admin-user").await;
