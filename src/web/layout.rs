@@ -3,13 +3,10 @@
 
 use actix_web::{HttpMessage, HttpRequest, web};
 
-use rusqlite::Connection;
-
+use super::AppState;
 use super::assets;
 use super::session::{CurrentUser, Flash, UserSession};
-use super::{AppError, AppState, run_db};
 use crate::backup::health::{Health, HealthLevel};
-use crate::business::BusinessError;
 use crate::business::Page;
 
 pub struct Layout {
@@ -91,30 +88,6 @@ impl ListQuery {
     pub fn archived(&self) -> bool {
         !self.archived.is_empty()
     }
-}
-
-/// Runs a list's search for `query` and returns what its template shows: the search as
-/// typed, the page of matches, and the pager links under `path`. `find` gets the search
-/// text, whether archived ones are wanted, and the page number.
-pub async fn search_page<T, F>(
-    state: &web::Data<AppState>,
-    query: &ListQuery,
-    path: &str,
-    find: F,
-) -> Result<(String, Page<T>, Pager), AppError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Connection, &str, bool, i64) -> Result<Page<T>, BusinessError> + Send + 'static,
-{
-    let (q, page_no, archived) = (query.search(), query.page(), query.archived());
-    let search = q.clone();
-    let page = run_db(state, move |c| find(c, &search, archived, page_no)).await?;
-    let filters = [
-        ("q", q.as_str()),
-        ("archived", if archived { "1" } else { "" }),
-    ];
-    let pager = Pager::new(&page, path, &filters);
-    Ok((q, page, pager))
 }
 
 /// Previous/next links for a paged list, keeping the list's filters (`templates/pager.html`).

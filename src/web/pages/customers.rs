@@ -1,63 +1,33 @@
-//! `/customers`: list and search, a page with their sales, CSV; add and edit are
-//! [`record_form`]'s.
+//! `/customers`: a customer's page with their sales, and CSV; the list and the add and edit
+//! pages are [`record_pages`]'.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::products::{PER_PAGE, csv_response};
-use super::record_form;
+use super::record_pages;
 use crate::auth::Role;
 use crate::business::customers::{self, Customer, CustomerForm};
 use crate::business::sales::{self, SaleSummary};
-use crate::business::{BusinessError, Page, export};
+use crate::business::{BusinessError, export};
 use crate::web::ctx::Ctx;
-use crate::web::layout::{Layout, ListQuery, Pager, search_page};
-use crate::web::session::CurrentUser;
+use crate::web::layout::Layout;
 use crate::web::{AppError, render, run_db};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/customers", web::get().to(list));
-    record_form::routes::<Customers>(cfg);
+    record_pages::routes::<Customers>(cfg);
     cfg.route("/customers/export.csv", web::get().to(export_csv))
         .route("/customers/{id}", web::get().to(show));
 }
 
-#[derive(Template)]
-#[template(path = "customers/list.html")]
-struct ListPage {
-    layout: Layout,
-    q: String,
-    page: Page<Customer>,
-    pager: Pager,
-    user: CurrentUser,
+record_pages::record_pages! {
+    Customers at "/customers", one "customer";
+    list "customers/list.html" of Customer,
+        found by |c, q, _archived, n| customers::list(c, q, n, PER_PAGE);
+    form "customers/form.html" of CustomerForm,
+        loaded by customers::form,
+        saved by |c, id, form, _user| customers::save(c, id, form);
 }
-
-async fn list(
-    Ctx { req, state, user }: Ctx,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, AppError> {
-    let (q, page, pager) = search_page(&state, &query, "/customers", |c, q, _, n| {
-        customers::list(c, q, n, PER_PAGE)
-    })
-    .await?;
-    render(&ListPage {
-        layout: Layout::new(&req, &state, "Customers", "customers").await,
-        q,
-        page,
-        pager,
-        user,
-    })
-}
-
-record_form::record_form_page!(
-    Customers,
-    "customers/form.html",
-    "/customers",
-    "customer",
-    CustomerForm,
-    customers::form,
-    |c, id, form, _| customers::save(c, id, form)
-);
 
 #[derive(Template)]
 #[template(path = "customers/show.html")]

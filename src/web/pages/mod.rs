@@ -7,7 +7,7 @@ pub mod customers;
 pub mod home;
 pub mod offsite;
 pub mod products;
-pub mod record_form;
+pub mod record_pages;
 pub mod sales;
 pub mod users;
 

@@ -1,5 +1,5 @@
-//! `/products`: list with search and pages, stock adjustments, archive, CSV; add and edit are
-//! [`record_form`]'s.
+//! `/products`: a product's page with stock adjustments, archive, CSV; the list with search and
+//! the add and edit pages are [`record_pages`]'.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -7,20 +7,19 @@ use serde::Deserialize;
 
 use crate::auth::Role;
 
-use super::record_form;
+use super::record_pages;
 use crate::business::history::{self, Adjustment, Event};
 use crate::business::products::{self, ADJUSTMENT_REASONS, Product, ProductForm, Removal};
-use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
+use crate::business::{BusinessError, FieldErrors, export, split_invalid};
 use crate::web::ctx::Ctx;
-use crate::web::layout::{Layout, ListQuery, Pager, search_page};
+use crate::web::layout::Layout;
 use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
+use crate::web::{AppError, AppState, render_form, run_db, see_other};
 
 pub const PER_PAGE: i64 = 25;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/products", web::get().to(list));
-    record_form::routes::<Products>(cfg);
+    record_pages::routes::<Products>(cfg);
     cfg.route("/products/export.csv", web::get().to(export_csv))
         .route("/products/{id}", web::get().to(show))
         .route("/products/{id}/adjust", web::post().to(adjust))
@@ -28,44 +27,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/products/{id}/unarchive", web::post().to(unarchive));
 }
 
-#[derive(Template)]
-#[template(path = "products/list.html")]
-struct ListPage {
-    layout: Layout,
-    q: String,
-    archived: bool,
-    page: Page<Product>,
-    pager: Pager,
-    user: CurrentUser,
+record_pages::record_pages! {
+    Products at "/products", one "product";
+    list "products/list.html" of Product,
+        found by |c, q, archived, n| products::list(c, q, archived, n, PER_PAGE);
+    form "products/form.html" of ProductForm,
+        loaded by products::form,
+        saved by products::save;
 }
-
-async fn list(
-    Ctx { req, state, user }: Ctx,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, AppError> {
-    let (q, page, pager) = search_page(&state, &query, "/products", |c, q, archived, n| {
-        products::list(c, q, archived, n, PER_PAGE)
-    })
-    .await?;
-    render(&ListPage {
-        layout: Layout::new(&req, &state, "Products", "products").await,
-        q,
-        archived: query.archived(),
-        page,
-        pager,
-        user,
-    })
-}
-
-record_form::record_form_page!(
-    Products,
-    "products/form.html",
-    "/products",
-    "product",
-    ProductForm,
-    products::form,
-    products::save
-);
 
 #[derive(Template)]
 #[template(path = "products/show.html")]
