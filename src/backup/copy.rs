@@ -72,7 +72,8 @@ pub struct CopyHooks<'a> {
 ///
 /// One read transaction is held on `src` for the whole copy, so the copy is the snapshot taken
 /// at its start: writers on other connections (WAL) neither block it nor force it to restart.
-/// `hooks` hear when that snapshot is fixed and how far the copy is. The finished file is a plain rollback-journal database (no `-wal` needed).
+/// `hooks` hear when that snapshot is fixed and how far the copy is. The finished file is a
+/// plain rollback-journal database (no `-wal` needed).
 pub fn snapshot_copy(
     src: &mut Connection,
     dest: &Path,

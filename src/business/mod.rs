@@ -46,7 +46,17 @@ pub enum BusinessError {
     #[error("{0}")]
     Db(#[from] DbError),
     #[error("a stored row does not fit the program: {0}")]
-    Row(#[from] serde_rusqlite::Error),
+    Row(#[source] serde_rusqlite::Error),
+}
+
+impl From<serde_rusqlite::Error> for BusinessError {
+    /// SQLite's own errors while rows are read stay database errors.
+    fn from(e: serde_rusqlite::Error) -> Self {
+        match e {
+            serde_rusqlite::Error::Rusqlite(e) => e.into(),
+            other => BusinessError::Row(other),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for BusinessError {
@@ -148,7 +158,6 @@ pub fn local_midnight_utc(date: chrono::NaiveDate) -> String {
     utc.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Stored UTC text → local "2025-09-22 14:30" for display.
 /// Every row of `sql`, each read into `T` by column name (`SELECT … AS field`).
 pub(crate) fn all<T: serde::de::DeserializeOwned>(
     conn: &rusqlite::Connection,
@@ -214,6 +223,7 @@ pub(crate) fn shown_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Strin
     Ok(display_time(&stored))
 }
 
+/// Stored UTC text → local "2025-09-22 14:30" for display.
 pub fn display_time(stored: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(stored)
         .map(|d| crate::timefmt::local(d.with_timezone(&chrono::Utc)))

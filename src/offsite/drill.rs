@@ -23,7 +23,7 @@ impl Offsite {
             .state()
             .targets
             .get(&target.name)
-            .and_then(|t| t.last_drill.as_ref().map(|d| d.at));
+            .and_then(|t| t.progress.last_drill.as_ref().map(|d| d.at));
         let every = chrono::Duration::days(i64::from(settings.drill_every_days));
         last.is_none_or(|at| self.inner.clock.now() - at >= every)
     }
@@ -73,7 +73,7 @@ impl Offsite {
             },
         };
         let saved = drill.clone();
-        self.update_state(|s| s.target(&target.name).last_drill = Some(saved))?;
+        self.update_state(|s| s.target(&target.name).progress.last_drill = Some(saved))?;
         if drill.ok {
             self.inner.backups.log().info(&format!(
                 "Restore drill on {} passed with {}: {} ({:.1} s)",

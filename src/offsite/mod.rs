@@ -8,6 +8,7 @@
 //! an OS lock on `offsite.lock` lets only one of them at a time.
 
 pub mod bring_back;
+mod cleanup;
 mod drill;
 mod error;
 pub mod folder;
@@ -360,7 +361,7 @@ impl Offsite {
     /// "Send now": the target's wait after a failure is over, and the worker looks at once.
     pub fn send_now(&self, name: &str) -> Result<(), OffsiteError> {
         self.find_target(name)?;
-        self.update_state(|s| s.target(name).next_attempt_at = None)?;
+        self.update_state(|s| s.target(name).progress.next_attempt_at = None)?;
         lock(&self.inner.remote).remove(name);
         self.wake();
         Ok(())

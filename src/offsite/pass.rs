@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::manifest::{self, MAX_MANIFEST_BYTES, Manifest};
-use super::retention::{self, Dated};
 use super::settings::Target;
 use super::state::{Drill, InFlight, backoff};
 use super::store::Store;
@@ -16,9 +15,6 @@ use super::transfer::{self, Outgoing};
 use super::{Activity, LOCK_FILE, Offsite, OffsiteError, RemoteIndex, lock};
 use crate::backup::{BackupEntry, BackupKind, BackupState};
 use crate::fsutil::{self, FileLock};
-
-/// Orphan objects (ours, without a manifest) younger than this may still be being written.
-const ORPHAN_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// One copy's check: its name, and why it failed.
 pub type CopyCheck = (String, Result<(), String>);
@@ -135,7 +131,7 @@ impl Offsite {
                 Which::Due => state
                     .targets
                     .get(&target.name)
-                    .and_then(|s| s.next_attempt_at)
+                    .and_then(|s| s.progress.next_attempt_at)
                     .is_none_or(|at| now >= at),
                 Which::All => true,
                 Which::One(name) => name == target.name,
@@ -178,7 +174,6 @@ impl Offsite {
                 }
                 let store = self.store(target)?;
                 self.send_one(target, store.as_ref(), &keys, &entry)
-                    .map(Some)
             });
             match result {
                 Ok(Some(m)) => report.sent.push((target.name.clone(), m)),
@@ -217,9 +212,10 @@ impl Offsite {
         pending.sort_by_key(|e| std::cmp::Reverse(e.created_at()));
         let mut sent_any = false;
         for entry in pending {
-            let manifest = self.send_one(target, store.as_ref(), keys, entry)?;
-            report.sent.push((target.name.clone(), manifest));
-            sent_any = true;
+            if let Some(manifest) = self.send_one(target, store.as_ref(), keys, entry)? {
+                report.sent.push((target.name.clone(), manifest));
+                sent_any = true;
+            }
         }
         let copies = self.copies(target, sent_any)?;
         for copy in self.apply_retention(target, store.as_ref(), &copies)? {
@@ -233,14 +229,15 @@ impl Offsite {
         Ok(())
     }
 
-    /// Sends one local backup to one target and records it.
+    /// Sends one local backup to one target and records it; `None` when the backup was
+    /// deleted here after the list was read (nothing to send, and not the target's fault).
     fn send_one(
         &self,
         target: &Target,
         store: &dyn Store,
         keys: &super::keys::Keyring,
         entry: &BackupEntry,
-    ) -> Result<Manifest, OffsiteError> {
+    ) -> Result<Option<Manifest>, OffsiteError> {
         let copy = manifest::copy_name(entry);
         let _pin = self.inner.backups.pin(&entry.file_name);
         let started = Instant::now();
@@ -277,15 +274,23 @@ impl Offsite {
         if let Some(done) = recorded {
             self.update_state(|s| s.target(&target.name).in_flight.retain(|f| *f != done))?;
         }
-        let manifest = sent?;
+        let manifest = match sent {
+            // Opening it failed before anything was written to the target.
+            Err(OffsiteError::ReadBackup { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Ok(None);
+            }
+            other => other?,
+        };
         let now = self.inner.clock.now();
         self.update_state(|s| {
             let t = s.target(&target.name);
-            t.last_copy = Some(copy.clone());
-            t.last_copy_at = Some(manifest.created_at);
-            t.bytes_sent += manifest.object_size;
-            t.copies_sent += 1;
-            t.last_success_at = Some(now);
+            t.progress.last_copy = Some(copy.clone());
+            t.progress.last_copy_at = Some(manifest.created_at);
+            t.progress.bytes_sent += manifest.object_size;
+            t.progress.copies_sent += 1;
+            t.progress.last_success_at = Some(now);
         })?;
         if let Some(index) = lock(&self.inner.remote).get_mut(&target.name) {
             index.manifests.push(manifest.clone());
@@ -297,84 +302,19 @@ impl Offsite {
             fsutil::human_size(manifest.object_size),
             ms(started) as f64 / 1000.0
         ));
-        Ok(manifest)
-    }
-
-    /// Aborts uploads an interrupted run left and removes partial files (once per process).
-    fn clean_unfinished(&self, target: &Target, store: &dyn Store) -> Result<(), OffsiteError> {
-        let in_flight = self
-            .state()
-            .targets
-            .get(&target.name)
-            .map(|t| t.in_flight.clone())
-            .unwrap_or_default();
-        for f in &in_flight {
-            store.abort_upload(&f.object, &f.upload_id)?;
-            self.inner.backups.log().warning(&format!(
-                "Off-site: aborted the unfinished upload of {} on {} left by an interrupted copy",
-                f.object, target.name
-            ));
-        }
-        for partial in store.clean_unfinished()? {
-            self.inner.backups.log().warning(&format!(
-                "Off-site: removed {partial} from {}, left by an interrupted copy",
-                target.name
-            ));
-        }
-        self.update_state(|s| s.target(&target.name).in_flight.clear())?;
-        Ok(())
-    }
-
-    /// Deletes what tiered retention lets go: manifest first (so the copy leaves the list at
-    /// once), then the object. Also objects of ours whose manifest is long gone.
-    fn apply_retention(
-        &self,
-        target: &Target,
-        store: &dyn Store,
-        copies: &[Manifest],
-    ) -> Result<Vec<String>, OffsiteError> {
-        let now = self.inner.clock.now();
-        let dated: Vec<Dated> = copies
-            .iter()
-            .map(|m| Dated {
-                copy: m.copy.clone(),
-                created_at: m.created_at,
-            })
-            .collect();
-        let removed = retention::to_delete(&dated, &target.keep, now);
-        for copy in &removed {
-            store.delete(&Manifest::manifest_name(copy))?;
-            store.delete(&format!("{copy}{}", manifest::OBJECT_SUFFIX))?;
-            self.inner.backups.log().info(&format!(
-                "Off-site retention removed {copy} from {} (keeping the newest {}, one a day for {} days, a week for {} weeks, a month for {} months)",
-                target.name,
-                target.keep.keep_last,
-                target.keep.keep_daily,
-                target.keep.keep_weekly,
-                target.keep.keep_monthly
-            ));
-        }
-        if !removed.is_empty()
-            && let Some(index) = lock(&self.inner.remote).get_mut(&target.name)
-        {
-            index.manifests.retain(|m| !removed.contains(&m.copy));
-        }
-        for orphan in orphans(store, copies, now)? {
-            store.delete(&orphan)?;
-        }
-        Ok(removed)
+        Ok(Some(manifest))
     }
 
     fn record_success(&self, target: &Target) -> Result<(), OffsiteError> {
         let now = self.inner.clock.now();
         self.update_state(|s| {
             let t = s.target(&target.name);
-            t.failing_since = None;
-            t.last_error = None;
-            t.unreachable = false;
+            t.progress.failing_since = None;
+            t.progress.last_error = None;
+            t.progress.unreachable = false;
             t.failures = 0;
-            t.next_attempt_at = None;
-            t.last_success_at = Some(now);
+            t.progress.next_attempt_at = None;
+            t.progress.last_success_at = Some(now);
         })
     }
 
@@ -385,11 +325,12 @@ impl Offsite {
         self.update_state(|s| {
             let t = s.target(&target.name);
             t.failures += 1;
-            t.failing_since.get_or_insert(now);
-            t.last_error = Some(error.to_string());
-            t.unreachable = error.is_unreachable();
+            t.progress.failing_since.get_or_insert(now);
+            t.progress.last_error = Some(error.to_string());
+            t.progress.unreachable = error.is_unreachable();
             wait = backoff(t.failures, base);
-            t.next_attempt_at = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+            t.progress.next_attempt_at =
+                Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
         })?;
         lock(&self.inner.remote).remove(&target.name);
         self.inner.backups.log().error(&format!(
@@ -432,23 +373,4 @@ pub(super) fn read_index(store: &dyn Store) -> Result<Vec<Manifest>, OffsiteErro
         }
     }
     Ok(manifests)
-}
-
-/// Objects of ours (by name) without a manifest, old enough not to be an upload in progress.
-fn orphans(
-    store: &dyn Store,
-    copies: &[Manifest],
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, OffsiteError> {
-    let cutoff = now - chrono::Duration::from_std(ORPHAN_AGE).unwrap_or_default();
-    Ok(store
-        .list()?
-        .into_iter()
-        .filter(|o| {
-            manifest::copy_of_object(&o.name).is_some_and(|(copy, is_manifest)| {
-                !is_manifest && !copies.iter().any(|m| m.copy == copy)
-            }) && o.modified.is_some_and(|m| m < cutoff)
-        })
-        .map(|o| o.name)
-        .collect())
 }

@@ -30,6 +30,18 @@ pub struct InFlight {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TargetState {
+    /// What the status page and API show (kept at the top level of the file).
+    #[serde(flatten)]
+    pub progress: Progress,
+    /// Failures in a row, for the growing wait.
+    pub failures: u32,
+    pub in_flight: Vec<InFlight>,
+}
+
+/// How sending to one target has gone: what the status page and `/api/offsite` show.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Progress {
     pub last_copy: Option<String>,
     pub last_copy_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
@@ -38,12 +50,10 @@ pub struct TargetState {
     pub last_error: Option<String>,
     /// The last failure was the target not answering at all.
     pub unreachable: bool,
-    pub failures: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub bytes_sent: u64,
     pub copies_sent: u64,
     pub last_drill: Option<Drill>,
-    pub in_flight: Vec<InFlight>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,12 +116,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut state = OffsiteState::load(dir.path());
         assert_eq!(state, OffsiteState::default());
-        state.target("usb").bytes_sent = 42;
+        state.target("usb").progress.bytes_sent = 42;
         state.save(dir.path()).unwrap();
-        assert_eq!(OffsiteState::load(dir.path()).targets["usb"].bytes_sent, 42);
+        assert_eq!(
+            OffsiteState::load(dir.path()).targets["usb"]
+                .progress
+                .bytes_sent,
+            42
+        );
         let base = std::time::Duration::from_secs(30);
         assert_eq!(backoff(1, base), base);
         assert_eq!(backoff(3, base), base * 4);
         assert_eq!(backoff(30, base), std::time::Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_state_file_keeps_its_flat_shape() {
+        let old = r#"{"targets": {"usb": {"last_copy": "c1", "failures": 3, "bytes_sent": 7,
+            "in_flight": [{"object": "o", "upload_id": "u"}]}}}"#;
+        let state: OffsiteState = serde_json::from_str(old).unwrap();
+        let usb = &state.targets["usb"];
+        assert_eq!(usb.progress.last_copy.as_deref(), Some("c1"));
+        assert_eq!((usb.failures, usb.progress.bytes_sent), (3, 7));
+        assert_eq!(usb.in_flight.len(), 1);
+        let written = serde_json::to_value(&state).unwrap();
+        assert_eq!(written["targets"]["usb"]["last_copy"], "c1");
+        assert_eq!(written["targets"]["usb"]["failures"], 3);
     }
 }

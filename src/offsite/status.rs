@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::settings::Keep;
-use super::state::TargetState;
+use super::state::Progress;
 use super::{Offsite, lock, manifest};
 use crate::backup::health::{Health, HealthLevel};
 use crate::timefmt;
@@ -59,9 +59,9 @@ pub struct TargetStatus {
     pub location: String,
     pub enabled: bool,
     pub keep: Keep,
-    /// What the sender records about the target (`offsite_state.json`), shown as it is.
+    /// What the sender records about the target (`offsite-state.json`), shown as it is.
     #[serde(flatten)]
-    pub state: TargetState,
+    pub progress: Progress,
     /// From the last list read from the target (`None`: not read yet).
     pub copies_on_target: Option<usize>,
     pub pending: Option<usize>,
@@ -103,13 +103,13 @@ impl Offsite {
                     enabled: t.enabled,
                     keep: t.keep,
                     next_drill_at: (settings.drill_every_days > 0).then(|| {
-                        s.last_drill.as_ref().map_or(self.now(), |d| {
+                        s.progress.last_drill.as_ref().map_or(self.now(), |d| {
                             d.at + chrono::Duration::days(i64::from(settings.drill_every_days))
                         })
                     }),
                     copies_on_target: index.map(|i| i.manifests.len()),
                     pending,
-                    state: s,
+                    progress: s.progress,
                 }
             })
             .collect();
@@ -172,7 +172,7 @@ impl Offsite {
             .targets
             .iter()
             .filter(|t| t.enabled)
-            .filter_map(|t| t.state.last_copy_at.map(|at| (at, &t.name)))
+            .filter_map(|t| t.progress.last_copy_at.map(|at| (at, &t.name)))
             .max();
         let message = match newest {
             Some((at, name)) => format!(
@@ -210,15 +210,15 @@ fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<
     let mut red = None;
     let mut amber = None;
     for t in &enabled {
-        let error = t.state.last_error.clone().unwrap_or_default();
-        if let Some(since) = t.state.failing_since {
+        let error = t.progress.last_error.clone().unwrap_or_default();
+        if let Some(since) = t.progress.failing_since {
             if now - since > max_age {
                 red.get_or_insert(format!(
                     "Off-site copies to {} have failed for {}: {error}",
                     t.name,
                     timefmt::span((now - since).num_seconds())
                 ));
-            } else if t.state.unreachable {
+            } else if t.progress.unreachable {
                 red.get_or_insert(format!(
                     "The off-site target {} cannot be reached: {error}",
                     t.name
@@ -230,13 +230,13 @@ fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<
                 ));
             }
         }
-        if let Some(drill) = t.state.last_drill.as_ref().filter(|d| !d.ok) {
+        if let Some(drill) = t.progress.last_drill.as_ref().filter(|d| !d.ok) {
             red.get_or_insert(format!(
                 "The restore drill on {} failed: {}",
                 t.name, drill.message
             ));
         }
-        match t.state.last_copy_at {
+        match t.progress.last_copy_at {
             None => {
                 amber.get_or_insert(format!("No off-site copy on {} yet", t.name));
             }

@@ -38,7 +38,7 @@ async fn list(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResp
     })))
 }
 
-async fn status(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, ApiError> {
+async fn status(Ctx { state, .. }: Ctx) -> Result<HttpResponse, ApiError> {
     let s = load_status(&state).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "health": s.health,

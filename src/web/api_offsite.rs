@@ -3,11 +3,10 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::blocking;
 use super::ctx::Ctx;
 use super::error::{ApiError, AppError};
 use super::offsite_actions::{self, Setup, TargetAction};
-use super::session::CurrentUser;
-use super::{AppState, blocking};
 use crate::auth::Role;
 use crate::offsite::settings::TargetForm;
 use crate::offsite::{CopyView, KeyOutcome};
@@ -21,7 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/offsite/{target}/drill", web::post().to(drill));
 }
 
-async fn status(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, ApiError> {
+async fn status(Ctx { state, .. }: Ctx) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
     let (status, health) =
         blocking(move || Ok::<_, AppError>((st.offsite.status(), st.health()))).await?;

@@ -31,20 +31,20 @@ impl TargetCard {
     pub fn new(t: &TargetStatus, now: DateTime<Utc>) -> TargetCard {
         let (state, state_text) = if !t.enabled {
             ("off", "Turned off: nothing is sent to it".to_string())
-        } else if let Some(since) = t.state.failing_since {
+        } else if let Some(since) = t.progress.failing_since {
             (
                 "failing",
                 format!(
                     "Failing since {}: {}{}",
                     timefmt::ago(since, now),
-                    t.state.last_error.clone().unwrap_or_default(),
-                    t.state
+                    t.progress.last_error.clone().unwrap_or_default(),
+                    t.progress
                         .next_attempt_at
                         .map(|at| format!(" (next try {})", timefmt::ago(at, now)))
                         .unwrap_or_default()
                 ),
             )
-        } else if t.state.last_copy_at.is_none() {
+        } else if t.progress.last_copy_at.is_none() {
             ("new", "No copy sent yet".to_string())
         } else {
             ("ok", "Copies are being sent".to_string())
@@ -56,7 +56,7 @@ impl TargetCard {
             enabled: t.enabled,
             state,
             state_text,
-            last_copy: match (&t.state.last_copy, t.state.last_copy_at) {
+            last_copy: match (&t.progress.last_copy, t.progress.last_copy_at) {
                 (Some(copy), at) => format!("{copy}, made {}", when(at, now)),
                 _ => "none yet".into(),
             },
@@ -68,13 +68,13 @@ impl TargetCard {
             },
             sent: format!(
                 "{} copies, {} sent{}",
-                t.state.copies_sent,
-                fsutil::human_size(t.state.bytes_sent),
+                t.progress.copies_sent,
+                fsutil::human_size(t.progress.bytes_sent),
                 t.copies_on_target
                     .map(|n| format!("; {n} on the target now"))
                     .unwrap_or_default()
             ),
-            drill: match &t.state.last_drill {
+            drill: match &t.progress.last_drill {
                 Some(d) if d.ok => format!("passed {} with {}", timefmt::ago(d.at, now), d.copy),
                 Some(d) => format!("FAILED {}: {}", timefmt::ago(d.at, now), d.message),
                 None => "not run yet".into(),

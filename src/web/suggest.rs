@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::ctx::Ctx;
-use super::error::ApiError;
+use super::error::{ApiError, AppError};
 use super::{AppState, run_db};
 use rusqlite::Connection;
 
@@ -39,20 +39,26 @@ impl SearchQuery {
     }
 }
 
-/// A search match as the suggestions send it: the record's own fields, plus what the list
-/// shows besides the name.
+/// A search match as the suggestions send it: the record's own fields less [`HIDDEN`]
+/// (what the sale form does not need), plus what the list shows besides the name.
+///
+/// [`HIDDEN`]: Suggested::HIDDEN
 trait Suggested: serde::Serialize + Send + 'static {
+    /// Fields of the record left out: a customer's notes are not sent on every keystroke.
+    const HIDDEN: &'static [&'static str];
     /// Extra fields: `detail` (the line under the name), and what else the form fills in.
     fn shown(&self) -> Vec<(&'static str, String)>;
 }
 
 impl Suggested for Product {
+    const HIDDEN: &'static [&'static str] = &["reorder_level", "archived"];
     fn shown(&self) -> Vec<(&'static str, String)> {
         vec![("price", self.price()), ("detail", self.detail())]
     }
 }
 
 impl Suggested for Customer {
+    const HIDDEN: &'static [&'static str] = &["notes"];
     fn shown(&self) -> Vec<(&'static str, String)> {
         vec![("detail", self.detail().to_string())]
     }
@@ -68,21 +74,28 @@ async fn suggestions<T: Suggested>(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.text();
     let found = run_db(state, move |c| find(c, &q, search::SUGGESTIONS)).await?;
-    let items: Vec<serde_json::Value> = found.iter().map(item).collect();
+    let items = found
+        .iter()
+        .map(item)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::internal)?;
     let mut body = serde_json::Map::new();
     body.insert(key.to_string(), items.into());
     body.insert("limit".into(), search::SUGGESTIONS.into());
     Ok(HttpResponse::Ok().json(body))
 }
 
-fn item<T: Suggested>(found: &T) -> serde_json::Value {
-    let mut value = serde_json::to_value(found).unwrap_or_default();
+fn item<T: Suggested>(found: &T) -> Result<serde_json::Value, serde_json::Error> {
+    let mut value = serde_json::to_value(found)?;
     if let Some(fields) = value.as_object_mut() {
+        for hidden in T::HIDDEN {
+            fields.remove(*hidden);
+        }
         for (name, text) in found.shown() {
             fields.insert(name.into(), text.into());
         }
     }
-    value
+    Ok(value)
 }
 
 async fn products(

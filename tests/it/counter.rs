@@ -183,6 +183,25 @@ fn suggestions_search_any_word_and_the_sku_and_show_price_and_stock() {
     assert_eq!(products[0]["price"], "4.50");
     assert_eq!(products[0]["stock"], 10);
     assert_eq!(products[0]["detail"], "TT-01 · 4.50 · 10 in stock");
+    let mut keys: Vec<&str> = products[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "detail",
+            "id",
+            "name",
+            "price",
+            "price_cents",
+            "sku",
+            "stock"
+        ]
+    );
     let by_sku = staff.get("/api/products/search?q=gt-0").json();
     assert_eq!(by_sku["products"][0]["name"], "Green Tea 250g");
     let both = staff.get("/api/products/search?q=tea").json();
@@ -228,6 +247,11 @@ fn customers_are_found_by_phone_however_it_is_written_and_edits_keep_it_current(
     let json = staff.get("/api/customers/search?q=anna").json();
     assert_eq!(json["customers"][0]["detail"], "+49 30 1234567");
     assert_eq!(json["customers"][1]["detail"], "030/765-4321");
+    // What the form needs, not the customer's notes.
+    let first = json["customers"][0].as_object().unwrap();
+    let mut keys: Vec<&str> = first.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["detail", "email", "id", "name", "phone"]);
     // The customer list finds them the same way.
     let list = staff.get("/customers?q=030+1234567");
     assert!(list.body.contains("1 customer matching"), "{}", list.body);

@@ -149,6 +149,11 @@ fn a_super_admin_sets_up_a_folder_target_and_the_kit_opens_the_copy_with_standar
     wait_until("the drill", Duration::from_secs(30), || {
         boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_drill"]["ok"] == true
     });
+    // The API shows how sending went, not the sender's own bookkeeping (upload ids).
+    let shown = boss.get("/api/offsite").json()["offsite"]["targets"][0].clone();
+    assert!(shown["copies_sent"].as_u64().unwrap() >= 1, "{shown}");
+    assert!(shown.get("in_flight").is_none(), "{shown}");
+    assert!(shown.get("failures").is_none(), "{shown}");
     let (level, message) = health(&boss);
     assert_eq!(level, "amber");
     assert!(message.contains("emergency kit"), "{message}");
@@ -328,6 +333,58 @@ fn failures_for_more_than_a_day_and_a_failed_drill_turn_the_health_line_red() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".offsite-"))
         .collect();
     assert!(leftovers.is_empty(), "the drill's temp file is removed");
+}
+
+#[test]
+fn a_backup_deleted_here_before_its_turn_is_skipped_not_counted_as_a_failure() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    // Random bytes do not compress: sending one copy takes a moment.
+    app.execute(
+        "CREATE TABLE filler (b BLOB);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600)
+         INSERT INTO filler SELECT randomblob(100000) FROM n;",
+    );
+    let older = make_backup(&boss, "older");
+    let newer = make_backup(&boss, "newer");
+    let target = tempfile::tempdir().unwrap();
+    // The first round lists what to send, then sends the newest first.
+    assert_eq!(add_folder(&boss, "usb", target.path()).status, 303);
+    let sending_newer = format!("sending {}", newer.strip_suffix(".db").unwrap());
+    wait_until("the newer copy on its way", Duration::from_secs(60), || {
+        boss.get("/api/offsite").json()["offsite"]["activity"]["what"] == sending_newer.as_str()
+    });
+    assert_eq!(
+        boss.api_delete(&format!("/api/backups/{older}")).status,
+        200
+    );
+    wait_until("the round", Duration::from_secs(60), || {
+        let status = boss.get("/api/offsite").json()["offsite"].clone();
+        status["activity"].is_null() && status["targets"][0]["last_copy"].is_string()
+    });
+    // The deletion landed while the newer copy was being sent, after the list was read.
+    let log = std::fs::read_to_string(app.backups_dir().join("backup.log")).unwrap();
+    let deleted = log.find(&format!("Backup deleted: {older}")).unwrap();
+    let newer_sent = log
+        .find(&format!(
+            "Off-site copy sent to usb: {}",
+            newer.strip_suffix(".db").unwrap()
+        ))
+        .unwrap();
+    assert!(deleted < newer_sent, "{log}");
+    let shown = boss.get("/api/offsite").json()["offsite"]["targets"][0].clone();
+    assert!(shown["last_error"].is_null(), "{shown}");
+    assert!(shown["failing_since"].is_null(), "{shown}");
+    let copies = copies_in(target.path());
+    assert!(
+        copies.contains(&newer.strip_suffix(".db").unwrap().to_string()),
+        "{copies:?}"
+    );
+    assert!(
+        !copies.iter().any(|c| older.starts_with(c.as_str())),
+        "{copies:?}"
+    );
 }
 
 #[test]

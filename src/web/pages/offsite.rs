@@ -186,11 +186,11 @@ pub async fn target_page(
     })
 }
 
-/// What a target card's buttons send: only "turn on / off" has a value.
+/// What a target card's buttons send besides the CSRF token: only "turn on / off" has a
+/// value.
 #[derive(Deserialize)]
 pub struct ButtonForm {
-    #[serde(default)]
-    enabled: String,
+    enabled: Option<String>,
 }
 
 /// A target card's button (`push`, `drill`, `enabled`, `remove`): do it, say so, back to the
@@ -199,14 +199,20 @@ async fn target_button(
     Ctx { state, user, .. }: Ctx,
     session: UserSession,
     path: web::Path<(String, String)>,
-    form: web::Form<ButtonForm>,
+    form: Option<web::Form<ButtonForm>>,
 ) -> Result<HttpResponse, AppError> {
     let (name, button) = path.into_inner();
-    let action = match button.as_str() {
-        "push" => TargetAction::SendNow,
-        "drill" => TargetAction::StartDrill,
-        "enabled" => TargetAction::Enabled(form.enabled == "1"),
-        "remove" => TargetAction::Remove,
+    let enabled = form.and_then(|f| f.into_inner().enabled);
+    let action = match (button.as_str(), enabled.as_deref()) {
+        ("push", _) => TargetAction::SendNow,
+        ("drill", _) => TargetAction::StartDrill,
+        ("enabled", Some(on)) => TargetAction::Enabled(on == "1"),
+        ("enabled", None) => {
+            return Err(AppError::BadRequest(
+                "Say whether the target is on (enabled=1) or off (enabled=0).".into(),
+            ));
+        }
+        ("remove", _) => TargetAction::Remove,
         _ => return Err(AppError::NotFound),
     };
     offsite_actions::run(&state, &user, name.clone(), action).await?;

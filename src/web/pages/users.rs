@@ -238,20 +238,22 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
     let id = id.into_inner();
-    let (role, active) = (Role::parse(&form.role), form.active.is_some());
+    let Some(role) = Role::parse(&form.role) else {
+        let errors = FieldErrors::one("access", "Choose a role.");
+        return edit_page(&req, &state, &user, id, errors).await;
+    };
+    let active = form.active.is_some();
     let (db, store) = (state.db.clone(), state.auth.clone());
-    // Both refusals go back to the form: no role chosen, or the last super-admin's own access.
-    let result = blocking(move || {
-        let Some(role) = role else {
-            return Ok(Err("Choose a role.".to_string()));
-        };
-        match crate::auth::login::set_access(&db, &store, id, role, active) {
-            Ok(u) => Ok(Ok(u)),
-            Err(e @ AuthError::LastSuperAdmin) => Ok(Err(e.to_string())),
-            Err(e) => Err(e),
-        }
-    })
-    .await?;
+    // Refused for the last super-admin's own access: back to the form with the reason.
+    let result =
+        blocking(
+            move || match crate::auth::login::set_access(&db, &store, id, role, active) {
+                Ok(u) => Ok(Ok(u)),
+                Err(e @ AuthError::LastSuperAdmin) => Ok(Err(e.to_string())),
+                Err(e) => Err(e),
+            },
+        )
+        .await?;
     match result {
         Ok(u) => {
             session.flash_ok(format!(
