@@ -161,11 +161,10 @@ impl TestApp {
 
     /// Waits until the startup backup is finished (it runs in the background).
     pub fn wait_for_startup_backup(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.backups_dir().join("startup_backup.db.json").exists() {
-            assert!(Instant::now() < deadline, "no startup backup after 60 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let record = self.backups_dir().join("startup_backup.db.json");
+        wait_until("the startup backup", Duration::from_secs(60), || {
+            record.exists()
+        });
         self.wait_for_startup_backup_attempt();
     }
 
@@ -186,34 +185,20 @@ impl TestApp {
             boss.post_form("/backup/offsite/kit/confirm", &[]).status,
             303
         );
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let health = boss.get("/api/offsite").json()["health"].clone();
-            if health["level"] == "green" {
-                return;
-            }
-            assert!(Instant::now() < deadline, "not green after 60 s: {health}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until("a green health line", Duration::from_secs(60), || {
+            boss.get("/api/offsite").json()["health"]["level"] == "green"
+        });
     }
 
     /// Waits until the startup backup attempt (good or not) has released the backup lock.
     pub fn wait_for_startup_backup_attempt(&self) {
         // The operation lock is released just after the record is written.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let lock =
-                backroom::fsutil::FileLock::try_acquire(&self.backups_dir().join(".backup.lock"))
-                    .unwrap();
-            if lock.is_some() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the startup backup never released its lock"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let lock_file = self.backups_dir().join(".backup.lock");
+        wait_until("the startup backup's lock", Duration::from_secs(30), || {
+            backroom::fsutil::FileLock::try_acquire(&lock_file)
+                .unwrap()
+                .is_some()
+        });
     }
 }
 
