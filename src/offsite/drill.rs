@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use super::pass::{CopyCheck, ms};
+use super::pass::{CopyCheck, being_removed, ms};
+use super::store::StoreError;
 use super::settings::Target;
 use super::state::Drill;
 use super::transfer;
@@ -34,24 +35,35 @@ impl Offsite {
         let started = Instant::now();
         let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
         let store = self.store(target)?;
-        let copies = self.copies(target, true)?;
-        let Some(newest) = copies.iter().max_by_key(|m| m.created_at) else {
-            return Err(OffsiteError::NoCopy(format!("any copy on {}", target.name)));
+        let mut copies = self.copies(target, true)?;
+        copies.sort_by_key(|m| std::cmp::Reverse(m.created_at));
+        // The newest copy that is still there: a listing may lag a delete (see `read_index`).
+        let mut tried = copies.iter();
+        let (newest, fetched) = loop {
+            let Some(newest) = tried.next() else {
+                return Err(OffsiteError::NoCopy(format!("any copy on {}", target.name)));
+            };
+            *lock(&self.inner.activity) = Some(Activity {
+                target: target.name.clone(),
+                what: format!("restore drill with {}", newest.copy),
+            });
+            let fetched = transfer::fetch(
+                store.as_ref(),
+                &keys.identities(),
+                newest,
+                self.data_dir(),
+                FETCH_TEMP_PREFIX,
+                &self.inner.meter,
+                &self.inner.cancel,
+            );
+            *lock(&self.inner.activity) = None;
+            if matches!(fetched, Err(OffsiteError::Store(StoreError::NotFound { .. })))
+                && being_removed(store.as_ref(), newest)?
+            {
+                continue;
+            }
+            break (newest, fetched);
         };
-        *lock(&self.inner.activity) = Some(Activity {
-            target: target.name.clone(),
-            what: format!("restore drill with {}", newest.copy),
-        });
-        let fetched = transfer::fetch(
-            store.as_ref(),
-            &keys.identities(),
-            newest,
-            self.data_dir(),
-            FETCH_TEMP_PREFIX,
-            &self.inner.meter,
-            &self.inner.cancel,
-        );
-        *lock(&self.inner.activity) = None;
         let drill = match fetched {
             Ok(f) => Drill {
                 at: self.inner.clock.now(),
@@ -104,15 +116,17 @@ impl Offsite {
         let target = self.find_target(name)?;
         let store = self.store(&target)?;
         let copies = self.copies(&target, true)?;
-        Ok(copies
-            .iter()
-            .map(|m| {
-                let object = m.object_name();
-                let result = store
-                    .verify_object(&object, m.object_size, &m.object_sha256)
-                    .map_err(|e| e.to_string());
-                (m.copy.clone(), result)
-            })
-            .collect())
+        let mut checks = Vec::new();
+        for m in &copies {
+            let result = store.verify_object(&m.object_name(), m.object_size, &m.object_sha256);
+            // Listed, then removed by retention before it was read: not a failed copy.
+            if matches!(result, Err(StoreError::NotFound { .. }))
+                && being_removed(store.as_ref(), m)?
+            {
+                continue;
+            }
+            checks.push((m.copy.clone(), result.map_err(|e| e.to_string())));
+        }
+        Ok(checks)
     }
 }

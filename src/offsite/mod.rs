@@ -22,6 +22,8 @@ pub mod s3;
 pub mod settings;
 pub mod state;
 mod status;
+#[cfg(test)]
+mod stale_listing_tests;
 pub mod store;
 pub mod transfer;
 mod worker;

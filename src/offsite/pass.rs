@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::manifest::{self, MAX_MANIFEST_BYTES, Manifest};
 use super::settings::Target;
 use super::state::{Drill, InFlight, backoff};
-use super::store::Store;
+use super::store::{Store, StoreError};
 use super::transfer::{self, Outgoing};
 use super::{Activity, LOCK_FILE, Offsite, OffsiteError, RemoteIndex, lock};
 use crate::backup::{BackupEntry, BackupKind, BackupState};
@@ -353,7 +353,9 @@ impl Offsite {
     }
 }
 
-/// Every copy whose manifest and object are both on the target.
+/// Every copy whose manifest and object are both on the target. A listing may lag a delete
+/// (an S3 cluster right after a node rejoins): a listed manifest that is gone when read is a
+/// copy being removed, skipped rather than a failure.
 pub(super) fn read_index(store: &dyn Store) -> Result<Vec<Manifest>, OffsiteError> {
     let objects = store.list()?;
     let mut manifests = Vec::new();
@@ -364,7 +366,11 @@ pub(super) fn read_index(store: &dyn Store) -> Result<Vec<Manifest>, OffsiteErro
         if info.size > MAX_MANIFEST_BYTES {
             continue;
         }
-        let bytes = store.read_small(&info.name, MAX_MANIFEST_BYTES)?;
+        let bytes = match store.read_small(&info.name, MAX_MANIFEST_BYTES) {
+            Ok(bytes) => bytes,
+            Err(StoreError::NotFound { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        };
         let Some(m) = Manifest::parse(&bytes, copy) else {
             continue;
         };
@@ -373,4 +379,10 @@ pub(super) fn read_index(store: &dyn Store) -> Result<Vec<Manifest>, OffsiteErro
         }
     }
     Ok(manifests)
+}
+
+/// True when `copy` was being removed while it was listed: its manifest is gone too. A
+/// missing object whose manifest is still there is a damaged copy, not a stale listing.
+pub(super) fn being_removed(store: &dyn Store, copy: &Manifest) -> Result<bool, OffsiteError> {
+    Ok(store.head(&Manifest::manifest_name(&copy.copy))?.is_none())
 }
