@@ -15,6 +15,8 @@ use super::names::{BackupKind, BackupName};
 use crate::fsutil;
 
 pub const SIDECAR_SUFFIX: &str = ".json";
+/// How far ahead of now a backup's date may be before it counts as made with a wrong clock.
+const CLOCK_SLACK_MINUTES: i64 = 10;
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
 /// The result of the last check of a backup file.
@@ -99,6 +101,11 @@ pub struct Sidecar {
     /// removed. Records from before the mark existed read as not kept.
     #[serde(default)]
     pub keep: bool,
+    /// Where the backup stands among those made in this folder: one more than the highest
+    /// when it was made. "Newest" means the highest, not the latest clock time, so a backup
+    /// made while the clock was wrong never stays the newest. Older records have none.
+    #[serde(default)]
+    pub order: Option<u64>,
 }
 
 impl Sidecar {
@@ -126,6 +133,7 @@ impl Sidecar {
             file_mtime_ms,
             program_version: crate::VERSION.to_string(),
             keep: false,
+            order: None,
         }
     }
 }
@@ -204,6 +212,17 @@ impl BackupEntry {
 
     pub fn mtime_ms(&self) -> Option<i64> {
         mtime_ms(self.modified)
+    }
+
+    /// Its place in the folder's order (see [`Sidecar::order`]).
+    pub fn order(&self) -> Option<u64> {
+        self.sidecar.as_ref().and_then(|s| s.order)
+    }
+
+    /// Dated later than `now` (with a few minutes' slack): made while the computer's clock
+    /// was wrong.
+    pub fn dated_in_future(&self, now: DateTime<Utc>) -> bool {
+        self.created_at() > now + chrono::Duration::minutes(CLOCK_SLACK_MINUTES)
     }
 
     /// Marked Keep in its record.
@@ -317,10 +336,12 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<BackupEntry>> {
             entries.push(entry);
         }
     }
-    // Newest first; the name's time and sequence number break ties (`-10` sorts after
-    // `-9`), then the name itself, so the order is stable.
+    // Newest first: by the order the backups were made in (records without one are older
+    // than any with one), then by date; the name's time and sequence number break ties
+    // (`-10` sorts after `-9`), then the name itself, so the order is stable.
     entries.sort_by_cached_key(|e| {
         std::cmp::Reverse((
+            e.order(),
             e.created_at(),
             e.name.stamp,
             e.name.seq,
@@ -374,6 +395,24 @@ pub fn unused_name(
                 || (!dir.join(n).exists() && !sidecar_path(&dir.join(n)).exists())
         })
         .unwrap_or_else(|| format!("{}.db", kind.label()))
+}
+
+/// The place a backup made now takes in the folder's order: one past the highest.
+pub fn next_order(dir: &Path) -> u64 {
+    list(dir)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(BackupEntry::order)
+        .max()
+        .map_or(1, |highest| highest + 1)
+}
+
+/// The dated name an earlier startup backup made at `at` (local) takes in the history.
+pub fn unused_dated_startup(dir: &Path, at: chrono::NaiveDateTime) -> String {
+    (1..)
+        .map(|seq| BackupName::dated_startup(at, seq).file_name())
+        .find(|n| !dir.join(n).exists() && !sidecar_path(&dir.join(n)).exists())
+        .unwrap_or_else(|| "startup_retired.db".into())
 }
 
 /// Sidecars whose backup file is gone (after a crash between the two deletions).

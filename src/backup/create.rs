@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::catalog::{self, BackupEntry, Origin, Sidecar, Verification};
 use super::health::{CheckMethod, LiveCheck};
-use super::names::BackupKind;
+use super::names::{self, BackupKind};
 use super::operation::{OpGuard, Operation, Phase};
 use super::temp_file::TempFile;
 use super::{BackupEngine, BackupError, TEMP_PREFIX, copy, elapsed_ms, lock, space};
@@ -187,6 +187,11 @@ impl BackupEngine {
         guard.set_progress(Phase::Finishing, 1, 1);
         let final_path = dir.join(&file_name);
         let sidecar_path = catalog::sidecar_path(&final_path);
+        if request.kind == BackupKind::Startup {
+            self.retire_startup_backup(&facts.sha256)?;
+        }
+        // Taken before the file is placed: a replaced startup backup's own place is free.
+        let order = catalog::next_order(&dir);
         // Replacing the startup backup: drop its old record first, so a crash can never pair
         // the new file with the old file's hash.
         if sidecar_path.exists() {
@@ -204,14 +209,55 @@ impl BackupEngine {
             description: request.description.clone(),
             duration_ms: elapsed_ms(started),
         };
-        let sidecar = Sidecar::from_facts(
+        let mut sidecar = Sidecar::from_facts(
             origin,
             &facts,
             Verification::passed(CheckMethod::Quick.as_str(), now),
             mtime,
         );
+        sidecar.order = Some(order);
         catalog::write_sidecar(&final_path, &sidecar)
             .map_err(BackupError::io("cannot write the backup's record"))?;
         self.find(&file_name)
+    }
+
+    /// The previous start's `startup_backup.db` joins the dated history as
+    /// `startup_YYYYMMDD_HHMMSS.db` instead of being replaced, unless it holds exactly what the
+    /// new one holds (a restart with no change in between loses nothing by replacing it).
+    /// Order: the dated record is written, then the file renamed, then the old record
+    /// removed, so a crash leaves either the old pair or the dated pair whole.
+    fn retire_startup_backup(&self, new_sha256: &str) -> Result<(), BackupError> {
+        let Some(old) = catalog::find(self.backups_dir(), names::STARTUP_NAME) else {
+            return Ok(());
+        };
+        let same = old
+            .sidecar
+            .as_ref()
+            .is_some_and(|s| s.sha256 == new_sha256 && !s.keep);
+        if same || matches!(old.state(), catalog::BackupState::Failed(_)) {
+            return Ok(());
+        }
+        let at = old.created_at().with_timezone(&chrono::Local).naive_local();
+        let dated = catalog::unused_dated_startup(self.backups_dir(), at);
+        let dated_path = self.backups_dir().join(&dated);
+        if let Some(mut sidecar) = old.sidecar.clone() {
+            sidecar.file_name = dated.clone();
+            catalog::write_sidecar(&dated_path, &sidecar)
+                .map_err(BackupError::io("cannot write the backup's record"))?;
+        }
+        fsutil::rename(&old.path, &dated_path)
+            .map_err(BackupError::io("cannot keep the previous startup backup"))?;
+        let old_sidecar = catalog::sidecar_path(&old.path);
+        match fsutil::remove_file(&old_sidecar) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BackupError::io("cannot replace the old record")(e)),
+        }
+        fsutil::fsync_dir(self.backups_dir())
+            .map_err(BackupError::io("cannot flush the backup folder"))?;
+        self.inner.log.info(&format!(
+            "The previous startup backup joins the history as {dated}"
+        ));
+        Ok(())
     }
 }

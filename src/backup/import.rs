@@ -196,6 +196,7 @@ impl BackupEngine {
             &slug_of(original),
         );
         let final_path = dir.join(&file_name);
+        let order = catalog::next_order(&dir);
         let mtime = incoming.temp.place_as_backup(&final_path)?;
         let now = self.clock.now();
         let origin = Origin {
@@ -206,12 +207,13 @@ impl BackupEngine {
             description: format!("from {}", original_base(original)),
             duration_ms: elapsed_ms(started),
         };
-        let sidecar = Sidecar::from_facts(
+        let mut sidecar = Sidecar::from_facts(
             origin,
             &inspected.facts,
             Verification::passed(CheckMethod::Quick.as_str(), now),
             mtime,
         );
+        sidecar.order = Some(order);
         catalog::write_sidecar(&final_path, &sidecar)
             .map_err(BackupError::io("cannot write the backup's record"))?;
         self.find(&file_name)

@@ -71,6 +71,8 @@ struct Inner {
     pinned: Mutex<HashMap<String, usize>>,
     last_attempt: Mutex<Option<LastAttempt>>,
     health: health::HealthState,
+    /// Counts changes to the set of backups (the scheduler works out its next run again).
+    changes: std::sync::atomic::AtomicU64,
 }
 
 /// Milliseconds since `started`, for records and reports.
@@ -116,6 +118,7 @@ impl BackupEngine {
                 pinned: Mutex::new(HashMap::new()),
                 last_attempt: Mutex::new(None),
                 health: health::HealthState::default(),
+                changes: std::sync::atomic::AtomicU64::new(0),
             }),
             clock: crate::clock::system(),
         }
@@ -148,6 +151,16 @@ impl BackupEngine {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The time on the engine's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// How many times the set of backups changed since the engine was made.
+    pub fn changes(&self) -> u64 {
+        self.inner.changes.load(Ordering::SeqCst)
     }
 
     pub fn last_attempt(&self) -> Option<LastAttempt> {
@@ -183,6 +196,7 @@ impl BackupEngine {
     /// Everything that depends on the set of backups, brought up to date after it changed
     /// (and at start): the health line and `database_backups/RECOVERY.txt`.
     pub fn backups_changed(&self) {
+        self.inner.changes.fetch_add(1, Ordering::SeqCst);
         self.invalidate_health();
         if let Err(e) = recovery::write(self.paths()) {
             tracing::warn!("cannot write RECOVERY.txt: {e}");

@@ -43,18 +43,29 @@ impl BackupKind {
         )
     }
 
+    /// The backups counted in `max_backups`: the history of the shop's own states.
     pub fn counts_toward_cap(self) -> bool {
-        self != BackupKind::Broken
+        self.is_regular()
     }
 
-    /// Manual and uploaded backups carry a description (or the original file name) in theirs.
+    /// Safety copies made by restores and undos, and files brought in: kept apart from the
+    /// history, the newest [`EXTRA_ALLOWANCE`] of them, so restoring never pushes out a day.
+    pub fn counts_as_extra(self) -> bool {
+        matches!(self, BackupKind::PreRestore | BackupKind::Uploaded)
+    }
+
+    /// Manual and uploaded backups carry a description (or the original file name) in theirs,
+    /// and so may a safety copy ("before bring back").
     fn has_slug(self) -> bool {
-        matches!(self, BackupKind::Manual | BackupKind::Uploaded)
+        matches!(
+            self,
+            BackupKind::Manual | BackupKind::Uploaded | BackupKind::PreRestore
+        )
     }
 
     fn prefix(self) -> &'static str {
         match self {
-            BackupKind::Startup => "startup_backup",
+            BackupKind::Startup => "startup_",
             BackupKind::Automatic => "backup_",
             BackupKind::Manual => "manual_",
             BackupKind::PreRestore => "pre_restore_",
@@ -64,7 +75,11 @@ impl BackupKind {
     }
 }
 
+/// The startup backup of the current start. At the next start it joins the dated history as
+/// `startup_YYYYMMDD_HHMMSS.db` (see `create.rs`).
 pub const STARTUP_NAME: &str = "startup_backup.db";
+/// How many safety copies and brought-in files are kept besides `max_backups`.
+pub const EXTRA_ALLOWANCE: usize = 5;
 pub const MAX_SLUG_LEN: usize = 40;
 const STAMP_FORMAT: &str = "%Y%m%d_%H%M%S";
 
@@ -92,6 +107,21 @@ impl BackupName {
             seq: seq.max(1),
             slug,
         }
+    }
+
+    /// The dated name an earlier startup backup keeps in the history.
+    pub fn dated_startup(stamp: NaiveDateTime, seq: u32) -> BackupName {
+        BackupName {
+            kind: BackupKind::Startup,
+            stamp: Some(stamp),
+            seq: seq.max(1),
+            slug: String::new(),
+        }
+    }
+
+    /// `startup_backup.db` itself: the one backup that is replaced at every start.
+    pub fn is_current_startup(&self) -> bool {
+        self.kind == BackupKind::Startup && self.stamp.is_none()
     }
 
     pub fn file_name(&self) -> String {
@@ -134,6 +164,7 @@ impl BackupName {
             BackupKind::Automatic,
             BackupKind::Manual,
             BackupKind::Uploaded,
+            BackupKind::Startup,
         ];
         let (kind, rest) = kinds
             .iter()
@@ -283,7 +314,10 @@ mod tests {
             "manual_20250922_143000_x.db",
             "manual_20250922_143000-12_before_update.db",
             "pre_restore_20250101_000000.db",
+            "pre_restore_20250101_000000_before_bring_back.db",
             "broken_20250101_000000.db",
+            "startup_20250101_090000.db",
+            "startup_20250101_090000-2.db",
         ] {
             let parsed = BackupName::parse(name).unwrap_or_else(|| panic!("{name}"));
             assert_eq!(parsed.file_name(), name);
@@ -314,6 +348,9 @@ mod tests {
             "backup_20250922_143000.db\0",
             "backup_2025092_1430000.db",
             "manual_20250922_143000_..%2f.db",
+            "startup_backup_20250101_090000.db",
+            "startup_20250101_090000_x.db",
+            "startup_.db",
         ] {
             assert!(BackupName::parse(name).is_none(), "accepted {name:?}");
         }

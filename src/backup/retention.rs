@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::catalog::{self, BackupEntry};
-use super::names::BackupKind;
+use super::names::{BackupKind, EXTRA_ALLOWANCE};
 use super::operation::Operation;
 use super::{BackupEngine, BackupError};
 use crate::fsutil;
@@ -90,16 +90,38 @@ pub fn outlook(
     }
 }
 
+/// The history (startup, automatic, manual) under `max`, and apart from it the safety copies
+/// and brought-in files under [`EXTRA_ALLOWANCE`]; `over_cap_by` is the history's.
 fn plan_items(
     items: &[Item<'_>],
     max: usize,
     just_made: Option<&str>,
     in_use: &dyn Fn(&str) -> bool,
 ) -> RetentionPlan {
-    let counted: Vec<&Item<'_>> = items
-        .iter()
-        .filter(|i| i.kind.counts_toward_cap())
-        .collect();
+    let history = plan_group(items, BackupKind::counts_toward_cap, max, just_made, in_use);
+    let extras = plan_group(
+        items,
+        BackupKind::counts_as_extra,
+        EXTRA_ALLOWANCE,
+        just_made,
+        in_use,
+    );
+    let mut remove = history.remove;
+    remove.extend(extras.remove);
+    RetentionPlan {
+        remove,
+        over_cap_by: history.over_cap_by,
+    }
+}
+
+fn plan_group(
+    items: &[Item<'_>],
+    member: fn(BackupKind) -> bool,
+    max: usize,
+    just_made: Option<&str>,
+    in_use: &dyn Fn(&str) -> bool,
+) -> RetentionPlan {
+    let counted: Vec<&Item<'_>> = items.iter().filter(|i| member(i.kind)).collect();
     let mut kinds_seen = HashSet::new();
     // Newest first, so the first of each kind is its newest.
     let protected: Vec<bool> = counted
@@ -213,7 +235,7 @@ impl BackupEngine {
     pub fn set_keep(&self, name: &str, keep: bool, user: &str) -> Result<BackupEntry, BackupError> {
         let _guard = self.begin(Operation::KeepMark, name)?;
         let mut entry = self.find(name)?;
-        if keep && entry.kind() == BackupKind::Startup {
+        if keep && entry.name.is_current_startup() {
             return Err(BackupError::StartupCannotBeKept);
         }
         if entry.sidecar.is_none() {
@@ -328,9 +350,38 @@ mod tests {
         ];
         let plan = plan(&list, 2, Some(&m5.file_name), nothing_in_use);
         assert_eq!(plan.remove, names(&[&m2, &m4]), "oldest first");
-        // Six counted, cap two, two removed: the newest startup, automatic and safety
-        // backups stay above the cap.
-        assert_eq!(plan.over_cap_by, 2);
+        // Five in the history (the safety copy is apart), cap two, two removed: the newest
+        // startup and automatic backups stay above the cap.
+        assert_eq!(plan.over_cap_by, 1);
+    }
+
+    #[test]
+    fn safety_copies_and_uploads_never_push_out_the_history() {
+        // A full history of ten, then a restore's safety copy and an upload: none of the ten
+        // goes, and the extras have their own allowance.
+        let mut list: Vec<BackupEntry> = (1..=10).rev().map(automatic).collect();
+        let mut extras: Vec<BackupEntry> = (1..=7)
+            .rev()
+            .map(|d| entry(&format!("pre_restore_202502{d:02}_120000.db"), false))
+            .collect();
+        extras.push(entry("uploaded_20250101_120000_shop.db", false));
+        list.splice(0..0, extras.clone());
+        let plan = plan(&list, 10, Some(&extras[0].file_name), nothing_in_use);
+        // Eight extras, five allowed: the three oldest safety copies go (the only upload is
+        // the newest of its kind); no automatic backup is touched.
+        assert_eq!(
+            plan.remove,
+            vec![
+                extras[6].file_name.clone(),
+                extras[5].file_name.clone(),
+                extras[4].file_name.clone()
+            ]
+        );
+        assert_eq!(plan.over_cap_by, 0);
+        // The newest safety copy (the undo) is protected like the newest of any kind.
+        let plan = super::plan(&list, 10, None, nothing_in_use);
+        assert!(!plan.remove.contains(&extras[0].file_name));
+        assert_eq!(plan.remove.len(), 3);
     }
 
     #[test]

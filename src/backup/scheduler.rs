@@ -1,6 +1,10 @@
 //! Automatic backups every N hours (and the daily full `integrity_check`), on their own named
-//! thread driven by job_scheduler_ng. A one-second job compares the clock with the next due
-//! time, so the interval can change at any moment without a restart.
+//! thread driven by job_scheduler_ng. A one-second job compares the engine's clock with the
+//! next due time, so the interval can change at any moment without a restart.
+//!
+//! The next automatic backup is due one interval after the newest backup in the folder (of any
+//! kind in the history), read again whenever the set of backups changes: the schedule survives
+//! restarts, and one that fell due while Backroom was not running runs at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,6 +33,8 @@ pub struct ScheduleInfo {
 struct State {
     interval: Option<Duration>,
     next_run: Option<DateTime<Utc>>,
+    /// The engine's change count `next_run` was worked out for.
+    seen_changes: u64,
     started: Instant,
     last_full_check: Option<Instant>,
 }
@@ -40,8 +46,24 @@ pub struct Scheduler {
     engine: BackupEngine,
 }
 
-fn next_after(interval: Option<Duration>) -> Option<DateTime<Utc>> {
-    interval.and_then(|i| chrono::Duration::from_std(i).ok().map(|d| Utc::now() + d))
+fn next_after(engine: &BackupEngine, interval: Option<Duration>) -> Option<DateTime<Utc>> {
+    interval.and_then(|i| chrono::Duration::from_std(i).ok().map(|d| engine.now() + d))
+}
+
+/// One interval after the newest usable backup of the history, or now when that is past (or
+/// there is none). A newest backup dated in the future (made while the clock was wrong) counts
+/// as made now, so a wrong clock neither stops the schedule nor makes it fire every second.
+fn next_due(engine: &BackupEngine, interval: Option<Duration>) -> Option<DateTime<Utc>> {
+    let every = chrono::Duration::from_std(interval?).ok()?;
+    let now = engine.now();
+    let last = engine
+        .list()
+        .ok()
+        .and_then(|entries| super::catalog::newest_usable(&entries).map(|e| e.created_at()));
+    Some(match last {
+        Some(last) => (last.min(now) + every).max(now),
+        None => now,
+    })
 }
 
 fn describe(interval: Option<Duration>) -> String {
@@ -61,7 +83,8 @@ impl Scheduler {
         let stop = Arc::new(AtomicBool::new(false));
         let state = Arc::new(Mutex::new(State {
             interval,
-            next_run: next_after(interval),
+            seen_changes: engine.changes(),
+            next_run: next_due(&engine, interval),
             started: Instant::now(),
             last_full_check: None,
         }));
@@ -92,12 +115,12 @@ impl Scheduler {
         }
     }
 
-    /// Applies a new interval now: the next backup is one interval from now.
+    /// Applies a new interval now: the next backup is one interval after the newest one.
     pub fn reschedule(&self, interval: Option<Duration>) {
         let mut state = lock(&self.state);
         if state.interval != interval {
             state.interval = interval;
-            state.next_run = next_after(interval);
+            state.next_run = next_due(&self.engine, interval);
             self.engine.log().info(&format!(
                 "Automatic backup schedule changed ({})",
                 describe(interval)
@@ -150,7 +173,15 @@ fn run(engine: BackupEngine, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
 }
 
 fn tick(engine: &BackupEngine, state: &Mutex<State>) {
-    let due = lock(state).next_run.is_some_and(|t| Utc::now() >= t);
+    let changes = engine.changes();
+    {
+        let mut s = lock(state);
+        if s.seen_changes != changes {
+            s.seen_changes = changes;
+            s.next_run = next_due(engine, s.interval);
+        }
+    }
+    let due = lock(state).next_run.is_some_and(|t| engine.now() >= t);
     if due {
         let request = CreateRequest {
             kind: BackupKind::Automatic,
@@ -161,9 +192,11 @@ fn tick(engine: &BackupEngine, state: &Mutex<State>) {
             // Another operation (a restore, a manual backup) is running: try again next tick.
             Err(e) if e.is_busy() => {}
             Err(BackupError::Cancelled) => {}
+            // Made (the change count moved: the next tick works out the next one from the
+            // folder) or failed: the next try is one interval from now.
             _ => {
                 let mut s = lock(state);
-                s.next_run = next_after(s.interval);
+                s.next_run = next_after(engine, s.interval);
             }
         }
     }

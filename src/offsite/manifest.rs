@@ -15,11 +15,13 @@ pub const FORMAT: u32 = 1;
 /// A manifest is small; a larger object under such a name is not ours.
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
 
-/// The copy's name for a local backup: the backup's name without `.db`, except the startup
-/// backup (one file, replaced at every start), which gets its time: `startup_20261201_090000`.
+/// The copy's name for a local backup: the backup's name without `.db`, except
+/// `startup_backup.db` (replaced at every start), which gets its time:
+/// `startup_20261201_090000` — the name it takes locally when it joins the dated history, so
+/// it is not sent twice.
 pub fn copy_name(entry: &BackupEntry) -> String {
     match entry.kind() {
-        BackupKind::Startup => format!(
+        BackupKind::Startup if entry.name.is_current_startup() => format!(
             "startup_{}",
             entry
                 .created_at()
@@ -36,19 +38,12 @@ pub fn copy_name(entry: &BackupEntry) -> String {
 
 /// True for names Backroom gives copies (so retention never touches anything else).
 pub fn is_copy_name(copy: &str) -> bool {
-    if let Some(stamp) = copy.strip_prefix("startup_") {
-        return stamp.len() == 15
-            && stamp.as_bytes()[8] == b'_'
-            && stamp
-                .bytes()
-                .enumerate()
-                .all(|(i, b)| i == 8 || b.is_ascii_digit());
-    }
     BackupName::parse(&format!("{copy}.db")).is_some_and(|n| {
-        matches!(
-            n.kind,
-            BackupKind::Automatic | BackupKind::Manual | BackupKind::Startup
-        )
+        n.stamp.is_some()
+            && matches!(
+                n.kind,
+                BackupKind::Automatic | BackupKind::Manual | BackupKind::Startup
+            )
     })
 }
 
@@ -117,6 +112,7 @@ mod tests {
             "startup_20261201_090000",
             "backup_20261201_120000",
             "backup_20261201_120000-2",
+            "startup_20261201_090000-2",
             "manual_20261201_120000_before_stock_take",
         ] {
             assert!(is_copy_name(ours), "{ours}");
@@ -129,6 +125,8 @@ mod tests {
         for theirs in [
             "holiday-photos",
             "startup_2026",
+            "startup_backup",
+            "startup_20261399_090000",
             "pre_restore_20261201_120000",
             "backup_20261301_120000",
             "../backup_20261201_120000",

@@ -1,5 +1,5 @@
 //! Putting chosen records from a backup back into the live data, as one normal change: a
-//! manual backup `before_bring_back` first, then one transaction with the live pages' rules
+//! safety backup `pre_restore_…_before_bring_back` first, then one transaction with the live pages' rules
 //! (validation, unique SKUs, foreign keys). A deleted record returns with its id when that id
 //! is free, else as a new record (said so). A changed product gets its old fields; its stock
 //! is left as it is unless the person asks for a stock adjustment to the backup's number
@@ -69,7 +69,12 @@ pub fn bring_back(
             });
         }
     }
-    engine.create(&CreateRequest::manual("before bring back", user.1))?;
+    // A safety copy, not a day of history: it has the extras' own allowance.
+    engine.create(&CreateRequest {
+        kind: crate::backup::BackupKind::PreRestore,
+        description: "before bring back".into(),
+        created_by: user.1.to_string(),
+    })?;
     let brought = live.with_conn(|c| apply(c, &snapshot.conn, &found, ask, &name, user.0))?;
     for b in &brought {
         engine.log().info(&format!(

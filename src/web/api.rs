@@ -51,6 +51,8 @@ async fn status(Ctx { state, .. }: Ctx) -> Result<HttpResponse, ApiError> {
         "backups": {
             "count": s.counted,
             "max": s.max_backups,
+            "extras": s.extras,
+            "extra_allowance": s.extra_allowance,
             "total_size": s.total_size,
             "latest": s.latest,
             "next_automatic_pushes_out": s.retention.next_automatic_pushes_out,

@@ -35,6 +35,9 @@ pub struct BackupRow {
     pub keep: bool,
     pub sha256: String,
     pub schema_version: Option<i64>,
+    /// Dated in the future: made while the computer's clock was wrong (its place in the
+    /// list comes from the order backups were made in, not from that date).
+    pub clock_was_wrong: bool,
 }
 
 impl BackupRow {
@@ -61,6 +64,7 @@ impl BackupRow {
                 .map(|s| s.sha256.clone())
                 .unwrap_or_default(),
             schema_version: entry.sidecar.as_ref().map(|s| s.schema_version),
+            clock_was_wrong: entry.dated_in_future(now),
         }
     }
 
@@ -69,9 +73,10 @@ impl BackupRow {
         !self.is_newest && !self.keep
     }
 
-    /// May carry a Keep mark (the startup backup is replaced at every start).
+    /// May carry a Keep mark (`startup_backup.db` is replaced at every start; the dated
+    /// startup backups it becomes may be kept).
     pub fn can_keep(&self) -> bool {
-        self.kind != BackupKind::Startup
+        self.name != crate::backup::names::STARTUP_NAME
     }
 }
 
@@ -90,6 +95,9 @@ pub struct StatusView {
     pub health: Health,
     pub backups: Vec<BackupRow>,
     pub counted: usize,
+    /// Safety copies and brought-in files: kept apart from the history, up to `extra_allowance`.
+    pub extras: usize,
+    pub extra_allowance: usize,
     pub max_backups: u32,
     pub total_size: u64,
     pub total_size_human: String,
@@ -183,6 +191,11 @@ pub fn status_view(state: &AppState, schedule: ScheduleInfo, now: DateTime<Utc>)
             .iter()
             .filter(|e| e.kind().counts_toward_cap())
             .count(),
+        extras: entries
+            .iter()
+            .filter(|e| e.kind().counts_as_extra())
+            .count(),
+        extra_allowance: crate::backup::names::EXTRA_ALLOWANCE,
         max_backups: settings.max_backups,
         total_size,
         total_size_human: fsutil::human_size(total_size),

@@ -9,6 +9,7 @@ mod corrupt;
 mod counter;
 mod faults;
 mod garage;
+mod history;
 mod hostile;
 mod installer;
 mod load;

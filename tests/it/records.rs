@@ -164,7 +164,7 @@ fn deleted_and_changed_records_come_back_and_the_sales_since_stay() {
         )),
         2
     );
-    // The sales since are untouched; a manual backup came first; the log says who.
+    // The sales since are untouched; a safety backup came first (apart from the history); the log says who.
     assert_eq!(app.query_i64("SELECT count(*) FROM sales"), sales_before);
     assert_eq!(
         app.query_i64("SELECT count(*) FROM sales WHERE customer_id = 2"),
@@ -173,7 +173,7 @@ fn deleted_and_changed_records_come_back_and_the_sales_since_stay() {
     assert!(
         app.backup_files()
             .iter()
-            .any(|n| n.contains("before_bring_back")),
+            .any(|n| n.starts_with("pre_restore_") && n.ends_with("_before_bring_back.db")),
         "{:?}",
         app.backup_files()
     );

@@ -382,12 +382,13 @@ impl BackupEngine {
             duration_ms: elapsed_ms(started),
         };
         let verification = Verification::of(CheckMethod::Quick.as_str(), now, &inspected.check);
-        let sidecar = Sidecar::from_facts(
+        let mut sidecar = Sidecar::from_facts(
             origin,
             &inspected.facts,
             verification,
             catalog::mtime_ms(modified),
         );
+        sidecar.order = Some(catalog::next_order(self.backups_dir()));
         catalog::write_sidecar(path, &sidecar)
             .map_err(BackupError::io("cannot write the safety backup's record"))?;
         if let Err(problem) = inspected.check {

@@ -1,6 +1,8 @@
 //! The engine reads the time from its clock: names, records and ages follow it, so no test
 //! waits for the wall clock to move.
 
+use std::time::Duration;
+
 use chrono::{Local, TimeZone, Utc};
 
 use super::*;
@@ -97,4 +99,88 @@ fn the_progress_of_an_operation_starts_at_the_clock_time() {
     assert_eq!(progress.phase, Phase::Starting);
     drop(guard);
     assert!(f.engine.progress().is_none());
+}
+
+#[test]
+fn a_backup_made_while_the_clock_was_ahead_never_stays_the_newest() {
+    let f = fixture();
+    let today = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().unwrap();
+    f.clock.set(today);
+    let before = f.engine.create(&automatic()).unwrap();
+    // A week with the clock a year ahead, then put right.
+    f.clock.set(today + chrono::Duration::days(365));
+    let ahead = f.engine.create(&automatic()).unwrap();
+    f.clock.set(today + chrono::Duration::hours(1));
+    add_customer(f.engine.db().unwrap(), "Made after the clock was put right");
+    let after = f.engine.create(&automatic()).unwrap();
+    assert_eq!(
+        f.names(),
+        vec![
+            after.file_name.clone(),
+            ahead.file_name.clone(),
+            before.file_name.clone()
+        ],
+        "newest first by the order they were made in, not by date"
+    );
+    let entries = f.engine.list().unwrap();
+    assert_eq!(
+        catalog::emergency_choice(&entries).map(|e| e.file_name.clone()),
+        Some(after.file_name.clone()),
+        "emergency restore and --latest take the last one made"
+    );
+    let now = f.clock.now();
+    assert!(entries[1].dated_in_future(now), "flagged");
+    assert!(!entries[0].dated_in_future(now));
+    // Retention removes the oldest made first: with a cap of two the one made before goes,
+    // never today's.
+    f.set_max_backups(2);
+    f.clock.advance(chrono::Duration::minutes(1));
+    let last = f.engine.create(&automatic()).unwrap();
+    assert_eq!(
+        f.names(),
+        vec![last.file_name.clone(), after.file_name.clone()],
+        "the backup dated a year ahead goes before today's"
+    );
+}
+
+#[test]
+fn an_automatic_backup_that_fell_due_while_stopped_runs_at_once() {
+    let f = fixture();
+    let made = f.make(BackupKind::Manual, "before closing");
+    // Two hours later: due four hours from now, six after the last backup.
+    f.clock.advance(chrono::Duration::hours(2));
+    let interval = Duration::from_secs(6 * 3600);
+    let scheduler = scheduler::Scheduler::start(f.engine.clone(), Some(interval)).unwrap();
+    assert_eq!(
+        scheduler.info().next_run,
+        Some(made.created_at() + chrono::Duration::hours(6))
+    );
+    scheduler.stop();
+    // Seven hours after the last backup: overdue, so it runs now, not six hours from start.
+    f.clock.advance(chrono::Duration::hours(5));
+    let scheduler = scheduler::Scheduler::start(f.engine.clone(), Some(interval)).unwrap();
+    assert!(
+        scheduler
+            .info()
+            .next_run
+            .is_some_and(|t| t <= f.clock.now())
+    );
+    wait_until(
+        "the overdue automatic backup",
+        Duration::from_secs(15),
+        || {
+            f.engine
+                .list()
+                .unwrap()
+                .iter()
+                .any(|e| e.kind() == BackupKind::Automatic)
+        },
+    );
+    let made_at = f.clock.now();
+    wait_until(
+        "the next run worked out again",
+        Duration::from_secs(15),
+        || scheduler.info().next_run == Some(made_at + chrono::Duration::hours(6)),
+    );
+    scheduler.stop();
 }

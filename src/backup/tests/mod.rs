@@ -134,3 +134,15 @@ mod corrupt;
 fn corrupt_table_pages(db_path: &Path) {
     corrupt::corrupt_table(db_path, "customers");
 }
+
+/// Polls `done` until it holds, failing after `limit`.
+fn wait_until(what: &str, limit: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
