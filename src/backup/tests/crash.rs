@@ -116,9 +116,11 @@ fn an_offline_restore_whose_swap_fails_keeps_the_commits_still_in_the_wal() {
     std::fs::copy(&paths.db, &alone).unwrap();
     let in_main_file = rusqlite::Connection::open(&alone)
         .unwrap()
-        .query_row("SELECT count(*) FROM customers WHERE name = 'Cy'", [], |r| {
-            r.get::<_, i64>(0)
-        })
+        .query_row(
+            "SELECT count(*) FROM customers WHERE name = 'Cy'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
         .unwrap_or(0);
     assert_eq!(in_main_file, 0, "Cy is not in the main file yet");
     std::fs::remove_file(&alone).unwrap();
