@@ -75,7 +75,18 @@ impl BackupEngine {
         };
         for item in read.filter_map(Result::ok) {
             let name = item.file_name().to_string_lossy().into_owned();
-            if !name.starts_with(restore::SAFETY_TEMP_PREFIX) || !name.ends_with(".db") {
+            if !name.starts_with(restore::SAFETY_TEMP_PREFIX) {
+                continue;
+            }
+            if !name.ends_with(".db") {
+                // A journal whose safety file is gone (named or removed before a crash).
+                let orphan = ["-journal", "-wal", "-shm"].iter().any(|suffix| {
+                    name.strip_suffix(suffix)
+                        .is_some_and(|db| db.ends_with(".db") && !backups.join(db).exists())
+                });
+                if orphan && let Err(e) = std::fs::remove_file(item.path()) {
+                    tracing::warn!("cannot remove the leftover {name}: {e}");
+                }
                 continue;
             }
             let path = item.path();

@@ -76,6 +76,13 @@ fn a_safety_backup_that_cannot_be_named_survives_the_start_up_sweep() {
         .backups
         .join(format!("{SAFETY_TEMP_PREFIX}0123abcd.db"));
     std::fs::copy(&entry.path, &safety).unwrap();
+    // Its (empty) -wal, and the -wal of one named before a crash.
+    std::fs::write(beside(&safety, "-wal"), b"").unwrap();
+    let orphan = f
+        .paths
+        .backups
+        .join(format!("{SAFETY_TEMP_PREFIX}ffff0000.db-wal"));
+    std::fs::write(&orphan, b"").unwrap();
     {
         let _refused = refuse_renames_to("pre_restore_");
         f.engine.clean_leftovers();
@@ -93,6 +100,7 @@ fn a_safety_backup_that_cannot_be_named_survives_the_start_up_sweep() {
     // The next start names it.
     f.engine.clean_leftovers();
     assert!(!safety.exists());
+    assert!(!beside(&safety, "-wal").exists());
     let kept: Vec<String> = f
         .names()
         .into_iter()
