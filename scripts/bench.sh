@@ -2,14 +2,15 @@
 # Benchmarks: builds the release binary, installs the standard tools they compare against when
 # missing, and runs benches/backup.rs (backup and restore against sqlite3, openssl, cp) and
 # benches/offsite.rs (off-site copies against zstd | age, to a folder and to a local Garage
-# through the AWS CLI). Not part of the test run.
-#   scripts/bench.sh           both
-#   scripts/bench.sh backup    or: scripts/bench.sh offsite
+# through the AWS CLI), and benches/durability.rs (the cost per sale of synchronous=FULL
+# against NORMAL). Not part of the test run.
+#   scripts/bench.sh           all three
+#   scripts/bench.sh backup    or: scripts/bench.sh offsite, scripts/bench.sh durability
 # Environment: BENCH_DB_MB (1024), BENCH_ROUNDS (3), BENCH_DIR (target/bench-data),
 # BENCH_AFTER_SECS (60), BENCH_WRITER_PAUSE_US (1000), BENCH_IDLE_SECS (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=("${@:-backup offsite}")
+which=("${@:-backup offsite durability}")
 read -r -a which <<<"${which[*]}"
 
 need=()

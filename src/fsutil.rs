@@ -30,7 +30,45 @@ pub fn sync_file(path: &Path) -> io::Result<()> {
 /// [`fsync_dir`] of the folder (Windows: written through at once), retrying briefly while
 /// another program (antivirus, a sync client) holds either file.
 pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(test)]
+    if faults::refused(to) {
+        return Err(io::Error::other("a rename refused by the test"));
+    }
     crate::platform::rename_replacing(from, to)
+}
+
+/// Test-only failure point: renames on this thread onto chosen names fail, as a rename held
+/// up by another program does on Windows.
+#[cfg(test)]
+pub(crate) mod faults {
+    use std::cell::RefCell;
+    use std::path::Path;
+
+    thread_local! {
+        static REFUSED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Until it is dropped, renames onto a file whose name starts with `prefix` fail.
+    pub(crate) struct RefuseRenames;
+
+    impl Drop for RefuseRenames {
+        fn drop(&mut self) {
+            REFUSED.with(|r| r.borrow_mut().clear());
+        }
+    }
+
+    pub(crate) fn refuse_renames_to(prefix: &str) -> RefuseRenames {
+        REFUSED.with(|r| r.borrow_mut().push(prefix.to_string()));
+        RefuseRenames
+    }
+
+    pub(super) fn refused(to: &Path) -> bool {
+        let name = to
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        REFUSED.with(|r| r.borrow().iter().any(|p| name.starts_with(p.as_str())))
+    }
 }
 
 /// Removes a file, retrying briefly while another program holds it (Windows).

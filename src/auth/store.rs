@@ -86,7 +86,8 @@ impl AuthStore {
         };
         let conn = Connection::open(&path).map_err(open)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(open)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        // FULL: a logout or an ended session is on disk before the page says so.
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
             .map_err(open)?;
         conn.execute_batch(SCHEMA).map_err(open)?;
         crate::fsutil::make_owner_only(&path).map_err(StoreError::Private)?;
@@ -151,11 +152,17 @@ impl AuthStore {
         Ok(n > 0)
     }
 
+    /// Moves `last_seen` on (every page view). Not flushed at once: losing it in a power cut
+    /// only ends the session sooner, and a flush per page view would slow every page.
     pub fn touch(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn().execute(
+        let conn = self.conn();
+        conn.execute_batch("PRAGMA synchronous=NORMAL")?;
+        let touched = conn.execute(
             "UPDATE sessions SET last_seen = ?2 WHERE key_hash = ?1",
             params![hash_key(key), millis(now)],
-        )?;
+        );
+        conn.execute_batch("PRAGMA synchronous=FULL")?;
+        touched?;
         Ok(())
     }
 

@@ -49,8 +49,9 @@ Option B - by copying a file (no command needed):
 3. Copy that file into the data folder, next to {db}.
 4. Rename the old {db} to {db}.broken (keep it, just in case).
 5. Rename your copy to {db}.
-6. Delete {db}-wal and {db}-shm if they are there.
-   (They belong to the old data; with them the copy would not open.)
+6. Delete {db}-wal, {db}-shm and {db}-journal if they are there.
+   (They belong to the old data; left beside the copy they would stop it
+   from opening, or damage it.)
 7. Start Backroom again and check your data.
 
 Option C - on a new computer, or from a file or an off-site copy:

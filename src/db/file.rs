@@ -20,6 +20,31 @@ pub fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
     )
 }
 
+/// Lets SQLite finish what a crash left in a database file nobody else has open: a hot
+/// `-journal` is rolled back (SQLite does that on the first read) and a `-wal` is copied into
+/// the file. Afterwards the file alone holds every committed change, so its journal files can
+/// go without losing anything.
+pub fn settle_file(path: &Path) -> rusqlite::Result<()> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                Some("the -wal could not be copied into the database completely".into()),
+            ));
+        }
+    }
+    conn.close().map_err(|(_, e)| e)
+}
+
 /// The `file:` URI SQLite needs for `path` on this system.
 pub fn sqlite_uri(path: &Path) -> String {
     uri_for(&path.to_string_lossy(), cfg!(windows))

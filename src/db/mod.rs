@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use exclusive::Exclusive;
-pub use file::{check_integrity, open_immutable, sqlite_uri, table_row_counts, user_version};
+pub use file::{
+    check_integrity, open_immutable, settle_file, sqlite_uri, table_row_counts, user_version,
+};
 pub use migrations::SCHEMA_VERSION;
 pub use pool::{CountedConnection, CountingManager, Db, DbOptions, use_lock_path};
 

@@ -1,7 +1,9 @@
 //! The emergency kit: a plain text page with the secret key, where the copies are, and how to
 //! get the data back in plain words, with Backroom or with the standard `age` and `zstd`
 //! tools. Every line but the key lines starts with `#`, so the kit file itself is an age
-//! identity file: `age -d -i kit.txt COPY | zstd -d > business_data.db` works as written.
+//! identity file: `age -d -i kit.txt -o NAME.db.zst NAME.db.zst.age` works as written. The
+//! steps use no pipes or redirection: Windows PowerShell 5.1 re-encodes binary data sent
+//! through `|` or `>`, which would damage the database.
 
 use age::secrecy::ExposeSecret;
 use chrono::{DateTime, Utc};
@@ -85,11 +87,24 @@ pub fn text(keys: &Keyring, targets: &[Target], data_dir: &str, now: DateTime<Ut
         "     backroom restore --file NAME.db.zst.age --key backroom-emergency-kit.txt",
         "",
         "TO GET THE DATA BACK WITHOUT BACKROOM (the free tools age and zstd)",
-        "  1. Save this kit as kit.txt, exactly as it is.",
-        "  2. Copy the newest NAME.db.zst.age from the target next to it.",
-        "  3. Run:",
-        "       age -d -i kit.txt NAME.db.zst.age | zstd -d > business_data.db",
-        "  4. business_data.db is an ordinary SQLite database: open it with sqlite3 or",
+        "  1. Make a new folder. Save this kit in it as kit.txt, exactly as it is.",
+        "  2. Copy the newest NAME.db.zst.age and its NAME.json from the target there.",
+        "  3. Open a terminal in that folder (on Windows: Command Prompt or PowerShell)",
+        "     and type these two commands exactly as written, with the copy's name",
+        "     instead of NAME:",
+        "       age -d -i kit.txt -o NAME.db.zst NAME.db.zst.age",
+        "       zstd -d NAME.db.zst -o business_data.db",
+        "     (Two separate commands on purpose: joined with | or >, Windows",
+        "     PowerShell would damage the data.)",
+        "  4. Check the result: this command shows its checksum, a long row of letters",
+        "     and digits (type the one for your computer):",
+        "       on Windows:  certutil -hashfile business_data.db SHA256",
+        "       on Linux:    sha256sum business_data.db",
+        "       on a Mac:    shasum -a 256 business_data.db",
+        "     It must be the same as the one after \"plain_sha256\" in NAME.json (capital",
+        "     or small letters do not matter). If not, the file is damaged: delete",
+        "     business_data.db and NAME.db.zst and start again with the copy before.",
+        "  5. business_data.db is an ordinary SQLite database: open it with sqlite3 or",
         "     DB Browser for SQLite, or put it next to Backroom and start Backroom.",
     ] {
         p.say(l);
@@ -140,7 +155,14 @@ mod tests {
         );
         assert!(kit.contains("bucket shop at https://s3.example.com"));
         assert!(kit.contains("folder /media/usb"));
-        assert!(kit.contains("age -d -i kit.txt NAME.db.zst.age | zstd -d > business_data.db"));
+        assert!(kit.contains("age -d -i kit.txt -o NAME.db.zst NAME.db.zst.age\n"));
+        assert!(kit.contains("zstd -d NAME.db.zst -o business_data.db\n"));
+        assert!(kit.contains("certutil -hashfile business_data.db SHA256\n"));
+        assert!(kit.contains("sha256sum business_data.db\n"));
+        // No command line pipes or redirects binary data (PowerShell 5.1 would damage it).
+        for l in kit.lines().filter(|l| l.contains("business_data.db")) {
+            assert!(!l.contains(" | ") && !l.contains(" > "), "{l}");
+        }
         let back = Keyring::from_kit(&kit).unwrap();
         assert_eq!(back.keys().len(), 2);
     }

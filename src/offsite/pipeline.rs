@@ -2,7 +2,8 @@
 //! streaming pass with bounded memory, hashing both the plain file and the object on the way.
 //!
 //! A copy is `zstd -3` compressed and then encrypted with age to an X25519 recipient, so the
-//! standard tools open it: `age -d -i kit.txt FILE | zstd -d > business_data.db`.
+//! standard tools open it: `age -d -i kit.txt -o FILE.zst FILE`, then
+//! `zstd -d FILE.zst -o business_data.db`.
 
 use std::io::{self, Read, Write};
 

@@ -7,6 +7,7 @@ mod browser;
 mod business;
 mod corrupt;
 mod counter;
+mod durability;
 mod faults;
 mod garage;
 mod history;

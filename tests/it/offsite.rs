@@ -75,22 +75,68 @@ fn tool(name: &str) -> PathBuf {
     path
 }
 
-/// Follows the kit's standard-tool recovery exactly: `age -d -i kit.txt FILE | zstd -d > out`.
-fn recover_with_standard_tools(kit: &str, object: &Path, work: &Path) -> PathBuf {
-    let kit_path = work.join("kit.txt");
-    std::fs::write(&kit_path, kit).unwrap();
-    let out = work.join("business_data.db");
-    let script = format!(
-        "{} -d -i {} {} | {} -d > {}",
-        tool("age").display(),
-        kit_path.display(),
-        object.display(),
-        tool("zstd").display(),
-        out.display()
-    );
-    let status = Command::new("sh").arg("-c").arg(&script).status().unwrap();
-    assert!(status.success(), "{script}");
-    out
+/// The kit's commands for the standard tools, word by word as written, with `copy` for NAME:
+/// the lines of its "without Backroom" part that start with a tool (after "on Linux:").
+fn kit_commands(kit: &str, copy: &str) -> Vec<Vec<String>> {
+    let part = kit
+        .split("WITHOUT BACKROOM")
+        .nth(1)
+        .expect("the kit's standard-tool part");
+    part.lines()
+        .map(|l| l.trim_start_matches('#').trim())
+        .map(|l| l.strip_prefix("on Linux:").map_or(l, str::trim))
+        .filter(|l| {
+            ["age ", "zstd ", "sha256sum "]
+                .iter()
+                .any(|t| l.starts_with(t))
+        })
+        .map(|l| {
+            l.replace("NAME", copy)
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+/// Follows the kit's standard-tool recovery literally in a new folder: the kit saved as
+/// kit.txt, the copy and its manifest beside it, then each command as written, run without a
+/// shell (no pipes, no redirection). Returns the recovered file and what the check printed.
+fn recover_with_standard_tools(
+    kit: &str,
+    target: &Path,
+    copy: &str,
+    work: &Path,
+) -> (PathBuf, String) {
+    std::fs::write(work.join("kit.txt"), kit).unwrap();
+    for file in [format!("{copy}.db.zst.age"), format!("{copy}.json")] {
+        std::fs::copy(target.join(&file), work.join(&file)).unwrap();
+    }
+    let commands = kit_commands(kit, copy);
+    let tools: Vec<&str> = commands.iter().map(|c| c[0].as_str()).collect();
+    assert_eq!(tools, ["age", "zstd", "sha256sum"], "{kit}");
+    let mut printed = String::new();
+    for words in &commands {
+        assert!(
+            !words
+                .iter()
+                .any(|w| ["|", ">", ">>", "<"].contains(&w.as_str())),
+            "no pipes or redirection: {words:?}"
+        );
+        let out = Command::new(tool(&words[0]))
+            .args(&words[1..])
+            .current_dir(work)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{words:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    }
+    (work.join("business_data.db"), printed)
 }
 
 #[test]
@@ -173,13 +219,21 @@ fn a_super_admin_sets_up_a_folder_target_and_the_kit_opens_the_copy_with_standar
     );
     assert!(
         kit.body
-            .contains("age -d -i kit.txt NAME.db.zst.age | zstd -d > business_data.db")
+            .contains("age -d -i kit.txt -o NAME.db.zst NAME.db.zst.age\n")
     );
     let work = tempfile::tempdir().unwrap();
-    let recovered = recover_with_standard_tools(&kit.body, &object, work.path());
+    let (recovered, checked) =
+        recover_with_standard_tools(&kit.body, target.path(), &copy, work.path());
+    let plain_sha256 = manifest["plain_sha256"].as_str().unwrap();
+    // The kit's check prints the manifest's checksum, and it is the file's.
+    assert_eq!(
+        checked.split_whitespace().next(),
+        Some(plain_sha256),
+        "{checked}"
+    );
     assert_eq!(
         backroom::backup::copy::sha256_file(&recovered).unwrap().0,
-        manifest["plain_sha256"].as_str().unwrap()
+        plain_sha256
     );
     let conn = rusqlite::Connection::open(&recovered).unwrap();
     let name: String = conn

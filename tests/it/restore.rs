@@ -472,6 +472,26 @@ fn cli_restore_latest_recovers_a_database_that_will_not_open() {
     );
 }
 
+/// Writes to `journal` the hot journal a crash leaves in the middle of a big transaction on
+/// a copy of `db` (pages already written into the file, their originals in the journal).
+fn hot_journal_of(db: &Path, journal: &Path) {
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join("w.db");
+    std::fs::copy(db, &copy).unwrap();
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    conn.query_row("PRAGMA journal_mode=DELETE", [], |r| r.get::<_, String>(0))
+        .unwrap();
+    conn.execute_batch(
+        "PRAGMA cache_size=2; BEGIN;
+         INSERT INTO customers (name, created_at, updated_at)
+           WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+           SELECT hex(randomblob(100)), 'x', 'x' FROM n;",
+    )
+    .unwrap();
+    std::fs::copy(work.path().join("w.db-journal"), journal).unwrap();
+    conn.execute_batch("ROLLBACK").unwrap();
+}
+
 #[test]
 fn the_recovery_note_procedure_works_when_followed_literally() {
     let mut app = spawn_app();
@@ -484,7 +504,14 @@ fn the_recovery_note_procedure_works_when_followed_literally() {
     let note = std::fs::read_to_string(app.backups_dir().join("RECOVERY.txt")).unwrap();
     assert!(note.contains(&backup), "the note names the newest backup");
     assert!(note.contains("business_data.db-wal") && note.contains("business_data.db-shm"));
+    assert!(note.contains("business_data.db-journal"));
     assert!(note.contains("backroom restore --latest"));
+    // A hot rollback journal of the live file (a crash while it was out of WAL mode): rolled
+    // back onto the copy, it would damage it.
+    hot_journal_of(
+        &app.db_path(),
+        &app.data_dir().join("business_data.db-journal"),
+    );
     // Simulate a live database that is damaged, with a leftover journal.
     std::fs::write(app.db_path(), b"garbage").unwrap();
     std::fs::write(
@@ -497,12 +524,13 @@ fn the_recovery_note_procedure_works_when_followed_literally() {
         vec![2u8; 32_768],
     )
     .unwrap();
-    // Steps 3-6: copy the newest backup next to the data file, rename it, delete the two files.
+    // Steps 3-6: copy the newest backup next to the data file, rename it, delete the three files.
     let copy = app.data_dir().join("copy of backup.db");
     std::fs::copy(app.backups_dir().join(&backup), &copy).unwrap();
     std::fs::rename(&copy, app.db_path()).unwrap();
-    std::fs::remove_file(app.data_dir().join("business_data.db-wal")).unwrap();
-    std::fs::remove_file(app.data_dir().join("business_data.db-shm")).unwrap();
+    for suffix in ["-wal", "-shm", "-journal"] {
+        std::fs::remove_file(app.data_dir().join(format!("business_data.db{suffix}"))).unwrap();
+    }
     // Step 7: start the app.
     app.restart();
     let boss = app.client();

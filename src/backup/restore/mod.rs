@@ -99,20 +99,32 @@ fn unique_name(dir: &Path, kind: BackupKind, at: NaiveDateTime) -> String {
     catalog::unused_name(dir, kind, at, "")
 }
 
-/// Removes `business_data.db-wal` and `-shm`. Only call when nothing has the file open.
-/// The `-wal` is emptied and flushed first: where a deletion is not durable at once (Windows
-/// has no directory fsync), a crash must not bring back an old journal beside new data.
+/// The files SQLite keeps beside a database; a restore never leaves the old ones beside the
+/// new data (SQLite would replay an old `-wal`, or roll an old `-journal` back, onto it).
+const JOURNAL_SUFFIXES: [&str; 3] = ["-journal", "-wal", "-shm"];
+
+/// Removes `business_data.db-journal`, `-wal` and `-shm`. Only call when nothing has the file
+/// open and it holds every committed change itself (checkpointed, or settled with
+/// [`crate::db::settle_file`]). A journal is emptied and flushed first: where a deletion is not
+/// durable at once (Windows has no directory fsync), a crash must not bring back an old
+/// journal beside new data.
 fn remove_journal_files(paths: &Paths) -> Result<(), BackupError> {
-    for suffix in ["-wal", "-shm"] {
+    for suffix in JOURNAL_SUFFIXES {
         let path = paths.db_sidecar(suffix);
-        if suffix == "-wal" {
+        if suffix != "-shm" {
             match std::fs::OpenOptions::new().write(true).open(&path) {
                 Ok(file) => file
                     .set_len(0)
                     .and_then(|()| crate::platform::flush_file(&file))
-                    .map_err(BackupError::io("cannot empty the old -wal file"))?,
+                    .map_err(BackupError::io(format!(
+                        "cannot empty the old {suffix} file"
+                    )))?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(BackupError::io("cannot open the old -wal file")(e)),
+                Err(e) => {
+                    return Err(BackupError::io(format!(
+                        "cannot open the old {suffix} file"
+                    ))(e));
+                }
             }
         }
         match fsutil::remove_file(&path) {

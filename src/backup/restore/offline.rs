@@ -7,8 +7,8 @@ use std::time::Instant;
 use super::accounts::{self, Account};
 use super::prepare::{PrepareError, prepare};
 use super::{
-    Accounts, RestoreOptions, RestoreReport, SAFETY_PARTIAL_PREFIX, copy_complete,
-    emergency_candidates, swap_into_place, unique_name,
+    Accounts, RESTORE_TEMP_PREFIX, RestoreOptions, RestoreReport, SAFETY_PARTIAL_PREFIX, SwapError,
+    copy_complete, emergency_candidates, swap_into_place, unique_name,
 };
 use crate::backup::catalog::{self, BackupEntry};
 use crate::backup::names::BackupKind;
@@ -26,8 +26,8 @@ pub enum OfflineTarget {
     Named(String),
 }
 
-/// Keeps a raw copy of the current database (`broken_*.db`, with its `-wal`) in the backup
-/// folder; returns its name, or `None` when there is no database.
+/// Keeps a raw copy of the current database (`broken_*.db`, with its `-journal` and `-wal`)
+/// in the backup folder; returns its name, or `None` when there is no database.
 fn keep_raw_copy(paths: &Paths) -> Result<Option<String>, BackupError> {
     if !paths.db.exists() {
         return Ok(None);
@@ -40,19 +40,70 @@ fn keep_raw_copy(paths: &Paths) -> Result<Option<String>, BackupError> {
             fsutil::random_hex(8)
         ))
     };
-    let wal = paths.db_sidecar("-wal");
-    if wal.exists() {
-        // The -wal first: once the .db appears, its journal is already beside it.
-        let mut dest_wal = dest.as_os_str().to_owned();
-        dest_wal.push("-wal");
-        copy_complete(&wal, &PathBuf::from(dest_wal), &partial(".db-wal")).map_err(
-            BackupError::io("cannot keep a copy of the current -wal file"),
-        )?;
+    // The journals first: once the .db appears, they are already beside it (SQLite opening
+    // the copy then finishes it as it would have finished the live file).
+    for suffix in ["-journal", "-wal"] {
+        let journal = paths.db_sidecar(suffix);
+        if journal.exists() {
+            copy_complete(
+                &journal,
+                &sidecar_of(&dest, suffix),
+                &partial(&format!(".db{suffix}")),
+            )
+            .map_err(BackupError::io(format!(
+                "cannot keep a copy of the current {suffix} file"
+            )))?;
+        }
     }
     copy_complete(&paths.db, &dest, &partial(".db")).map_err(BackupError::io(
         "cannot keep a copy of the current database",
     ))?;
     Ok(Some(name))
+}
+
+fn sidecar_of(db: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Lets SQLite finish the live file (roll back a hot `-journal`, copy the `-wal` in), so the
+/// swap's emptying of the journals loses nothing even if the swap then fails. False when
+/// SQLite cannot (a broken file): its journals then only live on in the raw copy.
+fn settle_live_file(paths: &Paths, log: &BackupLog) -> bool {
+    if !paths.db.exists() {
+        return true;
+    }
+    match db::settle_file(&paths.db) {
+        Ok(()) => true,
+        Err(e) => {
+            log.warning(&format!(
+                "Restore from the command line: the current database could not be finished by SQLite before the swap ({e})"
+            ));
+            false
+        }
+    }
+}
+
+/// After a swap that did not happen on a file SQLite could not settle: its journals go back
+/// beside it from the raw copy, so the live data is exactly as before.
+fn put_journals_back(paths: &Paths, raw_copy: &str, log: &BackupLog) {
+    for suffix in ["-journal", "-wal"] {
+        let kept = sidecar_of(&paths.backups.join(raw_copy), suffix);
+        if !kept.exists() {
+            continue;
+        }
+        let partial = paths.data_dir.join(format!(
+            "{RESTORE_TEMP_PREFIX}{}.db{suffix}",
+            fsutil::random_hex(8)
+        ));
+        if let Err(e) = copy_complete(&kept, &paths.db_sidecar(suffix), &partial) {
+            log.error(&format!(
+                "Cannot put the {suffix} file back beside the current database; a copy is {}: {e}",
+                kept.display()
+            ));
+        }
+    }
 }
 
 /// Today's accounts, or why they cannot be read (a broken database).
@@ -122,7 +173,9 @@ pub fn restore_offline(
         return Err(BackupError::NoGoodBackup { skipped });
     };
 
+    let log = BackupLog::new(&paths.backups);
     let broken_name = keep_raw_copy(paths)?;
+    let settled = settle_live_file(paths, &log);
     // Read after the raw copy is safe: opening the file may touch its -shm.
     let (today, accounts_not_kept) = match read_today(paths) {
         Ok(today) => (Some(today), None),
@@ -134,7 +187,16 @@ pub fn restore_offline(
         ),
     };
     let carried = accounts::carry_into(&prepared.temp.path, today.as_deref(), options.accounts)?;
-    swap_into_place(paths, &mut prepared.temp, "cannot put the backup in place")?;
+    match swap_into_place(paths, &mut prepared.temp, "cannot put the backup in place") {
+        Ok(()) => {}
+        Err(SwapError::NotSwapped(e)) => {
+            if !settled && let Some(raw_copy) = &broken_name {
+                put_journals_back(paths, raw_copy, &log);
+            }
+            return Err(e);
+        }
+        Err(SwapError::NotFlushed(e)) => return Err(e),
+    }
     drop(users);
     // Opening runs the migrations (older backups) and proves the result opens.
     let db = Db::open(&paths.db, DbOptions::CLI)?;
@@ -159,7 +221,6 @@ pub fn restore_offline(
         accounts_kept: carried.kept,
         changed_user_ids: carried.changed_user_ids,
     };
-    let log = BackupLog::new(&paths.backups);
     for (name, reason) in &report.skipped {
         log.warning(&format!("Restore --latest skipped {name}: {reason}"));
     }

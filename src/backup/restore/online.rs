@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Local, Utc};
-
 use super::accounts::{self, Carried};
 use super::prepare::{PrepareError, Prepared, prepare};
 use super::{
@@ -397,44 +395,5 @@ impl BackupEngine {
             ));
         }
         Ok(())
-    }
-
-    /// After a crash in the middle of a restore: a safety link that is no longer the live
-    /// file holds the pre-restore data, so it becomes a named safety backup (dated by the
-    /// file); one that is still the live file is just a second name for it and is removed.
-    pub(crate) fn rescue_safety_temps(&self) {
-        let backups = self.backups_dir().to_path_buf();
-        let Ok(read) = std::fs::read_dir(&backups) else {
-            return;
-        };
-        for item in read.filter_map(Result::ok) {
-            let name = item.file_name().to_string_lossy().into_owned();
-            if !name.starts_with(SAFETY_TEMP_PREFIX) {
-                continue;
-            }
-            let path = item.path();
-            // Only a file that is provably the live one (same volume and file id) is a mere
-            // second name; anything else may be the only copy of the data before a restore.
-            if same_file::is_same_file(&path, &self.paths().db).unwrap_or(false) {
-                if let Err(e) = fsutil::remove_file(&path) {
-                    tracing::warn!("cannot remove the leftover link {name}: {e}");
-                }
-                continue;
-            }
-            let when = std::fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .map(DateTime::<Utc>::from)
-                .unwrap_or_else(|_| self.clock.now());
-            let local = when.with_timezone(&Local).naive_local();
-            let final_name = unique_name(&backups, BackupKind::PreRestore, local);
-            if fsutil::rename(&path, &backups.join(&final_name)).is_ok() {
-                if let Err(e) = fsutil::fsync_dir(&backups) {
-                    tracing::warn!("cannot flush the backup folder: {e}");
-                }
-                self.log().warning(&format!(
-                    "Kept the safety backup of an interrupted restore as {final_name}"
-                ));
-            }
-        }
     }
 }

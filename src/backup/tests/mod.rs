@@ -2,6 +2,7 @@
 
 mod accounts;
 mod clock;
+mod crash;
 mod create;
 mod keep;
 mod restore;
