@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::InterruptHandle;
 use serde::Serialize;
 
+use super::coverage::Coverage;
 use super::{BackupEngine, BackupError, lock};
 use crate::db;
 use crate::timefmt;
@@ -72,6 +73,8 @@ pub struct HealthState {
     running: Mutex<Vec<(u64, InterruptHandle)>>,
     next_id: AtomicU64,
     quick_running: AtomicBool,
+    /// The change markers of backup files, read once per file.
+    pub(super) markers: super::coverage::Markers,
 }
 
 /// Interrupts long checks on the live database (a restore must not wait an hour for one).
@@ -275,6 +278,23 @@ impl BackupEngine {
                 ),
                 last_backup: None,
             },
+        };
+        // Never "protected" for changes that are in no backup.
+        let health = match self.coverage(&entries) {
+            Coverage::ChangedSince {
+                shop_in_no_backup: true,
+            } => amber(format!(
+                "Your shop's data is in no backup yet: the last backup ({}) was made before it. Create a backup on the Database Backup page",
+                timefmt::ago(newest.created_at(), now)
+            )),
+            Coverage::ChangedSince { .. } if health.level == HealthLevel::Green => Health {
+                message: format!(
+                    "Last backup {}; changes made since then are in no backup until the next one",
+                    timefmt::ago(newest.created_at(), now)
+                ),
+                ..health
+            },
+            _ => health,
         };
         Health {
             last_backup: made,

@@ -70,6 +70,11 @@ pub struct Cli {
     #[arg(long, global = true, hide = true)]
     pub no_window: bool,
 
+    /// When business_data.db is missing although backups exist: start over with an empty
+    /// shop instead of the page that brings the data back (the backups are kept)
+    #[arg(long, global = true)]
+    pub new_empty_shop: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -269,6 +274,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let mut opts = ServeOptions::new(cli.data_dir, cli.bind, cli.port);
             opts.interval_override = cli.backup_interval_secs.map(Duration::from_secs);
+            opts.new_empty_shop = cli.new_empty_shop;
             if let Some(ms) = cli.offsite_poll_ms {
                 opts.offsite.poll = Duration::from_millis(ms);
             }

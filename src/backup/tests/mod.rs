@@ -2,6 +2,7 @@
 
 mod accounts;
 mod clock;
+mod coverage;
 mod create;
 mod keep;
 mod restore;
