@@ -80,11 +80,10 @@ pub fn read_marker(conn: &Connection) -> rusqlite::Result<Option<String>> {
 /// Whether the database holds any shop records (cheap: one probe per table).
 pub fn has_shop_records(conn: &Connection) -> rusqlite::Result<bool> {
     for table in SHOP_TABLES {
-        let any: bool = conn.query_row(
-            &format!("SELECT EXISTS (SELECT 1 FROM {table})"),
-            [],
-            |r| r.get(0),
-        )?;
+        let any: bool =
+            conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
+                r.get(0)
+            })?;
         if any {
             return Ok(true);
         }
@@ -116,9 +115,12 @@ pub fn shop_backup_exists(entries: &[BackupEntry]) -> bool {
     })
 }
 
-/// Markers read from backup files, by name, with the size and time they were read at.
+/// A backup file's marker and the size and modification time it was read at.
+type Read = (u64, Option<i64>, Option<String>);
+
+/// Markers read from backup files, by name.
 #[derive(Default)]
-pub struct Markers(Mutex<HashMap<String, (u64, Option<i64>, Option<String>)>>);
+pub struct Markers(Mutex<HashMap<String, Read>>);
 
 impl Markers {
     fn of(&self, entry: &BackupEntry) -> Option<String> {
@@ -129,10 +131,7 @@ impl Markers {
             return marker.clone();
         }
         let marker = read_file_marker(&entry.path);
-        lock(&self.0).insert(
-            entry.file_name.clone(),
-            (stamp.0, stamp.1, marker.clone()),
-        );
+        lock(&self.0).insert(entry.file_name.clone(), (stamp.0, stamp.1, marker.clone()));
         marker
     }
 }
@@ -159,9 +158,8 @@ impl BackupEngine {
         let Ok(db) = self.live_db() else {
             return Coverage::Unknown;
         };
-        let live = db.with_conn(|c| {
-            Ok::<_, crate::db::DbError>((read_marker(c)?, has_shop_records(c)?))
-        });
+        let live =
+            db.with_conn(|c| Ok::<_, crate::db::DbError>((read_marker(c)?, has_shop_records(c)?)));
         let Ok((Some(live), live_has_shop)) = live else {
             return Coverage::Unknown;
         };

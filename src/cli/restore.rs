@@ -47,8 +47,11 @@ pub(super) fn restore_command(
     if from_elsewhere {
         // What was brought in is not a regular backup: back the data up as one.
         let settings = crate::config::Settings::load(&paths.settings)?;
-        let entry = crate::backup::restore::backup_after_bringing_in(&paths, settings, "command line")
-            .context("the data is restored, but backing it up failed; run `backroom backup create`")?;
+        let entry =
+            crate::backup::restore::backup_after_bringing_in(&paths, settings, "command line")
+                .context(
+                    "the data is restored, but backing it up failed; run `backroom backup create`",
+                )?;
         println!("Backed it up as {}.", entry.file_name);
     }
     let _ = std::io::stdout().flush();

@@ -37,8 +37,10 @@ pub fn data_missing(paths: &Paths) -> Result<Option<Evidence>, StartError> {
     if paths.db.exists() {
         return Ok(None);
     }
-    let backups = catalog::list(&paths.backups)
-        .map_err(StartError::io(format!("cannot read {}", paths.backups.display())))?;
+    let backups = catalog::list(&paths.backups).map_err(StartError::io(format!(
+        "cannot read {}",
+        paths.backups.display()
+    )))?;
     let targets = Settings::load(&paths.settings)?.offsite.targets;
     if backups.is_empty() && targets.is_empty() {
         return Ok(None);
@@ -100,10 +102,7 @@ impl Missing {
 
     /// Runs `work` without this server's lock on the data folder (the offline restore takes
     /// it itself); takes it back when the work failed.
-    fn unlocked<T>(
-        &self,
-        work: impl FnOnce() -> Result<T, RescueError>,
-    ) -> Result<T, RescueError> {
+    fn unlocked<T>(&self, work: impl FnOnce() -> Result<T, RescueError>) -> Result<T, RescueError> {
         drop(lock(&self.lock).take());
         let result = work();
         if result.is_err()

@@ -20,8 +20,8 @@ use crate::clock::SharedClock;
 use crate::config::Paths;
 use crate::web as app;
 pub use error::StartError;
-pub use open::{Backroom, backup_before_upgrade};
 use open::shutdown;
+pub use open::{Backroom, backup_before_upgrade};
 
 /// How to run the server.
 #[derive(Debug, Clone)]

@@ -166,7 +166,9 @@ pub(super) fn prepare_with(
         );
         // The startup backup would replace the one holding the old shop with the empty one.
         let old_startup = paths.backups.join(crate::backup::names::STARTUP_NAME);
-        (!old_startup.exists()).then(|| start_startup_backup(&engine)).flatten()
+        (!old_startup.exists())
+            .then(|| start_startup_backup(&engine))
+            .flatten()
     } else {
         start_startup_backup(&engine)
     };

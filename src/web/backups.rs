@@ -117,11 +117,13 @@ pub async fn restore(
         {
             // Data brought in is not a regular backup: back it up as one (emergency restore
             // would otherwise pass it over).
-            let request = crate::backup::CreateRequest::manual("brought back on this computer", &who);
+            let request =
+                crate::backup::CreateRequest::manual("brought back on this computer", &who);
             if let Err(e) = engine.create_when_free(&request, std::time::Duration::from_secs(60)) {
-                engine
-                    .log()
-                    .warning(&format!("The backup after restoring {} failed: {e}", report.restored));
+                engine.log().warning(&format!(
+                    "The backup after restoring {} failed: {e}",
+                    report.restored
+                ));
             }
         }
         for id in &report.changed_user_ids {

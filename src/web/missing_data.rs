@@ -41,7 +41,10 @@ pub fn build(
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/missing-data/restore", web::post().to(restore))
         .route("/missing-data/offsite", web::post().to(offsite))
-        .route("/missing-data/new-empty-shop", web::post().to(new_empty_shop))
+        .route(
+            "/missing-data/new-empty-shop",
+            web::post().to(new_empty_shop),
+        )
         .default_service(web::to(page))
 }
 
@@ -209,13 +212,7 @@ async fn attempt(
     let target = form.into_inner().target;
     match web::block(move || work(&m, &target)).await? {
         Ok(report) => restored(&missing, &report),
-        Err(problem) => {
-            render_page(
-                missing,
-                Some(format!("Nothing was changed: {problem}")),
-            )
-            .await
-        }
+        Err(problem) => render_page(missing, Some(format!("Nothing was changed: {problem}"))).await,
     }
 }
 

@@ -61,7 +61,11 @@ fn a_missing_data_file_starts_into_the_page_that_brings_the_newest_backup_back()
     let client = app.client();
     let page = client.get("/");
     assert_eq!(page.status, 503, "{}", page.body);
-    assert!(page.body.contains("The data file is missing"), "{}", page.body);
+    assert!(
+        page.body.contains("The data file is missing"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains(&manual), "offers the newest good backup");
     assert!(page.body.contains("backroom restore --latest"));
     assert!(page.body.contains("Start over with an empty shop"));
@@ -76,7 +80,11 @@ fn a_missing_data_file_starts_into_the_page_that_brings_the_newest_backup_back()
     let forged = client.post_form_raw("/missing-data/restore", &[("token", "guess")]);
     assert_eq!(forged.status, 403);
     assert!(!app.db_path().exists());
-    assert_eq!(hash_folder(&backups), before, "nothing in database_backups/ changed");
+    assert_eq!(
+        hash_folder(&backups),
+        before,
+        "nothing in database_backups/ changed"
+    );
 
     let token = extract_csrf(&page.body).unwrap();
     let res = client.post_form_raw("/missing-data/restore", &[("token", &token)]);
@@ -139,10 +147,21 @@ fn the_console_names_restore_latest_and_new_empty_shop_is_a_flag() {
     assert_eq!(get(&server.url, "/").status, 503);
     server.signal(libc::SIGTERM);
     let status = server.wait_exit(Duration::from_secs(30)).unwrap();
-    assert!(!status.success(), "stopping without the data is not a success");
-    assert!(server.errors().contains("restore --latest"), "{}", server.errors());
+    assert!(
+        !status.success(),
+        "stopping without the data is not a success"
+    );
+    assert!(
+        server.errors().contains("restore --latest"),
+        "{}",
+        server.errors()
+    );
     assert!(!dir.path().join("business_data.db").exists());
-    assert_eq!(hash_folder(&backups), before, "nothing in database_backups/ changed");
+    assert_eq!(
+        hash_folder(&backups),
+        before,
+        "nothing in database_backups/ changed"
+    );
 
     // Asked for on the command line: an empty shop, the backups kept.
     let mut cmd = Command::new(binary());
@@ -235,18 +254,30 @@ fn the_first_account_and_its_sample_data_are_backed_up_at_once() {
 
     // A change after it: the line no longer says protected for it.
     client.add_product("NEW-1", "New thing", "1.00", "1");
-    wait_until("the health line to see the change", Duration::from_secs(30), || {
-        client.get("/api/offsite").json()["health"]["message"]
-            .to_string()
-            .contains("in no backup")
-    });
+    wait_until(
+        "the health line to see the change",
+        Duration::from_secs(30),
+        || {
+            client.get("/api/offsite").json()["health"]["message"]
+                .to_string()
+                .contains("in no backup")
+        },
+    );
 }
 
 #[test]
 fn the_command_line_backs_up_sample_data_and_data_brought_in() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_cli(dir.path(), &["demo-data", "--products", "5", "--days", "2"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_cli(
+        dir.path(),
+        &["demo-data", "--products", "5", "--days", "2"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let names = backup_files(&dir.path().join("database_backups"));
     let sample = names
         .iter()
@@ -266,7 +297,11 @@ fn the_command_line_backs_up_sample_data_and_data_brought_in() {
         None,
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("Backed it up as manual_"), "{text}");
 
     // restore --latest now takes that backup, not the empty startup one made after it.

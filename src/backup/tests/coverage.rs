@@ -58,7 +58,8 @@ fn a_shop_whose_only_backup_is_empty_is_amber() {
     let h = health(&f);
     assert_eq!(h.level, HealthLevel::Amber, "{}", h.message);
     assert!(
-        h.message.starts_with("Your shop's data is in no backup yet"),
+        h.message
+            .starts_with("Your shop's data is in no backup yet"),
         "{}",
         h.message
     );
@@ -87,7 +88,10 @@ fn an_empty_backup_is_never_the_emergency_choice_while_one_with_records_exists()
     g.engine
         .db()
         .unwrap()
-        .with_conn(|c| c.execute_batch("DELETE FROM customers").map_err(DbError::from))
+        .with_conn(|c| {
+            c.execute_batch("DELETE FROM customers")
+                .map_err(DbError::from)
+        })
         .unwrap();
     let only = g.make(BackupKind::Manual, "empty");
     let entries = g.engine.list().unwrap();
