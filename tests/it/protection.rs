@@ -131,6 +131,7 @@ fn starting_over_empty_is_a_choice_on_the_page_and_the_backups_are_kept() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn the_console_names_restore_latest_and_new_empty_shop_is_a_flag() {
     let dir = tempfile::tempdir().unwrap();
