@@ -314,6 +314,14 @@ pub(crate) fn open_db(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Pat
 /// Opens the database without changing it (for making a backup).
 pub(crate) fn open_db_as_is(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Paths, Db)> {
     let paths = Paths::resolve(data_dir)?;
+    // Opening would make an empty database in place of the missing one.
+    if crate::server::missing::data_missing(&paths)?.is_some() {
+        anyhow::bail!(
+            "the data file {} is missing, but there are backups of it; nothing was changed. With the server stopped, run `{}`, or start Backroom and choose on its page",
+            paths.db.display(),
+            crate::platform::RESTORE_LATEST_COMMAND
+        );
+    }
     let db = Db::open_unmigrated(&paths.db, DbOptions::CLI).with_context(|| {
         format!(
             "cannot open the database; with the server stopped, `{}` or {} can recover it",

@@ -139,6 +139,16 @@ fn the_console_names_restore_latest_and_new_empty_shop_is_a_flag() {
     let backups = dir.path().join("database_backups");
     let before = hash_folder(&backups);
 
+    // Commands that open the data refuse too (they would make an empty database).
+    let out = run_cli(dir.path(), &["backup", "create"], None);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("restore --latest"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("business_data.db").exists());
+
     let mut server = ServerProcess::start(&binary(), Some(dir.path()), dir.path(), &[]);
     let out = server.output();
     assert!(out.contains("is missing"), "{out}");
