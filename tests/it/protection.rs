@@ -329,3 +329,60 @@ fn the_command_line_backs_up_sample_data_and_data_brought_in() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Restored manual_"), "{text}");
 }
+
+#[test]
+fn the_page_brings_back_the_newest_off_site_copy_when_no_local_backup_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let usb = tempfile::tempdir().unwrap();
+    let mut app = TestApp::in_dir(dir.path());
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    boss.add_product("TEA-1", "Green tea", "3.50", "10");
+    assert_eq!(
+        boss.post_form("/backup/create", &[("description", "with the tea")])
+            .status,
+        303
+    );
+    app.protect_off_site(usb.path());
+    wait_until("the copy of the tea", Duration::from_secs(60), || {
+        std::fs::read_dir(usb.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().contains("with_the_tea"))
+    });
+    app.stop();
+    // The disk lost the data file and every local backup; backroom.toml names the target.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("business_data.db{suffix}")));
+    }
+    std::fs::remove_dir_all(app.backups_dir()).unwrap();
+
+    app.restart();
+    let client = app.client();
+    let page = client.get("/");
+    assert_eq!(page.status, 503);
+    assert!(
+        page.body.contains("Bring back the newest copy from usb"),
+        "{}",
+        page.body
+    );
+    let token = extract_csrf(&page.body).unwrap();
+    let res = client.post_form_raw(
+        "/missing-data/offsite",
+        &[("token", &token), ("target", "usb")],
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(res.body.contains("Your data is back"), "{}", res.body);
+    wait_until("the shop", Duration::from_secs(60), || {
+        get(&app.url, "/login").body.contains("name=\"password\"")
+    });
+    assert_eq!(app.query_i64("SELECT count(*) FROM products"), 1);
+    // What came in is backed up as a regular backup.
+    assert!(
+        app.backup_files()
+            .iter()
+            .any(|n| n.starts_with("manual_") && n.contains("brought_back")),
+        "{:?}",
+        app.backup_files()
+    );
+}
