@@ -20,10 +20,10 @@ pub mod pipeline;
 pub mod retention;
 pub mod s3;
 pub mod settings;
-#[cfg(test)]
-mod stale_listing_tests;
 pub mod state;
 mod status;
+#[cfg(test)]
+mod stale_listing_tests;
 pub mod store;
 pub mod transfer;
 mod worker;
