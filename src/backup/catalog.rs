@@ -365,11 +365,14 @@ pub fn newest_usable(entries: &[BackupEntry]) -> Option<&BackupEntry> {
         .find(|e| !matches!(e.state(), BackupState::Failed(_)))
 }
 
-/// What emergency restore will try first: the newest regular backup not known to be bad.
+/// What emergency restore will try first: the newest regular backup not known to be bad,
+/// and not one without shop records while a backup with them exists.
 pub fn emergency_choice(entries: &[BackupEntry]) -> Option<&BackupEntry> {
+    let skip_empty = super::coverage::shop_backup_exists(entries);
     entries
         .iter()
         .filter(|e| e.kind().is_regular())
+        .filter(|e| !(skip_empty && super::coverage::holds_shop_records(e) == Some(false)))
         .find(|e| !matches!(e.state(), BackupState::Failed(_)))
 }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::InterruptHandle;
 use serde::Serialize;
 
+use super::coverage::Coverage;
 use super::{BackupEngine, BackupError, lock};
 use crate::db;
 use crate::timefmt;
@@ -72,6 +73,8 @@ pub struct HealthState {
     running: Mutex<Vec<(u64, InterruptHandle)>>,
     next_id: AtomicU64,
     quick_running: AtomicBool,
+    /// The change markers of backup files, read once per file.
+    pub(super) markers: super::coverage::Markers,
 }
 
 /// Interrupts long checks on the live database (a restore must not wait an hour for one).
@@ -106,6 +109,9 @@ pub struct Health {
     /// When the newest usable backup was made, for lines that add to this one.
     #[serde(skip)]
     pub last_backup: Option<DateTime<Utc>>,
+    /// The live data has changes that are in no backup (the message says so).
+    #[serde(skip)]
+    pub changes_in_no_backup: bool,
 }
 
 impl BackupEngine {
@@ -225,11 +231,13 @@ impl BackupEngine {
             level: HealthLevel::Red,
             message,
             last_backup: None,
+            changes_in_no_backup: false,
         };
         let amber = |message: String| Health {
             level: HealthLevel::Amber,
             message,
             last_backup: None,
+            changes_in_no_backup: false,
         };
         for check in [self.last_quick_check(), self.last_full_check()]
             .into_iter()
@@ -274,7 +282,29 @@ impl BackupEngine {
                     timefmt::ago(newest.created_at(), now)
                 ),
                 last_backup: None,
+                changes_in_no_backup: false,
             },
+        };
+        // Never "protected" for changes that are in no backup.
+        let health = match self.coverage(&entries) {
+            Coverage::ChangedSince {
+                shop_in_no_backup: true,
+            } => Health {
+                changes_in_no_backup: true,
+                ..amber(format!(
+                    "Your shop's data is in no backup yet: the last backup ({}) was made before it. Create a backup on the Database Backup page",
+                    timefmt::ago(newest.created_at(), now)
+                ))
+            },
+            Coverage::ChangedSince { .. } if health.level == HealthLevel::Green => Health {
+                message: format!(
+                    "Last backup {}; changes made since then are in no backup until the next one",
+                    timefmt::ago(newest.created_at(), now)
+                ),
+                changes_in_no_backup: true,
+                ..health
+            },
+            _ => health,
         };
         Health {
             last_backup: made,

@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod copy;
+pub mod coverage;
 mod create;
 mod error;
 pub mod health;

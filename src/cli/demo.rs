@@ -1,14 +1,15 @@
 //! `backroom demo-data`: a shop to try things with.
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 use super::{DemoArgs, open_db};
+use crate::backup::{BackupEngine, CreateRequest};
 
 pub(super) fn demo_command(
     data_dir: Option<&std::path::Path>,
     args: &DemoArgs,
 ) -> anyhow::Result<()> {
-    let (_paths, db) = open_db(data_dir)?;
+    let (paths, db) = open_db(data_dir)?;
     let exists: bool = db.with_conn(|c| {
         c.query_row(
             "SELECT EXISTS (SELECT 1 FROM products WHERE sku LIKE 'DEMO-%')",
@@ -29,10 +30,21 @@ pub(super) fn demo_command(
         .map_err(crate::db::DbError::from)
     })?;
     db.with_conn(|c| crate::business::demo::fill(c, owner, args.products, args.days))?;
-    db.close()?;
     println!(
         "Added {} demo products, their customers and {} days of sales.",
         args.products, args.days
     );
+    // Until backed up, the sample data is in no backup.
+    let settings = crate::config::Settings::load(&paths.settings)?;
+    let engine = BackupEngine::new(
+        paths,
+        db.clone(),
+        std::sync::Arc::new(std::sync::RwLock::new(settings)),
+    );
+    let request = CreateRequest::manual("after adding the sample data", "command line");
+    let made = engine.create_when_free(&request, std::time::Duration::from_secs(120));
+    db.close()?;
+    let entry = made.context("the sample data was added, but backing it up failed")?;
+    println!("Backed it up as {}.", entry.file_name);
     Ok(())
 }

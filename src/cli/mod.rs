@@ -70,6 +70,11 @@ pub struct Cli {
     #[arg(long, global = true, hide = true)]
     pub no_window: bool,
 
+    /// When business_data.db is missing although backups exist: start over with an empty
+    /// shop instead of the page that brings the data back (the backups are kept)
+    #[arg(long, global = true)]
+    pub new_empty_shop: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -269,6 +274,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let mut opts = ServeOptions::new(cli.data_dir, cli.bind, cli.port);
             opts.interval_override = cli.backup_interval_secs.map(Duration::from_secs);
+            opts.new_empty_shop = cli.new_empty_shop;
             if let Some(ms) = cli.offsite_poll_ms {
                 opts.offsite.poll = Duration::from_millis(ms);
             }
@@ -308,6 +314,14 @@ pub(crate) fn open_db(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Pat
 /// Opens the database without changing it (for making a backup).
 pub(crate) fn open_db_as_is(data_dir: Option<&std::path::Path>) -> anyhow::Result<(Paths, Db)> {
     let paths = Paths::resolve(data_dir)?;
+    // Opening would make an empty database in place of the missing one.
+    if crate::server::missing::data_missing(&paths)?.is_some() {
+        anyhow::bail!(
+            "the data file {} is missing, but there are backups of it; nothing was changed. With the server stopped, run `{}`, or start Backroom and choose on its page",
+            paths.db.display(),
+            crate::platform::RESTORE_LATEST_COMMAND
+        );
+    }
     let db = Db::open_unmigrated(&paths.db, DbOptions::CLI).with_context(|| {
         format!(
             "cannot open the database; with the server stopped, `{}` or {} can recover it",

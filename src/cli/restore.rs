@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use anyhow::Context;
+
 use super::RestoreArgs;
 use super::bring_in::{Source, bring_in};
 use crate::backup::restore::{OfflineTarget, RestoreOptions, restore_offline};
@@ -21,6 +23,7 @@ pub(super) fn restore_command(
         }),
         (None, None) => None,
     };
+    let from_elsewhere = source.is_some();
     let target = match (source, &args.name) {
         (Some(source), _) => {
             // Refuse early when the server runs: the file would be added but not restored.
@@ -41,6 +44,16 @@ pub(super) fn restore_command(
         "The previous database file was kept as {}",
         report.safety_backup
     );
+    if from_elsewhere {
+        // What was brought in is not a regular backup: back the data up as one.
+        let settings = crate::config::Settings::load(&paths.settings)?;
+        let entry =
+            crate::backup::restore::backup_after_bringing_in(&paths, settings, "command line")
+                .context(
+                    "the data is restored, but backing it up failed; run `backroom backup create`",
+                )?;
+        println!("Backed it up as {}.", entry.file_name);
+    }
     let _ = std::io::stdout().flush();
     Ok(())
 }

@@ -138,16 +138,22 @@ impl Offsite {
         let status = self.status();
         let (red, amber) = judge(&status, now);
         let last_backup = local.last_backup;
+        let changes_in_no_backup = local.changes_in_no_backup;
         let line = |level, message| Health {
             level,
             message,
             last_backup,
+            changes_in_no_backup,
         };
         if status.targets.iter().all(|t| !t.enabled) && local.level == HealthLevel::Green {
-            let when = local
-                .last_backup
-                .map(|at| format!(" — last backup {}", timefmt::ago(at, now)))
-                .unwrap_or_default();
+            let when = if local.changes_in_no_backup {
+                format!(" — {}", lowercase_first(&local.message))
+            } else {
+                local
+                    .last_backup
+                    .map(|at| format!(" — last backup {}", timefmt::ago(at, now)))
+                    .unwrap_or_default()
+            };
             return line(
                 HealthLevel::Amber,
                 format!(

@@ -20,6 +20,13 @@ pub enum StartError {
     )]
     Database { error: DbError, recovery: PathBuf },
     #[error(
+        "The data file {} is missing and Backroom stopped before it was brought back; nothing was changed. With Backroom stopped, run:\n    {command}\nor start Backroom again and choose on its page, or start over with an empty shop (the backups are kept):\n    {exe} --new-empty-shop",
+        .db.display(),
+        command = crate::platform::RESTORE_LATEST_COMMAND,
+        exe = crate::platform::EXE_COMMAND
+    )]
+    DataMissing { db: PathBuf },
+    #[error(
         "Port {port} is already in use. Stop the program that uses it, or start Backroom on another port with --port {alternative} (or BACKROOM_PORT).{hint}",
         hint = PORT_HINT
     )]

@@ -4,10 +4,12 @@
 //! finish or clean up before the lock is released.
 
 mod error;
+pub mod missing;
 mod open;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -18,8 +20,8 @@ use crate::clock::SharedClock;
 use crate::config::Paths;
 use crate::web as app;
 pub use error::StartError;
+use open::shutdown;
 pub use open::{Backroom, backup_before_upgrade};
-use open::{prepare, shutdown};
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -36,6 +38,9 @@ pub struct ServeOptions {
     pub clock: SharedClock,
     /// How often off-site work runs (tests make it quick).
     pub offsite: crate::offsite::OffsiteOptions,
+    /// Start over with an empty shop when `business_data.db` is missing although backups
+    /// exist (otherwise Backroom starts into the page that brings the data back).
+    pub new_empty_shop: bool,
 }
 
 impl ServeOptions {
@@ -49,6 +54,51 @@ impl ServeOptions {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
             clock: crate::clock::system(),
             offsite: crate::offsite::OffsiteOptions::default(),
+            new_empty_shop: false,
+        }
+    }
+}
+
+/// Stops whichever server runs now: the missing-data page's, then the shop's.
+#[derive(Clone, Default)]
+pub struct Stopper(Arc<Mutex<(Option<ServerHandle>, bool)>>);
+
+impl Stopper {
+    /// Records the running server's handle; `false` when a stop was asked for already.
+    fn set(&self, handle: ServerHandle) -> bool {
+        let mut slot = crate::backup::lock(&self.0);
+        slot.0 = Some(handle);
+        !slot.1
+    }
+
+    fn stopped(&self) -> bool {
+        crate::backup::lock(&self.0).1
+    }
+
+    /// Asks the running server to stop, and any later one not to start serving.
+    async fn stop(&self) {
+        let handle = {
+            let mut slot = crate::backup::lock(&self.0);
+            slot.1 = true;
+            slot.0.clone()
+        };
+        if let Some(handle) = handle {
+            handle.stop(true).await;
+        }
+    }
+}
+
+/// How the server started: the shop, or the page for a missing data file.
+pub enum Started<'a> {
+    Shop(&'a Backroom),
+    Missing(&'a missing::Missing, &'a missing::Evidence),
+}
+
+impl Started<'_> {
+    fn paths(&self) -> &Paths {
+        match self {
+            Started::Shop(b) => &b.paths,
+            Started::Missing(m, _) => &m.paths,
         }
     }
 }
@@ -61,7 +111,7 @@ const CONSOLE_CLOSE_GRACE: Duration = Duration::from_secs(20);
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub paths: Paths,
-    handle: ServerHandle,
+    stopper: Stopper,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -76,10 +126,10 @@ impl RunningServer {
     }
 
     fn stop_inner(&mut self) {
-        let handle = self.handle.clone();
+        let handle = self.stopper.clone();
         // On a thread of its own, so stopping works from inside another async runtime too.
         let stopper =
-            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)));
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop()));
         let _ = stopper.join();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -102,12 +152,12 @@ fn build_server(
     let state = prepared.state.clone();
     let key = prepared.key.clone();
     let listener = prepared.listener.take().ok_or(StartError::ThreadEnded)?;
-    let addr = listener
-        .local_addr()
-        .map_err(StartError::io("cannot read the listening address"))?;
     let server = HttpServer::new(move || app::app::build(state.clone(), key.clone()))
         .workers(opts.workers)
         .shutdown_timeout(10);
+    let addr = listener
+        .local_addr()
+        .map_err(StartError::io("cannot read the listening address"))?;
     // On Windows the console handler stops the server instead (it also covers closing the
     // window, logoff and shutdown, which actix-web does not see).
     let server = if opts.handle_signals && !cfg!(windows) {
@@ -121,20 +171,88 @@ fn build_server(
     Ok((server.run(), addr))
 }
 
+/// Serves the missing-data page until a choice is made (`Some`) or Backroom is stopped.
+async fn serve_missing(
+    opts: &ServeOptions,
+    stopper: &Stopper,
+    ready: &mut impl FnMut(Result<(SocketAddr, &Stopper, Started<'_>), StartError>),
+) -> Result<Option<(missing::Choice, std::net::TcpListener)>, StartError> {
+    let paths = Paths::resolve(opts.data_dir.as_deref())?;
+    let Some(evidence) = missing::data_missing(&paths)? else {
+        return Ok(None);
+    };
+    if opts.new_empty_shop {
+        return Ok(None);
+    }
+    let lock = open::lock_data_folder(&paths)?;
+    let listener = open::bind(opts)?;
+    let page_listener = listener
+        .try_clone()
+        .map_err(StartError::io("cannot share the listening socket"))?;
+    let missing = Arc::new(missing::Missing::new(paths, lock));
+    let m = missing.clone();
+    let addr = listener
+        .local_addr()
+        .map_err(StartError::io("cannot read the listening address"))?;
+    let server = HttpServer::new(move || app::missing_data::build(m.clone()))
+        .workers(1)
+        .shutdown_timeout(5);
+    let server = if opts.handle_signals && !cfg!(windows) {
+        server
+    } else {
+        server.disable_signals()
+    };
+    let server = server
+        .listen(page_listener)
+        .map_err(|source| StartError::Bind { addr, source })?
+        .run();
+    let _ = missing.handle.set(server.handle());
+    if stopper.set(server.handle()) {
+        ready(Ok((addr, stopper, Started::Missing(&missing, &evidence))));
+    } else {
+        server.handle().stop(true).await;
+    }
+    if let Err(e) = server.await {
+        tracing::error!("the missing-data page stopped with an error: {e}");
+    }
+    missing.release();
+    match missing.choice() {
+        Some(choice) if !stopper.stopped() => Ok(Some((choice, listener))),
+        _ => Err(StartError::DataMissing {
+            db: missing.paths.db.clone(),
+        }),
+    }
+}
+
 /// Prepares, listens, tells `ready` where it listens (or why it could not start), serves
 /// until stopped, then shuts everything down in order. The one sequence behind [`start`] and
-/// [`run`].
+/// [`run`]. With the data file missing, the missing-data page comes first (`ready` hears
+/// about it, and again about the shop once the data is back on the same address).
 async fn serve(
     opts: &ServeOptions,
-    ready: impl FnOnce(Result<(SocketAddr, ServerHandle, &Backroom), StartError>),
+    mut ready: impl FnMut(Result<(SocketAddr, &Stopper, Started<'_>), StartError>),
 ) {
-    let mut prepared = match prepare(opts) {
+    let stopper = Stopper::default();
+    let mut opts = opts.clone();
+    let listener = match serve_missing(&opts, &stopper, &mut ready).await {
+        Ok(None) => None,
+        Ok(Some((choice, listener))) => {
+            opts.new_empty_shop = choice == missing::Choice::NewEmptyShop;
+            Some(listener)
+        }
+        Err(e) => return ready(Err(e)),
+    };
+    let mut prepared = match open::prepare_with(&opts, listener) {
         Ok(p) => p,
         Err(e) => return ready(Err(e)),
     };
-    match build_server(&mut prepared, opts) {
+    match build_server(&mut prepared, &opts) {
         Ok((server, addr)) => {
-            ready(Ok((addr, server.handle(), &prepared)));
+            if stopper.set(server.handle()) {
+                ready(Ok((addr, &stopper, Started::Shop(&prepared))));
+            } else {
+                server.handle().stop(true).await;
+            }
             if let Err(e) = server.await {
                 tracing::error!("server stopped with an error: {e}");
             }
@@ -151,17 +269,18 @@ pub fn start(opts: ServeOptions) -> Result<RunningServer, StartError> {
         .name("backroom-server".into())
         .spawn(move || {
             actix_web::rt::System::new().block_on(serve(&opts, |ready| {
-                let _ = tx.send(
-                    ready.map(|(addr, handle, prepared)| (addr, handle, prepared.paths.clone())),
-                );
+                // Only the first start counts; a shop after the missing-data page reuses it.
+                let _ = tx.send(ready.map(|(addr, stopper, started)| {
+                    (addr, stopper.clone(), started.paths().clone())
+                }));
             }));
         })
         .map_err(StartError::io("cannot start the server thread"))?;
     match rx.recv() {
-        Ok(Ok((addr, handle, paths))) => Ok(RunningServer {
+        Ok(Ok((addr, stopper, paths))) => Ok(RunningServer {
             addr,
             paths,
-            handle,
+            stopper,
             thread: Some(thread),
         }),
         Ok(Err(e)) => {
@@ -184,12 +303,24 @@ pub fn run(opts: ServeOptions) -> Result<(), StartError> {
         );
     }
     let mut failed = None;
+    let mut watching = false;
     actix_web::rt::System::new().block_on(serve(&opts, |ready| match ready {
-        Ok((addr, handle, prepared)) => {
-            if opts.handle_signals {
-                stop_on_console_events(handle);
+        Ok((addr, stopper, started)) => {
+            if opts.handle_signals && !watching {
+                stop_on_console_events(stopper.clone());
+                watching = true;
             }
-            print_welcome(addr, prepared);
+            match started {
+                Started::Shop(prepared) => print_welcome(addr, prepared),
+                Started::Missing(m, evidence) => {
+                    println!("Backroom {} is running.", crate::version_line());
+                    println!(
+                        "{}",
+                        missing::console_text(&m.paths, evidence, &local_url(addr))
+                    );
+                    println!("Press Ctrl-C to stop.");
+                }
+            }
         }
         Err(e) => failed = Some(e),
     }));
@@ -199,23 +330,28 @@ pub fn run(opts: ServeOptions) -> Result<(), StartError> {
 
 /// Windows: Ctrl-C, closing the window, logoff and shutdown stop the server like SIGTERM does
 /// elsewhere (a running backup is finished or cleaned up).
-fn stop_on_console_events(handle: ServerHandle) {
+fn stop_on_console_events(stopper: Stopper) {
     let stop = move || {
-        let handle = handle.clone();
+        let stopper = stopper.clone();
         // The handler runs on a thread of Windows' own, outside any runtime.
-        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)));
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(stopper.stop()));
     };
     crate::platform::handle_console_events(Box::new(stop), CONSOLE_CLOSE_GRACE);
 }
 
-fn print_welcome(addr: SocketAddr, prepared: &Backroom) {
+fn local_url(addr: SocketAddr) -> String {
     let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
         "localhost".to_string()
     } else {
         addr.ip().to_string()
     };
+    format!("http://{host}:{}/", addr.port())
+}
+
+fn print_welcome(addr: SocketAddr, prepared: &Backroom) {
+    let url = local_url(addr);
     println!("Backroom {} is running.", crate::version_line());
-    println!("Open http://{host}:{}/ in your browser.", addr.port());
+    println!("Open {url} in your browser.");
     println!("Data folder: {}", prepared.paths.data_dir.display());
     let has_users = prepared
         .db
@@ -224,8 +360,7 @@ fn print_welcome(addr: SocketAddr, prepared: &Backroom) {
         .unwrap_or(true);
     if !has_users {
         println!(
-            "First run: open http://{host}:{}/ on this computer to create the first (super-admin) account.",
-            addr.port()
+            "First run: open {url} on this computer to create the first (super-admin) account."
         );
     }
     println!("Press Ctrl-C to stop.");

@@ -87,13 +87,52 @@ impl Backroom {
 }
 
 pub(super) fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
-    let paths = Paths::resolve(opts.data_dir.as_deref())?;
-    let lock = FileLock::try_acquire(&paths.server_lock)
+    prepare_with(opts, None)
+}
+
+/// Takes the data folder for this server (one server per folder).
+pub(super) fn lock_data_folder(paths: &Paths) -> Result<FileLock, StartError> {
+    FileLock::try_acquire(&paths.server_lock)
         .map_err(StartError::io(format!(
             "cannot create {}",
             paths.server_lock.display()
         )))?
-        .ok_or_else(|| StartError::AlreadyRunning(paths.data_dir.clone()))?;
+        .ok_or_else(|| StartError::AlreadyRunning(paths.data_dir.clone()))
+}
+
+/// Claims the port (before any background work, so "port in use" fails fast and clean).
+pub(super) fn bind(opts: &ServeOptions) -> Result<std::net::TcpListener, StartError> {
+    let addr = SocketAddr::new(opts.bind, opts.port);
+    std::net::TcpListener::bind(addr).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            StartError::PortInUse {
+                port: opts.port,
+                alternative: opts.port.wrapping_add(1).max(1024),
+            }
+        } else {
+            StartError::Bind { addr, source }
+        }
+    })
+}
+
+/// [`prepare`] on a socket already listening (after the missing-data page), or a new one.
+pub(super) fn prepare_with(
+    opts: &ServeOptions,
+    listener: Option<std::net::TcpListener>,
+) -> Result<Backroom, StartError> {
+    let paths = Paths::resolve(opts.data_dir.as_deref())?;
+    let lock = lock_data_folder(&paths)?;
+    // Never an empty shop in place of a missing data file unless asked (`serve` shows the
+    // page that brings it back first).
+    let starting_over = match super::missing::data_missing(&paths)? {
+        Some(_) if !opts.new_empty_shop => {
+            return Err(StartError::DataMissing {
+                db: paths.db.clone(),
+            });
+        }
+        Some(_) => true,
+        None => false,
+    };
     let settings = Arc::new(RwLock::new(Settings::load(&paths.settings)?));
     // Leftovers of a crash are cleared before the database opens: Windows cannot remove a
     // second name (hard link) of a file that is open.
@@ -108,18 +147,10 @@ pub(super) fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
     let found_version = db.schema_version().map_err(database_error)?;
     let key = session_key(&paths)?;
     let auth = Arc::new(AuthStore::open(&paths.data_dir).map_err(StartError::Sessions)?);
-    // Claim the port before any background work, so "port in use" fails fast and clean.
-    let addr = SocketAddr::new(opts.bind, opts.port);
-    let listener = std::net::TcpListener::bind(addr).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AddrInUse {
-            StartError::PortInUse {
-                port: opts.port,
-                alternative: opts.port.wrapping_add(1).max(1024),
-            }
-        } else {
-            StartError::Bind { addr, source }
-        }
-    })?;
+    let listener = match listener {
+        Some(listener) => listener,
+        None => bind(opts)?,
+    };
     let engine = BackupEngine::new(paths.clone(), db.clone(), settings.clone())
         .with_clock(opts.clock.clone());
     engine.backups_changed();
@@ -129,7 +160,18 @@ pub(super) fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
         backup_before_upgrade(&engine, found_version).map_err(StartError::UpgradeBackup)?;
     }
     db.migrate().map_err(database_error)?;
-    let startup_backup = start_startup_backup(&engine);
+    let startup_backup = if starting_over {
+        engine.log().warning(
+            "Started over with an empty shop: business_data.db was missing (asked for with --new-empty-shop or on the start-up page); the backups were kept",
+        );
+        // The startup backup would replace the one holding the old shop with the empty one.
+        let old_startup = paths.backups.join(crate::backup::names::STARTUP_NAME);
+        (!old_startup.exists())
+            .then(|| start_startup_backup(&engine))
+            .flatten()
+    } else {
+        start_startup_backup(&engine)
+    };
 
     let checkpointer_stop = Arc::new(AtomicBool::new(false));
     let checkpointer = db

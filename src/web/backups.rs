@@ -112,6 +112,20 @@ pub async fn restore(
             Restore::Named(name) => engine.restore(&name, &who, options)?,
             Restore::LatestGood => engine.emergency_restore(&who, options)?,
         };
+        if crate::backup::BackupName::parse(&report.restored)
+            .is_some_and(|n| n.kind == crate::backup::BackupKind::Uploaded)
+        {
+            // Data brought in is not a regular backup: back it up as one (emergency restore
+            // would otherwise pass it over).
+            let request =
+                crate::backup::CreateRequest::manual("brought back on this computer", &who);
+            if let Err(e) = engine.create_when_free(&request, std::time::Duration::from_secs(60)) {
+                engine.log().warning(&format!(
+                    "The backup after restoring {} failed: {e}",
+                    report.restored
+                ));
+            }
+        }
         for id in &report.changed_user_ids {
             store.end_user_sessions(*id, None)?;
         }

@@ -249,7 +249,10 @@ fn restore_first(state: &AppState, entry: &BackupEntry) -> Result<RestoreReport,
         .engine
         .restore(&entry.file_name, "first run", options)?;
     let request = CreateRequest::manual("brought back on this computer", "first run");
-    if let Err(e) = state.engine.create(&request) {
+    if let Err(e) = state
+        .engine
+        .create_when_free(&request, std::time::Duration::from_secs(60))
+    {
         tracing::warn!("the backup after bringing the data back failed: {e}");
     }
     Ok(report)

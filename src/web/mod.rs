@@ -14,6 +14,7 @@ pub mod ctx;
 pub mod error;
 pub mod layout;
 pub mod middleware;
+pub mod missing_data;
 pub mod offsite_actions;
 pub mod offsite_view;
 pub mod pages;

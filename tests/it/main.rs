@@ -18,6 +18,7 @@ mod offsite;
 mod offsite_garage;
 mod offsite_s3;
 mod passwords;
+mod protection;
 mod records;
 mod restore;
 mod server;

@@ -26,7 +26,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 pub use accounts::{AccountChange, AccountDifference, Change};
-pub use offline::{OfflineTarget, restore_offline};
+pub use offline::{OfflineTarget, backup_after_bringing_in, restore_offline};
 
 use super::BackupError;
 use super::catalog::{self, BackupEntry};
@@ -87,11 +87,14 @@ pub struct RestoreReport {
     pub changed_user_ids: Vec<i64>,
 }
 
-/// Backups that "the latest good backup" may mean, newest first.
+/// Backups that "the latest good backup" may mean, newest first: regular ones, and not one
+/// without shop records while a good one with them exists.
 fn emergency_candidates(entries: Vec<BackupEntry>) -> Vec<BackupEntry> {
+    let skip_empty = super::coverage::shop_backup_exists(&entries);
     entries
         .into_iter()
         .filter(|e| e.kind().is_regular())
+        .filter(|e| !(skip_empty && super::coverage::holds_shop_records(e) == Some(false)))
         .collect()
 }
 

@@ -242,3 +242,23 @@ pub fn restore_offline(
     }
     Ok(report)
 }
+
+/// After data from elsewhere is restored (a file, an off-site copy), a manual backup of it:
+/// what was brought in is not a regular backup, so without this emergency restore and
+/// `restore --latest` would pass it over for an older (or empty) one.
+pub fn backup_after_bringing_in(
+    paths: &Paths,
+    settings: crate::config::Settings,
+    by: &str,
+) -> Result<BackupEntry, BackupError> {
+    let db = Db::open(&paths.db, DbOptions::CLI)?;
+    let engine = crate::backup::BackupEngine::new(
+        paths.clone(),
+        db.clone(),
+        std::sync::Arc::new(std::sync::RwLock::new(settings)),
+    );
+    let request = crate::backup::CreateRequest::manual("brought back on this computer", by);
+    let made = engine.create(&request);
+    db.close()?;
+    made
+}

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod clock;
+mod coverage;
 mod crash;
 mod create;
 mod keep;

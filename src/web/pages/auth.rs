@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::auth::login::{FirstAccount, create_first_super_admin};
 use crate::auth::{self, AuthError, PasswordChange, User, users};
+use crate::backup::CreateRequest;
 use crate::fields::FieldErrors;
 use crate::offsite::settings::TargetForm;
 use crate::web::ctx::Ctx;
@@ -193,6 +194,9 @@ pub struct FirstRunForm {
     demo_data: Option<String>,
 }
 
+/// How long the backup of the first account may wait for the startup backup to finish.
+const FIRST_BACKUP_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// How a first-run form ended.
 enum FirstRun {
     Created {
@@ -205,8 +209,10 @@ enum FirstRun {
 }
 
 /// Creates the first super-admin, then fills the demo data if asked (its failure is said as
-/// such; the account stays).
-fn create_first(db: &crate::db::Db, form: &FirstRunForm) -> Result<FirstRun, AuthError> {
+/// such; the account stays), then backs it all up: until then it is in no backup (the startup
+/// backup holds the empty shop).
+fn create_first(state: &AppState, form: &FirstRunForm) -> Result<FirstRun, AuthError> {
+    let db = &state.db;
     let first = FirstAccount {
         username: &form.username,
         password: &form.password,
@@ -225,7 +231,27 @@ fn create_first(db: &crate::db::Db, form: &FirstRunForm) -> Result<FirstRun, Aut
     } else {
         None
     };
-    Ok(FirstRun::Created { user, demo_problem })
+    let request = CreateRequest::manual(
+        if form.demo_data.is_some() {
+            "the first account and the sample data"
+        } else {
+            "the first account"
+        },
+        &user.username,
+    );
+    let backup_problem = state
+        .engine
+        .create_when_free(&request, FIRST_BACKUP_WAIT)
+        .err()
+        .map(|e| {
+            format!(
+                "Your account is ready, but the backup of it failed: {e}. Create one on Database Backup."
+            )
+        });
+    Ok(FirstRun::Created {
+        user,
+        demo_problem: demo_problem.or(backup_problem),
+    })
 }
 
 pub async fn first_run(
@@ -245,8 +271,8 @@ pub async fn first_run(
     }
     let form = form.into_inner();
     let (username, demo_data) = (form.username.trim().to_string(), form.demo_data.is_some());
-    let db = state.db.clone();
-    match blocking(move || create_first(&db, &form)).await? {
+    let st = state.clone();
+    match blocking(move || create_first(&st, &form)).await? {
         FirstRun::Created { user, demo_problem } => {
             tracing::info!("first super-admin {} created", user.username);
             session.log_in(&user, state.clock.now());
