@@ -327,7 +327,18 @@ fn the_command_line_backs_up_sample_data_and_data_brought_in() {
     let out = run_cli(fresh.path(), &["restore", "--latest"], None);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("Restored manual_"), "{text}");
+    // The newest backup with shop records: the manual one, or the start after it (its state,
+    // kept in the history as startup_YYYYMMDD_HHMMSS.db).
+    assert!(
+        text.contains("Restored manual_") || text.contains("Restored startup_2"),
+        "{text}"
+    );
+    assert!(!text.contains("Restored startup_backup.db"), "{text}");
+    let conn = rusqlite::Connection::open(fresh.path().join("business_data.db")).unwrap();
+    let products: i64 = conn
+        .query_row("SELECT count(*) FROM products", [], |r| r.get(0))
+        .unwrap();
+    assert!(products > 0, "the restored data has the shop's records");
 }
 
 #[test]
