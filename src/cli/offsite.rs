@@ -73,6 +73,9 @@ fn print_report(report: &PassReport) {
             d.message
         );
     }
+    for (target, why) in &report.skipped {
+        println!("skipped {target}: {why}");
+    }
     for (target, e) in &report.failed {
         println!("FAILED  {target}: {e}");
     }
@@ -240,7 +243,7 @@ pub(super) fn offsite_command(
                 None => offsite.run_pass(Which::All, true),
             })?;
             print_report(&report);
-            if report.sent.is_empty() && report.failed.is_empty() {
+            if report.sent.is_empty() && report.failed.is_empty() && report.skipped.is_empty() {
                 println!("Nothing to send: every target has every backup.");
             }
             if !report.failed.is_empty() {

@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use super::pass::{CopyCheck, being_removed, ms};
-use super::store::StoreError;
 use super::settings::Target;
 use super::state::Drill;
+use super::store::StoreError;
 use super::transfer;
 use super::{Activity, FETCH_TEMP_PREFIX, Offsite, OffsiteError, lock};
 use crate::fsutil;
@@ -57,8 +57,10 @@ impl Offsite {
                 &self.inner.cancel,
             );
             *lock(&self.inner.activity) = None;
-            if matches!(fetched, Err(OffsiteError::Store(StoreError::NotFound { .. })))
-                && being_removed(store.as_ref(), newest)?
+            if matches!(
+                fetched,
+                Err(OffsiteError::Store(StoreError::NotFound { .. }))
+            ) && being_removed(store.as_ref(), newest)?
             {
                 continue;
             }

@@ -17,13 +17,14 @@ pub mod kit;
 pub mod manifest;
 pub mod pass;
 pub mod pipeline;
+mod plan;
 pub mod retention;
 pub mod s3;
 pub mod settings;
-pub mod state;
-mod status;
 #[cfg(test)]
 mod stale_listing_tests;
+pub mod state;
+mod status;
 pub mod store;
 pub mod transfer;
 mod worker;

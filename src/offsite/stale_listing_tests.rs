@@ -91,16 +91,18 @@ fn a_listing_that_lags_a_delete_skips_the_removed_copy() {
     let damaged = put_copy(&store, "backup_20261201_210000");
     store.freeze();
     // Retention's order: manifest first, then the object.
-    store
-        .delete(&Manifest::manifest_name(&gone.copy))
-        .unwrap();
+    store.delete(&Manifest::manifest_name(&gone.copy)).unwrap();
     store.delete(&gone.object_name()).unwrap();
     // Deleting what is already gone is not an error.
     store.delete(&gone.object_name()).unwrap();
     // A copy whose object vanished but whose manifest is still there is not "being removed".
     store.delete(&damaged.object_name()).unwrap();
 
-    assert_eq!(store.list().unwrap().len(), 6, "the listing still has all three");
+    assert_eq!(
+        store.list().unwrap().len(),
+        6,
+        "the listing still has all three"
+    );
     let index = read_index(&store).unwrap();
     let mut names: Vec<&str> = index.iter().map(|m| m.copy.as_str()).collect();
     names.sort();

@@ -95,7 +95,8 @@ impl Offsite {
             .map(|t| {
                 let s = state.targets.get(&t.name).cloned().unwrap_or_default();
                 let index = remote.get(&t.name);
-                let pending = index.map(|i| super::pass::sendable_count(&local, &i.manifests));
+                let pending = index
+                    .map(|i| super::plan::to_send(&local, &i.manifests, &t.keep, self.now()).len());
                 TargetStatus {
                     name: t.name.clone(),
                     kind: t.kind_label(),

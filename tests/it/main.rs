@@ -14,6 +14,7 @@ mod installer;
 mod load;
 mod offsite;
 mod offsite_garage;
+mod offsite_protect;
 mod offsite_s3;
 mod passwords;
 mod records;

@@ -815,7 +815,11 @@ fn a_three_node_cluster_works_with_one_node_down() {
     );
     third.delete("kept.db.zst.age").unwrap();
     // A delete through the rejoined node reaches the others' listings within the deadline.
-    names_become(&first, &[], "a delete through the rejoined node, listed by another");
+    names_become(
+        &first,
+        &[],
+        "a delete through the rejoined node, listed by another",
+    );
     // Deleting what is already gone is no error (retention may meet a stale listing).
     first.delete("kept.db.zst.age").unwrap();
     assert_eq!(third.head("kept.db.zst.age").unwrap(), None);

@@ -1,0 +1,116 @@
+//! Protection that never quietly thins out (issue 22): a copy of a backup marked Keep stays
+//! off-site and is sent once, not again every round.
+
+use std::path::Path;
+use std::time::Duration;
+
+use backroom::auth::Role;
+
+use crate::offsite::{add_folder, copies_in, make_backup};
+use crate::support::*;
+
+/// Tightens the first target's retention in `backroom.toml` to the newest `last` copies.
+fn keep_only_newest(app: &TestApp, last: u32) {
+    let path = app.data_dir().join("backroom.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("keep_last = 10"), "{text}");
+    std::fs::write(
+        &path,
+        text.replace("keep_last = 10", &format!("keep_last = {last}")),
+    )
+    .unwrap();
+}
+
+/// Waits until the worker has finished `rounds` more rounds on the first target (each
+/// success stamps its time).
+fn wait_for_rounds(boss: &Client, rounds: usize) {
+    let stamp =
+        || boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_success_at"].clone();
+    let mut seen = vec![stamp()];
+    wait_until("several rounds", Duration::from_secs(60), || {
+        let now = stamp();
+        if !seen.contains(&now) {
+            seen.push(now);
+        }
+        seen.len() > rounds
+    });
+}
+
+/// How often backup.log says `copy` was sent to `target`.
+fn sends(app: &TestApp, target: &str, copy: &str) -> usize {
+    let log = std::fs::read_to_string(app.backups_dir().join("backup.log")).unwrap();
+    log.matches(&format!("Off-site copy sent to {target}: {copy} ("))
+        .count()
+}
+
+fn copy_of(backup: &str) -> String {
+    backup.strip_suffix(".db").unwrap().to_string()
+}
+
+fn wait_for_copy(dir: &Path, copy: &str) {
+    wait_until("the copy", Duration::from_secs(60), || {
+        copies_in(dir).iter().any(|c| c == copy)
+    });
+}
+
+#[test]
+fn a_kept_backup_is_sent_once_and_stays_while_newer_copies_come_and_go() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    let target = tempfile::tempdir().unwrap();
+    assert_eq!(add_folder(&boss, "usb", target.path()).status, 303);
+    keep_only_newest(&app, 2);
+    let kept = make_backup(&boss, "year end");
+    let res = boss.api_post(
+        &format!("/api/backups/{kept}/keep"),
+        serde_json::json!({"keep": true}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let newer: Vec<String> = (0..3)
+        .map(|i| make_backup(&boss, &format!("newer {i}")))
+        .collect();
+    wait_for_copy(target.path(), &copy_of(newer.last().unwrap()));
+    wait_for_rounds(&boss, 5);
+
+    let on_target = copies_in(target.path());
+    assert!(on_target.contains(&copy_of(&kept)), "{on_target:?}");
+    assert_eq!(sends(&app, "usb", &copy_of(&kept)), 1, "sent once");
+    // The newer ones beyond the newest two go (at most once sent, never again).
+    for backup in &newer {
+        assert!(sends(&app, "usb", &copy_of(backup)) <= 1, "{backup}");
+    }
+    assert!(!on_target.contains(&copy_of(&newer[0])), "{on_target:?}");
+    let shown = boss.get("/api/offsite").json()["offsite"]["targets"][0].clone();
+    assert_eq!(shown["pending"], 0, "nothing waits to be sent: {shown}");
+}
+
+#[test]
+fn a_backup_retention_would_remove_at_once_is_never_sent() {
+    let mut app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    // Three backups before the target: with the newest two kept, the oldest is not sent.
+    let made: Vec<String> = (0..3)
+        .map(|i| make_backup(&boss, &format!("before {i}")))
+        .collect();
+    let target = tempfile::tempdir().unwrap();
+    assert_eq!(add_folder(&boss, "usb", target.path()).status, 303);
+    keep_only_newest(&app, 2);
+    let next = make_backup(&boss, "after");
+    wait_for_copy(target.path(), &copy_of(&next));
+    wait_for_rounds(&boss, 5);
+    for backup in made.iter().chain([&next]) {
+        assert!(sends(&app, "usb", &copy_of(backup)) <= 1, "{backup}");
+    }
+    // Once gone, an older backup is not sent again.
+    assert!(!copies_in(target.path()).contains(&copy_of(&made[0])));
+    assert!(!copies_in(target.path()).contains(&copy_of(&made[1])));
+    // Asked for by name, it is refused with the reason rather than sent to be removed.
+    app.stop();
+    let push = run_cli(app.data_dir(), &["offsite", "push", &made[0]], None);
+    let out = String::from_utf8_lossy(&push.stdout).into_owned();
+    assert!(push.status.success(), "{out}");
+    assert!(out.contains("retention would remove it at once"), "{out}");
+    assert!(!copies_in(target.path()).contains(&copy_of(&made[0])));
+}
