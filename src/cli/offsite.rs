@@ -139,6 +139,7 @@ pub(super) fn offsite_command(
             prefix,
             path_style,
             key,
+            create_folder,
         } => {
             let (location, credentials) = match (folder, s3) {
                 (Some(path), false) => (Location::Folder { path }, None),
@@ -186,6 +187,7 @@ pub(super) fn offsite_command(
                     target,
                     credentials,
                     kit,
+                    create_folder,
                 },
                 "command line",
             )?;

@@ -178,6 +178,7 @@ impl Offsite {
         report: &mut PassReport,
     ) -> Result<(), OffsiteError> {
         let store = self.store(target)?;
+        self.note_disk(target)?;
         if !lock(&self.inner.cleaned).contains(&target.name) {
             self.clean_unfinished(target, store.as_ref())?;
             lock(&self.inner.cleaned).insert(target.name.clone());

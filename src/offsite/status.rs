@@ -231,6 +231,9 @@ fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<
                 ));
             }
         }
+        if t.progress.same_disk_as_data {
+            amber.get_or_insert(super::disk::same_disk_reason(&t.name));
+        }
         if let Some(drill) = t.progress.last_drill.as_ref().filter(|d| !d.ok) {
             red.get_or_insert(format!(
                 "The restore drill on {} failed: {}",

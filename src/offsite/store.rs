@@ -23,6 +23,10 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "the folder {path} is not there (is the USB stick plugged in, or the network share connected?)"
+    )]
+    FolderMissing { path: String },
     #[error("the storage at {endpoint} cannot be reached (check the address and the connection)")]
     Unreachable {
         endpoint: String,

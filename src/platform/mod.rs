@@ -129,6 +129,20 @@ pub fn flush_file(file: &std::fs::File) -> io::Result<()> {
     }
 }
 
+/// Which disk (file system volume) holds `path`: the device id on Unix, the volume serial
+/// number on Windows. Two paths with the same id die with the same disk.
+pub fn volume_id(path: &Path) -> io::Result<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok(std::fs::metadata(path)?.dev())
+    }
+    #[cfg(windows)]
+    {
+        windows::volume_serial(path)
+    }
+}
+
 /// Lowers the calling thread's CPU priority as far as an unprivileged process can while still
 /// getting CPU time on a busy machine (nice 19 on Linux, "lowest" on Windows).
 #[allow(unsafe_code)]

@@ -44,6 +44,8 @@ impl TargetCard {
                         .unwrap_or_default()
                 ),
             )
+        } else if t.progress.same_disk_as_data {
+            ("failing", crate::offsite::same_disk_reason(&t.name))
         } else if t.progress.last_copy_at.is_none() {
             ("new", "No copy sent yet".to_string())
         } else {

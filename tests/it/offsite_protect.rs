@@ -1,12 +1,13 @@
 //! Protection that never quietly thins out (issue 22): a copy of a backup marked Keep stays
-//! off-site and is sent once, not again every round.
+//! off-site and is sent once, not again every round; a folder on the data's own disk is not
+//! off-site, and a missing folder is not made up.
 
 use std::path::Path;
 use std::time::Duration;
 
 use backroom::auth::Role;
 
-use crate::offsite::{add_folder, copies_in, make_backup};
+use crate::offsite::{add_folder, copies_in, health, make_backup};
 use crate::support::*;
 
 /// Tightens the first target's retention in `backroom.toml` to the newest `last` copies.
@@ -113,4 +114,111 @@ fn a_backup_retention_would_remove_at_once_is_never_sent() {
     assert!(push.status.success(), "{out}");
     assert!(out.contains("retention would remove it at once"), "{out}");
     assert!(!copies_in(target.path()).contains(&copy_of(&made[0])));
+}
+
+/// A folder on another disk than the data (tmpfs `/dev/shm` here), when there is one.
+fn folder_on_another_disk(data: &Path) -> Option<tempfile::TempDir> {
+    use std::os::unix::fs::MetadataExt;
+    let shm = Path::new("/dev/shm");
+    let dev = |p: &Path| std::fs::metadata(p).ok().map(|m| m.dev());
+    (dev(shm).is_some() && dev(shm) != dev(data))
+        .then(|| tempfile::tempdir_in(shm).ok())
+        .flatten()
+}
+
+#[test]
+fn a_folder_on_the_datas_own_disk_keeps_the_health_line_amber_and_says_why() {
+    let app = spawn_app_checking_disks();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    let beside = app.data_dir().join("copies");
+    std::fs::create_dir(&beside).unwrap();
+    assert_eq!(add_folder(&boss, "usb", &beside).status, 303);
+    boss.post_form("/backup/offsite/kit/confirm", &[]);
+    wait_until("a copy", Duration::from_secs(60), || {
+        !copies_in(&beside).is_empty()
+    });
+    let reason = "usb is on the same disk as the data: it does not protect against a dead disk";
+    let (level, message) = health(&boss);
+    assert_eq!(level, "amber", "{message}");
+    assert!(message.contains(reason), "{message}");
+    let page = boss.get("/backup/status").body;
+    assert!(page.contains(reason), "the card says so too");
+    let log = std::fs::read_to_string(app.backups_dir().join("backup.log")).unwrap();
+    assert!(log.contains(reason), "{log}");
+    // A folder on another disk turns it green.
+    let Some(other) = folder_on_another_disk(app.data_dir()) else {
+        println!("no second disk (/dev/shm) here: the green half is skipped");
+        return;
+    };
+    assert_eq!(boss.api_delete("/api/offsite/usb").status, 200);
+    assert_eq!(add_folder(&boss, "usb", other.path()).status, 303);
+    wait_until("a green line", Duration::from_secs(60), || {
+        health(&boss).0 == "green"
+    });
+}
+
+#[test]
+fn a_missing_folder_is_refused_unless_making_it_is_asked_for() {
+    let app = spawn_app();
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    let parent = tempfile::tempdir().unwrap();
+    let typo = parent.path().join("usb-stcik");
+    let res = add_folder(&boss, "usb", &typo);
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.body.contains("does not exist"), "{}", res.body);
+    assert!(
+        res.body.contains("Is the USB stick plugged in"),
+        "{}",
+        res.body
+    );
+    assert!(!typo.exists(), "nothing is created");
+    let settings =
+        std::fs::read_to_string(app.data_dir().join("backroom.toml")).unwrap_or_default();
+    assert!(!settings.contains("usb-stcik"), "{settings}");
+    // The command line refuses it the same way.
+    let cli = run_cli(
+        app.data_dir(),
+        &["offsite", "add", "usb", "--folder", typo.to_str().unwrap()],
+        None,
+    );
+    assert!(!cli.status.success());
+    assert!(
+        String::from_utf8_lossy(&cli.stderr).contains("Is the USB stick plugged in"),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert!(!typo.exists(), "nothing is created");
+    // Asked for explicitly, the folder is made and gets the copies.
+    let res = boss.post_form(
+        "/backup/offsite/targets",
+        &[
+            ("kind", "folder"),
+            ("name", "usb"),
+            ("path", typo.to_str().unwrap()),
+            ("create_folder", "true"),
+        ],
+    );
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert!(typo.is_dir());
+    wait_until("a copy", Duration::from_secs(60), || {
+        !copies_in(&typo).is_empty()
+    });
+    // Once set up, a folder that goes away is not made again behind the user's back.
+    let away = parent.path().join("unplugged");
+    std::fs::rename(&typo, &away).unwrap();
+    make_backup(&boss, "while the stick is out");
+    let error = wait_until_error(&boss);
+    assert!(error.contains("is not there"), "{error}");
+    assert!(!typo.exists(), "the folder is not made again");
+}
+
+fn wait_until_error(boss: &Client) -> String {
+    let last_error =
+        || boss.get("/api/offsite").json()["offsite"]["targets"][0]["last_error"].clone();
+    wait_until("the failure", Duration::from_secs(60), || {
+        last_error().is_string()
+    });
+    last_error().as_str().unwrap().to_string()
 }

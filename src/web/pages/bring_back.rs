@@ -155,6 +155,7 @@ pub async fn connect(
         target,
         credentials,
         kit: Some(form.kit.clone()),
+        create_folder: false,
     };
     match bring_back::first_run_connect(&state, new).await {
         Ok((token, copies)) => {
