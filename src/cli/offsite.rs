@@ -220,13 +220,19 @@ pub(super) fn offsite_command(
                 match offsite.copies_of(&target.name) {
                     Ok(copies) if copies.is_empty() => println!("  no copies yet"),
                     Ok(copies) => {
-                        for m in copies {
+                        let several = copies.iter().any(|m| m.sender() != copies[0].sender());
+                        for m in copies.iter() {
                             println!(
-                                "  {:<48} {:<10} {:<17} {:>9}",
+                                "  {:<48} {:<10} {:<17} {:>9}{}",
                                 m.copy,
                                 m.kind.label(),
                                 timefmt::local(m.created_at),
-                                fsutil::human_size(m.object_size)
+                                fsutil::human_size(m.object_size),
+                                if several {
+                                    format!("  from {}", m.sender())
+                                } else {
+                                    String::new()
+                                }
                             );
                         }
                     }

@@ -56,7 +56,9 @@ impl Offsite {
         local: &[BackupEntry],
     ) -> Result<Vec<String>, OffsiteError> {
         let now = self.inner.clock.now();
-        let removed = plan::to_remove(copies, local, &target.keep, now);
+        // Only this installation's copies: another shop's on the same target are theirs.
+        let own = self.own(copies.to_vec())?;
+        let removed = plan::to_remove(&own, local, &target.keep, now);
         for copy in &removed {
             store.delete(&Manifest::manifest_name(copy))?;
             store.delete(&format!("{copy}{}", manifest::OBJECT_SUFFIX))?;

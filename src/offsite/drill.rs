@@ -35,7 +35,7 @@ impl Offsite {
         let started = Instant::now();
         let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
         let store = self.store(target)?;
-        let mut copies = self.copies(target, true)?;
+        let mut copies = self.own(self.copies(target, true)?)?;
         copies.sort_by_key(|m| std::cmp::Reverse(m.created_at));
         // The newest copy that is still there: a listing may lag a delete (see `read_index`).
         let mut tried = copies.iter();
@@ -117,7 +117,7 @@ impl Offsite {
     pub fn verify(&self, name: &str) -> Result<Vec<CopyCheck>, OffsiteError> {
         let target = self.find_target(name)?;
         let store = self.store(&target)?;
-        let copies = self.copies(&target, true)?;
+        let copies = self.own(self.copies(&target, true)?)?;
         let mut checks = Vec::new();
         for m in &copies {
             let result = store.verify_object(&m.object_name(), m.object_size, &m.object_sha256);

@@ -13,6 +13,7 @@ mod disk;
 mod drill;
 mod error;
 pub mod folder;
+pub mod installation;
 pub mod keys;
 pub mod kit;
 pub mod manifest;
@@ -110,6 +111,7 @@ struct Inner {
     wake: (Mutex<bool>, Condvar),
     /// Targets whose unfinished uploads of an earlier run were already cleaned up.
     cleaned: Mutex<std::collections::BTreeSet<String>>,
+    installation: Mutex<Option<installation::Installation>>,
 }
 
 /// The off-site engine. Cheap to clone.
@@ -164,6 +166,7 @@ impl Offsite {
                 cancel: AtomicBool::new(false),
                 wake: (Mutex::new(false), Condvar::new()),
                 cleaned: Mutex::new(std::collections::BTreeSet::new()),
+                installation: Mutex::new(None),
             }),
         }
     }

@@ -144,7 +144,8 @@ impl Offsite {
                 if copies.iter().any(|m| m.copy == copy) {
                     return Ok(None);
                 }
-                let planned = plan::to_send(&entries, &copies, &target.keep, now);
+                let own = self.own(copies)?;
+                let planned = plan::to_send(&entries, &own, &target.keep, now);
                 if !planned.iter().any(|e| manifest::copy_name(e) == copy) {
                     report.skipped.push((
                         target.name.clone(),
@@ -185,7 +186,13 @@ impl Offsite {
         }
         let on_target = self.copies(target, false)?;
         let entries = self.inner.backups.list()?;
-        let pending = plan::to_send(&entries, &on_target, &target.keep, self.inner.clock.now());
+        let own = self.own(on_target.clone())?;
+        // A same-named copy of another installation is never overwritten.
+        let pending: Vec<&BackupEntry> =
+            plan::to_send(&entries, &own, &target.keep, self.inner.clock.now())
+                .into_iter()
+                .filter(|e| !on_target.iter().any(|m| m.copy == manifest::copy_name(e)))
+                .collect();
         let mut sent_any = false;
         for entry in pending {
             if let Some(manifest) = self.send_one(target, store.as_ref(), keys, entry)? {
@@ -233,10 +240,12 @@ impl Offsite {
                 let _ = self.update_state(|s| s.target(&target.name).in_flight.push(entry));
             }
         };
+        let installation = self.installation()?;
         let outgoing = Outgoing {
             entry,
             copy: &copy,
             now: self.inner.clock.now(),
+            installation: &installation,
         };
         let sent = transfer::send(
             store,

@@ -1,6 +1,7 @@
 //! Protection that never quietly thins out (issue 22): a copy of a backup marked Keep stays
 //! off-site and is sent once, not again every round; a folder on the data's own disk is not
-//! off-site, and a missing folder is not made up.
+//! off-site, and a missing folder is not made up; two installations sharing a target leave
+//! each other's copies alone.
 
 use std::path::Path;
 use std::time::Duration;
@@ -221,4 +222,142 @@ fn wait_until_error(boss: &Client) -> String {
         last_error().is_string()
     });
     last_error().as_str().unwrap().to_string()
+}
+
+fn installation_id(app: &TestApp) -> String {
+    let text = std::fs::read_to_string(app.data_dir().join("installation.json")).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The installation id in each manifest on a folder target, by copy.
+fn senders(dir: &Path) -> Vec<(String, String)> {
+    copies_in(dir)
+        .into_iter()
+        .map(|copy| {
+            let text = std::fs::read_to_string(dir.join(format!("{copy}.json"))).unwrap();
+            let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let id = m["installation"]["id"].as_str().unwrap_or("").to_string();
+            (copy, id)
+        })
+        .collect()
+}
+
+#[test]
+fn two_installations_on_one_target_never_remove_or_drill_each_others_copies() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = spawn_app();
+    let b = spawn_app();
+    let mut made = Vec::new();
+    for (app, who) in [(&a, "a"), (&b, "b")] {
+        app.wait_for_startup_backup();
+        let boss = app.login_as(Role::SuperAdmin);
+        assert_eq!(add_folder(&boss, "usb", shared.path()).status, 303);
+        keep_only_newest(app, 2);
+        let names: Vec<String> = (0..3)
+            .map(|i| copy_of(&make_backup(&boss, &format!("{who} {i}"))))
+            .collect();
+        wait_for_copy(shared.path(), names.last().unwrap());
+        made.push(names);
+    }
+    let (id_a, id_b) = (installation_id(&a), installation_id(&b));
+    assert_ne!(id_a, id_b);
+    let (boss_a, boss_b) = (a.login_as(Role::SuperAdmin), b.login_as(Role::SuperAdmin));
+    wait_for_rounds(&boss_a, 5);
+    wait_for_rounds(&boss_b, 5);
+    // Each keeps its own newest two; neither thinned out the other's.
+    let on_target = senders(shared.path());
+    for (names, id) in made.iter().zip([&id_a, &id_b]) {
+        for copy in &names[1..] {
+            assert!(
+                on_target.iter().any(|(c, i)| c == copy && i == id),
+                "{copy} of {id}: {on_target:?}"
+            );
+        }
+        assert!(
+            !on_target.iter().any(|(c, _)| *c == names[0]),
+            "{on_target:?}"
+        );
+    }
+    // A's drill opens A's newest copy, not B's (which A's key cannot open).
+    let drill = boss_a
+        .api_post("/api/offsite/usb/drill", serde_json::json!({}))
+        .json();
+    assert_eq!(drill["ok"], true, "{drill}");
+    assert_eq!(drill["copy"], made[0][2].as_str(), "{drill}");
+    let shown = boss_a.get("/api/offsite").json()["offsite"]["targets"][0].clone();
+    assert_eq!(shown["installations"], 2, "{shown}");
+    assert!(
+        boss_a
+            .get("/backup/status")
+            .body
+            .contains("2 installations send here")
+    );
+    // A new computer with A's kit is not handed B's newer copy as "the latest".
+    let work = tempfile::tempdir().unwrap();
+    let kit = work.path().join("kit.txt");
+    std::fs::write(&kit, boss_a.get("/backup/offsite/kit/download").body).unwrap();
+    let fresh = work.path().join("fresh");
+    let add = run_cli(
+        &fresh,
+        &[
+            "offsite",
+            "add",
+            "usb",
+            "--folder",
+            shared.path().to_str().unwrap(),
+            "--key",
+            kit.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let list = run_cli(&fresh, &["offsite", "list", "usb"], None);
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    for id in [&id_a, &id_b] {
+        assert!(
+            listed.contains(&format!("installation {}", &id[..8])),
+            "{listed}"
+        );
+    }
+    let latest = run_cli(&fresh, &["restore", "--offsite", "usb", "--latest"], None);
+    let said = String::from_utf8_lossy(&latest.stderr).into_owned();
+    assert!(!latest.status.success(), "{said}");
+    assert!(said.contains("copies from 2 installations"), "{said}");
+    for id in [&id_a, &id_b] {
+        assert!(
+            said.contains(&format!("installation {}", &id[..8])),
+            "{said}"
+        );
+    }
+    assert!(!fresh.join("business_data.db").exists(), "nothing restored");
+    // The first-run page of a new install lists both, saying who sent each copy.
+    let c = spawn_app();
+    let visitor = c.client();
+    assert_eq!(visitor.get("/").status, 200);
+    let kit_text = std::fs::read_to_string(&kit).unwrap();
+    let listed = visitor.post_form(
+        "/first-run/connect",
+        &[
+            ("kind", "folder"),
+            ("name", "usb"),
+            ("path", shared.path().to_str().unwrap()),
+            ("kit", &kit_text),
+        ],
+    );
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(listed.body.contains("Sent by"), "{}", listed.body);
+    for id in [&id_a, &id_b] {
+        assert!(
+            listed.body.contains(&format!("installation {}", &id[..8])),
+            "{}",
+            listed.body
+        );
+    }
 }

@@ -137,6 +137,12 @@ struct CopiesPage {
     copies: Vec<CopyView>,
 }
 
+impl CopiesPage {
+    fn several(&self) -> bool {
+        CopyView::several_senders(&self.copies)
+    }
+}
+
 pub async fn connect(
     req: HttpRequest,
     state: web::Data<AppState>,
