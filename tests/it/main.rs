@@ -19,6 +19,7 @@ mod offsite_s3;
 mod passwords;
 mod records;
 mod restore;
+mod scrub;
 mod server;
 mod sessions;
 mod support;
