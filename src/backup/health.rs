@@ -256,6 +256,16 @@ impl BackupEngine {
             return red(format!("Last backup failed: {}", attempt.message));
         }
         let entries = self.list().unwrap_or_default();
+        if let Some(rotten) = entries.iter().find(|e| {
+            e.sidecar.as_ref().is_some_and(|s| {
+                !s.verification.ok && s.verification.method == super::scrub::SCRUB_METHOD
+            })
+        }) {
+            return red(format!(
+                "Backup {} is damaged on disk (its checksum changed since it was made): the disk may be failing. It is no longer used to restore; make a new backup, check the disk, and delete the damaged one on its page",
+                rotten.file_name
+            ));
+        }
         let newest = super::catalog::newest_usable(&entries);
         let Some(newest) = newest else {
             return amber("No backup yet: create one on the Database Backup page".into());

@@ -22,6 +22,7 @@ pub mod recovery;
 pub mod restore;
 pub mod retention;
 pub mod scheduler;
+pub mod scrub;
 pub mod settings;
 mod space;
 pub(crate) mod temp_file;

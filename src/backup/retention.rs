@@ -41,6 +41,9 @@ struct Item<'a> {
     file_name: &'a str,
     kind: BackupKind,
     keep: bool,
+    /// Known to be bad (a failed check, or rot found by the scrub): never "the newest of its
+    /// kind", so the good one before it is what stays.
+    failed: bool,
 }
 
 impl<'a> From<&'a BackupEntry> for Item<'a> {
@@ -49,6 +52,7 @@ impl<'a> From<&'a BackupEntry> for Item<'a> {
             file_name: &entry.file_name,
             kind: entry.kind(),
             keep: entry.keep(),
+            failed: matches!(entry.state(), super::catalog::BackupState::Failed(_)),
         }
     }
 }
@@ -80,6 +84,7 @@ pub fn outlook(
         file_name: NEXT_AUTOMATIC,
         kind: BackupKind::Automatic,
         keep: false,
+        failed: false,
     }];
     items.extend(entries.iter().map(Item::from));
     let next = plan_items(&items, max, Some(NEXT_AUTOMATIC), &in_use);
@@ -127,7 +132,7 @@ fn plan_group(
     let protected: Vec<bool> = counted
         .iter()
         .map(|i| {
-            let newest_of_kind = kinds_seen.insert(i.kind);
+            let newest_of_kind = !i.failed && kinds_seen.insert(i.kind);
             newest_of_kind || i.keep || Some(i.file_name) == just_made || in_use(i.file_name)
         })
         .collect();
@@ -353,6 +358,29 @@ mod tests {
         // Five in the history (the safety copy is apart), cap two, two removed: the newest
         // startup and automatic backups stay above the cap.
         assert_eq!(plan.over_cap_by, 1);
+    }
+
+    #[test]
+    fn a_damaged_backup_is_not_the_newest_of_its_kind() {
+        let mut damaged = automatic(3);
+        if let Some(s) = damaged.sidecar.as_mut() {
+            s.verification = Verification::failed("sha256", Utc::now(), &"changed on disk");
+        }
+        let good = automatic(2);
+        let list = vec![
+            manual(4, false),
+            damaged.clone(),
+            good.clone(),
+            manual(1, false),
+        ];
+        let plan = plan(&list, 1, Some(&list[0].file_name), nothing_in_use);
+        // The good automatic backup stays as the newest of its kind; the damaged one goes.
+        assert!(!plan.remove.contains(&good.file_name), "{:?}", plan.remove);
+        assert!(
+            plan.remove.contains(&damaged.file_name),
+            "{:?}",
+            plan.remove
+        );
     }
 
     #[test]

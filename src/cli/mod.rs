@@ -128,6 +128,9 @@ pub enum OffsiteCommand {
         /// Keep using the key of an existing emergency kit instead of making a new one
         #[arg(long, value_name = "KITFILE")]
         key: Option<PathBuf>,
+        /// Make the --folder when it does not exist (otherwise refused: is the stick plugged in?)
+        #[arg(long, requires = "folder")]
+        create_folder: bool,
     },
     /// The copies on the target(s), newest first
     List { name: Option<String> },

@@ -73,6 +73,9 @@ fn print_report(report: &PassReport) {
             d.message
         );
     }
+    for (target, why) in &report.skipped {
+        println!("skipped {target}: {why}");
+    }
     for (target, e) in &report.failed {
         println!("FAILED  {target}: {e}");
     }
@@ -136,6 +139,7 @@ pub(super) fn offsite_command(
             prefix,
             path_style,
             key,
+            create_folder,
         } => {
             let (location, credentials) = match (folder, s3) {
                 (Some(path), false) => (Location::Folder { path }, None),
@@ -183,6 +187,7 @@ pub(super) fn offsite_command(
                     target,
                     credentials,
                     kit,
+                    create_folder,
                 },
                 "command line",
             )?;
@@ -215,13 +220,19 @@ pub(super) fn offsite_command(
                 match offsite.copies_of(&target.name) {
                     Ok(copies) if copies.is_empty() => println!("  no copies yet"),
                     Ok(copies) => {
-                        for m in copies {
+                        let several = copies.iter().any(|m| m.sender() != copies[0].sender());
+                        for m in copies.iter() {
                             println!(
-                                "  {:<48} {:<10} {:<17} {:>9}",
+                                "  {:<48} {:<10} {:<17} {:>9}{}",
                                 m.copy,
                                 m.kind.label(),
                                 timefmt::local(m.created_at),
-                                fsutil::human_size(m.object_size)
+                                fsutil::human_size(m.object_size),
+                                if several {
+                                    format!("  from {}", m.sender())
+                                } else {
+                                    String::new()
+                                }
                             );
                         }
                     }
@@ -240,7 +251,7 @@ pub(super) fn offsite_command(
                 None => offsite.run_pass(Which::All, true),
             })?;
             print_report(&report);
-            if report.sent.is_empty() && report.failed.is_empty() {
+            if report.sent.is_empty() && report.failed.is_empty() && report.skipped.is_empty() {
                 println!("Nothing to send: every target has every backup.");
             }
             if !report.failed.is_empty() {

@@ -105,7 +105,7 @@ impl Offsite {
         let copies = self.copies(&target, true)?;
         let manifest = match copy {
             Some(name) => copies.iter().find(|m| m.copy == name),
-            None => copies.iter().max_by_key(|m| m.created_at),
+            None => super::installation::newest(&copies, &self.installation()?.id, &target.name)?,
         }
         .ok_or_else(|| {
             OffsiteError::NoCopy(

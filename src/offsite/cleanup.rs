@@ -6,10 +6,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::manifest::{self, Manifest};
-use super::retention::{self, Dated};
+use super::plan;
 use super::settings::Target;
 use super::store::Store;
 use super::{Offsite, OffsiteError, lock};
+use crate::backup::BackupEntry;
 
 /// Orphan objects (ours, without a manifest) younger than this may still be being written.
 const ORPHAN_AGE: Duration = Duration::from_secs(24 * 3600);
@@ -44,23 +45,20 @@ impl Offsite {
         Ok(())
     }
 
-    /// Deletes what tiered retention lets go: manifest first (so the copy leaves the list at
+    /// Deletes what tiered retention lets go (never a copy of a backup marked Keep here, `local`
+    /// being the backups here): manifest first (so the copy leaves the list at
     /// once), then the object. Also objects of ours whose manifest is long gone.
     pub(super) fn apply_retention(
         &self,
         target: &Target,
         store: &dyn Store,
         copies: &[Manifest],
+        local: &[BackupEntry],
     ) -> Result<Vec<String>, OffsiteError> {
         let now = self.inner.clock.now();
-        let dated: Vec<Dated> = copies
-            .iter()
-            .map(|m| Dated {
-                copy: m.copy.clone(),
-                created_at: m.created_at,
-            })
-            .collect();
-        let removed = retention::to_delete(&dated, &target.keep, now);
+        // Only this installation's copies: another shop's on the same target are theirs.
+        let own = self.own(copies.to_vec())?;
+        let removed = plan::to_remove(&own, local, &target.keep, now);
         for copy in &removed {
             store.delete(&Manifest::manifest_name(copy))?;
             store.delete(&format!("{copy}{}", manifest::OBJECT_SUFFIX))?;

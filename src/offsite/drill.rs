@@ -35,7 +35,7 @@ impl Offsite {
         let started = Instant::now();
         let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
         let store = self.store(target)?;
-        let mut copies = self.copies(target, true)?;
+        let mut copies = self.own(self.copies(target, true)?)?;
         copies.sort_by_key(|m| std::cmp::Reverse(m.created_at));
         // The newest copy that is still there: a listing may lag a delete (see `read_index`).
         let mut tried = copies.iter();
@@ -112,15 +112,20 @@ impl Offsite {
         self.drill(&target)
     }
 
-    /// Checks every copy on a target is there with the size its manifest says (a folder:
-    /// read back and hashed). One result per copy.
+    /// Checks every copy of this installation on a target: read back whole, its size and
+    /// SHA-256 against its manifest. One result per copy.
     pub fn verify(&self, name: &str) -> Result<Vec<CopyCheck>, OffsiteError> {
         let target = self.find_target(name)?;
         let store = self.store(&target)?;
-        let copies = self.copies(&target, true)?;
+        let copies = self.own(self.copies(&target, true)?)?;
         let mut checks = Vec::new();
         for m in &copies {
-            let result = store.verify_object(&m.object_name(), m.object_size, &m.object_sha256);
+            let result = super::store::read_back(
+                store.as_ref(),
+                &m.object_name(),
+                m.object_size,
+                &m.object_sha256,
+            );
             // Listed, then removed by retention before it was read: not a failed copy.
             if matches!(result, Err(StoreError::NotFound { .. }))
                 && being_removed(store.as_ref(), m)?

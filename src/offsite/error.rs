@@ -27,6 +27,16 @@ pub enum OffsiteError {
     Backup(#[from] BackupError),
     #[error("{0}")]
     Invalid(FieldErrors),
+    #[error("{0}")]
+    Installation(#[from] super::installation::InstallationError),
+    #[error(
+        "{target} holds copies from {count} installations, so the newest is not picked for you: {list}. Name the copy to bring back (`backroom offsite list {target}` shows them all)"
+    )]
+    SeveralInstallations {
+        target: String,
+        count: usize,
+        list: String,
+    },
     #[error("there is no off-site key yet: set up a target first")]
     NoKey,
     #[error(

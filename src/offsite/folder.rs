@@ -26,6 +26,11 @@ impl FolderStore {
     }
 
     fn error(&self, source: io::Error) -> StoreError {
+        if source.kind() == io::ErrorKind::NotFound && !self.dir.exists() {
+            return StoreError::FolderMissing {
+                path: self.dir.display().to_string(),
+            };
+        }
         StoreError::Folder {
             path: self.dir.display().to_string(),
             source,
@@ -110,7 +115,8 @@ impl Store for FolderStore {
 
     fn create(&self, name: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {
         let target = self.path_of(name)?;
-        std::fs::create_dir_all(&self.dir).map_err(|e| self.error(e))?;
+        // The folder is never made here: missing, it is a stick not plugged in (or a typo),
+        // and copies written to a new local folder would protect nothing.
         let partial = self
             .dir
             .join(format!("{PARTIAL_PREFIX}{}-{name}", fsutil::random_hex(4)));

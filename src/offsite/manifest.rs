@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Local, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::installation::Installation;
 use crate::backup::{BackupEntry, BackupKind, BackupName};
 
 pub const OBJECT_SUFFIX: &str = ".db.zst.age";
@@ -80,11 +81,27 @@ pub struct Manifest {
     pub encryption: String,
     /// The age public key it is encrypted to (which emergency kit opens it).
     pub recipient: String,
+    /// The installation that sent it (`None`: sent before installations had ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation: Option<Installation>,
 }
 
 impl Manifest {
     pub fn object_name(&self) -> String {
         format!("{}{OBJECT_SUFFIX}", self.copy)
+    }
+
+    /// True when the installation `id` sent it (a copy without an id is an older one of ours).
+    pub fn is_from(&self, id: &str) -> bool {
+        self.installation.as_ref().is_none_or(|i| i.id == id)
+    }
+
+    /// Who sent it, for lists that show copies of several installations.
+    pub fn sender(&self) -> String {
+        self.installation.as_ref().map_or_else(
+            || "an older Backroom (no installation id)".into(),
+            Installation::label,
+        )
     }
 
     pub fn manifest_name(copy: &str) -> String {

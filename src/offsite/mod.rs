@@ -9,14 +9,17 @@
 
 pub mod bring_back;
 mod cleanup;
+mod disk;
 mod drill;
 mod error;
 pub mod folder;
+pub mod installation;
 pub mod keys;
 pub mod kit;
 pub mod manifest;
 pub mod pass;
 pub mod pipeline;
+mod plan;
 pub mod retention;
 pub mod s3;
 pub mod settings;
@@ -34,6 +37,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+pub use disk::same_disk_reason;
 pub use error::OffsiteError;
 use keys::Keyring;
 use manifest::Manifest;
@@ -64,6 +68,10 @@ pub struct OffsiteOptions {
     pub retry_base: Duration,
     /// How long a target's list of copies is trusted before it is read again.
     pub index_ttl: Duration,
+    /// Tell whether a folder target is on the data's own disk (then it is not off-site). Only
+    /// tests turn it off: their targets are temp folders on the data's disk, standing in for a
+    /// USB stick that cannot be plugged in there.
+    pub check_disk: bool,
 }
 
 impl Default for OffsiteOptions {
@@ -72,6 +80,7 @@ impl Default for OffsiteOptions {
             poll: Duration::from_secs(5),
             retry_base: Duration::from_secs(30),
             index_ttl: Duration::from_secs(600),
+            check_disk: true,
         }
     }
 }
@@ -102,6 +111,7 @@ struct Inner {
     wake: (Mutex<bool>, Condvar),
     /// Targets whose unfinished uploads of an earlier run were already cleaned up.
     cleaned: Mutex<std::collections::BTreeSet<String>>,
+    installation: Mutex<Option<installation::Installation>>,
 }
 
 /// The off-site engine. Cheap to clone.
@@ -116,6 +126,9 @@ pub struct NewTarget {
     pub credentials: Option<S3Credentials>,
     /// An emergency kit (file or pasted key) to continue with its key instead of a new one.
     pub kit: Option<String>,
+    /// Make a folder target's folder when it does not exist (only when asked: a missing
+    /// folder is usually a typo or a USB stick not plugged in).
+    pub create_folder: bool,
 }
 
 /// What setting up a target did.
@@ -153,6 +166,7 @@ impl Offsite {
                 cancel: AtomicBool::new(false),
                 wake: (Mutex::new(false), Condvar::new()),
                 cleaned: Mutex::new(std::collections::BTreeSet::new()),
+                installation: Mutex::new(None),
             }),
         }
     }
@@ -242,6 +256,9 @@ impl Offsite {
             None => None,
         };
         errors.into_result(()).map_err(OffsiteError::Invalid)?;
+        let mut folder = FieldErrors::default();
+        disk::prepare_folder(&new, &mut folder)?;
+        folder.into_result(()).map_err(OffsiteError::Invalid)?;
         let mut secrets = Secrets::load(self.data_dir())?;
         if let Some(credentials) = &new.credentials {
             secrets
@@ -276,6 +293,7 @@ impl Offsite {
             new.target.name,
             new.target.describe()
         ));
+        self.note_disk(&new.target)?;
         self.wake();
         Ok(outcome)
     }

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::manifest::{self, MAX_MANIFEST_BYTES, Manifest};
+use super::plan::{self, sendable};
 use super::settings::Target;
 use super::state::{Drill, InFlight, backoff};
 use super::store::{Store, StoreError};
 use super::transfer::{self, Outgoing};
 use super::{Activity, LOCK_FILE, Offsite, OffsiteError, RemoteIndex, lock};
-use crate::backup::{BackupEntry, BackupKind, BackupState};
+use crate::backup::BackupEntry;
 use crate::fsutil::{self, FileLock};
 
 /// One copy's check: its name, and why it failed.
@@ -25,6 +26,8 @@ pub struct PassReport {
     pub sent: Vec<(String, Manifest)>,
     pub failed: Vec<(String, String)>,
     pub removed: Vec<(String, String)>,
+    /// Not sent, and why (retention would remove it at once).
+    pub skipped: Vec<(String, String)>,
     pub drills: Vec<(String, Drill)>,
 }
 
@@ -40,39 +43,6 @@ pub enum Which<'a> {
 
 pub(super) fn ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Local backups that go off-site: startup, automatic and manual ones that verified. A
-/// backup of an empty shop (no accounts: a fresh install) is not sent once there is one with
-/// accounts, so after data is brought back onto a new computer, the install's empty startup
-/// backup never sits on a target beside the real copies.
-fn sendable(entries: &[BackupEntry]) -> impl Iterator<Item = &BackupEntry> {
-    let has_users = |e: &BackupEntry| {
-        e.sidecar
-            .as_ref()
-            .is_none_or(|s| s.row_counts.get("users").is_none_or(|n| *n > 0))
-    };
-    let regular = |e: &&BackupEntry| {
-        matches!(
-            e.kind(),
-            BackupKind::Startup | BackupKind::Automatic | BackupKind::Manual
-        ) && e.state() == BackupState::Verified
-    };
-    let any_with_users = entries.iter().filter(regular).any(has_users);
-    entries
-        .iter()
-        .filter(regular)
-        .filter(move |e| !any_with_users || has_users(e))
-}
-
-/// How many local backups a target does not have yet.
-pub(super) fn sendable_count(entries: &[BackupEntry], on_target: &[Manifest]) -> usize {
-    sendable(entries)
-        .filter(|e| {
-            let copy = manifest::copy_name(e);
-            !on_target.iter().any(|m| m.copy == copy)
-        })
-        .count()
 }
 
 impl Offsite {
@@ -166,10 +136,23 @@ impl Offsite {
             return Err(OffsiteError::NoRecord(entry.file_name.clone()));
         }
         let copy = manifest::copy_name(&entry);
+        let entries = self.inner.backups.list()?;
+        let now = self.inner.clock.now();
         let mut report = PassReport::default();
         for target in self.settings()?.targets.iter().filter(|t| t.enabled) {
             let result = self.copies(target, true).and_then(|copies| {
                 if copies.iter().any(|m| m.copy == copy) {
+                    return Ok(None);
+                }
+                let own = self.own(copies)?;
+                let planned = plan::to_send(&entries, &own, &target.keep, now);
+                if !planned.iter().any(|e| manifest::copy_name(e) == copy) {
+                    report.skipped.push((
+                        target.name.clone(),
+                        format!(
+                            "{copy}: its retention would remove it at once (mark the backup Keep to keep a copy)"
+                        ),
+                    ));
                     return Ok(None);
                 }
                 let store = self.store(target)?;
@@ -196,20 +179,20 @@ impl Offsite {
         report: &mut PassReport,
     ) -> Result<(), OffsiteError> {
         let store = self.store(target)?;
+        self.note_disk(target)?;
         if !lock(&self.inner.cleaned).contains(&target.name) {
             self.clean_unfinished(target, store.as_ref())?;
             lock(&self.inner.cleaned).insert(target.name.clone());
         }
-        let have: std::collections::BTreeSet<String> = self
-            .copies(target, false)?
-            .into_iter()
-            .map(|m| m.copy)
-            .collect();
+        let on_target = self.copies(target, false)?;
         let entries = self.inner.backups.list()?;
-        let mut pending: Vec<&BackupEntry> = sendable(&entries)
-            .filter(|e| !have.contains(&manifest::copy_name(e)))
-            .collect();
-        pending.sort_by_key(|e| std::cmp::Reverse(e.created_at()));
+        let own = self.own(on_target.clone())?;
+        // A same-named copy of another installation is never overwritten.
+        let pending: Vec<&BackupEntry> =
+            plan::to_send(&entries, &own, &target.keep, self.inner.clock.now())
+                .into_iter()
+                .filter(|e| !on_target.iter().any(|m| m.copy == manifest::copy_name(e)))
+                .collect();
         let mut sent_any = false;
         for entry in pending {
             if let Some(manifest) = self.send_one(target, store.as_ref(), keys, entry)? {
@@ -218,7 +201,7 @@ impl Offsite {
             }
         }
         let copies = self.copies(target, sent_any)?;
-        for copy in self.apply_retention(target, store.as_ref(), &copies)? {
+        for copy in self.apply_retention(target, store.as_ref(), &copies, &entries)? {
             report.removed.push((target.name.clone(), copy));
         }
         self.record_success(target)?;
@@ -257,10 +240,12 @@ impl Offsite {
                 let _ = self.update_state(|s| s.target(&target.name).in_flight.push(entry));
             }
         };
+        let installation = self.installation()?;
         let outgoing = Outgoing {
             entry,
             copy: &copy,
             now: self.inner.clock.now(),
+            installation: &installation,
         };
         let sent = transfer::send(
             store,

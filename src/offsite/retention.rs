@@ -2,7 +2,8 @@
 //! keeps history longer, restic-style. A copy stays when it is one of the newest `keep_last`,
 //! or the newest of its day within the last `keep_daily` days, of its week within the last
 //! `keep_weekly` weeks, or of its month within the last `keep_monthly` months (days, weeks
-//! and months of the shop's local calendar). The newest copy always stays.
+//! and months of the shop's local calendar). The newest copy always stays, and so does a copy
+//! of a backup marked Keep here (it counts toward `keep_last` like any other).
 
 use std::collections::BTreeSet;
 
@@ -15,6 +16,8 @@ use super::settings::Keep;
 pub struct Dated {
     pub copy: String,
     pub created_at: DateTime<Utc>,
+    /// Its backup is marked Keep: never deleted.
+    pub protected: bool,
 }
 
 fn local_date(t: DateTime<Utc>) -> NaiveDate {
@@ -53,7 +56,11 @@ fn keep_per_period(
 pub fn to_delete(copies: &[Dated], keep: &Keep, now: DateTime<Utc>) -> Vec<String> {
     let mut newest_first: Vec<&Dated> = copies.iter().collect();
     newest_first.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.copy.cmp(&a.copy)));
-    let mut kept = BTreeSet::new();
+    let mut kept: BTreeSet<String> = newest_first
+        .iter()
+        .filter(|d| d.protected)
+        .map(|d| d.copy.clone())
+        .collect();
     for d in newest_first
         .iter()
         .take(usize::try_from(keep.keep_last.max(1)).unwrap_or(usize::MAX))
@@ -114,6 +121,7 @@ mod tests {
                     out.push(Dated {
                         copy: format!("backup_{}", created_at.timestamp()),
                         created_at,
+                        protected: false,
                     });
                 }
             }
@@ -177,5 +185,23 @@ mod tests {
         assert_eq!(deleted.len(), copies.len() - 1);
         let newest = copies.iter().max_by_key(|c| c.created_at).unwrap();
         assert!(!deleted.contains(&newest.copy));
+    }
+
+    #[test]
+    fn a_protected_copy_stays_however_old() {
+        let now = Utc::now();
+        let mut copies = history(2, now);
+        let oldest = copies.iter_mut().min_by_key(|c| c.created_at).unwrap();
+        oldest.protected = true;
+        let oldest = oldest.copy.clone();
+        let stingy = Keep {
+            keep_last: 1,
+            keep_daily: 0,
+            keep_weekly: 0,
+            keep_monthly: 0,
+        };
+        let deleted = to_delete(&copies, &stingy, now);
+        assert_eq!(deleted.len(), copies.len() - 2, "{deleted:?}");
+        assert!(!deleted.contains(&oldest));
     }
 }

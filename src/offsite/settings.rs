@@ -341,6 +341,8 @@ pub struct TargetForm {
     pub secret_access_key: String,
     /// A pasted emergency kit or key, to continue with an existing key.
     pub kit: String,
+    /// A checkbox (`true`): make the folder when it does not exist.
+    pub create_folder: bool,
 }
 
 impl TargetForm {

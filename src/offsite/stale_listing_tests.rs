@@ -1,5 +1,6 @@
 //! A listing that lags a delete (what a Garage cluster does right after a node rejoins): the
-//! copy list, drills and verify skip a copy that is gone when read instead of failing.
+//! copy list, drills and verify skip a copy that is gone when read instead of failing; and
+//! verify reads every copy back whole, on any store.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -71,6 +72,7 @@ fn put_copy(store: &dyn Store, copy: &str) -> Manifest {
         compression: "zstd".into(),
         encryption: "age".into(),
         recipient: "age1test".into(),
+        installation: None,
     };
     store.put_small(&manifest.object_name(), object).unwrap();
     store
@@ -117,4 +119,42 @@ fn a_listing_that_lags_a_delete_skips_the_removed_copy() {
         !being_removed(&store, &damaged).unwrap(),
         "a missing object under a present manifest is a damaged copy, reported as such"
     );
+}
+
+#[test]
+fn verify_reads_a_copy_back_and_catches_a_change_of_the_same_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // A store with the default (size-only) upload check, like S3.
+    let store = Lagging {
+        inner: FolderStore::new(dir.path()),
+        frozen: Mutex::new(None),
+    };
+    let mut copy = put_copy(&store, "backup_20261201_090000");
+    let path = dir.path().join(copy.object_name());
+    let bytes = std::fs::read(&path).unwrap();
+    copy.object_sha256 = crate::backup::copy::sha256_file(&path).unwrap().0;
+    super::store::read_back(
+        &store,
+        &copy.object_name(),
+        copy.object_size,
+        &copy.object_sha256,
+    )
+    .unwrap();
+    let mut changed = bytes.clone();
+    changed[0] ^= 0xff;
+    std::fs::write(dir.path().join(copy.object_name()), &changed).unwrap();
+    assert!(
+        store
+            .verify_object(&copy.object_name(), copy.object_size, &copy.object_sha256)
+            .is_ok(),
+        "the size alone does not show it"
+    );
+    let err = super::store::read_back(
+        &store,
+        &copy.object_name(),
+        copy.object_size,
+        &copy.object_sha256,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("SHA-256 differs"), "{err}");
 }

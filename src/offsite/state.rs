@@ -54,6 +54,8 @@ pub struct Progress {
     pub bytes_sent: u64,
     pub copies_sent: u64,
     pub last_drill: Option<Drill>,
+    /// A folder target on the disk that holds the data (not off-site at all).
+    pub same_disk_as_data: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

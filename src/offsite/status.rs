@@ -27,6 +27,8 @@ pub struct CopyView {
     pub size: u64,
     pub size_human: String,
     pub row_counts: std::collections::BTreeMap<String, i64>,
+    /// The installation that sent it, by shop and computer.
+    pub from: String,
 }
 
 impl CopyView {
@@ -48,7 +50,13 @@ impl CopyView {
             size: m.object_size,
             size_human: crate::fsutil::human_size(m.object_size),
             row_counts: m.row_counts.clone(),
+            from: m.sender(),
         }
+    }
+
+    /// True when the copies come from more than one installation (lists then say whose).
+    pub fn several_senders(copies: &[CopyView]) -> bool {
+        copies.iter().any(|c| c.from != copies[0].from)
     }
 }
 
@@ -62,8 +70,10 @@ pub struct TargetStatus {
     /// What the sender records about the target (`offsite-state.json`), shown as it is.
     #[serde(flatten)]
     pub progress: Progress,
-    /// From the last list read from the target (`None`: not read yet).
+    /// From the last list read from the target (`None`: not read yet): this installation's
+    /// copies, and how many installations send there (this one included).
     pub copies_on_target: Option<usize>,
+    pub installations: Option<usize>,
     pub pending: Option<usize>,
     pub next_drill_at: Option<DateTime<Utc>>,
 }
@@ -88,6 +98,7 @@ impl Offsite {
         let keys = self.keyring().ok().flatten();
         let public_key = keys.as_ref().map(|k| k.current().public());
         let local = self.inner.backups.list().unwrap_or_default();
+        let own_id = self.installation().map(|i| i.id).unwrap_or_default();
         let remote = lock(&self.inner.remote);
         let targets = settings
             .targets
@@ -95,7 +106,16 @@ impl Offsite {
             .map(|t| {
                 let s = state.targets.get(&t.name).cloned().unwrap_or_default();
                 let index = remote.get(&t.name);
-                let pending = index.map(|i| super::pass::sendable_count(&local, &i.manifests));
+                let own: Option<Vec<manifest::Manifest>> = index.map(|i| {
+                    i.manifests
+                        .iter()
+                        .filter(|m| m.is_from(&own_id))
+                        .cloned()
+                        .collect()
+                });
+                let pending = own
+                    .as_ref()
+                    .map(|own| super::plan::to_send(&local, own, &t.keep, self.now()).len());
                 TargetStatus {
                     name: t.name.clone(),
                     kind: t.kind_label(),
@@ -107,7 +127,8 @@ impl Offsite {
                             d.at + chrono::Duration::days(i64::from(settings.drill_every_days))
                         })
                     }),
-                    copies_on_target: index.map(|i| i.manifests.len()),
+                    copies_on_target: own.as_ref().map(Vec::len),
+                    installations: index.map(|i| super::installation::count(&i.manifests, &own_id)),
                     pending,
                     progress: s.progress,
                 }
@@ -235,6 +256,9 @@ fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<
                     t.name
                 ));
             }
+        }
+        if t.progress.same_disk_as_data {
+            amber.get_or_insert(super::disk::same_disk_reason(&t.name));
         }
         if let Some(drill) = t.progress.last_drill.as_ref().filter(|d| !d.ok) {
             red.get_or_insert(format!(

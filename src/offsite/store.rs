@@ -23,6 +23,10 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "the folder {path} is not there (is the USB stick plugged in, or the network share connected?)"
+    )]
+    FolderMissing { path: String },
     #[error("the storage at {endpoint} cannot be reached (check the address and the connection)")]
     Unreachable {
         endpoint: String,
@@ -148,4 +152,26 @@ pub fn probe(store: &dyn Store, now: DateTime<Utc>) -> Result<(), StoreError> {
         ));
     }
     deleted
+}
+
+/// Reads a whole object back and compares its size and SHA-256 with what its manifest says
+/// (`offsite verify` on any target; a plain size check would miss a same-size change).
+pub fn read_back(store: &dyn Store, name: &str, size: u64, sha256: &str) -> Result<(), StoreError> {
+    let mut reader = super::pipeline::HashingReader::new(store.open(name)?);
+    io::copy(&mut reader, &mut io::sink()).map_err(|source| StoreError::Io {
+        target: store.describe(),
+        source,
+    })?;
+    let (read_sha, read_size) = reader.finish();
+    if read_size != size || !read_sha.eq_ignore_ascii_case(sha256) {
+        return Err(StoreError::Mismatch(format!(
+            "{name} on the target differs from its manifest ({read_size} bytes read, {size} recorded; the SHA-256 {})",
+            if read_sha.eq_ignore_ascii_case(sha256) {
+                "matches"
+            } else {
+                "differs"
+            }
+        )));
+    }
+    Ok(())
 }

@@ -74,6 +74,7 @@ pub struct Outgoing<'a> {
     pub entry: &'a BackupEntry,
     pub copy: &'a str,
     pub now: DateTime<Utc>,
+    pub installation: &'a super::installation::Installation,
 }
 
 /// Sends one backup as `<copy>.db.zst.age` + `<copy>.json`. `on_started` receives the upload
@@ -136,6 +137,7 @@ pub fn send(
         compression: format!("zstd -{}", pipeline::ZSTD_LEVEL),
         encryption: "age X25519".into(),
         recipient: keys.current().public(),
+        installation: Some(out.installation.clone()),
     };
     store.put_small(
         &format!("{}{MANIFEST_SUFFIX}", out.copy),

@@ -1,6 +1,7 @@
 //! The server's off-site worker: a thread that runs a round of off-site work every few seconds
 //! (or at once when woken: a new backup, "Send now", a new target), so backups and pages
-//! never wait for uploads.
+//! never wait for uploads. The same low-priority thread re-hashes the stored backups (the
+//! scrub, `backup/scrub.rs`) after the first round and then once a day on the app's clock.
 
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
@@ -50,11 +51,13 @@ impl Drop for Worker {
 
 fn run(offsite: &Offsite) {
     let inner = &offsite.inner;
+    let mut scrub = ScrubTimes::default();
     while !inner.cancel.load(Ordering::SeqCst) {
         match offsite.run_pass(Which::Due, false) {
             Ok(_) | Err(OffsiteError::Busy) | Err(OffsiteError::Cancelled) => {}
             Err(e) => tracing::warn!("off-site round failed: {e}"),
         }
+        scrub_if_due(offsite, &mut scrub);
         let (flag, cond) = &inner.wake;
         let mut woken = lock(flag);
         if !*woken && !inner.cancel.load(Ordering::SeqCst) {
@@ -64,5 +67,44 @@ fn run(offsite: &Offsite) {
                 .unwrap_or_else(|e| e.into_inner().0);
         }
         *woken = false;
+    }
+}
+
+#[derive(Default)]
+struct ScrubTimes {
+    /// The last complete scrub, on the app's clock.
+    last: Option<chrono::DateTime<chrono::Utc>>,
+    /// After an unfinished one (another operation was running): not again before this (the
+    /// wait after a failure, `OffsiteOptions::retry_base`).
+    retry_after: Option<std::time::Instant>,
+}
+
+/// The scrub of local backups: at start-up (after the first round) and daily.
+fn scrub_if_due(offsite: &Offsite, times: &mut ScrubTimes) {
+    let now = offsite.now();
+    if times
+        .retry_after
+        .is_some_and(|at| std::time::Instant::now() < at)
+    {
+        return;
+    }
+    if times.retry_after.is_none()
+        && times
+            .last
+            .is_some_and(|at| now - at < chrono::Duration::hours(24))
+    {
+        return;
+    }
+    let last = &mut times.last;
+    times.retry_after = None;
+    match offsite.backups().scrub(&offsite.inner.cancel) {
+        Ok(done) if done.unfinished => {
+            times.retry_after = Some(std::time::Instant::now() + offsite.inner.options.retry_base);
+        }
+        Ok(_) => *last = Some(now),
+        Err(e) => {
+            *last = Some(now);
+            tracing::warn!("the check of stored backups failed: {e}");
+        }
     }
 }

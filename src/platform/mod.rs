@@ -129,6 +129,41 @@ pub fn flush_file(file: &std::fs::File) -> io::Result<()> {
     }
 }
 
+/// Which disk (file system volume) holds `path`: the device id on Unix, the volume serial
+/// number on Windows. Two paths with the same id die with the same disk.
+pub fn volume_id(path: &Path) -> io::Result<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok(std::fs::metadata(path)?.dev())
+    }
+    #[cfg(windows)]
+    {
+        windows::volume_serial(path)
+    }
+}
+
+/// This computer's name as people see it (`hostname`; `COMPUTERNAME` on Windows), or "" when
+/// it cannot be told.
+#[allow(unsafe_code)]
+pub fn computer_name() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is writable for its whole length, which is what is passed.
+        let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+        if !ok {
+            return String::new();
+        }
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).trim().to_string()
+    }
+    #[cfg(windows)]
+    {
+        std::env::var("COMPUTERNAME").unwrap_or_default()
+    }
+}
+
 /// Lowers the calling thread's CPU priority as far as an unprivileged process can while still
 /// getting CPU time on a busy machine (nice 19 on Linux, "lowest" on Windows).
 #[allow(unsafe_code)]

@@ -22,7 +22,8 @@ use windows_sys::Win32::Security::{
     TokenUser,
 };
 use windows_sys::Win32::Storage::FileSystem::{
-    MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH, MoveFileExW,
+    FILE_FLAG_BACKUP_SEMANTICS, GetVolumeInformationByHandleW, MOVEFILE_REPLACE_EXISTING,
+    MOVEFILE_WRITE_THROUGH, MoveFileExW,
 };
 use windows_sys::Win32::System::Console::{
     CTRL_BREAK_EVENT, CTRL_C_EVENT, FreeConsole, GetConsoleProcessList, SetConsoleCtrlHandler,
@@ -281,4 +282,34 @@ pub fn shutdown_finished() {
         *state.finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
         state.cond.notify_all();
     }
+}
+
+/// The serial number of the volume holding `path` (a file or a folder).
+pub fn volume_serial(path: &Path) -> io::Result<u64> {
+    use std::os::windows::fs::OpenOptionsExt;
+    use std::os::windows::io::AsRawHandle;
+    // No access rights are needed to ask about the volume; backup semantics opens folders.
+    let file = std::fs::OpenOptions::new()
+        .access_mode(0)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+        .open(path)?;
+    let mut serial: u32 = 0;
+    // SAFETY: the handle stays open for the call; the only out-pointer is a live u32, the
+    // buffers are null with zero sizes.
+    let ok = unsafe {
+        GetVolumeInformationByHandleW(
+            file.as_raw_handle(),
+            std::ptr::null_mut(),
+            0,
+            &mut serial,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(u64::from(serial))
 }

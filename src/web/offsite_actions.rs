@@ -96,6 +96,7 @@ pub async fn add_target(
     };
     let name = target.name.clone();
     let kit = Some(form.kit.clone()).filter(|k| !k.trim().is_empty());
+    let create_folder = form.create_folder;
     let (offsite, who) = (state.offsite.clone(), user.username.clone());
     let added = blocking(move || {
         Ok::<_, AppError>(offsite.add_target(
@@ -103,6 +104,7 @@ pub async fn add_target(
                 target,
                 credentials,
                 kit,
+                create_folder,
             },
             &who,
         ))

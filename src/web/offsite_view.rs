@@ -20,6 +20,8 @@ pub struct TargetCard {
     pub drill: String,
     pub next_drill: String,
     pub keep: String,
+    /// "2 installations send here" when other installations share the target.
+    pub shared: String,
 }
 
 fn when(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
@@ -44,6 +46,8 @@ impl TargetCard {
                         .unwrap_or_default()
                 ),
             )
+        } else if t.progress.same_disk_as_data {
+            ("failing", crate::offsite::same_disk_reason(&t.name))
         } else if t.progress.last_copy_at.is_none() {
             ("new", "No copy sent yet".to_string())
         } else {
@@ -87,6 +91,12 @@ impl TargetCard {
                 "the newest {}, one a day for {} days, a week for {} weeks, a month for {} months",
                 t.keep.keep_last, t.keep.keep_daily, t.keep.keep_weekly, t.keep.keep_monthly
             ),
+            shared: match t.installations {
+                Some(n) if n > 1 => format!(
+                    "{n} installations send here; this one removes, checks and drills only its own copies"
+                ),
+                _ => String::new(),
+            },
         }
     }
 }

@@ -14,7 +14,7 @@ use backroom::clock::ManualClock;
 use crate::support::*;
 
 /// Adds a folder target from the page; returns the response.
-fn add_folder(client: &Client, name: &str, path: &Path) -> Resp {
+pub(crate) fn add_folder(client: &Client, name: &str, path: &Path) -> Resp {
     client.post_form(
         "/backup/offsite/targets",
         &[
@@ -26,7 +26,7 @@ fn add_folder(client: &Client, name: &str, path: &Path) -> Resp {
 }
 
 /// The copies (manifest names without `.json`) in a folder target, sorted.
-fn copies_in(dir: &Path) -> Vec<String> {
+pub(crate) fn copies_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|r| {
             r.filter_map(Result::ok)
@@ -49,7 +49,7 @@ fn wait_for_last_error(boss: &Client) -> String {
     last_error().as_str().unwrap().to_string()
 }
 
-fn health(client: &Client) -> (String, String) {
+pub(crate) fn health(client: &Client) -> (String, String) {
     let h = client.get("/api/offsite").json()["health"].clone();
     (
         h["level"].as_str().unwrap().to_string(),
@@ -57,7 +57,7 @@ fn health(client: &Client) -> (String, String) {
     )
 }
 
-fn make_backup(client: &Client, description: &str) -> String {
+pub(crate) fn make_backup(client: &Client, description: &str) -> String {
     let res = client.api_post(
         "/api/backups",
         serde_json::json!({ "description": description }),

@@ -38,8 +38,27 @@ pub fn options(dir: &Path, interval: Option<Duration>) -> ServeOptions {
         poll: Duration::from_millis(100),
         retry_base: Duration::from_millis(500),
         index_ttl: Duration::from_secs(2),
+        // Test targets are temp folders on the data's own disk (see `spawn_app_checking_disks`).
+        check_disk: false,
     };
     opts
+}
+
+/// Starts the app with the same-disk check of folder targets on, as in real use (not kept by
+/// `restart`).
+pub fn spawn_app_checking_disks() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(dir.path(), None);
+    opts.offsite.check_disk = true;
+    let server = backroom::server::start(opts).unwrap();
+    TestApp {
+        url: server.url(),
+        server: Some(server),
+        path: dir.path().to_path_buf(),
+        _tmp: Some(dir),
+        interval: None,
+        clock: backroom::clock::system(),
+    }
 }
 
 /// Starts the app on a free port with a fresh data folder.

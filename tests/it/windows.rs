@@ -302,7 +302,17 @@ fn a_fresh_folder_is_brought_back_from_an_off_site_copy_on_windows() {
     add_customer(&client, "Moved to a new computer");
     server.kill9();
     let usb = a.tmp.path().join("usb stick");
-    a.run_ok(&["offsite", "add", "usb", "--folder", &win_path(&usb)], "");
+    a.run_ok(
+        &[
+            "offsite",
+            "add",
+            "usb",
+            "--folder",
+            &win_path(&usb),
+            "--create-folder",
+        ],
+        "",
+    );
     a.run_ok(&["backup", "create", "-d", "to move"], "");
     let pushed = a.run_ok(&["offsite", "push"], "");
     assert!(pushed.contains("usb"), "{pushed}");

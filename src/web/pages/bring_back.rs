@@ -137,6 +137,12 @@ struct CopiesPage {
     copies: Vec<CopyView>,
 }
 
+impl CopiesPage {
+    fn several(&self) -> bool {
+        CopyView::several_senders(&self.copies)
+    }
+}
+
 pub async fn connect(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -155,6 +161,7 @@ pub async fn connect(
         target,
         credentials,
         kit: Some(form.kit.clone()),
+        create_folder: false,
     };
     match bring_back::first_run_connect(&state, new).await {
         Ok((token, copies)) => {

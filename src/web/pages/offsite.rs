@@ -67,6 +67,12 @@ struct TargetPage {
     can_bring_in: bool,
 }
 
+impl TargetPage {
+    fn several(&self) -> bool {
+        CopyView::several_senders(&self.copies)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "backup/kit.html")]
 struct KitPage {
