@@ -3,14 +3,15 @@
 # missing, and runs benches/backup.rs (backup and restore against sqlite3, openssl, cp) and
 # benches/offsite.rs (off-site copies against zstd | age, to a folder and to a local Garage
 # through the AWS CLI), and benches/durability.rs (the cost per sale of synchronous=FULL
-# against NORMAL). Not part of the test run.
-#   scripts/bench.sh           all three
-#   scripts/bench.sh backup    or: scripts/bench.sh offsite, scripts/bench.sh durability
+# against NORMAL), and benches/scrub.rs (the scrub against sha256sum, and page latency while it
+# runs). Not part of the test run.
+#   scripts/bench.sh           all four
+#   scripts/bench.sh backup    or: scripts/bench.sh offsite, durability, scrub
 # Environment: BENCH_DB_MB (1024), BENCH_ROUNDS (3), BENCH_DIR (target/bench-data),
 # BENCH_AFTER_SECS (60), BENCH_WRITER_PAUSE_US (1000), BENCH_IDLE_SECS (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which=("${@:-backup offsite durability}")
+which=("${@:-backup offsite durability scrub}")
 read -r -a which <<<"${which[*]}"
 
 need=()

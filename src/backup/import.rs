@@ -113,6 +113,9 @@ fn slug_of(original: &str) -> String {
     sanitize_description(&stem)
 }
 
+/// How long a file brought in waits for another backup operation to finish.
+const IMPORT_WAITS_FOR_BACKUP: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl BackupEngine {
     /// A temp file in the backup folder for a file being brought in, with the room the disk
     /// has for it: the free space less a margin.
@@ -148,7 +151,17 @@ impl BackupEngine {
         created_by: &str,
     ) -> Result<BackupEntry, BackupError> {
         let started = Instant::now();
-        let _guard = self.begin(Operation::Import, original)?;
+        // The file is already here: a background backup running now (the startup one, just
+        // after a start) is waited for rather than turning the upload away.
+        let deadline = started + IMPORT_WAITS_FOR_BACKUP;
+        let _guard = loop {
+            match self.begin(Operation::Import, original) {
+                Err(e) if e.is_busy() && Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other?,
+            }
+        };
         let result = self.import_locked(incoming, original, created_by, started);
         match &result {
             Ok(entry) => {

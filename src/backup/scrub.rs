@@ -15,6 +15,8 @@ pub const SCRUB_METHOD: &str = "scrub";
 /// What one scrub found.
 #[derive(Debug, Default)]
 pub struct Scrubbed {
+    /// Backups re-hashed.
+    pub checked: usize,
     /// Backups found damaged (and recorded so) this time.
     pub damaged: Vec<String>,
     /// A mismatch could not be confirmed (another operation was running, or shutdown): the
@@ -42,6 +44,7 @@ impl BackupEngine {
             let Ok((sha, size)) = super::copy::sha256_file(&entry.path) else {
                 continue; // deleted or replaced meanwhile: not rot
             };
+            done.checked += 1;
             if size == sidecar.size && sha.eq_ignore_ascii_case(&sidecar.sha256) {
                 continue;
             }

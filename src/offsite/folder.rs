@@ -87,8 +87,14 @@ impl FolderWriter {
 impl ObjectWriter for FolderWriter {
     fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
         let dir = self.dir.display().to_string();
-        self.complete()
-            .map_err(|source| StoreError::Folder { path: dir, source })
+        // The stick pulled out (or the folder renamed) while the copy was written.
+        self.complete().map_err(|source| {
+            if source.kind() == io::ErrorKind::NotFound && !self.dir.exists() {
+                StoreError::FolderMissing { path: dir }
+            } else {
+                StoreError::Folder { path: dir, source }
+            }
+        })
     }
 
     fn abort(self: Box<Self>) {

@@ -101,7 +101,15 @@ fn scrub_if_due(offsite: &Offsite, times: &mut ScrubTimes) {
         Ok(done) if done.unfinished => {
             times.retry_after = Some(std::time::Instant::now() + offsite.inner.options.retry_base);
         }
-        Ok(_) => *last = Some(now),
+        Ok(done) => {
+            *last = Some(now);
+            if done.damaged.is_empty() {
+                offsite.backups().log().info(&format!(
+                    "Stored backups checked: {} re-read, each matches its record",
+                    done.checked
+                ));
+            }
+        }
         Err(e) => {
             *last = Some(now);
             tracing::warn!("the check of stored backups failed: {e}");

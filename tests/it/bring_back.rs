@@ -484,11 +484,12 @@ fn disaster_drill_with_a_folder_target_from_the_first_run_page() {
         &kit,
     );
     let dir = target.path().to_path_buf();
+    // A finished manifest, not the hidden temp file it is written through (under load the
+    // poll can see that one first).
     check_b_has_a(&b, &a_dump, || {
-        std::fs::read_dir(&dir).unwrap().flatten().any(|e| {
-            std::fs::read_to_string(e.path())
-                .is_ok_and(|t| t.contains("brought_back_on_this_computer"))
-        })
+        manifests(&dir)
+            .iter()
+            .any(|(name, _)| name.contains("brought_back_on_this_computer"))
     });
     // The fresh install's empty startup backup was not sent beside the real copies: every
     // copy B sent holds accounts.
@@ -527,6 +528,8 @@ fn first_run_from_a_file_and_its_kit_then_a_second_attempt_is_refused() {
     let (a_dump, copy, kit) = install_a(&a, target.path());
     let sealed = std::fs::read(target.path().join(format!("{copy}.db.zst.age"))).unwrap();
 
+    // No wait for B's startup backup: a file brought in waits for it (on a loaded machine it
+    // was once refused as "a backup is already running").
     let b = spawn_app();
     let visitor = b.client();
     // A wrong kit changes nothing and says why on the page.

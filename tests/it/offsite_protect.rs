@@ -96,9 +96,30 @@ fn a_backup_retention_would_remove_at_once_is_never_sent() {
     let made: Vec<String> = (0..3)
         .map(|i| make_backup(&boss, &format!("before {i}")))
         .collect();
+    // The target is set up with the server stopped, its keep_last lowered before any round
+    // runs (added from the page, a round could send everything under the default first).
     let target = tempfile::tempdir().unwrap();
-    assert_eq!(add_folder(&boss, "usb", target.path()).status, 303);
+    app.stop();
+    let added = run_cli(
+        app.data_dir(),
+        &[
+            "offsite",
+            "add",
+            "usb",
+            "--folder",
+            target.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     keep_only_newest(&app, 2);
+    app.restart();
+    app.wait_for_startup_backup_attempt();
+    let boss = app.login_as(Role::SuperAdmin);
     let next = make_backup(&boss, "after");
     wait_for_copy(target.path(), &copy_of(&next));
     wait_for_rounds(&boss, 5);
