@@ -34,7 +34,7 @@ impl Connected {
     /// The copies on it, newest first.
     pub fn copies(&self) -> Result<Vec<Manifest>, OffsiteError> {
         let mut copies = read_index(self.store.as_ref())?;
-        copies.sort_by_key(|m| std::cmp::Reverse(m.created_at));
+        copies.sort_by_key(|m| std::cmp::Reverse(m.newness()));
         Ok(copies)
     }
 }

@@ -36,7 +36,7 @@ impl Offsite {
         let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
         let store = self.store(target)?;
         let mut copies = self.own(self.copies(target, true)?)?;
-        copies.sort_by_key(|m| std::cmp::Reverse(m.created_at));
+        copies.sort_by_key(|m| std::cmp::Reverse(m.newness()));
         // The newest copy that is still there: a listing may lag a delete (see `read_index`).
         let mut tried = copies.iter();
         let (newest, fetched) = loop {

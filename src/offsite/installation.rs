@@ -150,7 +150,7 @@ pub fn newest<'a>(
         copies
             .iter()
             .filter(|m| keep(m))
-            .max_by_key(|m| m.created_at)
+            .max_by_key(|m| m.newness())
     };
     if let Some(own) = newest_of(&|m| m.is_from(own_id)) {
         return Ok(Some(own));
@@ -159,7 +159,7 @@ pub fn newest<'a>(
     for m in copies {
         let id = m.installation.as_ref().map_or("", |i| i.id.as_str());
         let slot = by_sender.entry(id).or_insert(m);
-        if m.created_at > slot.created_at {
+        if m.newness() > slot.newness() {
             *slot = m;
         }
     }

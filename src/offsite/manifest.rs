@@ -84,9 +84,19 @@ pub struct Manifest {
     /// The installation that sent it (`None`: sent before installations had ids).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installation: Option<Installation>,
+    /// The backup's place in its installation's order (see `Sidecar::order`): "newest" is
+    /// the highest, not the latest date, so a copy made with a wrong clock never stays newest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u64>,
 }
 
 impl Manifest {
+    /// What "newest" compares: the order the backups were made in, then the date (copies
+    /// sent before the order was recorded have none and sort below those that have one).
+    pub fn newness(&self) -> (Option<u64>, DateTime<Utc>) {
+        (self.order, self.created_at)
+    }
+
     pub fn object_name(&self) -> String {
         format!("{}{OBJECT_SUFFIX}", self.copy)
     }

@@ -81,7 +81,7 @@ impl Offsite {
     pub fn copies_of(&self, name: &str) -> Result<Vec<Manifest>, OffsiteError> {
         let target = self.find_target(name)?;
         let mut copies = self.copies(&target, true)?;
-        copies.sort_by_key(|m| std::cmp::Reverse(m.created_at));
+        copies.sort_by_key(|m| std::cmp::Reverse(m.newness()));
         Ok(copies)
     }
 

@@ -47,6 +47,7 @@ fn dated(m: &Manifest, kept: &BTreeSet<String>) -> Dated {
     Dated {
         copy: m.copy.clone(),
         created_at: m.created_at,
+        order: m.order,
         protected: kept.contains(&m.copy),
     }
 }
@@ -80,6 +81,7 @@ pub(super) fn to_send<'a>(
     planned.extend(missing.iter().map(|e| Dated {
         copy: manifest::copy_name(e),
         created_at: e.created_at(),
+        order: e.order(),
         protected: e.keep(),
     }));
     let doomed: BTreeSet<String> = retention::to_delete(&planned, keep, now)

@@ -16,6 +16,8 @@ use super::settings::Keep;
 pub struct Dated {
     pub copy: String,
     pub created_at: DateTime<Utc>,
+    /// Its backup's place in the order backups were made in (`keep_last` counts the highest).
+    pub order: Option<u64>,
     /// Its backup is marked Keep: never deleted.
     pub protected: bool,
 }
@@ -46,7 +48,8 @@ fn keep_per_period(
     let mut seen = BTreeSet::new();
     for d in newest_first {
         let p = period(local_date(d.created_at));
-        if period(now) - p < i64::from(count) && seen.insert(p) {
+        // A copy dated in the future (a wrong clock) is in no period: only keep_last keeps it.
+        if (0..i64::from(count)).contains(&(period(now) - p)) && seen.insert(p) {
             kept.insert(d.copy.clone());
         }
     }
@@ -55,7 +58,11 @@ fn keep_per_period(
 /// The copies to delete, oldest first.
 pub fn to_delete(copies: &[Dated], keep: &Keep, now: DateTime<Utc>) -> Vec<String> {
     let mut newest_first: Vec<&Dated> = copies.iter().collect();
-    newest_first.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.copy.cmp(&a.copy)));
+    newest_first.sort_by(|a, b| {
+        (b.order, b.created_at)
+            .cmp(&(a.order, a.created_at))
+            .then(b.copy.cmp(&a.copy))
+    });
     let mut kept: BTreeSet<String> = newest_first
         .iter()
         .filter(|d| d.protected)
@@ -121,6 +128,7 @@ mod tests {
                     out.push(Dated {
                         copy: format!("backup_{}", created_at.timestamp()),
                         created_at,
+                        order: None,
                         protected: false,
                     });
                 }
@@ -203,5 +211,32 @@ mod tests {
         let deleted = to_delete(&copies, &stingy, now);
         assert_eq!(deleted.len(), copies.len() - 2, "{deleted:?}");
         assert!(!deleted.contains(&oldest));
+    }
+
+    #[test]
+    fn keep_last_counts_the_order_made_in_not_a_wrong_date() {
+        let now = Utc::now();
+        let made = |copy: &str, created_at, order| Dated {
+            copy: copy.into(),
+            created_at,
+            order: Some(order),
+            protected: false,
+        };
+        // Made second, while the clock was a year ahead; then the clock was put right.
+        let copies = vec![
+            made("backup_a", now - Duration::hours(2), 1),
+            made("backup_ahead", now + Duration::days(365), 2),
+            made("backup_today", now, 3),
+        ];
+        let last_only = Keep {
+            keep_last: 1,
+            keep_daily: 0,
+            keep_weekly: 0,
+            keep_monthly: 0,
+        };
+        assert_eq!(
+            to_delete(&copies, &last_only, now),
+            vec!["backup_a".to_string(), "backup_ahead".to_string()]
+        );
     }
 }

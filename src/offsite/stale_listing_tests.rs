@@ -72,6 +72,7 @@ fn put_copy(store: &dyn Store, copy: &str) -> Manifest {
         compression: "zstd".into(),
         encryption: "age".into(),
         recipient: "age1test".into(),
+        order: None,
         installation: None,
     };
     store.put_small(&manifest.object_name(), object).unwrap();

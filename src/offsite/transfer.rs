@@ -138,6 +138,7 @@ pub fn send(
         encryption: "age X25519".into(),
         recipient: keys.current().public(),
         installation: Some(out.installation.clone()),
+        order: sidecar.order,
     };
     store.put_small(
         &format!("{}{MANIFEST_SUFFIX}", out.copy),
