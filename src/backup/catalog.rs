@@ -336,12 +336,26 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<BackupEntry>> {
             entries.push(entry);
         }
     }
-    // Newest first: by the order the backups were made in (records without one are older
-    // than any with one), then by date; the name's time and sequence number break ties
-    // (`-10` sorts after `-9`), then the name itself, so the order is stable.
+    // Newest first: by the order the backups were made in. A backup whose record has no
+    // place (an older record, or one lost or unreadable) goes right after the newest one with
+    // a place made before it by date. Then the date; the name's time and sequence number break
+    // ties (`-10` sorts after `-9`), then the name itself, so the order is stable.
+    let placed: Vec<(u64, DateTime<Utc>)> = entries
+        .iter()
+        .filter_map(|e| e.order().map(|o| (o, e.created_at())))
+        .collect();
+    let rank = |e: &BackupEntry| match e.order() {
+        Some(o) => o.saturating_mul(2),
+        None => placed
+            .iter()
+            .filter(|(_, at)| *at <= e.created_at())
+            .map(|(o, _)| *o)
+            .max()
+            .map_or(0, |o| o.saturating_mul(2) + 1),
+    };
     entries.sort_by_cached_key(|e| {
         std::cmp::Reverse((
-            e.order(),
+            rank(e),
             e.created_at(),
             e.name.stamp,
             e.name.seq,

@@ -184,3 +184,17 @@ fn an_automatic_backup_that_fell_due_while_stopped_runs_at_once() {
     );
     scheduler.stop();
 }
+
+#[test]
+fn a_backup_whose_record_is_lost_keeps_its_place_by_date() {
+    let f = fixture();
+    let a = f.make(BackupKind::Manual, "a");
+    let b = f.make(BackupKind::Manual, "b");
+    let c = f.make(BackupKind::Manual, "c");
+    std::fs::remove_file(catalog::sidecar_path(&c.path)).unwrap();
+    assert_eq!(
+        f.names(),
+        vec![c.file_name, b.file_name, a.file_name],
+        "the newest by date stays first though its place in the order is gone"
+    );
+}
