@@ -317,6 +317,18 @@ fn a_fresh_folder_is_brought_back_from_an_off_site_copy_on_windows() {
     let pushed = a.run_ok(&["offsite", "push"], "");
     assert!(pushed.contains("usb"), "{pushed}");
     let kit = a.run_ok(&["offsite", "kit"], "");
+    // Issue 22, item 4: the kit's steps work in Windows PowerShell 5.1, which re-encodes
+    // binary that goes through a pipe or a redirection: no pipe, no redirection, and a check.
+    for step in [
+        "age -d -i kit.txt -o NAME.db.zst NAME.db.zst.age",
+        "zstd -d NAME.db.zst -o business_data.db",
+        "certutil -hashfile business_data.db SHA256",
+    ] {
+        assert!(kit.contains(step), "{kit}");
+    }
+    for line in kit.lines().filter(|l| l.contains("age -d") || l.contains("zstd -d")) {
+        assert!(!line.contains('|') && !line.contains('>'), "{line}");
+    }
     let kit_file = a.tmp.path().join("kit.txt");
     std::fs::write(&kit_file, &kit).unwrap();
     let copy = std::fs::read_dir(&usb)
