@@ -547,20 +547,7 @@ fn startup_with_a_corrupt_database_exits_without_touching_the_backups() {
     let boss = app.login_as(Role::SuperAdmin);
     make_backup(&boss, "before the disaster");
     app.stop();
-    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap())
-            .map(|e| {
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).unwrap(),
-                )
-            })
-            .collect();
-        files.sort();
-        files
-    };
+    let snapshot = folder_bytes;
     let before = snapshot(&app.backups_dir());
     std::fs::write(
         app.db_path(),

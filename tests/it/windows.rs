@@ -326,7 +326,10 @@ fn a_fresh_folder_is_brought_back_from_an_off_site_copy_on_windows() {
     ] {
         assert!(kit.contains(step), "{kit}");
     }
-    for line in kit.lines().filter(|l| l.contains("age -d") || l.contains("zstd -d")) {
+    for line in kit
+        .lines()
+        .filter(|l| l.contains("age -d") || l.contains("zstd -d"))
+    {
         assert!(!line.contains('|') && !line.contains('>'), "{line}");
     }
     let kit_file = a.tmp.path().join("kit.txt");
@@ -365,23 +368,6 @@ fn a_fresh_folder_is_brought_back_from_an_off_site_copy_on_windows() {
     let server = b.serve();
     let client = Client::new(&server.url);
     assert_eq!(client.login("owner", PASSWORD).status, 303);
-}
-
-/// Every file in the backup folder with its bytes (what "nothing changed" compares).
-fn folder_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_file())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 /// Issue 22 on Windows: the previous start's state joins the history (item 1), a backup made
