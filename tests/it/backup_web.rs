@@ -70,14 +70,16 @@ fn status_page_shows_each_role_only_the_buttons_it_may_use() {
         "newest cannot be deleted"
     );
     assert!(
-        admin_page
+        !admin_page
             .body
-            .contains(&format!("/backup/{newest}/download"))
+            .contains(&format!("/backup/{newest}/download")),
+        "downloads are for super-admins"
     );
     assert!(!admin_page.body.contains("Danger zone"));
     assert!(!admin_page.body.contains("/restore\""));
 
     let boss = app.login_as(Role::SuperAdmin).get("/backup/status");
+    assert!(boss.body.contains(&format!("/backup/{newest}/download")));
     assert!(boss.body.contains(&format!("/backup/{older}/restore")));
     assert!(boss.body.contains("Danger zone"));
     assert!(boss.body.contains("name=\"max_backups\""));
@@ -382,11 +384,26 @@ fn settings_are_validated_saved_and_applied_without_restart() {
 }
 
 #[test]
-fn download_is_the_file_byte_for_byte() {
+fn download_is_the_file_byte_for_byte_and_for_super_admins_only() {
     let app = spawn_app();
     app.wait_for_startup_backup();
+    // The file holds every password hash: an admin may not take it home.
     let admin = app.login_as(Role::Admin);
-    let res = admin
+    assert_eq!(admin.get("/backup/startup_backup.db/download").status, 403);
+    assert!(
+        !admin
+            .get("/backup/startup_backup.db")
+            .body
+            .contains("/backup/startup_backup.db/download"),
+        "no button for admins"
+    );
+    let boss = app.login_as(Role::SuperAdmin);
+    assert!(
+        boss.get("/backup/startup_backup.db")
+            .body
+            .contains("/backup/startup_backup.db/download")
+    );
+    let res = boss
         .http
         .get(format!("{}/backup/startup_backup.db/download", app.url))
         .send()

@@ -75,7 +75,8 @@ pub async fn download(
     Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
+    // A backup is the whole database, the super-admins' password hashes included.
+    user.require(Role::SuperAdmin)?;
     let entry = backups::find(&state, name.into_inner()).await?;
     let path = entry.path.clone();
     let file = blocking(move || actix_files::NamedFile::open(path).map_err(AppError::internal))
