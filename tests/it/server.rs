@@ -207,12 +207,8 @@ const ROUTES: &[(&str, &str, Role)] = &[
     ("GET", "/products/export.csv", Role::Admin),
     ("GET", "/customers/export.csv", Role::Admin),
     ("GET", "/sales/export.csv", Role::Admin),
+    ("GET", "/backup/startup_backup.db/download", Role::Admin),
     ("GET", "/users", Role::SuperAdmin),
-    (
-        "GET",
-        "/backup/startup_backup.db/download",
-        Role::SuperAdmin,
-    ),
     ("GET", "/users/new", Role::SuperAdmin),
     ("GET", "/backup/startup_backup.db/restore", Role::SuperAdmin),
     ("GET", "/backup/emergency-restore", Role::SuperAdmin),
