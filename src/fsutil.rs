@@ -285,3 +285,61 @@ mod tests {
         assert_eq!(human_size(250_000_000), "250 MB");
     }
 }
+
+/// Makes the data folder and what the program keeps in it its owner's only (folders 0700,
+/// files 0600 on Unix): everything under `database_backups/`, and the data folder's own
+/// files except programs (the data folder is by default the executable's). For data an
+/// older version wrote with the default modes. Symbolic links are left alone; what cannot
+/// be changed is returned for the log.
+pub fn make_data_owner_only(paths: &crate::config::Paths) -> Vec<(PathBuf, io::Error)> {
+    let mut failed = Vec::new();
+    let mut folders = vec![
+        (paths.data_dir.clone(), true),
+        (paths.backups.clone(), false),
+    ];
+    while let Some((folder, top)) = folders.pop() {
+        if !folder.is_dir() {
+            continue;
+        }
+        if let Err(e) = crate::platform::restrict_folder_to_owner(&folder) {
+            failed.push((folder.clone(), e));
+        }
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) => {
+                failed.push((folder, e));
+                continue;
+            }
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() && !top {
+                folders.push((path, false));
+            } else if meta.is_file()
+                && !(top && is_program(&path, &meta))
+                && let Err(e) = crate::platform::restrict_to_owner(&path)
+            {
+                failed.push((path, e));
+            }
+        }
+    }
+    failed
+}
+
+fn is_program(path: &Path, meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = path;
+        meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        path.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("exe"))
+    }
+}

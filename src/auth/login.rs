@@ -33,6 +33,12 @@ pub fn login(
         password::dummy_verify(password_text);
         return Err(AuthError::InvalidCredentials);
     };
+    if !password::hash_is_usable(&hash) {
+        // Never worked on (its cost is the backup's choice); the visitor sees a wrong password.
+        tracing::warn!("{}", password::unusual_hash_note(&user.username));
+        password::dummy_verify(password_text);
+        return Err(AuthError::InvalidCredentials);
+    }
     if !password::verify_password(password_text, &hash) {
         return Err(AuthError::InvalidCredentials);
     }

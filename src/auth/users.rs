@@ -62,6 +62,21 @@ pub fn find_for_login(
         .optional()?)
 }
 
+/// Names of accounts whose stored hash is not one this program verifies (e.g. a backup's
+/// hash with a huge cost): they need a new password.
+pub fn needing_new_password(conn: &Connection) -> Result<Vec<String>, AuthError> {
+    let mut stmt =
+        conn.prepare("SELECT username, password_hash FROM users ORDER BY username COLLATE NOCASE")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, hash)| !super::password::hash_is_usable(hash))
+        .map(|(name, _)| name)
+        .collect())
+}
+
 pub fn find_by_name(conn: &Connection, username: &str) -> Result<Option<User>, AuthError> {
     Ok(find_for_login(conn, username)?.map(|(u, _)| u))
 }

@@ -19,6 +19,7 @@ pub mod log;
 pub mod names;
 mod operation;
 pub mod recovery;
+pub mod redact;
 pub mod restore;
 pub mod retention;
 pub mod scheduler;

@@ -269,6 +269,8 @@ pub fn keep_window_open() {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // Backups, copies and logs the commands write are their owner's only.
+    crate::platform::private_new_files();
     let command = cli.command.unwrap_or(Command::Serve);
     match command {
         Command::Serve => {

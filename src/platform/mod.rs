@@ -87,6 +87,32 @@ pub fn restrict_to_owner(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Makes a folder its owner's only: mode 0700 on Unix; elsewhere nothing (on Windows its
+/// files get [`restrict_to_owner`]'s access list one by one).
+pub fn restrict_folder_to_owner(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
+/// From now on, what this process creates is its owner's only (umask 077 on Unix): the
+/// database and the `-wal`/`-shm` SQLite makes, backups, logs, settings, folder copies.
+#[allow(unsafe_code)]
+pub fn private_new_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
 /// True when only the owner may read the file (the check behind [`restrict_to_owner`]).
 pub fn is_owner_only(path: &Path) -> io::Result<bool> {
     #[cfg(unix)]

@@ -90,6 +90,15 @@ pub(super) fn prepare(opts: &ServeOptions) -> Result<Backroom, StartError> {
     prepare_with(opts, None)
 }
 
+/// Other people on the computer may not read the shop: new files are created owner-only
+/// and what an older version left readable is corrected.
+fn keep_private(paths: &Paths) {
+    crate::platform::private_new_files();
+    for (path, e) in crate::fsutil::make_data_owner_only(paths) {
+        tracing::warn!("cannot make {} private to its owner: {e}", path.display());
+    }
+}
+
 /// Takes the data folder for this server (one server per folder).
 pub(super) fn lock_data_folder(paths: &Paths) -> Result<FileLock, StartError> {
     FileLock::try_acquire(&paths.server_lock)
@@ -122,6 +131,7 @@ pub(super) fn prepare_with(
 ) -> Result<Backroom, StartError> {
     let paths = Paths::resolve(opts.data_dir.as_deref())?;
     let lock = lock_data_folder(&paths)?;
+    keep_private(&paths);
     // Never an empty shop in place of a missing data file unless asked (`serve` shows the
     // page that brings it back first).
     let starting_over = match super::missing::data_missing(&paths)? {

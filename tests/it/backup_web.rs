@@ -78,6 +78,7 @@ fn status_page_shows_each_role_only_the_buttons_it_may_use() {
     assert!(!admin_page.body.contains("/restore\""));
 
     let boss = app.login_as(Role::SuperAdmin).get("/backup/status");
+    assert!(boss.body.contains(&format!("/backup/{newest}/download")));
     assert!(boss.body.contains(&format!("/backup/{older}/restore")));
     assert!(boss.body.contains("Danger zone"));
     assert!(boss.body.contains("name=\"max_backups\""));
@@ -382,13 +383,52 @@ fn settings_are_validated_saved_and_applied_without_restart() {
 }
 
 #[test]
-fn download_is_the_file_byte_for_byte() {
+fn a_super_admin_downloads_the_file_byte_for_byte_and_an_admin_a_copy_without_hashes() {
     let app = spawn_app();
     app.wait_for_startup_backup();
     let admin = app.login_as(Role::Admin);
+    let boss = app.login_as(Role::SuperAdmin);
+    let name = crate::offsite::make_backup(&boss, "with accounts");
+    let original = std::fs::read(app.backups_dir().join(&name)).unwrap();
+    assert!(
+        original.windows(8).any(|w| w == b"$argon2i"),
+        "hashes in it"
+    );
+    // The file holds every password hash: an admin's copy has none.
     let res = admin
         .http
-        .get(format!("{}/backup/startup_backup.db/download", app.url))
+        .get(format!("{}/backup/{name}/download", app.url))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("admin.db");
+    std::fs::write(&copy, res.bytes().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let hashes: Vec<String> = conn
+        .prepare("SELECT password_hash FROM users")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!hashes.is_empty());
+    for hash in &hashes {
+        assert!(!backroom::auth::password::hash_is_usable(hash), "{hash}");
+        assert!(!hash.starts_with("$argon2"), "{hash}");
+    }
+    let raw = std::fs::read(&copy).unwrap();
+    assert!(
+        !raw.windows(8).any(|w| w == b"$argon2i"),
+        "no hash left in the file's free pages"
+    );
+    let res = boss
+        .http
+        .get(format!("{}/backup/{name}/download", app.url))
         .send()
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
@@ -397,14 +437,9 @@ fn download_is_the_file_byte_for_byte() {
         .unwrap()
         .to_string();
     assert!(disposition.starts_with("attachment"), "{disposition}");
-    assert!(disposition.contains("startup_backup.db"));
+    assert!(disposition.contains(&name));
     let bytes = res.bytes().unwrap();
-    assert_eq!(
-        bytes.as_ref(),
-        std::fs::read(app.backups_dir().join("startup_backup.db"))
-            .unwrap()
-            .as_slice()
-    );
+    assert_eq!(bytes.as_ref(), original.as_slice());
 }
 
 #[test]

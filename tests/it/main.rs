@@ -19,6 +19,7 @@ mod offsite_garage;
 mod offsite_protect;
 mod offsite_s3;
 mod passwords;
+mod privacy;
 mod protection;
 mod records;
 mod restore;

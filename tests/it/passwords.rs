@@ -160,3 +160,49 @@ fn a_password_set_by_a_super_admin_must_be_replaced_at_the_first_login() {
     let login = app.client().get("/login?logged_out=1");
     assert!(login.body.contains("You are logged out."));
 }
+
+#[test]
+fn a_hash_with_a_huge_cost_from_a_backup_is_never_worked_on_and_the_owner_is_told() {
+    let app = spawn_app();
+    // Verifying this would take minutes: t=30000 passes instead of our 2.
+    let hash = password::hash_password(PASSWORD)
+        .unwrap()
+        .replacen("t=2", "t=30000", 1);
+    let conn = rusqlite::Connection::open(app.db_path()).unwrap();
+    users::create(&conn, "imported", &hash, Role::Staff).unwrap();
+    drop(conn);
+
+    let started = std::time::Instant::now();
+    let res = app.client().login("imported", PASSWORD);
+    let took = started.elapsed();
+    assert_eq!(res.status, 401);
+    assert!(res.body.contains("Wrong user name or password."));
+    assert!(
+        !res.body.contains("backup"),
+        "the visitor learns nothing more"
+    );
+    assert!(took.as_secs_f64() < 2.0, "the hash was worked on: {took:?}");
+
+    let boss = app.login_as(Role::SuperAdmin);
+    let page = boss.get("/users");
+    assert!(
+        page.body.contains(
+            "the password of imported came from a backup with unusual settings; \
+             set a new one with `backroom user passwd imported`"
+        ),
+        "{}",
+        page.body
+    );
+    // A new password ends it.
+    let id = app.query_i64("SELECT id FROM users WHERE username = 'imported'");
+    let res = boss.post_form(
+        &format!("/users/{id}/password"),
+        &[("password", "a-fresh-password-1")],
+    );
+    assert_eq!(res.status, 303);
+    assert!(!boss.get("/users").body.contains("unusual settings"));
+    assert_eq!(
+        app.client().login("imported", "a-fresh-password-1").status,
+        303
+    );
+}

@@ -25,6 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct ListPage {
     layout: Layout,
     users: Vec<User>,
+    /// One note per account whose hash came from a backup with costlier settings.
+    reset_notes: Vec<String>,
 }
 
 impl ListPage {
@@ -36,10 +38,18 @@ impl ListPage {
 
 async fn list(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin)?;
-    let users = run_db(&state, |c| users::list(c)).await?;
+    let (users, unusual) = run_db(&state, |c| {
+        Ok::<_, crate::auth::AuthError>((users::list(c)?, users::needing_new_password(c)?))
+    })
+    .await?;
+    let reset_notes = unusual
+        .iter()
+        .map(|name| crate::auth::password::unusual_hash_note(name))
+        .collect();
     render(&ListPage {
         layout: Layout::new(&req, &state, "Users", "users").await,
         users,
+        reset_notes,
     })
 }
 

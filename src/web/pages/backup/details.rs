@@ -78,19 +78,34 @@ pub async fn download(
     user.require(Role::Admin)?;
     let entry = backups::find(&state, name.into_inner()).await?;
     let path = entry.path.clone();
-    let file = blocking(move || actix_files::NamedFile::open(path).map_err(AppError::internal))
-        .await?
-        .set_content_type(
-            "application/vnd.sqlite3"
-                .parse()
-                .unwrap_or(actix_web::mime::APPLICATION_OCTET_STREAM),
-        )
-        .set_content_disposition(ContentDisposition {
-            disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(entry.file_name.clone())],
-        });
+    let file_name = entry.file_name.clone();
+    // A backup holds every password hash (the super-admins' too): admins get a copy without.
+    let whole = user.role >= Role::SuperAdmin;
+    let file = blocking(move || {
+        if whole {
+            return actix_files::NamedFile::open(path).map_err(AppError::internal);
+        }
+        let copy = crate::backup::redact::copy_without_password_hashes(&path)
+            .map_err(AppError::internal)?;
+        actix_files::NamedFile::from_file(copy, file_name).map_err(AppError::internal)
+    })
+    .await?
+    .set_content_type(
+        "application/vnd.sqlite3"
+            .parse()
+            .unwrap_or(actix_web::mime::APPLICATION_OCTET_STREAM),
+    )
+    .set_content_disposition(ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![DispositionParam::Filename(entry.file_name.clone())],
+    });
+    let without = if whole {
+        ""
+    } else {
+        " (without password hashes)"
+    };
     state.engine.log().info(&format!(
-        "Backup downloaded: {} by {}",
+        "Backup downloaded: {} by {}{without}",
         entry.file_name, user.username
     ));
     Ok(file.into_response(&req))
