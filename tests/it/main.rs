@@ -20,6 +20,7 @@ mod offsite_protect;
 mod offsite_s3;
 mod passwords;
 mod protection;
+mod rebinding;
 mod records;
 mod restore;
 mod scrub;
