@@ -42,8 +42,14 @@ pub fn login(
     if !password::verify_password(password_text, &hash) {
         return Err(AuthError::InvalidCredentials);
     }
+    // A disabled account answers like a wrong password, so the form never confirms that a
+    // guessed password is right; the log says what happened.
     if !user.active {
-        return Err(AuthError::Disabled);
+        tracing::warn!(
+            "login refused: {:?} is disabled (the password was right)",
+            crate::text::clip(username, 64)
+        );
+        return Err(AuthError::InvalidCredentials);
     }
     throttle.succeeded(Check::Login, username, address)?;
     Ok(user)

@@ -61,8 +61,6 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("Too many failed attempts. Try again in {}.", wait_text(*.wait))]
     LockedOut { wait: std::time::Duration },
-    #[error("This account is disabled. Ask a super-admin to enable it.")]
-    Disabled,
     #[error("The user name {0:?} is already taken.")]
     UsernameTaken(String),
     #[error("{0}")]
@@ -84,14 +82,13 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// True for answers meant for the person at the form (wrong password, wait, disabled,
+    /// True for answers meant for the person at the form (wrong password, wait,
     /// field messages), as opposed to failures of the program.
     pub fn is_refusal(&self) -> bool {
         matches!(
             self,
             AuthError::InvalidCredentials
                 | AuthError::LockedOut { .. }
-                | AuthError::Disabled
                 | AuthError::Invalid(_)
                 | AuthError::InvalidUsername(_)
                 | AuthError::WeakPassword(_)

@@ -48,6 +48,10 @@ pub struct Cli {
     )]
     pub bind: IpAddr,
 
+    /// Another name browsers use for this computer (with --bind), e.g. shop.lan; repeatable
+    #[arg(long, global = true, env = "BACKROOM_HOST_NAME", value_name = "NAME")]
+    pub host_name: Vec<String>,
+
     /// Seconds between automatic backups, overriding the settings (for testing).
     #[arg(
         long,
@@ -280,6 +284,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let mut opts = ServeOptions::new(cli.data_dir, cli.bind, cli.port);
             opts.interval_override = cli.backup_interval_secs.map(Duration::from_secs);
             opts.new_empty_shop = cli.new_empty_shop;
+            opts.host_names = cli.host_name;
             if let Some(ms) = cli.offsite_poll_ms {
                 opts.offsite.poll = Duration::from_millis(ms);
             }

@@ -288,11 +288,17 @@ impl Offsite {
             s.offsite.targets.retain(|t| t.name != target.name);
             s.offsite.targets.push(target);
         })?;
+        // The backup log is on the page staff see too: where the copies go stays out of it.
         self.inner.backups.log().info(&format!(
             "Off-site target added: {} ({}) by {user}",
             new.target.name,
-            new.target.describe()
+            new.target.kind_label()
         ));
+        tracing::info!(
+            "off-site target {} is {}",
+            new.target.name,
+            new.target.describe()
+        );
         self.note_disk(&new.target)?;
         self.wake();
         Ok(outcome)

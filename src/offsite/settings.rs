@@ -127,6 +127,15 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
     }
 }
 
+/// True when an endpoint carries `user:password@` before its host.
+fn has_user_info(endpoint: &str) -> bool {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .contains('@')
+}
+
 impl Target {
     /// Checks one target; `errors` gets a message per field.
     pub fn check(&self, errors: &mut FieldErrors) {
@@ -154,6 +163,12 @@ impl Target {
                     errors.add(
                         "endpoint",
                         "The endpoint is an address starting with https://, e.g. https://s3.eu-central-1.amazonaws.com.",
+                    );
+                } else if has_user_info(endpoint) {
+                    // A name and password inside the address would be shown and logged with it.
+                    errors.add(
+                        "endpoint",
+                        "Leave the name and password out of the endpoint address: enter them as the access key below.",
                     );
                 }
                 if bucket.trim().is_empty() || bucket.contains('/') {

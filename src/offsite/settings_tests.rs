@@ -73,3 +73,31 @@ fn secrets_stay_private_and_never_debug_print() {
     assert_eq!(Secrets::load(dir.path()).unwrap(), secrets);
     assert!(!format!("{secrets:?}").contains("very-secret"));
 }
+
+#[test]
+fn an_endpoint_with_a_name_and_password_inside_is_refused() {
+    for (endpoint, refused) in [
+        ("https://key:secret@s3.example.com", true),
+        ("http://key@127.0.0.1:3900/", true),
+        ("https://s3.example.com", false),
+        ("https://s3.example.com/path@x", false),
+    ] {
+        let mut target = folder("s3");
+        target.location = Location::S3 {
+            endpoint: endpoint.into(),
+            region: "eu".into(),
+            bucket: "shop".into(),
+            prefix: String::new(),
+            path_style: true,
+        };
+        let mut errors = FieldErrors::default();
+        target.check(&mut errors);
+        assert_eq!(
+            errors
+                .get("endpoint")
+                .contains("Leave the name and password out"),
+            refused,
+            "{endpoint}"
+        );
+    }
+}

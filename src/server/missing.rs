@@ -66,6 +66,8 @@ pub struct Missing {
     choice: Mutex<Option<Choice>>,
     /// The page's own server, stopped once a choice is made.
     pub handle: OnceLock<ServerHandle>,
+    /// The names this server answers to (the `Host` check).
+    pub hosts: crate::web::host_guard::AllowedHosts,
 }
 
 impl Missing {
@@ -76,6 +78,7 @@ impl Missing {
             lock: Mutex::new(Some(lock)),
             choice: Mutex::new(None),
             handle: OnceLock::new(),
+            hosts: crate::web::host_guard::AllowedHosts::default(),
         }
     }
 

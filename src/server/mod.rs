@@ -41,6 +41,8 @@ pub struct ServeOptions {
     /// Start over with an empty shop when `business_data.db` is missing although backups
     /// exist (otherwise Backroom starts into the page that brings the data back).
     pub new_empty_shop: bool,
+    /// Names besides localhost and the machine's own that browsers may use for this server.
+    pub host_names: Vec<String>,
 }
 
 impl ServeOptions {
@@ -55,7 +57,13 @@ impl ServeOptions {
             clock: crate::clock::system(),
             offsite: crate::offsite::OffsiteOptions::default(),
             new_empty_shop: false,
+            host_names: Vec::new(),
         }
+    }
+
+    /// What the `Host` check accepts for these options.
+    pub fn allowed_hosts(&self) -> crate::web::host_guard::AllowedHosts {
+        crate::web::host_guard::AllowedHosts::new(self.bind, &self.host_names)
     }
 }
 
@@ -189,7 +197,9 @@ async fn serve_missing(
     let page_listener = listener
         .try_clone()
         .map_err(StartError::io("cannot share the listening socket"))?;
-    let missing = Arc::new(missing::Missing::new(paths, lock));
+    let mut missing = missing::Missing::new(paths, lock);
+    missing.hosts = opts.allowed_hosts();
+    let missing = Arc::new(missing);
     let m = missing.clone();
     let addr = listener
         .local_addr()

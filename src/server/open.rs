@@ -214,6 +214,7 @@ pub(super) fn prepare_with(
         first_run_link: crate::web::bring_back::PendingLink::default(),
         auth,
         clock: opts.clock.clone(),
+        hosts: web::Data::new(opts.allowed_hosts()),
     });
     Ok(Backroom {
         paths,

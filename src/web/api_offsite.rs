@@ -20,7 +20,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/offsite/{target}/drill", web::post().to(drill));
 }
 
-async fn status(Ctx { state, .. }: Ctx) -> Result<HttpResponse, ApiError> {
+/// Admins and up, like the page of a target: it says where the copies go.
+async fn status(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, ApiError> {
+    user.require(Role::Admin)?;
     let st = state.clone();
     let (status, health) =
         blocking(move || Ok::<_, AppError>((st.offsite.status(), st.health()))).await?;

@@ -14,7 +14,8 @@ use super::{AppState, MAX_BODY_BYTES, error, middleware, security};
 
 /// The whole application. Middleware runs outside-in in the reverse order of `wrap`: errors
 /// are rendered (with security headers) outermost, then headers, the session, panics, the
-/// auth gate and the CSRF check nearest the handlers.
+/// auth gate and the CSRF check nearest the handlers. The `Host`/`Origin` check runs before
+/// the session is even read.
 pub fn build(
     state: web::Data<AppState>,
     key: Key,
@@ -33,6 +34,7 @@ pub fn build(
         state.settings.clone(),
     );
     App::new()
+        .app_data(state.hosts.clone())
         .app_data(state)
         .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES))
@@ -51,6 +53,7 @@ pub fn build(
                 .build(),
         )
         .wrap(from_fn(middleware::head_as_get))
+        .wrap(from_fn(super::host_guard::host_guard))
         .wrap(ErrorHandlers::new().default_handler(error::render_other_errors))
         .wrap(
             security::SECURITY_HEADERS

@@ -29,6 +29,7 @@ pub fn build(
     > + use<>,
 > {
     App::new()
+        .app_data(web::Data::new(missing.hosts.clone()))
         .app_data(web::Data::from(missing))
         .app_data(web::FormConfig::default().limit(4096))
         .wrap(
@@ -38,6 +39,9 @@ pub fn build(
                     headers.add((*name, *value))
                 }),
         )
+        .wrap(actix_web::middleware::from_fn(
+            super::host_guard::host_guard,
+        ))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/missing-data/restore", web::post().to(restore))
         .route("/missing-data/offsite", web::post().to(offsite))

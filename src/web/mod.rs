@@ -12,6 +12,7 @@ pub mod backups;
 pub mod bring_back;
 pub mod ctx;
 pub mod error;
+pub mod host_guard;
 pub mod layout;
 pub mod middleware;
 pub mod missing_data;
@@ -57,6 +58,8 @@ pub struct AppState {
     /// The target connected to on the first-run page, until a copy is chosen from it.
     pub first_run_link: bring_back::PendingLink,
     pub clock: SharedClock,
+    /// The names this server answers to (the `Host` check).
+    pub hosts: web::Data<host_guard::AllowedHosts>,
 }
 
 impl AppState {

@@ -21,6 +21,7 @@ mod offsite_s3;
 mod passwords;
 mod privacy;
 mod protection;
+mod rebinding;
 mod records;
 mod restore;
 mod scrub;

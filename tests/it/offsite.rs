@@ -681,3 +681,27 @@ fn the_command_line_sets_up_lists_pushes_verifies_drills_and_removes() {
     let unknown = run_cli(dir.path(), &["offsite", "drill", "nope"], None);
     assert!(!unknown.status.success());
 }
+
+#[test]
+fn staff_do_not_read_where_the_copies_go() {
+    let app = spawn_app();
+    let target = tempfile::tempdir().unwrap();
+    let place = target.path().join("hidden-place");
+    std::fs::create_dir(&place).unwrap();
+    app.protect_off_site(&place);
+    let shown = place.display().to_string();
+    let staff = app.login_as(Role::Staff);
+    let res = staff.get("/api/offsite");
+    assert_eq!(res.status, 403, "{}", res.body);
+    assert!(!res.body.contains("hidden-place"), "{}", res.body);
+    let page = staff.get("/backup/status");
+    assert_eq!(page.status, 200);
+    let at = page
+        .body
+        .find("hidden-place")
+        .map(|i| &page.body[i.saturating_sub(300)..i + 20]);
+    assert!(at.is_none(), "the page hides it too: {at:?}");
+    let admin = app.login_as(Role::Admin);
+    assert_eq!(admin.get("/api/offsite").status, 200);
+    assert!(admin.get("/backup/status").body.contains(&shown));
+}

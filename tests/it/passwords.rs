@@ -206,3 +206,25 @@ fn a_hash_with_a_huge_cost_from_a_backup_is_never_worked_on_and_the_owner_is_tol
         303
     );
 }
+
+/// The `role="alert"` message of a login page.
+fn login_error(body: &str) -> String {
+    let start = body.find("role=\"alert\">").expect("an error message") + 13;
+    let end = start + body[start..].find("</p>").expect("the message ends");
+    body[start..end].to_string()
+}
+
+#[test]
+fn a_disabled_account_answers_a_right_password_like_a_wrong_one() {
+    let app = spawn_app();
+    app.add_user("cy", Role::Staff);
+    app.execute("UPDATE users SET active = 0 WHERE username = 'cy'");
+    let cy = app.client();
+    let right = cy.login("cy", PASSWORD);
+    let wrong = app.client().login("cy", "not-the-password-1");
+    assert_eq!(right.status, wrong.status);
+    assert_eq!(right.status, 401);
+    assert_eq!(login_error(&right.body), login_error(&wrong.body));
+    assert!(!right.body.contains("disabled"), "{}", right.body);
+    assert_eq!(cy.get("/products").status, 303, "not logged in");
+}

@@ -134,7 +134,9 @@ fn disabled_users_cannot_log_in() {
     app.execute("UPDATE users SET active = 0 WHERE username = 'gone'");
     let res = app.client().login("gone", PASSWORD);
     assert_eq!(res.status, 401);
-    assert!(res.body.contains("disabled"));
+    // The same answer as a wrong password: the form never confirms a guessed password.
+    assert!(res.body.contains("Wrong user name or password."));
+    assert!(!res.body.contains("disabled"));
 }
 
 #[test]
