@@ -57,11 +57,20 @@ pub(crate) fn health(client: &Client) -> (String, String) {
     )
 }
 
+/// A manual backup; one the scheduler is making (tests move the clock past its due time) is
+/// waited for (409, busy) with a deadline, as a person would try again.
 pub(crate) fn make_backup(client: &Client, description: &str) -> String {
-    let res = client.api_post(
-        "/api/backups",
-        serde_json::json!({ "description": description }),
-    );
+    let mut res = None;
+    wait_until("the manual backup", Duration::from_secs(60), || {
+        let r = client.api_post(
+            "/api/backups",
+            serde_json::json!({ "description": description }),
+        );
+        let busy = r.status == 409 && r.body.contains("already running");
+        res = Some(r);
+        !busy
+    });
+    let res = res.unwrap();
     assert_eq!(res.status, 201, "{}", res.body);
     res.json()["backup"]["name"].as_str().unwrap().to_string()
 }
