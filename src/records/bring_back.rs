@@ -6,10 +6,13 @@
 //! (reason "brought back from <backup>"). Every record brought back is written to `backup.log`,
 //! and a product's to its history.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use super::diff::{Diff, diff};
+use super::recheck::unchanged;
 use super::{RecordsError, Snapshot, Table};
 use crate::backup::{BackupEngine, CreateRequest};
 use crate::business::customers::{self, CustomerForm};
@@ -32,6 +35,9 @@ pub struct BringBack {
     pub table: Table,
     pub ids: Vec<i64>,
     pub stock: StockChoice,
+    /// What the person saw of each live record (`seen_text`), when the form sent it: the
+    /// bring-back is refused when the record is no longer that.
+    pub seen: BTreeMap<i64, String>,
 }
 
 /// One record brought back.
@@ -69,6 +75,20 @@ pub fn bring_back(
             });
         }
     }
+    // Checked before the safety backup so a stale page changes nothing, and again inside
+    // the transaction for a change made while the safety backup was written.
+    live.with_conn(|c| {
+        for id in &ask.ids {
+            unchanged(
+                c,
+                ask.table,
+                &found,
+                *id,
+                ask.seen.get(id).map(String::as_str),
+            )?;
+        }
+        Ok::<_, RecordsError>(())
+    })?;
     // A safety copy, not a day of history: it has the extras' own allowance.
     engine.create(&CreateRequest {
         kind: crate::backup::BackupKind::PreRestore,
@@ -100,6 +120,13 @@ fn apply(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut brought = Vec::new();
     for id in &ask.ids {
+        unchanged(
+            &tx,
+            ask.table,
+            found,
+            *id,
+            ask.seen.get(id).map(String::as_str),
+        )?;
         let deleted = found.only_in_backup.iter().any(|r| r.id == *id);
         let b = match ask.table {
             Table::Customers => customer(&tx, backup, *id, deleted)?,

@@ -113,6 +113,23 @@ impl Diff {
 
 /// Every product or customer of a database, by id.
 pub(super) fn load(conn: &Connection, table: Table) -> Result<BTreeMap<i64, Record>, RecordsError> {
+    load_where(conn, table, None)
+}
+
+/// One product or customer by id, when it is there.
+pub(super) fn load_one(
+    conn: &Connection,
+    table: Table,
+    id: i64,
+) -> Result<Option<Record>, RecordsError> {
+    Ok(load_where(conn, table, Some(id))?.remove(&id))
+}
+
+fn load_where(
+    conn: &Connection,
+    table: Table,
+    only: Option<i64>,
+) -> Result<BTreeMap<i64, Record>, RecordsError> {
     let sql = match table {
         Table::Products => {
             "SELECT id, sku, name, price_cents, stock, reorder_level, archived, created_at FROM products"
@@ -120,8 +137,8 @@ pub(super) fn load(conn: &Connection, table: Table) -> Result<BTreeMap<i64, Reco
         Table::Customers => "SELECT id, name, phone, email, notes, created_at FROM customers",
         Table::Sales => return Ok(BTreeMap::new()),
     };
-    let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.query([])?;
+    let mut stmt = conn.prepare(&format!("{sql} WHERE ?1 IS NULL OR id = ?1"))?;
+    let mut rows = stmt.query([only])?;
     let mut all = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;

@@ -6,6 +6,7 @@
 
 mod bring_back;
 mod diff;
+mod recheck;
 mod snapshot;
 
 pub use bring_back::{BringBack, Brought, StockChoice, bring_back};
@@ -95,6 +96,15 @@ pub enum RecordsError {
         id: i64,
         other: i64,
         other_name: String,
+    },
+    #[error(
+        "{table} #{id} was changed since you looked: you saw {seen}; it is now {now}. Nothing was brought back; look at it again and choose."
+    )]
+    ChangedMeanwhile {
+        table: &'static str,
+        id: i64,
+        seen: String,
+        now: String,
     },
     #[error(
         "product #{id} from the backup does not pass today's rules: {problem}. Nothing was brought back."

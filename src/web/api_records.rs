@@ -66,7 +66,10 @@ async fn diff(
     if sales {
         return Ok(HttpResponse::Ok().json(serde_json::json!({ "no_longer_live": lost })));
     }
-    Ok(HttpResponse::Ok().json(d))
+    let seen = d.seen();
+    let mut answer = serde_json::to_value(&d).map_err(AppError::internal)?;
+    answer["seen"] = serde_json::to_value(seen).map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 #[derive(Deserialize)]
@@ -76,6 +79,9 @@ struct BringBackBody {
     ids: Vec<i64>,
     #[serde(default)]
     stock: StockChoice,
+    /// What the caller saw of each live record (`seen` in the compare answer), by id.
+    #[serde(default)]
+    seen: std::collections::BTreeMap<i64, String>,
 }
 
 async fn bring_back(
@@ -91,6 +97,7 @@ async fn bring_back(
         table,
         ids: body.ids,
         stock: body.stock,
+        seen: body.seen,
     };
     let brought = records::bring_back(&state, &user, backup.into_inner(), ask).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "brought_back": brought })))

@@ -121,9 +121,10 @@ impl From<RecordsError> for AppError {
             RecordsError::Backup(b) => b.into(),
             RecordsError::Business(b) => b.into(),
             RecordsError::Db(db) => db.into(),
-            RecordsError::Unfit(_) | RecordsError::Open { .. } | RecordsError::SkuTaken { .. } => {
-                AppError::Conflict(e.to_string())
-            }
+            RecordsError::Unfit(_)
+            | RecordsError::Open { .. }
+            | RecordsError::SkuTaken { .. }
+            | RecordsError::ChangedMeanwhile { .. } => AppError::Conflict(e.to_string()),
             RecordsError::SalesStayInTheBackup
             | RecordsError::NothingChosen
             | RecordsError::NotDifferent { .. }

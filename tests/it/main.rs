@@ -23,6 +23,7 @@ mod privacy;
 mod protection;
 mod rebinding;
 mod records;
+mod records_recheck;
 mod restore;
 mod scrub;
 mod server;

@@ -10,7 +10,7 @@ const AT: &str = "2026-11-30T10:00:00Z";
 
 /// A shop with three products, three customers and one sale, and a backup of it; returns the
 /// backup's name.
-fn shop(app: &TestApp, boss: &Client) -> String {
+pub(crate) fn shop(app: &TestApp, boss: &Client) -> String {
     app.execute(&format!(
         "INSERT INTO products (id, sku, name, price_cents, stock, reorder_level, created_at, updated_at) VALUES
             (1, 'DEL-1', 'Deleted <b>tea</b>', 450, 7, 1, '{AT}', '{AT}'),
@@ -30,7 +30,7 @@ fn shop(app: &TestApp, boss: &Client) -> String {
 }
 
 /// What happens after the backup: a product and a customer deleted, others changed, a sale.
-fn the_day_after(app: &TestApp, staff: &Client) {
+pub(crate) fn the_day_after(app: &TestApp, staff: &Client) {
     app.execute(
         "DELETE FROM products WHERE id = 1;
          UPDATE products SET name = 'New name', price_cents = 350, stock = 2 WHERE id = 2;

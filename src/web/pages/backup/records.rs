@@ -105,6 +105,9 @@ struct DiffPage {
     d: Diff,
     lost: Vec<Record>,
     can_bring_back: bool,
+    /// What the page shows of each live record, sent back so a change made meanwhile is
+    /// refused rather than overwritten.
+    seen: std::collections::BTreeMap<i64, String>,
 }
 
 pub async fn diff(
@@ -116,6 +119,7 @@ pub async fn diff(
     let table = inside.table;
     let entry = crate::web::backups::find(&state, backup.clone()).await?;
     let (d, lost) = records::compare(&state, &user, inside).await?;
+    let seen = d.seen();
     render(&DiffPage {
         layout: Layout::new(&req, &state, title(table), "backup").await,
         backup: entry.file_name.clone(),
@@ -126,6 +130,7 @@ pub async fn diff(
         d,
         lost,
         can_bring_back: user.is_super_admin(),
+        seen,
     })
 }
 
@@ -149,7 +154,19 @@ fn parse_form(body: &[u8]) -> Result<BringBack, AppError> {
         Some("adjust") => StockChoice::Adjust,
         _ => StockChoice::Keep,
     };
-    Ok(BringBack { table, ids, stock })
+    let seen = pairs
+        .iter()
+        .filter_map(|(n, v)| {
+            let id = n.strip_prefix("seen_")?.parse::<i64>().ok()?;
+            Some((id, v.clone()))
+        })
+        .collect();
+    Ok(BringBack {
+        table,
+        ids,
+        stock,
+        seen,
+    })
 }
 
 pub async fn bring_back(
