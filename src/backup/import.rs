@@ -31,6 +31,9 @@ pub struct Incoming {
     temp: TempFile,
     written: u64,
     limit: u64,
+    /// Free space never given up: other uploads and backups write to the same disk, so the
+    /// disk is asked again as each chunk lands.
+    floor: u64,
 }
 
 impl Incoming {
@@ -66,6 +69,15 @@ impl Incoming {
         self.written += chunk.len() as u64;
         if self.written > self.limit {
             return Err(BackupError::TooLarge { limit: self.limit });
+        }
+        let dir = self.temp.path.parent().unwrap_or(Path::new("."));
+        let free = fsutil::available_space(dir)
+            .map_err(BackupError::io("cannot measure free disk space"))?;
+        if free < self.floor.saturating_add(chunk.len() as u64) {
+            // Room taken meanwhile (another upload beside this one): stop at the floor.
+            return Err(BackupError::TooLarge {
+                limit: self.written.saturating_sub(chunk.len() as u64),
+            });
         }
         file.write_all(chunk)
             .map_err(BackupError::io("cannot write the uploaded file"))
@@ -123,11 +135,12 @@ impl BackupEngine {
         self.ensure_dir()?;
         let free = fsutil::available_space(self.backups_dir())
             .map_err(BackupError::io("cannot measure free disk space"))?;
-        let limit = free.saturating_sub((free / 10).max(MIN_UPLOAD_MARGIN));
+        let floor = (free / 10).max(MIN_UPLOAD_MARGIN);
         Ok(Incoming {
             temp: TempFile::new(self.backups_dir(), TEMP_PREFIX),
             written: 0,
-            limit,
+            limit: free.saturating_sub(floor),
+            floor,
         })
     }
 

@@ -43,6 +43,8 @@ pub struct ServeOptions {
     pub new_empty_shop: bool,
     /// Names besides localhost and the machine's own that browsers may use for this server.
     pub host_names: Vec<String>,
+    /// Files arriving at once over HTTP, and how long a body may pause.
+    pub uploads: crate::web::upload_gate::UploadLimits,
 }
 
 impl ServeOptions {
@@ -58,6 +60,7 @@ impl ServeOptions {
             offsite: crate::offsite::OffsiteOptions::default(),
             new_empty_shop: false,
             host_names: Vec::new(),
+            uploads: crate::web::upload_gate::UploadLimits::default(),
         }
     }
 

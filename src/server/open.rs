@@ -215,6 +215,7 @@ pub(super) fn prepare_with(
         auth,
         clock: opts.clock.clone(),
         hosts: web::Data::new(opts.allowed_hosts()),
+        uploads: crate::web::upload_gate::UploadGate::new(opts.uploads),
     });
     Ok(Backroom {
         paths,

@@ -3,6 +3,7 @@
 //! held in memory, then checked and added as `uploaded_…`; a copy fetched from a target.
 
 use std::io::Read;
+use std::time::Duration;
 
 use actix_multipart::Multipart;
 use actix_web::web::{self, Bytes};
@@ -36,8 +37,32 @@ fn cut_off(e: impl std::fmt::Display) -> AppError {
     ))
 }
 
+fn paused(idle: Duration) -> AppError {
+    AppError::TimedOut(format!(
+        "The upload stopped arriving (nothing for {} s). Nothing was added; try again.",
+        idle.as_secs()
+    ))
+}
+
+/// The next piece of a body, or a refusal when it pauses longer than `idle`.
+async fn next_piece<S, E>(body: &mut S, idle: Duration) -> Result<Option<Bytes>, AppError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    match tokio::time::timeout(idle, body.next()).await {
+        Ok(Some(piece)) => piece.map(Some).map_err(cut_off),
+        Ok(None) => Ok(None),
+        Err(_) => Err(paused(idle)),
+    }
+}
+
 /// Streams `body` into a new file in the backup folder, refusing more than the disk can take.
-async fn stream_to_disk<S, E>(engine: &BackupEngine, mut body: S) -> Result<Incoming, AppError>
+async fn stream_to_disk<S, E>(
+    engine: &BackupEngine,
+    mut body: S,
+    idle: Duration,
+) -> Result<Incoming, AppError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -51,10 +76,10 @@ where
     .await?;
     let mut buf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
     loop {
-        let next = body.next().await;
+        let next = next_piece(&mut body, idle).await?;
         let done = next.is_none();
         if let Some(chunk) = next {
-            buf.extend_from_slice(&chunk.map_err(cut_off)?);
+            buf.extend_from_slice(&chunk);
         }
         if buf.len() >= WRITE_CHUNK || (done && !buf.is_empty()) {
             let (i, f, mut b) = blocking(move || {
@@ -79,14 +104,14 @@ where
     .await
 }
 
-async fn small_text<S, E>(mut body: S) -> Result<String, AppError>
+async fn small_text<S, E>(mut body: S, idle: Duration) -> Result<String, AppError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
     let mut text = Vec::new();
-    while let Some(chunk) = body.next().await {
-        text.extend_from_slice(&chunk.map_err(cut_off)?);
+    while let Some(chunk) = next_piece(&mut body, idle).await? {
+        text.extend_from_slice(&chunk);
         if text.len() > MAX_KIT_BYTES {
             return Err(AppError::BadRequest(
                 "That is not an emergency kit: it is far too long.".into(),
@@ -98,15 +123,18 @@ where
 }
 
 /// Reads a multipart form: `file` (streamed to disk), and `kit` (a kit file) or `key` (a
-/// pasted kit or key line). Other fields are ignored.
+/// pasted kit or key line). Other fields are ignored. The caller has checked who may send
+/// it; the upload's place is taken here, before any of the body is read.
 pub async fn receive_multipart(
     state: &web::Data<AppState>,
     mut form: Multipart,
 ) -> Result<Upload, AppError> {
+    let _place = state.uploads.enter()?;
+    let idle = state.uploads.idle();
     let mut raw = None;
     let mut original = String::new();
     let mut kit = None;
-    while let Some(field) = form.try_next().await.map_err(cut_off)? {
+    while let Some(field) = next_field(&mut form, idle).await? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
             "file" if raw.is_none() => {
@@ -115,17 +143,17 @@ pub async fn receive_multipart(
                     .and_then(|d| d.get_filename())
                     .unwrap_or_default()
                     .to_string();
-                raw = Some(stream_to_disk(&state.engine, field).await?);
+                raw = Some(stream_to_disk(&state.engine, field, idle).await?);
             }
             "kit" | "key" => {
-                let text = small_text(field).await?;
+                let text = small_text(field, idle).await?;
                 if !text.trim().is_empty() {
                     kit = Some(text);
                 }
             }
             _ => {
                 // Drained, not stored.
-                let _ = small_text(field).await;
+                let _ = small_text(field, idle).await;
             }
         }
     }
@@ -141,8 +169,20 @@ pub async fn receive_raw(
     original: String,
     kit: Option<String>,
 ) -> Result<Upload, AppError> {
-    let raw = stream_to_disk(&state.engine, payload).await?;
+    let _place = state.uploads.enter()?;
+    let raw = stream_to_disk(&state.engine, payload, state.uploads.idle()).await?;
     Ok(Upload { raw, original, kit })
+}
+
+/// The next part of a multipart form, with the same pause limit as its bodies.
+async fn next_field(
+    form: &mut Multipart,
+    idle: Duration,
+) -> Result<Option<actix_multipart::Field>, AppError> {
+    match tokio::time::timeout(idle, form.try_next()).await {
+        Ok(field) => field.map_err(cut_off),
+        Err(_) => Err(paused(idle)),
+    }
 }
 
 /// Whether the file on disk is an age-encrypted copy.
@@ -222,6 +262,12 @@ impl PendingLink {
             _ => None,
         }
     }
+}
+
+/// The first-run checks that come before any of an upload's body is read.
+pub async fn first_run_may_upload(state: &web::Data<AppState>) -> Result<(), AppError> {
+    let st = state.clone();
+    blocking(move || ensure_no_users(&st)).await
 }
 
 /// Refuses first-run work once anyone has an account (the page is gone for good then).

@@ -24,6 +24,7 @@ pub mod security;
 pub mod session;
 pub mod session_store;
 pub mod suggest;
+pub mod upload_gate;
 
 use std::sync::{Arc, RwLock};
 
@@ -60,6 +61,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The names this server answers to (the `Host` check).
     pub hosts: web::Data<host_guard::AllowedHosts>,
+    /// Files arriving at once, and how long a body may pause.
+    pub uploads: upload_gate::UploadGate,
 }
 
 impl AppState {

@@ -29,4 +29,5 @@ mod scrub;
 mod server;
 mod sessions;
 mod support;
+mod upload_limits;
 mod windows;

@@ -61,6 +61,21 @@ pub fn spawn_app_checking_disks() -> TestApp {
     }
 }
 
+/// Starts the app in `path` with options the test adjusts (not kept by `restart`).
+pub fn in_dir_tuned(path: &Path, tune: impl FnOnce(&mut ServeOptions)) -> TestApp {
+    let mut opts = options(path, None);
+    tune(&mut opts);
+    let server = backroom::server::start(opts).unwrap();
+    TestApp {
+        url: server.url(),
+        server: Some(server),
+        path: path.to_path_buf(),
+        _tmp: None,
+        interval: None,
+        clock: backroom::clock::system(),
+    }
+}
+
 /// Starts the app on a free port with a fresh data folder.
 pub fn spawn_app() -> TestApp {
     spawn_app_with(None)

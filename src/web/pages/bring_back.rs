@@ -57,6 +57,8 @@ async fn again(
         AppError::BadRequest(message)
         | AppError::Unavailable(message)
         | AppError::TooLarge(message)
+        | AppError::TooManyRequests(message)
+        | AppError::TimedOut(message)
         | AppError::Conflict(message) => {
             let mut errors = FieldErrors::default();
             errors.add("bring_back", message);
@@ -88,6 +90,10 @@ pub async fn upload(
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     local_only(&req)?;
+    // Refused before a byte of the body is read once accounts exist.
+    if let Err(e) = bring_back::first_run_may_upload(&state).await {
+        return again(&req, &state, e, TargetForm::default()).await;
+    }
     let result = match bring_back::receive_multipart(&state, form).await {
         Ok(upload) => bring_back::first_run_add_upload(&state, upload).await,
         Err(e) => Err(e),
