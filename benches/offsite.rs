@@ -267,7 +267,14 @@ fn main() -> Result<()> {
                 run(backroom(&exe, &data)
                     .env("BACKROOM_S3_ACCESS_KEY_ID", store.key_id())
                     .env("BACKROOM_S3_SECRET_ACCESS_KEY", store.secret())
-                    .args(["offsite", "add", &name, "--s3", "--path-style"])
+                    .args([
+                        "offsite",
+                        "add",
+                        &name,
+                        "--s3",
+                        "--path-style",
+                        "--allow-http",
+                    ])
                     .args(["--endpoint", &store.endpoint(0)])
                     .args(["--region", store.region()])
                     .args(["--bucket", store.bucket()])
@@ -531,7 +538,14 @@ fn new_computer(exe: &Path, work: &Path) -> Result<String> {
     let mut add = backroom(exe, &a);
     s3(&mut add);
     run(add
-        .args(["offsite", "add", "shop", "--s3", "--path-style"])
+        .args([
+            "offsite",
+            "add",
+            "shop",
+            "--s3",
+            "--path-style",
+            "--allow-http",
+        ])
         .args(["--endpoint", &store.endpoint(0)])
         .args(["--region", store.region()])
         .args(["--bucket", store.bucket()])
@@ -574,6 +588,7 @@ fn new_computer(exe: &Path, work: &Path) -> Result<String> {
             ("bucket", store.bucket()),
             ("prefix", "newcomputer"),
             ("path_style", "1"),
+            ("allow_http", "1"),
             ("access_key_id", store.key_id()),
             ("secret_access_key", store.secret()),
             ("kit", &kit),

@@ -129,6 +129,9 @@ pub enum OffsiteCommand {
         /// Path-style addresses (MinIO, Garage, most self-hosted stores)
         #[arg(long, requires = "s3")]
         path_style: bool,
+        /// Allow a plain http:// endpoint (only for a store on your own network)
+        #[arg(long, requires = "s3")]
+        allow_http: bool,
         /// Keep using the key of an existing emergency kit instead of making a new one
         #[arg(long, value_name = "KITFILE")]
         key: Option<PathBuf>,

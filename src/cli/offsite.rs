@@ -138,6 +138,7 @@ pub(super) fn offsite_command(
             bucket,
             prefix,
             path_style,
+            allow_http,
             key,
             create_folder,
         } => {
@@ -160,6 +161,7 @@ pub(super) fn offsite_command(
                             bucket,
                             prefix: prefix.unwrap_or_default(),
                             path_style,
+                            allow_http,
                         },
                         Some(S3Credentials {
                             access_key_id,

@@ -129,6 +129,7 @@ mod tests {
                 bucket: "shop".into(),
                 prefix: String::new(),
                 path_style: true,
+                allow_http: false,
             },
             enabled: true,
             keep: Default::default(),

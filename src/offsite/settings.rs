@@ -53,7 +53,16 @@ pub enum Location {
         prefix: String,
         #[serde(default)]
         path_style: bool,
+        /// Plain `http://` allowed for this target (a store on the shop's own network). A
+        /// target saved before this setting existed keeps working (absent means allowed);
+        /// every target Backroom saves carries it, and the form and `offsite add` ask.
+        #[serde(default = "allowed_when_absent")]
+        allow_http: bool,
     },
+}
+
+fn allowed_when_absent() -> bool {
+    true
 }
 
 /// One target as configured.
@@ -157,9 +166,15 @@ impl Target {
                 endpoint,
                 bucket,
                 prefix,
+                allow_http,
                 ..
             } => {
-                if !endpoint.starts_with("https://") && !endpoint.starts_with("http://") {
+                if endpoint.starts_with("http://") && !allow_http {
+                    errors.add(
+                        "endpoint",
+                        "Plain http:// is not encrypted on the way. Use https://, or tick \"This store is on my own network\" if it is (a store on this computer or in the shop).",
+                    );
+                } else if !endpoint.starts_with("https://") && !endpoint.starts_with("http://") {
                     errors.add(
                         "endpoint",
                         "The endpoint is an address starting with https://, e.g. https://s3.eu-central-1.amazonaws.com.",
@@ -218,6 +233,7 @@ impl Target {
                 bucket,
                 prefix,
                 path_style,
+                allow_http,
             } => {
                 let credentials = secrets.s3.get(&self.name).ok_or_else(|| {
                     StoreError::Settings(format!(
@@ -231,6 +247,7 @@ impl Target {
                     bucket: bucket.clone(),
                     prefix: prefix.clone(),
                     path_style: *path_style,
+                    allow_http: *allow_http,
                     access_key_id: credentials.access_key_id.clone(),
                     secret_access_key: credentials.secret_access_key.clone(),
                 })?))
@@ -352,6 +369,8 @@ pub struct TargetForm {
     pub prefix: String,
     /// A checkbox: present means path-style addressing.
     pub path_style: Option<String>,
+    /// A checkbox: present allows plain `http://` (a store on the shop's own network).
+    pub allow_http: Option<String>,
     pub access_key_id: String,
     pub secret_access_key: String,
     /// A pasted emergency kit or key, to continue with an existing key.
@@ -376,6 +395,7 @@ impl TargetForm {
                 bucket: self.bucket.trim().to_string(),
                 prefix: self.prefix.trim().trim_matches('/').to_string(),
                 path_style: self.path_style.is_some(),
+                allow_http: self.allow_http.is_some(),
             },
             _ => {
                 errors.add("kind", "Choose a folder or S3-compatible storage.");

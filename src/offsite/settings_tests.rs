@@ -24,6 +24,7 @@ fn targets_round_trip_through_toml() {
                     bucket: "shop".into(),
                     prefix: "backroom".into(),
                     path_style: true,
+                    allow_http: false,
                 },
                 enabled: false,
                 keep: Keep {
@@ -89,6 +90,7 @@ fn an_endpoint_with_a_name_and_password_inside_is_refused() {
             bucket: "shop".into(),
             prefix: String::new(),
             path_style: true,
+            allow_http: true,
         };
         let mut errors = FieldErrors::default();
         target.check(&mut errors);
@@ -100,4 +102,44 @@ fn an_endpoint_with_a_name_and_password_inside_is_refused() {
             "{endpoint}"
         );
     }
+}
+
+#[test]
+fn plain_http_needs_the_targets_own_permission() {
+    for (endpoint, allow_http, refused) in [
+        ("http://127.0.0.1:3900", false, true),
+        ("http://127.0.0.1:3900", true, false),
+        ("https://s3.example.com", false, false),
+    ] {
+        let mut target = folder("s3");
+        target.location = Location::S3 {
+            endpoint: endpoint.into(),
+            region: String::new(),
+            bucket: "shop".into(),
+            prefix: String::new(),
+            path_style: true,
+            allow_http,
+        };
+        let mut errors = FieldErrors::default();
+        target.check(&mut errors);
+        assert_eq!(
+            errors.get("endpoint").contains("own network"),
+            refused,
+            "{endpoint} {allow_http}"
+        );
+    }
+    // A target saved before the setting existed keeps working; a new save carries it.
+    let old: OffsiteSettings = toml::from_str(
+        "[[targets]]\nname = \"nas\"\nkind = \"s3\"\nendpoint = \"http://nas:9000\"\nbucket = \"b\"\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        old.targets[0].location,
+        Location::S3 {
+            allow_http: true,
+            ..
+        }
+    ));
+    assert!(old.validate().is_ok());
+    assert!(toml::to_string(&old).unwrap().contains("allow_http = true"));
 }

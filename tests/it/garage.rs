@@ -494,6 +494,7 @@ impl Garage {
             bucket: self.bucket.clone(),
             prefix: prefix.to_string(),
             path_style: true,
+            allow_http: true,
             access_key_id: self.key_id.clone(),
             secret_access_key: self.secret.clone(),
         }

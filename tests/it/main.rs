@@ -25,6 +25,7 @@ mod rebinding;
 mod records;
 mod records_recheck;
 mod restore;
+mod s3_addresses;
 mod scrub;
 mod server;
 mod sessions;

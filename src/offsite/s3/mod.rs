@@ -38,6 +38,8 @@ pub struct S3Config {
     pub bucket: String,
     pub prefix: String,
     pub path_style: bool,
+    /// Plain `http://` allowed (only when the person said so for this target).
+    pub allow_http: bool,
     pub access_key_id: String,
     pub secret_access_key: String,
 }
@@ -50,6 +52,7 @@ impl std::fmt::Debug for S3Config {
             .field("bucket", &self.bucket)
             .field("prefix", &self.prefix)
             .field("path_style", &self.path_style)
+            .field("allow_http", &self.allow_http)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +91,21 @@ fn is_connection_failure(error: &object_store::Error) -> bool {
                 object_store::client::HttpErrorKind::Connect
                     | object_store::client::HttpErrorKind::Timeout
             );
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// True when the request failed below HTTP (the other end spoke no HTTP, broke off, sent
+/// garbage): there is no answer to read.
+fn transport_failure(error: &object_store::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.downcast_ref::<object_store::client::HttpError>()
+            .is_some()
+        {
+            return true;
         }
         source = e.source();
     }
@@ -146,13 +164,16 @@ const CREDENTIAL_CODES: [&str; 5] = [
 /// A store error in words, telling apart "cannot reach", "wrong key", "no bucket".
 /// `missing_is_bucket`: a bare 404 (no S3 code) means the bucket, not an object, is missing.
 fn classify(source: object_store::Error, config: &S3Config, missing_is_bucket: bool) -> StoreError {
-    if is_connection_failure(&source) {
+    let answer = answer_of(&source);
+    // Nothing that speaks HTTP answered: a closed port, a port of another kind of server and
+    // a dead address read the same, so the form cannot be used to map local ports.
+    let no_answer = answer == Answer::default() && transport_failure(&source);
+    if is_connection_failure(&source) || no_answer {
         return StoreError::Unreachable {
             endpoint: config.endpoint.clone(),
             source,
         };
     }
-    let answer = answer_of(&source);
     let code = answer.code.as_deref();
     if code == Some("NoSuchBucket")
         || (missing_is_bucket && code.is_none() && answer.status == Some(404))
@@ -196,15 +217,22 @@ impl S3Store {
                 return Err(StoreError::Settings(format!("the {what} is missing")));
             }
         }
-        if !config.endpoint.starts_with("http://") && !config.endpoint.starts_with("https://") {
+        let plain = config.endpoint.starts_with("http://");
+        if !plain && !config.endpoint.starts_with("https://") {
             return Err(StoreError::Settings(
                 "the endpoint must start with https:// (or http:// for a store on your own network)"
                     .into(),
             ));
         }
+        if plain && !config.allow_http {
+            return Err(StoreError::Settings(
+                "plain http:// is not allowed for this target (allow it only for a store on your own network)"
+                    .into(),
+            ));
+        }
         let rt = runtime()?;
         let options = ClientOptions::new()
-            .with_allow_http(config.endpoint.starts_with("http://"))
+            .with_allow_http(plain)
             .with_connect_timeout(Duration::from_secs(10))
             .with_timeout(Duration::from_secs(600));
         // A few quick retries per request; the off-site queue retries whole copies later.

@@ -7,6 +7,7 @@ fn config() -> S3Config {
         bucket: "shop".into(),
         prefix: "backroom".into(),
         path_style: true,
+        allow_http: true,
         access_key_id: "GK1".into(),
         secret_access_key: "s3cr3t".into(),
     }
