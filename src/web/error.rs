@@ -121,7 +121,10 @@ impl From<RecordsError> for AppError {
             RecordsError::Backup(b) => b.into(),
             RecordsError::Business(b) => b.into(),
             RecordsError::Db(db) => db.into(),
-            RecordsError::Unfit(_) | RecordsError::Open { .. } | RecordsError::SkuTaken { .. } => {
+            RecordsError::Unfit(_)
+            | RecordsError::Open { .. }
+            | RecordsError::Foreign { .. }
+            | RecordsError::SkuTaken { .. } => {
                 AppError::Conflict(e.to_string())
             }
             RecordsError::SalesStayInTheBackup
@@ -146,7 +149,8 @@ impl From<OffsiteError> for AppError {
             | OffsiteError::Key(_)
             | OffsiteError::Pipeline(_)
             | OffsiteError::Mismatch { .. }
-            | OffsiteError::Damaged { .. } => AppError::BadRequest(e.to_string()),
+            | OffsiteError::Damaged { .. }
+            | OffsiteError::Foreign { .. } => AppError::BadRequest(e.to_string()),
             OffsiteError::State(_) | OffsiteError::Lock(_) | OffsiteError::Temp(_) => {
                 AppError::internal(e)
             }
