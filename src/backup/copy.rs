@@ -223,11 +223,10 @@ fn read_checked(path: &Path, full: bool) -> rusqlite::Result<Checked> {
         Ok(()) => schema::check(&conn).map(|_| ()),
         Err(_) => Err(SchemaError::NotRead),
     };
-    // Row counts only mean something for a file that passed its checks (and counting a
-    // foreign file's tables could run its virtual tables).
-    let row_counts = match (&check, &schema) {
-        (Ok(()), Ok(())) => db::table_row_counts(&conn)?,
-        _ => BTreeMap::new(),
+    // Row counts only mean something for a file that passed its check.
+    let row_counts = match check {
+        Ok(()) => db::table_row_counts(&conn)?,
+        Err(_) => BTreeMap::new(),
     };
     Ok(Checked {
         page_size: conn.query_row("PRAGMA page_size", [], |r| r.get(0))?,
