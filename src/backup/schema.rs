@@ -139,7 +139,10 @@ struct Object {
 }
 
 /// An index's `pragma_index_list` row (unique, origin, partial) and its `pragma_index_xinfo`.
-type IndexShape = ((i64, String, i64), Vec<(i64, i64, Option<String>, i64, String, i64)>);
+type IndexShape = (
+    (i64, String, i64),
+    Vec<(i64, i64, Option<String>, i64, String, i64)>,
+);
 
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Schema {
@@ -206,8 +209,8 @@ fn reference(version: i64) -> Result<&'static Schema, SchemaError> {
 }
 
 fn build_reference(version: i64) -> Result<Schema, SchemaError> {
-    let mut conn = Connection::open_in_memory()
-        .map_err(|e| SchemaError::Reference(DbError::Sqlite(e)))?;
+    let mut conn =
+        Connection::open_in_memory().map_err(|e| SchemaError::Reference(DbError::Sqlite(e)))?;
     db::migrations::migrate_to(&mut conn, std::path::Path::new(":memory:"), version)
         .map_err(SchemaError::Reference)?;
     let objects = read_objects(&conn).map_err(|e| SchemaError::Reference(e.into()))?;
@@ -258,7 +261,9 @@ fn read_details(
                 .is_some_and(|s| s.starts_with("create table "))
         };
         if kind == "table" && plain_table(&object.sql) {
-            schema.columns.insert(name.clone(), read_columns(conn, name)?);
+            schema
+                .columns
+                .insert(name.clone(), read_columns(conn, name)?);
         }
         let on_plain_table = objects
             .get(&("table".to_string(), object.table.clone()))
@@ -350,7 +355,10 @@ pub(crate) fn normalize(sql: &str) -> String {
 fn compare(reference: &Schema, found: &Schema) -> Vec<Difference> {
     let mut differences = Vec::new();
     for ((kind, name), object) in &found.objects {
-        if !reference.objects.contains_key(&(kind.clone(), name.clone())) {
+        if !reference
+            .objects
+            .contains_key(&(kind.clone(), name.clone()))
+        {
             differences.push(Difference::Extra {
                 kind: kind.clone(),
                 name: name.clone(),
@@ -411,7 +419,10 @@ fn compare_columns(
     };
     let (want, have) = (by_name(expected), by_name(found));
     let before = differences.len();
-    for column in found.iter().filter(|c| !want.contains_key(&c.name.to_lowercase())) {
+    for column in found
+        .iter()
+        .filter(|c| !want.contains_key(&c.name.to_lowercase()))
+    {
         differences.push(Difference::ExtraColumn {
             table: table.to_string(),
             column: column.name.clone(),

@@ -124,9 +124,7 @@ impl From<RecordsError> for AppError {
             RecordsError::Unfit(_)
             | RecordsError::Open { .. }
             | RecordsError::Foreign { .. }
-            | RecordsError::SkuTaken { .. } => {
-                AppError::Conflict(e.to_string())
-            }
+            | RecordsError::SkuTaken { .. } => AppError::Conflict(e.to_string()),
             RecordsError::SalesStayInTheBackup
             | RecordsError::NothingChosen
             | RecordsError::NotDifferent { .. }

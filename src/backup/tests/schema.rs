@@ -93,7 +93,10 @@ fn a_changed_body_of_backrooms_own_trigger_is_named() {
          CREATE TRIGGER sales_insert_marker AFTER INSERT ON sales
          BEGIN UPDATE users SET password_hash = 'x'; END;",
     );
-    assert_eq!(msg, "the trigger `sales_insert_marker` is defined differently");
+    assert_eq!(
+        msg,
+        "the trigger `sales_insert_marker` is defined differently"
+    );
     assert_eq!(
         message("DROP TRIGGER sales_insert_marker;"),
         "trigger `sales_insert_marker` is missing"
@@ -124,7 +127,9 @@ fn columns_extra_missing_or_changed_are_named() {
              created_at TEXT NOT NULL);",
     );
     assert!(
-        msg.contains("column `delta` in `stock_adjustments` is TEXT NOT NULL, not INTEGER NOT NULL"),
+        msg.contains(
+            "column `delta` in `stock_adjustments` is TEXT NOT NULL, not INTEGER NOT NULL"
+        ),
         "{msg}"
     );
     // Its index and triggers went with it: counted after the first three.
