@@ -44,7 +44,7 @@ pub enum SchemaError {
     NotRead,
     /// Building the reference from the migrations failed (a bug, never the file's fault).
     #[error("Backroom cannot build its own schema to compare with: {0}")]
-    Reference(#[source] DbError),
+    Reference(#[source] Box<DbError>),
 }
 
 /// One way a file's schema differs from Backroom's.
@@ -209,13 +209,16 @@ fn reference(version: i64) -> Result<&'static Schema, SchemaError> {
 }
 
 fn build_reference(version: i64) -> Result<Schema, SchemaError> {
-    let mut conn =
-        Connection::open_in_memory().map_err(|e| SchemaError::Reference(DbError::Sqlite(e)))?;
+    let mut conn = Connection::open_in_memory().map_err(|e| reference_error(e.into()))?;
     db::migrations::migrate_to(&mut conn, std::path::Path::new(":memory:"), version)
-        .map_err(SchemaError::Reference)?;
-    let objects = read_objects(&conn).map_err(|e| SchemaError::Reference(e.into()))?;
+        .map_err(reference_error)?;
+    let objects = read_objects(&conn).map_err(|e| reference_error(e.into()))?;
     let wanted = objects.clone();
-    read_details(&conn, objects, &wanted).map_err(|e| SchemaError::Reference(e.into()))
+    read_details(&conn, objects, &wanted).map_err(|e| reference_error(e.into()))
+}
+
+fn reference_error(e: DbError) -> SchemaError {
+    SchemaError::Reference(Box::new(e))
 }
 
 fn read_objects(conn: &Connection) -> rusqlite::Result<BTreeMap<(String, String), Object>> {
