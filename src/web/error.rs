@@ -103,6 +103,7 @@ impl From<BackupError> for AppError {
             | BackupError::StartupCannotBeKept
             | BackupError::NoRecord(_)
             | BackupError::VerifyFailed { .. }
+            | BackupError::Foreign { .. }
             | BackupError::NoGoodBackup { .. } => AppError::Conflict(e.to_string()),
             BackupError::InsufficientSpace { .. } => AppError::Unavailable(e.to_string()),
             BackupError::Refused(_) => AppError::BadRequest(e.to_string()),

@@ -298,6 +298,10 @@ fn a_hostile_file_put_in_the_backup_folder_by_hand_is_never_restored_or_opened()
         "{}",
         inside.body
     );
+    // Nor is its `users` read for the restore page's account list.
+    let page = boss.get(&format!("/backup/{name}/restore"));
+    assert_eq!(page.status, 409, "{}", page.body);
+    assert!(page.body.contains("extra view `forever`"), "{}", page.body);
     let verified = boss.post_form(&format!("/backup/{name}/verify"), &[]);
     assert!(verified.status < 500, "{}", verified.body);
     let shown = boss.get(&format!("/api/backups/{name}"));
