@@ -174,9 +174,9 @@ impl Inspected {
     }
 }
 
-/// Hashes the file, runs `quick_check` (or `integrity_check` when `full`) and the schema
-/// check, and reads its facts,
-/// with the hash and the check on separate threads (they take about as long as each other).
+/// Hashes the file, runs `quick_check` (or `integrity_check` when `full`) and the schema check,
+/// and reads its facts, with the hash and the checks on separate threads (they take about as
+/// long as each other).
 pub fn inspect_file(path: &Path, full: bool) -> Result<Inspected, CopyError> {
     std::thread::scope(|scope| {
         let hasher = scope.spawn(|| {
