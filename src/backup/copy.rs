@@ -12,6 +12,7 @@ use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 use sha2::{Digest, Sha256};
 
+use super::schema::{self, SchemaError};
 use crate::db::{self, DbError};
 
 /// Runs `f` on a thread of its own at the lowest CPU priority (nice 19 on Linux), so backup
@@ -152,6 +153,8 @@ pub struct Inspected {
     pub facts: FileFacts,
     /// [`DbError::Damaged`] (or why the check could not run) when SQLite did not say "ok".
     pub check: Result<(), DbError>,
+    /// Whether the schema is exactly a Backroom one ([`crate::backup::schema::check`]).
+    pub schema: Result<(), SchemaError>,
 }
 
 impl Inspected {
@@ -166,12 +169,14 @@ impl Inspected {
                 row_counts: checked.row_counts,
             },
             check: checked.check,
+            schema: checked.schema,
         }
     }
 }
 
-/// Hashes the file, runs `quick_check` (or `integrity_check` when `full`) and reads its facts,
-/// with the hash and the check on separate threads (they take about as long as each other).
+/// Hashes the file, runs `quick_check` (or `integrity_check` when `full`) and the schema check,
+/// and reads its facts, with the hash and the checks on separate threads (they take about as
+/// long as each other).
 pub fn inspect_file(path: &Path, full: bool) -> Result<Inspected, CopyError> {
     std::thread::scope(|scope| {
         let hasher = scope.spawn(|| {
@@ -195,6 +200,7 @@ pub struct Checked {
     pub schema_version: i64,
     pub row_counts: BTreeMap<String, i64>,
     pub check: Result<(), DbError>,
+    pub schema: Result<(), SchemaError>,
 }
 
 /// Runs `quick_check` (`integrity_check` when `full`) on a file nobody writes and reads its
@@ -206,12 +212,17 @@ pub fn check_file(path: &Path, full: bool) -> Checked {
         schema_version: 0,
         row_counts: BTreeMap::new(),
         check: Err(DbError::CannotOpenToCheck(e)),
+        schema: Err(SchemaError::NotRead),
     })
 }
 
 fn read_checked(path: &Path, full: bool) -> rusqlite::Result<Checked> {
     let conn = db::open_immutable(path)?;
     let check = db::check_integrity(&conn, full);
+    let schema = match check {
+        Ok(()) => schema::check(&conn).map(|_| ()),
+        Err(_) => Err(SchemaError::NotRead),
+    };
     // Row counts only mean something for a file that passed its check.
     let row_counts = match check {
         Ok(()) => db::table_row_counts(&conn)?,
@@ -223,6 +234,7 @@ fn read_checked(path: &Path, full: bool) -> rusqlite::Result<Checked> {
         schema_version: db::user_version(&conn)?,
         row_counts,
         check,
+        schema,
     })
 }
 

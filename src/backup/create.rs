@@ -179,6 +179,12 @@ impl BackupEngine {
         if let Err(problem) = inspected.check {
             return Err(BackupError::Integrity(problem));
         }
+        if let Err(problem) = &inspected.schema {
+            // Kept (it is today's data), but verify and restore judge it by its schema.
+            self.inner.log.warning(&format!(
+                "The live data's schema is not exactly Backroom's ({problem}): a restore will refuse this backup"
+            ));
+        }
         let facts = inspected.facts;
         if self.inner.cancel.load(Ordering::Relaxed) {
             return Err(BackupError::Cancelled);

@@ -116,6 +116,13 @@ pub enum BackupError {
     PrepareWriteFailed(#[source] CopyError),
     #[error("cannot carry today's accounts into the restored data: {0}")]
     Accounts(#[source] rusqlite::Error),
+    /// A backup in the folder whose schema is not Backroom's (put there by hand).
+    #[error("the backup {name} is not a Backroom backup: {source}")]
+    Foreign {
+        name: String,
+        #[source]
+        source: super::schema::SchemaError,
+    },
     #[error("the file was refused and nothing was added: {0}")]
     Refused(#[source] super::import::Refused),
     #[error(

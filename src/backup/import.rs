@@ -1,6 +1,7 @@
 //! Bringing a backup file in from elsewhere: an upload, a file given to the command line, a
 //! copy fetched from an off-site target. It lands in a temp file in the backup folder, is
-//! checked like any backup (SQLite's check, a Backroom database, a schema this program knows)
+//! checked like any backup (SQLite's check, a schema exactly Backroom's for a version this
+//! program knows: `schema.rs`)
 //! and only then is named `uploaded_YYYYMMDD_HHMMSS_<original name>.db` and given its record.
 //! A refused or cut-off file leaves nothing behind (a crash leaves a temp file that the next
 //! start removes).
@@ -13,6 +14,7 @@ use super::catalog::{self, BackupEntry, Origin, Sidecar, Verification};
 use super::health::CheckMethod;
 use super::names::{BackupKind, sanitize_description};
 use super::operation::Operation;
+use super::schema::SchemaError;
 use super::temp_file::TempFile;
 use super::verify::{Unfit, judge};
 use super::{BackupEngine, BackupError, TEMP_PREFIX, copy, elapsed_ms};
@@ -20,8 +22,6 @@ use crate::fsutil;
 
 /// Space left free beyond an upload: a tenth of what is free, at least this much.
 const MIN_UPLOAD_MARGIN: u64 = 64 * 1024 * 1024;
-/// Tables every Backroom database has; a SQLite file without them is not a Backroom backup.
-const REQUIRED_TABLES: [&str; 3] = ["users", "products", "sales"];
 /// How much of the original file name is kept in the record.
 const MAX_ORIGINAL_NAME: usize = 120;
 
@@ -95,8 +95,9 @@ impl Incoming {
 pub enum Refused {
     #[error("it is not a Backroom backup: {0}")]
     Unfit(#[source] Unfit),
-    #[error("it is a SQLite database but not a Backroom one (it has no {0} table)")]
-    NotBackroom(&'static str),
+    /// Its schema is not exactly Backroom's for its version (it could carry code).
+    #[error("it is not a Backroom backup: {0}")]
+    Foreign(#[source] SchemaError),
     #[error("the file is empty")]
     Empty,
 }
@@ -206,14 +207,12 @@ impl BackupEngine {
         if inspected.facts.size == 0 {
             return Err(BackupError::Refused(Refused::Empty));
         }
-        judge(None, &inspected.facts, inspected.check)
-            .map_err(|e| BackupError::Refused(Refused::Unfit(e)))?;
-        if let Some(missing) = REQUIRED_TABLES
-            .into_iter()
-            .find(|t| !inspected.facts.row_counts.contains_key(*t))
-        {
-            return Err(BackupError::Refused(Refused::NotBackroom(missing)));
-        }
+        judge(None, &inspected.facts, inspected.check, inspected.schema).map_err(|e| {
+            BackupError::Refused(match e {
+                Unfit::Foreign(schema) => Refused::Foreign(schema),
+                other => Refused::Unfit(other),
+            })
+        })?;
         let dir: PathBuf = self.backups_dir().to_path_buf();
         let file_name = catalog::unused_name(
             &dir,

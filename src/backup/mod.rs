@@ -23,6 +23,7 @@ pub mod redact;
 pub mod restore;
 pub mod retention;
 pub mod scheduler;
+pub mod schema;
 pub mod scrub;
 pub mod settings;
 mod space;
@@ -48,6 +49,7 @@ pub use restore::{
     AccountChange, AccountDifference, Accounts, Change, RestoreOptions, RestoreReport,
 };
 pub use retention::{RetentionOutlook, RetentionPlan};
+pub use schema::{Difference, SchemaError};
 pub use verify::Unfit;
 
 pub const LOCK_FILE: &str = ".backup.lock";

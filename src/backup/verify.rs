@@ -1,10 +1,11 @@
 //! Checking backups: whether a file is fit to use given its record (size, SHA-256, SQLite's
-//! check, schema version), and re-verifying backups on request with the result recorded.
+//! check, schema version, a schema exactly Backroom's), and re-verifying backups on request with the result recorded.
 
 use super::catalog::{self, BackupEntry, BackupState, Origin, Sidecar, Verification};
 use super::copy::{self, FileFacts};
 use super::health::CheckMethod;
 use super::operation::Operation;
+use super::schema::SchemaError;
 use super::{BackupEngine, BackupError};
 use crate::db::DbError;
 
@@ -25,6 +26,9 @@ pub enum Unfit {
     RowCountsDiffer,
     #[error("cannot read it: {0}")]
     Unreadable(#[source] std::io::Error),
+    /// Its schema is not exactly Backroom's for its version.
+    #[error("it is not a Backroom backup: {0}")]
+    Foreign(#[source] SchemaError),
 }
 
 /// Whether a backup's bytes are fit to use, given its recorded facts and its check.
@@ -32,6 +36,7 @@ pub(super) fn judge(
     sidecar: Option<&Sidecar>,
     facts: &FileFacts,
     check: Result<(), DbError>,
+    schema: Result<(), SchemaError>,
 ) -> Result<(), Unfit> {
     if let Some(s) = sidecar {
         if s.size != facts.size {
@@ -51,7 +56,7 @@ pub(super) fn judge(
             known: crate::db::SCHEMA_VERSION,
         });
     }
-    Ok(())
+    schema.map_err(Unfit::Foreign)
 }
 
 impl BackupEngine {
@@ -127,7 +132,12 @@ impl BackupEngine {
         full: bool,
     ) -> Result<(FileFacts, Result<(), Unfit>), BackupError> {
         let inspected = copy::inspect_file(&entry.path, full)?;
-        let verdict = judge(entry.sidecar.as_ref(), &inspected.facts, inspected.check);
+        let verdict = judge(
+            entry.sidecar.as_ref(),
+            &inspected.facts,
+            inspected.check,
+            inspected.schema,
+        );
         Ok((inspected.facts, verdict))
     }
 

@@ -69,6 +69,12 @@ pub enum OffsiteError {
         #[source]
         problem: crate::db::DbError,
     },
+    #[error("the copy {copy} unpacked, but it is not a Backroom backup: {problem}")]
+    Foreign {
+        copy: String,
+        #[source]
+        problem: crate::backup::SchemaError,
+    },
     #[error("cannot write a temporary file for the check: {}", crate::fsutil::plain_io(.0))]
     Temp(#[source] std::io::Error),
     #[error("off-site work was cancelled because the program is shutting down")]

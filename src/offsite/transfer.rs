@@ -258,9 +258,15 @@ pub fn fetch_to(
     if digests.plain_size != manifest.plain_size || digests.plain_sha256 != manifest.plain_sha256 {
         return Err(mismatch("the unpacked data's checksum differs".into()));
     }
-    let checked = crate::backup::copy::check_file(dest, false);
+    let mut checked = crate::backup::copy::check_file(dest, false);
     if let Err(problem) = checked.check {
         return Err(OffsiteError::Damaged {
+            copy: manifest.copy.clone(),
+            problem,
+        });
+    }
+    if let Err(problem) = std::mem::replace(&mut checked.schema, Ok(())) {
+        return Err(OffsiteError::Foreign {
             copy: manifest.copy.clone(),
             problem,
         });

@@ -68,6 +68,12 @@ pub enum RecordsError {
         #[source]
         source: DbError,
     },
+    #[error("the backup {name} is not a Backroom backup, so its records are not shown: {source}")]
+    Foreign {
+        name: String,
+        #[source]
+        source: crate::backup::SchemaError,
+    },
     #[error("cannot make a working copy of the backup {name}: {}", crate::fsutil::plain_io(.source))]
     Copy {
         name: String,

@@ -1,10 +1,12 @@
 //! A backup opened for reading its records: the file itself, read-only and immutable, pinned
-//! so that retention or a deletion waits (a deletion says "in use") while it is read. A backup
-//! of an older schema is copied to a temp file in the backup folder and migrated there.
+//! so that retention or a deletion waits (a deletion says "in use") while it is read, once its
+//! schema is known to be exactly Backroom's. A backup of an older schema is copied to a temp
+//! file in the backup folder and migrated there.
 
 use rusqlite::Connection;
 
 use super::RecordsError;
+use crate::backup::schema;
 use crate::backup::temp_file::TempFile;
 use crate::backup::{BackupEngine, BackupEntry, BackupState, Pin, TEMP_PREFIX};
 use crate::db::{self, DbError};
@@ -29,7 +31,12 @@ impl<'a> Snapshot<'a> {
             source,
         };
         let conn = db::open_immutable(&entry.path).map_err(|e| open_error(e.into()))?;
-        let version = db::user_version(&conn).map_err(|e| open_error(e.into()))?;
+        // Nothing in the file is queried before its schema is known to be Backroom's (a view
+        // of its own making could run for ever).
+        let version = schema::check(&conn).map_err(|source| RecordsError::Foreign {
+            name: entry.file_name.clone(),
+            source,
+        })?;
         if version >= db::SCHEMA_VERSION {
             return Ok(Snapshot {
                 entry,

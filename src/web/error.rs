@@ -107,6 +107,7 @@ impl From<BackupError> for AppError {
             | BackupError::StartupCannotBeKept
             | BackupError::NoRecord(_)
             | BackupError::VerifyFailed { .. }
+            | BackupError::Foreign { .. }
             | BackupError::NoGoodBackup { .. } => AppError::Conflict(e.to_string()),
             BackupError::InsufficientSpace { .. } => AppError::Unavailable(e.to_string()),
             BackupError::Refused(_) => AppError::BadRequest(e.to_string()),
@@ -127,6 +128,7 @@ impl From<RecordsError> for AppError {
             RecordsError::Db(db) => db.into(),
             RecordsError::Unfit(_)
             | RecordsError::Open { .. }
+            | RecordsError::Foreign { .. }
             | RecordsError::SkuTaken { .. }
             | RecordsError::ChangedMeanwhile { .. } => AppError::Conflict(e.to_string()),
             RecordsError::SalesStayInTheBackup
@@ -151,7 +153,8 @@ impl From<OffsiteError> for AppError {
             | OffsiteError::Key(_)
             | OffsiteError::Pipeline(_)
             | OffsiteError::Mismatch { .. }
-            | OffsiteError::Damaged { .. } => AppError::BadRequest(e.to_string()),
+            | OffsiteError::Damaged { .. }
+            | OffsiteError::Foreign { .. } => AppError::BadRequest(e.to_string()),
             OffsiteError::State(_) | OffsiteError::Lock(_) | OffsiteError::Temp(_) => {
                 AppError::internal(e)
             }

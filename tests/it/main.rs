@@ -12,6 +12,8 @@ mod faults;
 mod garage;
 mod history;
 mod hostile;
+mod hostile_backups;
+mod hostile_paths;
 mod installer;
 mod load;
 mod offsite;

@@ -321,7 +321,13 @@ impl BackupEngine {
     pub fn compare_accounts(&self, name: &str) -> Result<Vec<AccountDifference>, BackupError> {
         let entry = self.find(name)?;
         let _pin = self.pin(&entry.file_name);
-        let in_backup = read_accounts(&db::open_immutable(&entry.path)?)?;
+        let conn = db::open_immutable(&entry.path)?;
+        // Its `users` is read only once it is known to be Backroom's (not a view of its own).
+        crate::backup::schema::check(&conn).map_err(|source| BackupError::Foreign {
+            name: entry.file_name.clone(),
+            source,
+        })?;
+        let in_backup = read_accounts(&conn)?;
         let now = self
             .live_db()?
             .with_conn(|c| read_accounts(c).map_err(DbError::from))?;

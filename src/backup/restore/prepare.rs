@@ -46,8 +46,12 @@ pub(super) fn prepare(entry: BackupEntry, data_dir: &Path) -> Result<Prepared, P
         Err(CopyError::Read(e)) => return Err(PrepareError::BadBackup(Unfit::Unreadable(e))),
         Err(e) => return Err(PrepareError::Ours(BackupError::PrepareWriteFailed(e))),
     };
-    let Inspected { facts, check } = Inspected::new(sha256, size, checked);
-    judge(entry.sidecar.as_ref(), &facts, check).map_err(PrepareError::BadBackup)?;
+    let Inspected {
+        facts,
+        check,
+        schema,
+    } = Inspected::new(sha256, size, checked);
+    judge(entry.sidecar.as_ref(), &facts, check, schema).map_err(PrepareError::BadBackup)?;
     if let Some(sidecar) = &entry.sidecar
         && !sidecar.row_counts.is_empty()
         && sidecar.row_counts != facts.row_counts

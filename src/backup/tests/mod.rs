@@ -8,6 +8,7 @@ mod create;
 mod keep;
 mod restore;
 mod retention;
+mod schema;
 
 use std::sync::{Arc, RwLock};
 
