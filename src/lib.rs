@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod error_chain;
 pub mod fields;
 pub mod fsutil;
 pub mod offsite;

@@ -75,9 +75,9 @@ pub enum AuthError {
     Invalid(crate::fields::FieldErrors),
     #[error("cannot hash the password: {0}")]
     Hash(#[from] argon2::password_hash::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Db(#[from] DbError),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] store::StoreError),
 }
 

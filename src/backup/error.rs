@@ -42,13 +42,13 @@ pub enum BackupError {
         action: String,
         source: std::io::Error,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Db(#[from] DbError),
     #[error("SQLite error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// A copy step failed in a way not covered by a more specific variant.
-    #[error("{0}")]
-    Copy(#[source] CopyError),
+    #[error(transparent)]
+    Copy(CopyError),
     #[error("no backup is named {0:?}")]
     NotFound(String),
     #[error("the backup was cancelled because the program is shutting down")]

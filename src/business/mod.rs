@@ -43,7 +43,7 @@ pub enum BusinessError {
     NotFound,
     #[error("cannot write the CSV file: {0}")]
     Export(#[source] csv::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Db(#[from] DbError),
     #[error("a stored row does not fit the program: {0}")]
     Row(#[source] serde_rusqlite::Error),

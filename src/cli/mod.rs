@@ -250,18 +250,7 @@ pub struct DemoArgs {
 /// An error and its causes on one line, leaving out causes already quoted by the message
 /// above them (thiserror messages often include their source).
 pub fn describe_error(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let part = cause.to_string();
-        if text.contains(&part) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&part);
-    }
-    text
+    crate::error_chain::chain(error.as_ref())
 }
 
 /// After an error, a console window that only this program uses (Windows, started by a

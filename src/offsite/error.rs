@@ -11,23 +11,23 @@ use crate::fields::FieldErrors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OffsiteError {
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Pipeline(#[from] PipelineError),
-    #[error("{0}")]
+    #[error(transparent)]
     Key(#[from] KeyError),
-    #[error("{0}")]
+    #[error(transparent)]
     Secrets(#[from] SecretsError),
-    #[error("{0}")]
+    #[error(transparent)]
     State(#[from] StateError),
-    #[error("{0}")]
+    #[error(transparent)]
     Settings(#[from] ConfigError),
-    #[error("{0}")]
+    #[error(transparent)]
     Backup(#[from] BackupError),
     #[error("{0}")]
     Invalid(FieldErrors),
-    #[error("{0}")]
+    #[error(transparent)]
     Installation(#[from] super::installation::InstallationError),
     #[error(
         "{target} holds copies from {count} installations, so the newest is not picked for you: {list}. Name the copy to bring back (`backroom offsite list {target}` shows them all)"

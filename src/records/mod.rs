@@ -56,7 +56,7 @@ impl Table {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordsError {
-    #[error("{0}")]
+    #[error(transparent)]
     Backup(#[from] BackupError),
     #[error(
         "the backup {0} failed its last check, so its records are not shown; verify it on its page"
@@ -80,9 +80,9 @@ pub enum RecordsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Business(#[from] BusinessError),
-    #[error("{0}")]
+    #[error(transparent)]
     Db(#[from] DbError),
     #[error("SQLite error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -8,7 +8,7 @@ use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(
         "Backroom is already running with the data folder {0}. Stop it first, or start this one with another --data-dir."
@@ -36,7 +36,7 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Sessions(#[from] crate::auth::store::StoreError),
     #[error(
         "the data needs upgrading, but the backup before the upgrade failed, so nothing was changed: {0}"

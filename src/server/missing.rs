@@ -165,12 +165,12 @@ impl Missing {
 /// Why a restore from the page did not happen (nothing was changed).
 #[derive(Debug, thiserror::Error)]
 pub enum RescueError {
-    #[error("{0}")]
+    #[error(transparent)]
     Backup(#[from] BackupError),
-    #[error("{0}")]
+    #[error(transparent)]
     Offsite(#[from] OffsiteError),
-    #[error("{0}")]
-    Settings(#[source] crate::config::ConfigError),
+    #[error(transparent)]
+    Settings(crate::config::ConfigError),
 }
 
 /// Who the log names for what the page does.

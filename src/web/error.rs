@@ -14,6 +14,7 @@ use crate::backup::BackupError;
 use crate::business::BusinessError;
 use crate::db::DbError;
 use crate::offsite::OffsiteError;
+use crate::offsite::store::StoreError;
 use crate::records::RecordsError;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,13 +72,7 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             AppError::Internal(source) => {
-                let mut chain = source.to_string();
-                let mut cause = source.source();
-                while let Some(c) = cause {
-                    chain.push_str(": ");
-                    chain.push_str(&c.to_string());
-                    cause = c.source();
-                }
+                let chain = crate::error_chain::chain(source.as_ref());
                 tracing::error!("internal error: {chain}");
                 "Something went wrong on our side. The details are in the server log.".into()
             }
@@ -112,9 +107,26 @@ impl From<BackupError> for AppError {
             BackupError::InsufficientSpace { .. } => AppError::Unavailable(e.to_string()),
             BackupError::Refused(_) => AppError::BadRequest(e.to_string()),
             BackupError::TooLarge { .. } => AppError::TooLarge(e.to_string()),
-            BackupError::Db(DbError::Closed) => AppError::Unavailable(e.to_string()),
-            // The engine's own messages are written for people; show them.
-            _ => AppError::Unavailable(e.to_string()),
+            // Outcomes the engine words for people (nothing lost, what to do): shown.
+            BackupError::Db(
+                DbError::Closed | DbError::InUseElsewhere | DbError::ConnectionsStillOpen(_),
+            )
+            | BackupError::Cancelled
+            | BackupError::Integrity(_)
+            | BackupError::RestoreFailed { .. }
+            | BackupError::RestoreFailedNotReopened { .. }
+            | BackupError::RolledBack { .. }
+            | BackupError::PutBackFailed { .. }
+            | BackupError::NoLiveDatabase { .. }
+            | BackupError::WriteFailed { .. }
+            | BackupError::PrepareWriteFailed { .. }
+            | BackupError::Accounts(_)
+            | BackupError::ServerRunning => AppError::Unavailable(e.to_string()),
+            // Anything else is a failure of the program: a 500, logged with its chain.
+            BackupError::Io { .. }
+            | BackupError::Db(_)
+            | BackupError::Sqlite(_)
+            | BackupError::Copy(_) => AppError::internal(e),
         }
     }
 }
@@ -155,10 +167,23 @@ impl From<OffsiteError> for AppError {
             | OffsiteError::Mismatch { .. }
             | OffsiteError::Damaged { .. }
             | OffsiteError::Foreign { .. } => AppError::BadRequest(e.to_string()),
-            OffsiteError::State(_) | OffsiteError::Lock(_) | OffsiteError::Temp(_) => {
-                AppError::internal(e)
+            // A target that cannot be used right now (unreachable, refused, turned off).
+            OffsiteError::Store(StoreError::Settings(_)) => AppError::BadRequest(e.to_string()),
+            OffsiteError::Store(_) | OffsiteError::Cancelled => {
+                AppError::Unavailable(e.to_string())
             }
-            other => AppError::Unavailable(other.to_string()),
+            OffsiteError::NoKey
+            | OffsiteError::Disabled(_)
+            | OffsiteError::NoRecord(_)
+            | OffsiteError::Changed(_)
+            | OffsiteError::SeveralInstallations { .. } => AppError::Conflict(e.to_string()),
+            OffsiteError::State(_)
+            | OffsiteError::Lock(_)
+            | OffsiteError::Temp(_)
+            | OffsiteError::Secrets(_)
+            | OffsiteError::Settings(_)
+            | OffsiteError::Installation(_)
+            | OffsiteError::ReadBackup { .. } => AppError::internal(e),
         }
     }
 }
@@ -172,7 +197,10 @@ impl From<AuthError> for AppError {
             AuthError::LockedOut { .. } => AppError::TooManyRequests(e.to_string()),
             AuthError::InvalidCredentials => AppError::Unauthorized,
             AuthError::Invalid(errors) => AppError::BadRequest(errors.joined()),
-            other => AppError::BadRequest(other.to_string()),
+            AuthError::UsernameTaken(_)
+            | AuthError::InvalidUsername(_)
+            | AuthError::WeakPassword(_)
+            | AuthError::LastSuperAdmin => AppError::BadRequest(e.to_string()),
         }
     }
 }
@@ -183,7 +211,13 @@ impl From<BusinessError> for AppError {
             BusinessError::Db(db) => db.into(),
             BusinessError::NotFound => AppError::NotFound,
             e @ (BusinessError::Export(_) | BusinessError::Row(_)) => AppError::internal(e),
-            other => AppError::BadRequest(other.to_string()),
+            e @ (BusinessError::Invalid(_)
+            | BusinessError::InsufficientStock { .. }
+            | BusinessError::Archived(_)
+            | BusinessError::EmptySale
+            | BusinessError::AlreadyVoided
+            | BusinessError::NegativeStock { .. }
+            | BusinessError::Overflow) => AppError::BadRequest(e.to_string()),
         }
     }
 }
@@ -372,4 +406,27 @@ where
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, new).map_into_right_body(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unclassified_failures_are_500s_and_worded_outcomes_are_shown() {
+        let io = BackupError::Io {
+            action: "cannot read the backup folder".into(),
+            source: std::io::Error::other("device gone"),
+        };
+        let e = AppError::from(io);
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.public_message().contains("device gone"));
+        let busy = AppError::from(BackupError::Db(DbError::InUseElsewhere));
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(busy.public_message().contains("using the data right now"));
+        let off = AppError::from(OffsiteError::Secrets(
+            crate::offsite::settings::SecretsError::Write(std::io::Error::other("read-only")),
+        ));
+        assert_eq!(off.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }
