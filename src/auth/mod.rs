@@ -4,6 +4,7 @@
 pub mod limits;
 pub mod login;
 pub mod password;
+pub mod permission;
 pub mod store;
 pub mod throttle;
 pub mod users;

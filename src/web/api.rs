@@ -11,7 +11,6 @@ use super::blocking;
 use super::ctx::Ctx;
 use super::error::{ApiError, AppError};
 use super::session::CurrentUser;
-use crate::auth::Role;
 use crate::backup::{Accounts, RestoreOptions};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -108,11 +107,8 @@ async fn delete(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
-    let engine = state.engine.clone();
     let name = name.into_inner();
-    let (target, who) = (name.clone(), user.username.clone());
-    blocking(move || engine.delete(&target, &who)).await?;
+    backups::delete(&state, &user.admin()?, name.clone()).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": name })))
 }
 
@@ -132,7 +128,8 @@ async fn keep(
             "Send {{\"keep\": true}} or {{\"keep\": false}} ({e})"
         )))
     })?;
-    let entry = backups::set_keep(&state, &user, name.into_inner(), body.keep).await?;
+    let entry =
+        backups::set_keep(&state, &user.super_admin()?, name.into_inner(), body.keep).await?;
     let newest = backups::newest_name(&state).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "backup": BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now())
@@ -161,8 +158,9 @@ async fn restore(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body: RestoreBody = json_or_default(&body)?;
-    let which = Restore::Named(name.into_inner());
-    let report = backups::restore(&state, &user, which, body.options()).await?;
+    let name = name.into_inner();
+    let boss = backups::require_restorer(&state, &user, Some(&name))?;
+    let report = backups::restore(&state, &boss, Restore::Named(name), body.options()).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -171,6 +169,7 @@ async fn emergency_restore(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body: RestoreBody = json_or_default(&body)?;
-    let report = backups::restore(&state, &user, Restore::LatestGood, body.options()).await?;
+    let boss = backups::require_restorer(&state, &user, None)?;
+    let report = backups::restore(&state, &boss, Restore::LatestGood, body.options()).await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -12,7 +12,6 @@ use super::backups::{self, Restore};
 use super::bring_back;
 use super::ctx::Ctx;
 use super::error::ApiError;
-use crate::auth::Role;
 use crate::backup::{Accounts, RestoreOptions};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -34,7 +33,7 @@ async fn upload(
     query: web::Query<UploadQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::SuperAdmin)?;
+    let boss = user.super_admin()?;
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -50,7 +49,7 @@ async fn upload(
             .map(str::to_string);
         bring_back::receive_raw(&state, payload, query.into_inner().name, key).await?
     };
-    let entry = bring_back::add_upload(&state, upload, user.username.clone()).await?;
+    let entry = bring_back::add_upload(&state, &boss, upload).await?;
     let newest = backups::newest_name(&state).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "backup": BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now()),
@@ -72,7 +71,7 @@ async fn restore_copy(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    backups::require_restorer(&state, &user, None)?;
+    let boss = backups::require_restorer(&state, &user, None)?;
     let body: RestoreCopyBody = if body.iter().all(u8::is_ascii_whitespace) {
         RestoreCopyBody::default()
     } else {
@@ -80,13 +79,13 @@ async fn restore_copy(
             .map_err(|e| super::AppError::BadRequest(format!("The JSON body is not valid: {e}")))?
     };
     let (target, copy) = path.into_inner();
-    let entry = bring_back::bring_in_copy(&state, target, copy, user.username.clone()).await?;
+    let entry = bring_back::bring_in_copy(&state, &boss, target, copy).await?;
     let options = RestoreOptions {
         accounts: body.accounts.unwrap_or_default(),
     };
     let report = backups::restore(
         &state,
-        &user,
+        &boss,
         Restore::Named(entry.file_name.clone()),
         options,
     )

@@ -7,7 +7,6 @@ use super::blocking;
 use super::ctx::Ctx;
 use super::error::{ApiError, AppError};
 use super::offsite_actions::{self, Setup, TargetAction};
-use crate::auth::Role;
 use crate::offsite::settings::TargetForm;
 use crate::offsite::{CopyView, KeyOutcome};
 
@@ -22,7 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Admins and up, like the page of a target: it says where the copies go.
 async fn status(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let st = state.clone();
     let (status, health) =
         blocking(move || Ok::<_, AppError>((st.offsite.status(), st.health()))).await?;
@@ -33,7 +32,7 @@ async fn copies(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let offsite = state.offsite.clone();
     let name = name.into_inner();
     let target = name.clone();
@@ -46,7 +45,7 @@ async fn add_target(
     Ctx { state, user, .. }: Ctx,
     body: web::Json<TargetForm>,
 ) -> Result<HttpResponse, ApiError> {
-    match offsite_actions::add_target(&state, &user, &body.into_inner()).await? {
+    match offsite_actions::add_target(&state, &user.super_admin()?, &body.into_inner()).await? {
         Setup::Added { name, outcome } => Ok(HttpResponse::Created().json(serde_json::json!({
             "target": name,
             "new_key": outcome == KeyOutcome::Generated,
@@ -60,7 +59,13 @@ async fn remove(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    offsite_actions::run(&state, &user, name.clone(), TargetAction::Remove).await?;
+    offsite_actions::run(
+        &state,
+        &user.super_admin()?,
+        name.clone(),
+        TargetAction::Remove,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "removed": name })))
 }
 
@@ -69,7 +74,13 @@ async fn push(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    offsite_actions::run(&state, &user, name.clone(), TargetAction::SendNow).await?;
+    offsite_actions::run(
+        &state,
+        &user.super_admin()?,
+        name.clone(),
+        TargetAction::SendNow,
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "queued": name })))
 }
 
@@ -77,6 +88,6 @@ async fn drill(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let drill = offsite_actions::drill_now(&state, &user, name.into_inner()).await?;
+    let drill = offsite_actions::drill_now(&state, &user.super_admin()?, name.into_inner()).await?;
     Ok(HttpResponse::Ok().json(drill))
 }

@@ -1,14 +1,14 @@
-//! What the backup page and the JSON API share: the use-cases behind their buttons (checks of
-//! who may do what, then one engine call) so both answer the same way.
+//! What the backup page and the JSON API share: the use-cases behind their buttons, so both
+//! answer the same way. Each takes the proof of the role it needs (`auth::permission`).
 
 use actix_web::web;
 
 use super::session::CurrentUser;
 use super::{AppError, AppState, blocking};
-use crate::auth::Role;
 use crate::auth::limits::wait_message;
+use crate::auth::permission::{Admin, SuperAdmin};
 use crate::backup::settings::{SettingsError, SettingsForm};
-use crate::backup::{BackupEntry, CreateRequest, RestoreOptions, RestoreReport};
+use crate::backup::{BackupEntry, BackupError, CreateRequest, RestoreOptions, RestoreReport};
 use crate::config::Settings;
 use crate::fields::FieldErrors;
 
@@ -64,9 +64,9 @@ pub fn require_restorer(
     state: &AppState,
     user: &CurrentUser,
     backup: Option<&str>,
-) -> Result<(), AppError> {
-    if user.is_super_admin() {
-        return Ok(());
+) -> Result<SuperAdmin, AppError> {
+    if let Ok(boss) = user.super_admin() {
+        return Ok(boss);
     }
     // Only real backup names reach the log, not whatever was typed into the address bar.
     let what = match backup {
@@ -83,6 +83,16 @@ pub fn require_restorer(
     ))
 }
 
+/// Deletes a backup (admins and up); the engine refuses the newest, a kept one, one in use.
+pub async fn delete(
+    state: &web::Data<AppState>,
+    admin: &Admin,
+    name: String,
+) -> Result<Result<(), BackupError>, AppError> {
+    let (engine, who) = (state.engine.clone(), admin.username().to_string());
+    blocking(move || Ok::<_, AppError>(engine.delete(&name, &who))).await
+}
+
 /// Which backup a restore puts back.
 pub enum Restore {
     Named(String),
@@ -93,19 +103,14 @@ pub enum Restore {
 /// changed with it: the session store is outside the data, so nothing ended comes back.
 pub async fn restore(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    boss: &SuperAdmin,
     which: Restore,
     options: RestoreOptions,
 ) -> Result<RestoreReport, AppError> {
-    let name = match &which {
-        Restore::Named(n) => Some(n.as_str()),
-        Restore::LatestGood => None,
-    };
-    require_restorer(state, user, name)?;
     let (engine, store, who) = (
         state.engine.clone(),
         state.auth.clone(),
-        user.username.clone(),
+        boss.username().to_string(),
     );
     blocking(move || {
         let report = match which {
@@ -137,12 +142,11 @@ pub async fn restore(
 /// Marks a backup Keep or removes the mark (super-admin only).
 pub async fn set_keep(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    boss: &SuperAdmin,
     name: String,
     keep: bool,
 ) -> Result<BackupEntry, AppError> {
-    user.require(Role::SuperAdmin)?;
-    let (engine, who) = (state.engine.clone(), user.username.clone());
+    let (engine, who) = (state.engine.clone(), boss.username().to_string());
     blocking(move || engine.set_keep(&name, keep, &who)).await
 }
 
@@ -150,12 +154,11 @@ pub async fn set_keep(
 /// problems come back as field messages.
 pub async fn apply_settings(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    boss: &SuperAdmin,
     interval_hours: String,
     max_backups: String,
 ) -> Result<Result<Settings, FieldErrors>, AppError> {
-    user.require(Role::SuperAdmin)?;
-    let (engine, who) = (state.engine.clone(), user.username.clone());
+    let (engine, who) = (state.engine.clone(), boss.username().to_string());
     let saved = blocking(move || {
         let form = SettingsForm {
             interval_hours: &interval_hours,

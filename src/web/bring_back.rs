@@ -10,6 +10,7 @@ use actix_web::web::{self, Bytes};
 use futures_util::{Stream, StreamExt, TryStreamExt};
 
 use super::{AppError, AppState, blocking};
+use crate::auth::permission::SuperAdmin;
 use crate::backup::{
     Accounts, BackupEngine, BackupEntry, BackupError, CreateRequest, Incoming, RestoreOptions,
     RestoreReport,
@@ -220,21 +221,21 @@ pub fn add(offsite: &Offsite, upload: Upload, by: &str) -> Result<BackupEntry, A
 /// [`add`] on the blocking pool.
 pub async fn add_upload(
     state: &web::Data<AppState>,
+    boss: &SuperAdmin,
     upload: Upload,
-    by: String,
 ) -> Result<BackupEntry, AppError> {
-    let offsite = state.offsite.clone();
+    let (offsite, by) = (state.offsite.clone(), boss.username().to_string());
     blocking(move || add(&offsite, upload, &by)).await
 }
 
 /// Fetches a copy from a configured target into the backups.
 pub async fn bring_in_copy(
     state: &web::Data<AppState>,
+    boss: &SuperAdmin,
     target: String,
     copy: String,
-    by: String,
 ) -> Result<BackupEntry, AppError> {
-    let offsite = state.offsite.clone();
+    let (offsite, by) = (state.offsite.clone(), boss.username().to_string());
     blocking(move || {
         offsite
             .bring_in_copy(&target, Some(&copy), None, &by)

@@ -188,6 +188,12 @@ impl From<OffsiteError> for AppError {
     }
 }
 
+impl From<crate::auth::permission::Denied> for AppError {
+    fn from(e: crate::auth::permission::Denied) -> Self {
+        AppError::Forbidden(e.to_string())
+    }
+}
+
 impl From<AuthError> for AppError {
     fn from(e: AuthError) -> Self {
         match e {

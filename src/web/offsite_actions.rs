@@ -2,11 +2,10 @@
 //! (super-admin only): set up a target, send now, run the drill, turn a target on or off,
 //! remove it. Both call these, so both answer the same way.
 
+use crate::auth::permission::SuperAdmin;
 use actix_web::web;
 
-use super::session::CurrentUser;
 use super::{AppError, AppState, blocking};
-use crate::auth::Role;
 use crate::fields::FieldErrors;
 use crate::offsite::settings::TargetForm;
 use crate::offsite::state::Drill;
@@ -46,12 +45,11 @@ impl TargetAction {
 /// Runs `action` on the target named `name`.
 pub async fn run(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    boss: &SuperAdmin,
     name: String,
     action: TargetAction,
 ) -> Result<(), AppError> {
-    user.require(Role::SuperAdmin)?;
-    let (offsite, who) = (state.offsite.clone(), user.username.clone());
+    let (offsite, who) = (state.offsite.clone(), boss.username().to_string());
     blocking(move || match action {
         TargetAction::SendNow => offsite.send_now(&name),
         TargetAction::StartDrill => offsite.drill_in_background(&name),
@@ -64,10 +62,9 @@ pub async fn run(
 /// The drill now, waiting for its result (the API and the command line).
 pub async fn drill_now(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    _boss: &SuperAdmin,
     name: String,
 ) -> Result<Drill, AppError> {
-    user.require(Role::SuperAdmin)?;
     let offsite = state.offsite.clone();
     blocking(move || offsite.drill_now(&name)).await
 }
@@ -86,10 +83,9 @@ pub enum Setup {
 /// Sets up a target from the form: checks the fields, proves the target works, saves it.
 pub async fn add_target(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    boss: &SuperAdmin,
     form: &TargetForm,
 ) -> Result<Setup, AppError> {
-    user.require(Role::SuperAdmin)?;
     let (target, credentials) = match form.parse() {
         Ok(parsed) => parsed,
         Err(errors) => return Ok(Setup::Refused(errors)),
@@ -97,7 +93,7 @@ pub async fn add_target(
     let name = target.name.clone();
     let kit = Some(form.kit.clone()).filter(|k| !k.trim().is_empty());
     let create_folder = form.create_folder;
-    let (offsite, who) = (state.offsite.clone(), user.username.clone());
+    let (offsite, who) = (state.offsite.clone(), boss.username().to_string());
     let added = blocking(move || {
         Ok::<_, AppError>(offsite.add_target(
             NewTarget {

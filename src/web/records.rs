@@ -2,14 +2,13 @@
 //! table's records as the backup has them (admin and up), the comparison with now, a CSV of
 //! them, and bringing chosen records back (super-admin).
 
+use crate::auth::permission::{Admin, SuperAdmin};
 use std::collections::BTreeMap;
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
 
-use super::session::CurrentUser;
 use super::{AppError, AppState, blocking};
-use crate::auth::Role;
 use crate::business::{Page, customers, export, products, sales};
 use crate::records::{self, BringBack, Brought, Diff, Record, RecordsError, Snapshot, Table};
 
@@ -49,12 +48,11 @@ fn page_of<T>(page: Page<T>, f: impl Fn(&T) -> Record) -> Page<Record> {
 
 pub async fn list(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    _admin: &Admin,
     inside: Inside,
     q: String,
     page_no: i64,
 ) -> Result<Listing, AppError> {
-    user.require(Role::Admin)?;
     let st = state.clone();
     blocking(move || {
         let snap = Snapshot::open(&st.engine, &inside.backup)?;
@@ -95,10 +93,9 @@ pub async fn list(
 /// The comparison with now; for sales, the backup's sales that are no longer live.
 pub async fn compare(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    _admin: &Admin,
     inside: Inside,
 ) -> Result<(Diff, Vec<Record>), AppError> {
-    user.require(Role::Admin)?;
     let st = state.clone();
     blocking(move || {
         let snap = Snapshot::open(&st.engine, &inside.backup)?;
@@ -118,10 +115,9 @@ pub async fn compare(
 /// A table of the backup as CSV (the live exports' format and formula guard).
 pub async fn csv(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    _admin: &Admin,
     inside: Inside,
 ) -> Result<Vec<u8>, AppError> {
-    user.require(Role::Admin)?;
     let st = state.clone();
     blocking(move || {
         let snap = Snapshot::open(&st.engine, &inside.backup)?;
@@ -138,11 +134,10 @@ pub async fn csv(
 /// Brings chosen records back (super-admin only).
 pub async fn bring_back(
     state: &web::Data<AppState>,
-    user: &CurrentUser,
+    boss: &SuperAdmin,
     backup: String,
     ask: BringBack,
 ) -> Result<Vec<Brought>, AppError> {
-    user.require(Role::SuperAdmin)?;
-    let (st, id, who) = (state.clone(), user.id, user.username.clone());
+    let (st, id, who) = (state.clone(), boss.actor().id, boss.username().to_string());
     blocking(move || records::bring_back(&st.engine, &st.db, &backup, &ask, (id, &who))).await
 }

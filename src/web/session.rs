@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::AppError;
+use crate::auth::permission::{Actor, Admin, SuperAdmin};
 use crate::auth::{Role, User};
 
 const KEY_USER_ID: &str = "uid";
@@ -51,17 +52,22 @@ impl CurrentUser {
         self.role >= role
     }
 
-    /// `Err(403)` unless the user has at least `role`.
-    pub fn require(&self, role: Role) -> Result<(), AppError> {
-        if self.can(role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "This needs the {} role; you are {}.",
-                role.label(),
-                self.role.label()
-            )))
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.id,
+            username: self.username.clone(),
+            role: self.role,
         }
+    }
+
+    /// The proof a use-case for admins takes, or 403.
+    pub fn admin(&self) -> Result<Admin, AppError> {
+        self.actor().admin().map_err(AppError::from)
+    }
+
+    /// The proof a use-case for super-admins takes, or 403.
+    pub fn super_admin(&self) -> Result<SuperAdmin, AppError> {
+        self.actor().super_admin().map_err(AppError::from)
     }
 
     pub fn is_admin(&self) -> bool {

@@ -6,7 +6,6 @@ use askama::Template;
 
 use super::products::{PER_PAGE, csv_response};
 use super::record_pages;
-use crate::auth::Role;
 use crate::business::customers::{self, Customer, CustomerForm};
 use crate::business::sales::{self, SaleSummary};
 use crate::business::{BusinessError, export};
@@ -54,7 +53,7 @@ async fn show(Ctx { req, state, .. }: Ctx, id: web::Path<i64>) -> Result<HttpRes
 }
 
 async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let bytes = run_db(&state, |c| export::customers_csv(c)).await?;
     Ok(csv_response("customers", bytes))
 }

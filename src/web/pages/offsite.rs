@@ -7,7 +7,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::backup::status_page;
-use crate::auth::Role;
 use crate::offsite::settings::TargetForm;
 use crate::offsite::{CopyView, KeyOutcome, Offsite, OffsiteError};
 use crate::web::ctx::Ctx;
@@ -35,7 +34,7 @@ pub async fn add_target(
     form: web::Form<TargetForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    match offsite_actions::add_target(&state, &user, &form).await? {
+    match offsite_actions::add_target(&state, &user.super_admin()?, &form).await? {
         Setup::Added {
             name,
             outcome: KeyOutcome::Generated,
@@ -82,7 +81,7 @@ struct KitPage {
 }
 
 pub async fn kit_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    user.super_admin()?;
     let offsite = state.offsite.clone();
     let (kit, confirmed) = blocking(move || {
         let kit = offsite.kit_text()?;
@@ -97,7 +96,7 @@ pub async fn kit_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, App
 }
 
 pub async fn kit_download(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    user.super_admin()?;
     let offsite = state.offsite.clone();
     let kit = blocking(move || offsite.kit_text()).await?;
     state
@@ -149,7 +148,7 @@ async fn key_button(
     done: &str,
     next: &str,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    user.super_admin()?;
     let (offsite, who) = (state.offsite.clone(), user.username.clone());
     blocking(move || change(&offsite, &who)).await?;
     session.flash_ok(done);
@@ -161,7 +160,7 @@ pub async fn target_page(
     Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let name = name.into_inner();
     let offsite = state.offsite.clone();
     let target_name = name.clone();
@@ -221,7 +220,7 @@ async fn target_button(
         ("remove", _) => TargetAction::Remove,
         _ => return Err(AppError::NotFound),
     };
-    offsite_actions::run(&state, &user, name.clone(), action).await?;
+    offsite_actions::run(&state, &user.super_admin()?, name.clone(), action).await?;
     session.flash_ok(action.done_message(&name));
     Ok(see_other("/backup/status#offsite"))
 }

@@ -5,8 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::Role;
-
 use super::record_pages;
 use crate::business::history::{self, Adjustment, Event};
 use crate::business::products::{self, ADJUSTMENT_REASONS, Product, ProductForm, Removal};
@@ -99,7 +97,7 @@ async fn adjust(
     id: web::Path<i64>,
     form: web::Form<AdjustForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let id = id.into_inner();
     let form = form.into_inner();
     let Ok(delta) = form.delta.trim().trim_start_matches('+').parse::<i64>() else {
@@ -185,7 +183,7 @@ pub fn csv_response(name: &str, bytes: Vec<u8>) -> HttpResponse {
 }
 
 async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let bytes = run_db(&state, |c| export::products_csv(c)).await?;
     Ok(csv_response("products", bytes))
 }

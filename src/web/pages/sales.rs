@@ -6,7 +6,6 @@ use chrono::{Duration, Local, NaiveDate};
 use serde::Deserialize;
 
 use super::products::{PER_PAGE, csv_response};
-use crate::auth::Role;
 use crate::business::money::format_cents;
 use crate::business::products::Product;
 use crate::business::sale_choices::{self, LineChoice, SaleChoices};
@@ -290,7 +289,7 @@ async fn void(
     session: UserSession,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let id = id.into_inner();
     let user_id = user.id;
     match run_db(&state, move |c| match sales::void(c, id, user_id) {
@@ -306,7 +305,7 @@ async fn void(
 }
 
 async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let bytes = run_db(&state, |c| export::sales_csv(c)).await?;
     Ok(csv_response("sales", bytes))
 }

@@ -37,7 +37,7 @@ impl ListPage {
 }
 
 async fn list(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    user.super_admin()?;
     let (users, unusual) = run_db(&state, |c| {
         Ok::<_, crate::auth::AuthError>((users::list(c)?, users::needing_new_password(c)?))
     })
@@ -106,7 +106,7 @@ async fn new_page(
 }
 
 async fn new_form(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    user.super_admin()?;
     let shown = NewUserShown {
         username: String::new(),
         role: "staff".into(),
@@ -121,7 +121,7 @@ async fn create(
     session: UserSession,
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    user.super_admin()?;
     let form = form.into_inner();
     let username = form.username.trim().to_string();
     let mut errors = FieldErrors::default();
@@ -236,7 +236,7 @@ async fn edit_form(
     Ctx { req, state, user }: Ctx,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    user.super_admin()?;
     edit_page(&req, &state, &user, id.into_inner(), FieldErrors::default()).await
 }
 
@@ -246,7 +246,7 @@ async fn update(
     id: web::Path<i64>,
     form: web::Form<AccessForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    user.super_admin()?;
     let id = id.into_inner();
     let Some(role) = Role::parse(&form.role) else {
         let errors = FieldErrors::one("access", "Choose a role.");
@@ -287,7 +287,7 @@ async fn reset_password(
     id: web::Path<i64>,
     form: web::Form<ResetForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    user.super_admin()?;
     let id = id.into_inner();
     let form = form.into_inner();
     if let Err(e) = crate::auth::validate_password(&form.password) {

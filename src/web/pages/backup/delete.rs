@@ -3,19 +3,18 @@
 use actix_web::{HttpResponse, web};
 
 use super::ConfirmPage;
-use crate::auth::Role;
 use crate::backup::BackupError;
 use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
 use crate::web::session::UserSession;
-use crate::web::{AppError, backups, blocking, render, see_other};
+use crate::web::{AppError, backups, render, see_other};
 use crate::{fsutil, timefmt};
 
 pub async fn delete_page(
     Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let entry = backups::find(&state, name.into_inner()).await?;
     if backups::newest_name(&state).await?.as_deref() == Some(entry.file_name.as_str()) {
         return Err(BackupError::NewestCannotBeDeleted.into());
@@ -49,12 +48,8 @@ pub async fn delete(
     session: UserSession,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
-    let engine = state.engine.clone();
     let name = name.into_inner();
-    let who = user.username.clone();
-    let target = name.clone();
-    match blocking(move || Ok::<_, AppError>(engine.delete(&target, &who))).await? {
+    match backups::delete(&state, &user.admin()?, name.clone()).await? {
         Ok(()) => session.flash_ok(format!("Backup {name} deleted.")),
         Err(e) if e.is_busy() => session.flash_error(format!("Not deleted yet: {e}")),
         Err(e @ BackupError::Kept(_)) => session.flash_error(format!("Not deleted: {e}")),

@@ -75,7 +75,7 @@ pub async fn download(
     Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin)?;
+    user.admin()?;
     let entry = backups::find(&state, name.into_inner()).await?;
     let path = entry.path.clone();
     let file_name = entry.file_name.clone();
@@ -152,7 +152,7 @@ pub async fn keep(
 ) -> Result<HttpResponse, AppError> {
     let keep = form.keep == "1";
     let name = name.into_inner();
-    match backups::set_keep(&state, &user, name.clone(), keep).await {
+    match backups::set_keep(&state, &user.super_admin()?, name.clone(), keep).await {
         Ok(entry) if keep => session.flash_ok(format!(
             "{} is marked Keep: it is never removed to make room, and cannot be deleted until the mark is removed.",
             entry.file_name

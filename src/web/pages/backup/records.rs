@@ -56,7 +56,7 @@ pub async fn list(
     let table = inside.table;
     let q: String = query.q.chars().take(100).collect();
     let page_no = query.page.unwrap_or(1).max(1);
-    let listing = records::list(&state, &user, inside, q.clone(), page_no).await?;
+    let listing = records::list(&state, &user.admin()?, inside, q.clone(), page_no).await?;
     let pager = Pager::new(
         &listing.page,
         &format!("/backup/{}/records/{}", listing.backup, table.as_str()),
@@ -89,7 +89,7 @@ pub async fn export_csv(
     let (backup, table) = path.into_inner();
     let inside = Inside::parse(backup, &table)?;
     let name = format!("{}_from_backup", inside.table.as_str());
-    let bytes = records::csv(&state, &user, inside).await?;
+    let bytes = records::csv(&state, &user.admin()?, inside).await?;
     Ok(csv_response(&name, bytes))
 }
 
@@ -118,7 +118,7 @@ pub async fn diff(
     let inside = Inside::parse(backup.clone(), &table)?;
     let table = inside.table;
     let entry = crate::web::backups::find(&state, backup.clone()).await?;
-    let (d, lost) = records::compare(&state, &user, inside).await?;
+    let (d, lost) = records::compare(&state, &user.admin()?, inside).await?;
     let seen = d.seen();
     render(&DiffPage {
         layout: Layout::new(&req, &state, title(table), "backup").await,
@@ -179,7 +179,7 @@ pub async fn bring_back(
     let ask = parse_form(&body)?;
     let table = ask.table;
     let back = format!("/backup/{backup}/diff/{}", table.as_str());
-    match records::bring_back(&state, &user, backup, ask).await {
+    match records::bring_back(&state, &user.super_admin()?, backup, ask).await {
         Ok(brought) => {
             let lines: Vec<String> = brought
                 .iter()

@@ -136,8 +136,9 @@ pub async fn restore(
     name: web::Path<String>,
     form: web::Form<RestoreForm>,
 ) -> Result<HttpResponse, AppError> {
-    let which = Restore::Named(name.into_inner());
-    match backups::restore(&state, &user, which, form.options()).await {
+    let name = name.into_inner();
+    let boss = require_restorer(&state, &user, Some(&name))?;
+    match backups::restore(&state, &boss, Restore::Named(name), form.options()).await {
         Ok(report) => flash_restored(&session, &report),
         Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => return Err(e),
         Err(e) => session.flash_error(format!("Restore failed: {}", e.public_message())),
@@ -176,8 +177,9 @@ pub async fn emergency_restore(
     Ctx { state, user, .. }: Ctx,
     session: UserSession,
 ) -> Result<HttpResponse, AppError> {
+    let boss = require_restorer(&state, &user, None)?;
     let options = RestoreOptions::default();
-    match backups::restore(&state, &user, Restore::LatestGood, options).await {
+    match backups::restore(&state, &boss, Restore::LatestGood, options).await {
         Ok(report) => flash_restored(&session, &report),
         Err(e @ AppError::Forbidden(_)) => return Err(e),
         Err(e) => session.flash_error(format!("Emergency restore failed: {}", e.public_message())),

@@ -146,7 +146,8 @@ pub async fn save_settings(
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    match backups::apply_settings(&state, &user, form.interval_hours, form.max_backups).await? {
+    let boss = user.super_admin()?;
+    match backups::apply_settings(&state, &boss, form.interval_hours, form.max_backups).await? {
         Ok(s) if s.interval_hours == 0 => session.flash_ok(format!(
             "Settings saved: automatic backups are off; keeping {} backups.",
             s.max_backups

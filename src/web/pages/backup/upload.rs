@@ -5,7 +5,6 @@
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, web};
 
-use crate::auth::Role;
 use crate::fsutil;
 use crate::web::ctx::Ctx;
 use crate::web::session::UserSession;
@@ -25,9 +24,9 @@ pub async fn upload(
     session: UserSession,
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    let boss = user.super_admin()?;
     let upload = bring_back::receive_multipart(&state, form).await?;
-    let entry = bring_back::add_upload(&state, upload, user.username.clone()).await?;
+    let entry = bring_back::add_upload(&state, &boss, upload).await?;
     Ok(added(&session, &entry))
 }
 
@@ -36,8 +35,8 @@ pub async fn bring_in(
     session: UserSession,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::SuperAdmin)?;
+    let boss = user.super_admin()?;
     let (target, copy) = path.into_inner();
-    let entry = bring_back::bring_in_copy(&state, target, copy, user.username.clone()).await?;
+    let entry = bring_back::bring_in_copy(&state, &boss, target, copy).await?;
     Ok(added(&session, &entry))
 }
