@@ -8,6 +8,7 @@
 //! an OS lock on `offsite.lock` lets only one of them at a time.
 
 pub mod bring_back;
+pub mod auth;
 mod cleanup;
 mod disk;
 mod drill;
