@@ -15,6 +15,7 @@ mod hostile;
 mod installer;
 mod load;
 mod offsite;
+mod offsite_forged;
 mod offsite_garage;
 mod offsite_protect;
 mod offsite_s3;
