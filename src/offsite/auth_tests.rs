@@ -35,6 +35,9 @@ fn manifest(keys: &Keyring) -> Manifest {
     }
 }
 
+/// A change made to a signed manifest.
+type Tamper = Box<dyn Fn(&mut Manifest)>;
+
 /// Signs, writes and reads back as a target would.
 fn round_trip(m: &Manifest, keys: &Keyring) -> Trust {
     let read = Manifest::parse(&m.to_bytes(), &m.copy).unwrap();
@@ -50,8 +53,11 @@ fn a_signed_manifest_checks_and_any_changed_field_fails() {
     let text = String::from_utf8(signed.to_bytes()).unwrap();
     assert!(!text.contains("AGE-SECRET-KEY"), "no key in the manifest");
 
-    let tampers: Vec<(&str, Box<dyn Fn(&mut Manifest)>)> = vec![
-        ("copy", Box::new(|m| m.copy = "backup_20261209_120000".into())),
+    let tampers: Vec<(&str, Tamper)> = vec![
+        (
+            "copy",
+            Box::new(|m| m.copy = "backup_20261209_120000".into()),
+        ),
         ("source", Box::new(|m| m.source_backup = "x.db".into())),
         ("kind", Box::new(|m| m.kind = BackupKind::Manual)),
         (
@@ -65,7 +71,10 @@ fn a_signed_manifest_checks_and_any_changed_field_fails() {
         ("plain size", Box::new(|m| m.plain_size += 1)),
         ("plain sha", Box::new(|m| m.plain_sha256 = "cc".repeat(32))),
         ("object size", Box::new(|m| m.object_size += 1)),
-        ("object sha", Box::new(|m| m.object_sha256 = "dd".repeat(32))),
+        (
+            "object sha",
+            Box::new(|m| m.object_sha256 = "dd".repeat(32)),
+        ),
         ("schema", Box::new(|m| m.schema_version += 1)),
         (
             "rows",

@@ -117,9 +117,17 @@ impl Offsite {
                         .cloned()
                         .collect()
                 });
-                let pending = own
-                    .as_ref()
-                    .map(|own| super::plan::to_send(&local, own, &t.keep, self.now()).len());
+                // Not what is there under its name already (an unsigned older copy is not
+                // counted as ours, and is not sent over either).
+                let pending = own.as_ref().zip(index).map(|(own, i)| {
+                    super::plan::to_send(&local, own, &t.keep, self.now())
+                        .into_iter()
+                        .filter(|e| {
+                            let name = manifest::copy_name(e);
+                            !i.manifests.iter().any(|m| m.copy == name)
+                        })
+                        .count()
+                });
                 TargetStatus {
                     name: t.name.clone(),
                     kind: t.kind_label(),

@@ -178,7 +178,9 @@ fn a_copy_planted_on_the_target_is_not_made_by_this_shop_and_never_restored() {
     let listed = b.client().post_form("/first-run/connect", &with_kit);
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert!(
-        listed.body.contains("Not made by this shop: cannot be brought back"),
+        listed
+            .body
+            .contains("Not made by this shop: cannot be brought back"),
         "{}",
         listed.body
     );
