@@ -33,10 +33,22 @@ pub struct Connected {
 impl Connected {
     /// The copies on it, newest first.
     pub fn copies(&self) -> Result<Vec<Manifest>, OffsiteError> {
-        let mut copies = read_index(self.store.as_ref())?;
-        copies.sort_by_key(|m| std::cmp::Reverse(m.newness()));
+        let mut copies = read_index(self.store.as_ref(), Some(&self.keys))?;
+        super::manifest::sort_newest_first(&mut copies);
         Ok(copies)
     }
+}
+
+/// A copy this shop did not make is never brought back (it could be anyone's data, with
+/// anyone's accounts).
+fn refuse_foreign(manifest: &Manifest) -> Result<(), OffsiteError> {
+    if manifest.is_trusted() {
+        return Ok(());
+    }
+    Err(OffsiteError::NotOurs {
+        copy: manifest.copy.clone(),
+        reason: manifest.trust.reason(),
+    })
 }
 
 impl Offsite {
@@ -87,6 +99,7 @@ impl Offsite {
             .iter()
             .find(|m| m.copy == copy)
             .ok_or_else(|| OffsiteError::NoCopy(copy.to_string()))?;
+        refuse_foreign(manifest)?;
         self.fetch_and_import(connected.store.as_ref(), &connected.keys, manifest, by)
     }
 
@@ -102,7 +115,8 @@ impl Offsite {
         let target: Target = self.find_target(target)?;
         let keys = self.opening_keys(kit)?;
         let store = self.store(&target)?;
-        let copies = self.copies(&target, true)?;
+        // Checked with the keys given too (a kit that is not saved here yet).
+        let copies = read_index(store.as_ref(), Some(&keys))?;
         let manifest = match copy {
             Some(name) => copies.iter().find(|m| m.copy == name),
             None => super::installation::newest(&copies, &self.installation()?.id, &target.name)?,
@@ -112,6 +126,7 @@ impl Offsite {
                 copy.map_or_else(|| format!("any copy on {}", target.name), str::to_string),
             )
         })?;
+        refuse_foreign(manifest)?;
         self.fetch_and_import(store.as_ref(), &keys, manifest, by)
     }
 

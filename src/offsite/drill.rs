@@ -35,8 +35,24 @@ impl Offsite {
         let started = Instant::now();
         let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
         let store = self.store(target)?;
-        let mut copies = self.own(self.copies(target, true)?)?;
+        let all = self.copies(target, true)?;
+        let mut copies = self.own(all.clone())?;
         copies.sort_by_key(|m| std::cmp::Reverse(m.newness()));
+        if copies.is_empty()
+            && let Some(sealed) = sealed_to_another_key(&all, &self.installation()?.id)
+        {
+            // The wrong kit was imported (or the key file replaced): a failed drill, loudly.
+            return self.record_drill(
+                target,
+                Drill {
+                    at: self.inner.clock.now(),
+                    ok: false,
+                    copy: sealed.copy.clone(),
+                    message: "this installation's copies cannot be decrypted with this key: they are sealed to a key this computer does not have (import the emergency kit they were made with)".into(),
+                    duration_ms: ms(started),
+                },
+            );
+        }
         // The newest copy that is still there: a listing may lag a delete (see `read_index`).
         let mut tried = copies.iter();
         let (newest, fetched) = loop {
@@ -86,6 +102,10 @@ impl Offsite {
                 duration_ms: ms(started),
             },
         };
+        self.record_drill(target, drill)
+    }
+
+    fn record_drill(&self, target: &Target, drill: Drill) -> Result<Drill, OffsiteError> {
         let saved = drill.clone();
         self.update_state(|s| s.target(&target.name).progress.last_drill = Some(saved))?;
         if drill.ok {
@@ -136,4 +156,16 @@ impl Offsite {
         }
         Ok(checks)
     }
+}
+
+/// The newest copy that says it is this installation's but is sealed to a key not held here.
+fn sealed_to_another_key<'a>(
+    copies: &'a [super::manifest::Manifest],
+    own_id: &str,
+) -> Option<&'a super::manifest::Manifest> {
+    copies
+        .iter()
+        .filter(|m| m.trust == super::manifest::Trust::OtherKey)
+        .filter(|m| m.installation.as_ref().is_none_or(|i| i.id == own_id))
+        .max_by_key(|m| m.newness())
 }

@@ -59,6 +59,10 @@ pub enum OffsiteError {
         "the backup {0} changed while it was being sent (its checksum differs from its record); nothing was kept"
     )]
     Changed(String),
+    #[error(
+        "the copy {copy} was not made by this shop ({reason}), so it is not brought back: anyone who can write to the target could have put it there"
+    )]
+    NotOurs { copy: String, reason: &'static str },
     #[error("{0} is not on the target")]
     NoCopy(String),
     #[error("the copy {copy} does not match its record: {what}")]

@@ -156,7 +156,8 @@ pub fn newest<'a>(
         return Ok(Some(own));
     }
     let mut by_sender: std::collections::BTreeMap<&str, &super::Manifest> = Default::default();
-    for m in copies {
+    // A copy this shop did not make is never the newest (see `auth`).
+    for m in copies.iter().filter(|m| m.is_trusted()) {
         let id = m.installation.as_ref().map_or("", |i| i.id.as_str());
         let slot = by_sender.entry(id).or_insert(m);
         if m.newness() > slot.newness() {

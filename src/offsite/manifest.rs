@@ -88,6 +88,52 @@ pub struct Manifest {
     /// the highest, not the latest date, so a copy made with a wrong clock never stays newest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<u64>,
+    /// How many copies this installation had sent when it sent this one: a number that only
+    /// grows (kept in `offsite-state.json`, never wound back by a restore).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    /// HMAC-SHA256 of every other field, keyed from the secret off-site key (see `auth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// Whether this shop made it, as found when the target was read (never written).
+    #[serde(skip)]
+    pub trust: Trust,
+}
+
+/// Whether a copy on a target was made by this shop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// Not looked at yet: not trusted.
+    #[default]
+    Unchecked,
+    /// Its MAC holds under one of this shop's keys.
+    Ours,
+    /// No MAC: made by a Backroom from before copies were signed, or by someone else.
+    Unsigned,
+    /// Encrypted to a key this computer does not hold, so its MAC cannot be checked.
+    OtherKey,
+    /// The MAC does not hold: something in the manifest was changed or made up.
+    Forged,
+    /// Its files were renamed: the name it was signed with is another.
+    Renamed,
+    /// Signed, but its sequence number repeats another copy's.
+    OutOfOrder,
+}
+
+impl Trust {
+    /// Why a copy is not trusted, in words for lists.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Trust::Ours => "",
+            Trust::Unchecked => "not checked",
+            Trust::Unsigned => "no signature; older Backroom versions did not sign copies",
+            Trust::OtherKey => "encrypted to a key that is not in this shop's kit",
+            Trust::Forged => "its signature does not match",
+            Trust::Renamed => "renamed from another copy",
+            Trust::OutOfOrder => "its sequence number repeats another copy's",
+        }
+    }
 }
 
 impl Manifest {
@@ -101,17 +147,30 @@ impl Manifest {
         format!("{}{OBJECT_SUFFIX}", self.copy)
     }
 
-    /// True when the installation `id` sent it (a copy without an id is an older one of ours).
+    /// True when this shop made it (see `auth`).
+    pub fn is_trusted(&self) -> bool {
+        self.trust == Trust::Ours
+    }
+
+    /// True when the installation `id` sent it, and this shop made it.
     pub fn is_from(&self, id: &str) -> bool {
-        self.installation.as_ref().is_none_or(|i| i.id == id)
+        self.is_trusted() && self.installation.as_ref().is_none_or(|i| i.id == id)
     }
 
     /// Who sent it, for lists that show copies of several installations.
     pub fn sender(&self) -> String {
-        self.installation.as_ref().map_or_else(
+        let claimed = self.installation.as_ref().map_or_else(
             || "an older Backroom (no installation id)".into(),
             Installation::label,
-        )
+        );
+        if self.is_trusted() {
+            claimed
+        } else {
+            format!(
+                "NOT MADE BY THIS SHOP ({}; it says: {claimed})",
+                self.trust.reason()
+            )
+        }
     }
 
     pub fn manifest_name(copy: &str) -> String {
@@ -122,11 +181,24 @@ impl Manifest {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 
-    /// Reads a manifest; `None` for anything that is not a well-formed one of ours.
+    /// Reads a manifest; `None` for anything that is not a well-formed one. One that names
+    /// another copy than its file (renamed) is kept under its file's name, marked as such.
     pub fn parse(bytes: &[u8], expected_copy: &str) -> Option<Manifest> {
-        let manifest: Manifest = serde_json::from_slice(bytes).ok()?;
-        (manifest.copy == expected_copy && manifest.format == FORMAT).then_some(manifest)
+        let mut manifest: Manifest = serde_json::from_slice(bytes).ok()?;
+        if manifest.format != FORMAT {
+            return None;
+        }
+        if manifest.copy != expected_copy {
+            manifest.copy = expected_copy.to_string();
+            manifest.trust = Trust::Renamed;
+        }
+        Some(manifest)
     }
+}
+
+/// Newest first, this shop's copies before any it did not make (so "the first one" is ours).
+pub fn sort_newest_first(copies: &mut [Manifest]) {
+    copies.sort_by_key(|m| std::cmp::Reverse((m.is_trusted(), m.newness())));
 }
 
 #[cfg(test)]

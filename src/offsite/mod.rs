@@ -7,6 +7,7 @@
 //! background worker (the server) or `backroom offsite push` (the command line) does the work;
 //! an OS lock on `offsite.lock` lets only one of them at a time.
 
+pub mod auth;
 pub mod bring_back;
 mod cleanup;
 mod disk;

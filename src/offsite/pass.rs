@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::auth;
 use super::manifest::{self, MAX_MANIFEST_BYTES, Manifest};
 use super::plan::{self, sendable};
 use super::settings::Target;
@@ -66,7 +67,7 @@ impl Offsite {
             return Ok(index.manifests.clone());
         }
         let store = self.store(target)?;
-        let manifests = read_index(store.as_ref())?;
+        let manifests = read_index(store.as_ref(), self.keyring()?.as_ref())?;
         lock(&self.inner.remote).insert(
             target.name.clone(),
             RemoteIndex {
@@ -81,7 +82,7 @@ impl Offsite {
     pub fn copies_of(&self, name: &str) -> Result<Vec<Manifest>, OffsiteError> {
         let target = self.find_target(name)?;
         let mut copies = self.copies(&target, true)?;
-        copies.sort_by_key(|m| std::cmp::Reverse(m.newness()));
+        manifest::sort_newest_first(&mut copies);
         Ok(copies)
     }
 
@@ -241,11 +242,13 @@ impl Offsite {
             }
         };
         let installation = self.installation()?;
+        let sequence = self.next_sequence(target, &installation.id)?;
         let outgoing = Outgoing {
             entry,
             copy: &copy,
             now: self.inner.clock.now(),
             installation: &installation,
+            sequence,
         };
         let sent = transfer::send(
             store,
@@ -288,6 +291,24 @@ impl Offsite {
             ms(started) as f64 / 1000.0
         ));
         Ok(Some(manifest))
+    }
+
+    /// The next sequence number: past the last one recorded here and past every copy of this
+    /// installation on the target (a lost or older status file never makes it go back).
+    fn next_sequence(&self, target: &Target, own_id: &str) -> Result<u64, OffsiteError> {
+        let seen = self
+            .copies(target, false)?
+            .iter()
+            .filter(|m| m.is_from(own_id))
+            .filter_map(|m| m.sequence)
+            .max()
+            .unwrap_or(0);
+        let mut next = 0;
+        self.update_state(|s| {
+            next = s.last_sequence.max(seen) + 1;
+            s.last_sequence = next;
+        })?;
+        Ok(next)
     }
 
     fn record_success(&self, target: &Target) -> Result<(), OffsiteError> {
@@ -338,10 +359,14 @@ impl Offsite {
     }
 }
 
-/// Every copy whose manifest and object are both on the target. A listing may lag a delete
+/// Every copy whose manifest and object are both on the target, each marked whether this
+/// shop made it (`keys`: the keys that can tell; see `auth`). A listing may lag a delete
 /// (an S3 cluster right after a node rejoins): a listed manifest that is gone when read is a
 /// copy being removed, skipped rather than a failure.
-pub(super) fn read_index(store: &dyn Store) -> Result<Vec<Manifest>, OffsiteError> {
+pub(super) fn read_index(
+    store: &dyn Store,
+    keys: Option<&super::keys::Keyring>,
+) -> Result<Vec<Manifest>, OffsiteError> {
     let objects = store.list()?;
     let mut manifests = Vec::new();
     for info in &objects {
@@ -356,13 +381,17 @@ pub(super) fn read_index(store: &dyn Store) -> Result<Vec<Manifest>, OffsiteErro
             Err(StoreError::NotFound { .. }) => continue,
             Err(e) => return Err(e.into()),
         };
-        let Some(m) = Manifest::parse(&bytes, copy) else {
+        let Some(mut m) = Manifest::parse(&bytes, copy) else {
             continue;
         };
+        if m.trust != manifest::Trust::Renamed {
+            m.trust = auth::check(&m, keys);
+        }
         if objects.iter().any(|o| o.name == m.object_name()) {
             manifests.push(m);
         }
     }
+    auth::flag_repeats(&mut manifests);
     Ok(manifests)
 }
 

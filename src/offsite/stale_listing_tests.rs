@@ -74,6 +74,9 @@ fn put_copy(store: &dyn Store, copy: &str) -> Manifest {
         recipient: "age1test".into(),
         order: None,
         installation: None,
+        sequence: None,
+        mac: None,
+        trust: Default::default(),
     };
     store.put_small(&manifest.object_name(), object).unwrap();
     store
@@ -106,7 +109,7 @@ fn a_listing_that_lags_a_delete_skips_the_removed_copy() {
         6,
         "the listing still has all three"
     );
-    let index = read_index(&store).unwrap();
+    let index = read_index(&store, None).unwrap();
     let mut names: Vec<&str> = index.iter().map(|m| m.copy.as_str()).collect();
     names.sort();
     assert_eq!(

@@ -66,6 +66,8 @@ pub struct OffsiteState {
     /// The public key the confirmation was for (a new key needs a new kit).
     pub kit_confirmed_for: Option<String>,
     pub targets: BTreeMap<String, TargetState>,
+    /// The sequence number of the last copy sent (to any target); only ever grows.
+    pub last_sequence: u64,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -27,8 +27,11 @@ pub struct CopyView {
     pub size: u64,
     pub size_human: String,
     pub row_counts: std::collections::BTreeMap<String, i64>,
-    /// The installation that sent it, by shop and computer.
+    /// The installation that sent it, by shop and computer ("NOT MADE BY THIS SHOP …" for a
+    /// copy whose signature does not hold).
     pub from: String,
+    /// Made by this shop (only such a copy can be brought back).
+    pub trusted: bool,
 }
 
 impl CopyView {
@@ -51,6 +54,7 @@ impl CopyView {
             size_human: crate::fsutil::human_size(m.object_size),
             row_counts: m.row_counts.clone(),
             from: m.sender(),
+            trusted: m.is_trusted(),
         }
     }
 
@@ -113,9 +117,17 @@ impl Offsite {
                         .cloned()
                         .collect()
                 });
-                let pending = own
-                    .as_ref()
-                    .map(|own| super::plan::to_send(&local, own, &t.keep, self.now()).len());
+                // Not what is there under its name already (an unsigned older copy is not
+                // counted as ours, and is not sent over either).
+                let pending = own.as_ref().zip(index).map(|(own, i)| {
+                    super::plan::to_send(&local, own, &t.keep, self.now())
+                        .into_iter()
+                        .filter(|e| {
+                            let name = manifest::copy_name(e);
+                            !i.manifests.iter().any(|m| m.copy == name)
+                        })
+                        .count()
+                });
                 TargetStatus {
                     name: t.name.clone(),
                     kind: t.kind_label(),

@@ -75,6 +75,8 @@ pub struct Outgoing<'a> {
     pub copy: &'a str,
     pub now: DateTime<Utc>,
     pub installation: &'a super::installation::Installation,
+    /// This installation's sequence number for the copy (see `Manifest::sequence`).
+    pub sequence: u64,
 }
 
 /// Sends one backup as `<copy>.db.zst.age` + `<copy>.json`. `on_started` receives the upload
@@ -120,7 +122,7 @@ pub fn send(
     }
     writer.finish()?;
     store.verify_object(&object, digests.object_size, &digests.object_sha256)?;
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         format: FORMAT,
         copy: out.copy.to_string(),
         source_backup: entry.file_name.clone(),
@@ -139,7 +141,11 @@ pub fn send(
         recipient: keys.current().public(),
         installation: Some(out.installation.clone()),
         order: sidecar.order,
+        sequence: Some(out.sequence),
+        mac: None,
+        trust: Default::default(),
     };
+    super::auth::sign(&mut manifest, keys);
     store.put_small(
         &format!("{}{MANIFEST_SUFFIX}", out.copy),
         &manifest.to_bytes(),

@@ -176,7 +176,8 @@ impl From<OffsiteError> for AppError {
             | OffsiteError::Disabled(_)
             | OffsiteError::NoRecord(_)
             | OffsiteError::Changed(_)
-            | OffsiteError::SeveralInstallations { .. } => AppError::Conflict(e.to_string()),
+            | OffsiteError::SeveralInstallations { .. }
+            | OffsiteError::NotOurs { .. } => AppError::Conflict(e.to_string()),
             OffsiteError::State(_)
             | OffsiteError::Lock(_)
             | OffsiteError::Temp(_)

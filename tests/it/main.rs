@@ -17,6 +17,7 @@ mod hostile_paths;
 mod installer;
 mod load;
 mod offsite;
+mod offsite_forged;
 mod offsite_garage;
 mod offsite_protect;
 mod offsite_s3;
