@@ -10,7 +10,7 @@ use anyhow::Context;
 use super::offsite::{engine as offsite_engine, with_progress};
 use crate::backup::BackupEntry;
 use crate::config::Paths;
-use crate::offsite::bring_back::{AGE_MAGIC, looks_sealed};
+use crate::offsite::bring_in::{AGE_MAGIC, looks_sealed};
 
 /// Where the backup comes from.
 pub(super) enum Source<'a> {

@@ -8,7 +8,7 @@
 //! an OS lock on `offsite.lock` lets only one of them at a time.
 
 pub mod auth;
-pub mod bring_back;
+pub mod bring_in;
 mod cleanup;
 mod disk;
 mod drill;

@@ -211,7 +211,7 @@ pub(super) fn prepare_with(
         scheduler: scheduler.clone(),
         throttle: LoginThrottle::new(auth.clone(), opts.clock.clone()),
         manual_backups: crate::auth::limits::ManualBackupLimit::new(opts.clock.clone()),
-        first_run_link: crate::web::bring_back::PendingLink::default(),
+        first_run_link: crate::web::bring_in::PendingLink::default(),
         auth,
         clock: opts.clock.clone(),
         hosts: web::Data::new(opts.allowed_hosts()),

@@ -2,14 +2,14 @@
 //! render), and the shared state they use.
 
 pub mod api;
-pub mod api_bring_back;
+pub mod api_bring_in;
 pub mod api_offsite;
 pub mod api_records;
 pub mod app;
 pub mod assets;
 pub mod backup_view;
 pub mod backups;
-pub mod bring_back;
+pub mod bring_in;
 pub mod ctx;
 pub mod error;
 pub mod host_guard;
@@ -57,7 +57,7 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     pub manual_backups: crate::auth::limits::ManualBackupLimit,
     /// The target connected to on the first-run page, until a copy is chosen from it.
-    pub first_run_link: bring_back::PendingLink,
+    pub first_run_link: bring_in::PendingLink,
     pub clock: SharedClock,
     /// The names this server answers to (the `Host` check).
     pub hosts: web::Data<host_guard::AllowedHosts>,
@@ -162,7 +162,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/", web::get().to(pages::home::index))
         .route("/first-run", web::post().to(pages::auth::first_run))
-        .configure(pages::bring_back::routes)
+        .configure(pages::first_run::routes)
         .route("/login", web::get().to(pages::auth::login_page))
         .route("/login", web::post().to(pages::auth::login))
         .route("/logout", web::post().to(pages::auth::logout))
@@ -170,7 +170,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/account", web::post().to(pages::auth::change_password))
         .configure(pages::offsite::routes)
         .configure(pages::backup::routes)
-        .configure(api_bring_back::routes)
+        .configure(api_bring_in::routes)
         .configure(api_records::routes)
         .configure(api_offsite::routes)
         .configure(api::routes)

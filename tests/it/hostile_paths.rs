@@ -9,7 +9,7 @@ use backroom::auth::Role;
 use backroom::offsite::keys::Keyring;
 use sha2::{Digest, Sha256};
 
-use crate::bring_back::install_a;
+use crate::bring_in::install_a;
 use crate::hostile_backups::{EVIL_TRIGGER, Unchanged, changed, family, real_backup};
 use crate::support::*;
 

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backup_web;
-mod bring_back;
+mod bring_in;
 mod browser;
 mod business;
 mod corrupt;

@@ -9,7 +9,7 @@ use std::path::Path;
 use backroom::auth::Role;
 use sha2::{Digest, Sha256};
 
-use crate::bring_back::{first_run_from_target, install_a};
+use crate::bring_in::{first_run_from_target, install_a};
 use crate::support::*;
 
 fn sha_hex(bytes: &[u8]) -> String {

@@ -418,7 +418,7 @@ fn disaster_drill_on_garage_from_the_first_run_page() {
     let b = spawn_app();
     b.wait_for_startup_backup();
     let endpoint = g.endpoint(0);
-    let picked = crate::bring_back::first_run_from_target(
+    let picked = crate::bring_in::first_run_from_target(
         &b,
         &[
             ("kind", "s3"),
@@ -436,7 +436,7 @@ fn disaster_drill_on_garage_from_the_first_run_page() {
     );
     assert_eq!(picked, copy, "the newest copy is listed first");
     let watcher = b.client();
-    crate::bring_back::check_b_has_a(&b, &a_dump, || {
+    crate::bring_in::check_b_has_a(&b, &a_dump, || {
         if watcher.get("/account").status != 200 {
             assert_eq!(watcher.login("super-admin-user", PASSWORD).status, 303);
         }

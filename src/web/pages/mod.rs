@@ -2,8 +2,8 @@
 
 pub mod auth;
 pub mod backup;
-pub mod bring_back;
 pub mod customers;
+pub mod first_run;
 pub mod home;
 pub mod offsite;
 pub mod products;

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use crate::fsutil;
 use crate::web::ctx::Ctx;
 use crate::web::session::UserSession;
-use crate::web::{AppError, bring_back, see_other};
+use crate::web::{AppError, bring_in, see_other};
 
 fn added(session: &UserSession, entry: &crate::backup::BackupEntry) -> HttpResponse {
     session.flash_ok(format!(
@@ -25,8 +25,8 @@ pub async fn upload(
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let boss = user.super_admin()?;
-    let upload = bring_back::receive_multipart(&state, form).await?;
-    let entry = bring_back::add_upload(&state, &boss, upload).await?;
+    let upload = bring_in::receive_multipart(&state, form).await?;
+    let entry = bring_in::add_upload(&state, &boss, upload).await?;
     Ok(added(&session, &entry))
 }
 
@@ -37,6 +37,6 @@ pub async fn bring_in(
 ) -> Result<HttpResponse, AppError> {
     let boss = user.super_admin()?;
     let (target, copy) = path.into_inner();
-    let entry = bring_back::bring_in_copy(&state, &boss, target, copy).await?;
+    let entry = bring_in::bring_in_copy(&state, &boss, target, copy).await?;
     Ok(added(&session, &entry))
 }

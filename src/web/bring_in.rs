@@ -15,8 +15,8 @@ use crate::backup::{
     Accounts, BackupEngine, BackupEntry, BackupError, CreateRequest, Incoming, RestoreOptions,
     RestoreReport,
 };
-use crate::offsite::bring_back::Connected;
-use crate::offsite::bring_back::{AGE_MAGIC, looks_sealed};
+use crate::offsite::bring_in::Connected;
+use crate::offsite::bring_in::{AGE_MAGIC, looks_sealed};
 use crate::offsite::manifest::Manifest;
 use crate::offsite::{NewTarget, Offsite};
 

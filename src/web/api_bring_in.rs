@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::backup_view::BackupRow;
 use super::backups::{self, Restore};
-use super::bring_back;
+use super::bring_in;
 use super::ctx::Ctx;
 use super::error::ApiError;
 use crate::backup::{Accounts, RestoreOptions};
@@ -40,16 +40,16 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("multipart/form-data"));
     let upload = if multipart {
-        bring_back::receive_multipart(&state, Multipart::new(req.headers(), payload)).await?
+        bring_in::receive_multipart(&state, Multipart::new(req.headers(), payload)).await?
     } else {
         let key = req
             .headers()
             .get("x-backroom-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        bring_back::receive_raw(&state, payload, query.into_inner().name, key).await?
+        bring_in::receive_raw(&state, payload, query.into_inner().name, key).await?
     };
-    let entry = bring_back::add_upload(&state, &boss, upload).await?;
+    let entry = bring_in::add_upload(&state, &boss, upload).await?;
     let newest = backups::newest_name(&state).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "backup": BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now()),
@@ -79,7 +79,7 @@ async fn restore_copy(
             .map_err(|e| super::AppError::BadRequest(format!("The JSON body is not valid: {e}")))?
     };
     let (target, copy) = path.into_inner();
-    let entry = bring_back::bring_in_copy(&state, &boss, target, copy).await?;
+    let entry = bring_in::bring_in_copy(&state, &boss, target, copy).await?;
     let options = RestoreOptions {
         accounts: body.accounts.unwrap_or_default(),
     };

@@ -1,4 +1,4 @@
-//! Bringing a copy back onto this computer: a copy on a target (configured, or only connected
+//! Bringing a copy into this computer's backups: a copy on a target (configured, or only connected
 //! to on a fresh install), or a lone `.db.zst.age` file with its emergency kit. It is
 //! decrypted and unpacked into the backup folder (never more than its manifest declares, or
 //! than the disk can take), checked, and added to the catalog as an uploaded backup; from

@@ -14,7 +14,7 @@ use crate::offsite::settings::TargetForm;
 use crate::offsite::{CopyView, NewTarget};
 use crate::web::layout::Layout;
 use crate::web::session::UserSession;
-use crate::web::{AppError, AppState, bring_back, is_loopback, render, see_other};
+use crate::web::{AppError, AppState, bring_in, is_loopback, render, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/first-run/upload", web::post().to(upload))
@@ -91,11 +91,11 @@ pub async fn upload(
 ) -> Result<HttpResponse, AppError> {
     local_only(&req)?;
     // Refused before a byte of the body is read once accounts exist.
-    if let Err(e) = bring_back::first_run_may_upload(&state).await {
+    if let Err(e) = bring_in::first_run_may_upload(&state).await {
         return again(&req, &state, e, TargetForm::default()).await;
     }
-    let result = match bring_back::receive_multipart(&state, form).await {
-        Ok(upload) => bring_back::first_run_add_upload(&state, upload).await,
+    let result = match bring_in::receive_multipart(&state, form).await {
+        Ok(upload) => bring_in::first_run_add_upload(&state, upload).await,
         Err(e) => Err(e),
     };
     match result {
@@ -128,7 +128,7 @@ pub async fn restore_file(
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     local_only(&req)?;
-    match bring_back::first_run_restore_upload(&state, form.into_inner().name).await {
+    match bring_in::first_run_restore_upload(&state, form.into_inner().name).await {
         Ok(report) => Ok(done(&session, &report)),
         Err(e) => again(&req, &state, e, TargetForm::default()).await,
     }
@@ -169,7 +169,7 @@ pub async fn connect(
         kit: Some(form.kit.clone()),
         create_folder: false,
     };
-    match bring_back::first_run_connect(&state, new).await {
+    match bring_in::first_run_connect(&state, new).await {
         Ok((token, copies)) => {
             let page = CopiesPage {
                 layout: Layout::new(&req, &state, "Bring back my data", "first-run").await,
@@ -197,7 +197,7 @@ pub async fn restore(
 ) -> Result<HttpResponse, AppError> {
     local_only(&req)?;
     let PickForm { token, copy } = form.into_inner();
-    match bring_back::first_run_from_target(&state, token, copy).await {
+    match bring_in::first_run_from_target(&state, token, copy).await {
         Ok(report) => Ok(done(&session, &report)),
         Err(e) => again(&req, &state, e, TargetForm::default()).await,
     }

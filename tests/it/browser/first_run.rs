@@ -15,7 +15,7 @@ async fn a_fresh_install_brings_the_shop_back_from_a_copy_and_its_kit_in_a_brows
     let target = tempfile::tempdir().unwrap();
     let (a_dump, copy_file, kit_file) = outside_async(|| {
         let a = spawn_app();
-        let (dump, copy, kit) = crate::bring_back::install_a(&a, target.path());
+        let (dump, copy, kit) = crate::bring_in::install_a(&a, target.path());
         let copy_file = files.path().join(format!("{copy}.db.zst.age"));
         std::fs::copy(target.path().join(format!("{copy}.db.zst.age")), &copy_file).unwrap();
         let kit_file = files.path().join("backroom-emergency-kit.txt");
