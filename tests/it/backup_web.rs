@@ -388,7 +388,7 @@ fn a_super_admin_downloads_the_file_byte_for_byte_and_an_admin_a_copy_without_ha
     app.wait_for_startup_backup();
     let admin = app.login_as(Role::Admin);
     let boss = app.login_as(Role::SuperAdmin);
-    let name = crate::offsite::make_backup(&boss, "with accounts");
+    let name = make_backup(&boss, "with accounts");
     let original = std::fs::read(app.backups_dir().join(&name)).unwrap();
     assert!(
         original.windows(8).any(|w| w == b"$argon2i"),

@@ -113,9 +113,7 @@ pub fn real_backup() -> (TestApp, PathBuf) {
     let boss = a.login_as(Role::SuperAdmin);
     boss.add_product("HB-1", "Honest tea", "4.50", "7");
     boss.add_customer("Ada Honest", "555-0199", "ada@example.com");
-    let made = boss.api_post("/api/backups", serde_json::json!({"description": "real"}));
-    assert_eq!(made.status, 201, "{}", made.body);
-    let name = made.json()["backup"]["name"].as_str().unwrap().to_string();
+    let name = make_backup(&boss, "real");
     let path = a.backups_dir().join(name);
     (a, path)
 }

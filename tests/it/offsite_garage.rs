@@ -75,13 +75,9 @@ fn target_status(client: &Client, i: usize) -> serde_json::Value {
     client.get("/api/offsite").json()["offsite"]["targets"][i].clone()
 }
 
-fn make_backup(client: &Client, description: &str) -> String {
-    let res = client.api_post(
-        "/api/backups",
-        serde_json::json!({ "description": description }),
-    );
-    assert_eq!(res.status, 201, "{}", res.body);
-    let name = res.json()["backup"]["name"].as_str().unwrap().to_string();
+/// A manual backup, by the name its off-site copy gets (no `.db`).
+fn make_copy(client: &Client, description: &str) -> String {
+    let name = make_backup(client, description);
     name.strip_suffix(".db").unwrap().to_string()
 }
 
@@ -127,7 +123,7 @@ fn a_garage_target_set_up_from_the_page_gets_verified_copies_and_the_secret_stay
         "first copy on Garage {:.1} s after setup",
         started.elapsed().as_secs_f64()
     );
-    let manual = make_backup(&boss, "after setup");
+    let manual = make_copy(&boss, "after setup");
     wait_until("the new copy", Duration::from_secs(60), || {
         copies(&boss, "garage").contains(&manual)
     });
@@ -219,7 +215,7 @@ fn a_garage_target_offline_when_a_copy_is_due_gets_it_once_back() {
         !copies(&boss, "garage").is_empty()
     });
     g.stop_node(0);
-    let queued = make_backup(&boss, "while garage is down");
+    let queued = make_copy(&boss, "while garage is down");
     wait_until("the failure", Duration::from_secs(60), || {
         target_status(&boss, 0)["unreachable"] == true
     });
@@ -265,7 +261,7 @@ fn a_three_node_cluster_with_one_node_down_takes_lists_thins_and_drills() {
     let admin = app.login_as(Role::Admin);
     let mut made = Vec::new();
     for i in 0..3 {
-        let copy = make_backup(&admin, &format!("node down {i}"));
+        let copy = make_copy(&admin, &format!("node down {i}"));
         wait_until("the copy", Duration::from_secs(90), || {
             copies(&boss, "cluster").contains(&copy)
         });

@@ -22,15 +22,6 @@ fn customer_names(db: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn make_backup(client: &Client, description: &str) -> String {
-    let res = client.api_post(
-        "/api/backups",
-        serde_json::json!({ "description": description }),
-    );
-    assert_eq!(res.status, 201, "{}", res.body);
-    res.json()["backup"]["name"].as_str().unwrap().to_string()
-}
-
 fn add_customer(client: &Client, name: &str) -> u16 {
     client.post_form("/customers", &[("name", name)]).status
 }

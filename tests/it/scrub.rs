@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 use backroom::auth::Role;
 use backroom::clock::ManualClock;
 
-use crate::offsite::make_backup;
 use crate::support::*;
 
 fn state_of(client: &Client, name: &str) -> (String, String) {

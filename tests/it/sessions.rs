@@ -234,15 +234,6 @@ fn an_error_from_the_session_layer_is_a_rendered_page_with_security_headers() {
     assert_eq!(staff.post_form("/logout", &[]).status, 303);
 }
 
-fn make_backup(client: &Client, description: &str) -> String {
-    let res = client.api_post(
-        "/api/backups",
-        serde_json::json!({ "description": description }),
-    );
-    assert_eq!(res.status, 201, "{}", res.body);
-    res.json()["backup"]["name"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn a_restore_never_brings_back_ended_sessions_or_old_passwords() {
     let app = spawn_app();

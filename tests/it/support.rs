@@ -845,3 +845,33 @@ pub fn folder_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// A manual backup; one the scheduler is making (tests move the clock past its due time) is
+/// waited for (409, busy) with a deadline, as a person would try again.
+pub fn make_backup(client: &Client, description: &str) -> String {
+    let mut res = None;
+    wait_until("the manual backup", Duration::from_secs(60), || {
+        let r = client.api_post(
+            "/api/backups",
+            serde_json::json!({ "description": description }),
+        );
+        let busy = r.status == 409 && r.body.contains("already running");
+        res = Some(r);
+        !busy
+    });
+    let res = res.unwrap();
+    assert_eq!(res.status, 201, "{}", res.body);
+    res.json()["backup"]["name"].as_str().unwrap().to_string()
+}
+
+/// `backroom ARGS` in `dir`, which must succeed; its output (stdout, then stderr).
+pub fn cli_ok(dir: &Path, args: &[&str]) -> String {
+    let out = run_cli(dir, args, None);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "backroom {args:?}: {text}");
+    text
+}
