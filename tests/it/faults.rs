@@ -197,21 +197,22 @@ fn kill_9_during_backups_never_leaves_a_partial_backup() {
 fn database_state(db: &Path) -> (String, i64) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let marker: String = conn
-        .query_row("SELECT v FROM marker", [], |r| r.get(0))
+        .query_row(
+            "SELECT notes FROM customers WHERE name = 'marker'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    let rows: i64 = conn
-        .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
-        .unwrap();
+    let rows: i64 = conn.query_row(FILLER_ROWS, [], |r| r.get(0)).unwrap();
     (marker, rows)
 }
 
 fn make_live_state(db: &Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.execute_batch(
-        "UPDATE marker SET v = 'live';
-         INSERT INTO filler (pad) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
-         SELECT randomblob(1000) FROM n;",
-    )
+    conn.execute_batch(&format!(
+        "UPDATE customers SET notes = 'live' WHERE name = 'marker'; {}",
+        pad_sql(1000)
+    ))
     .unwrap();
 }
 
@@ -224,8 +225,12 @@ fn kill_9_during_restores_leaves_the_old_or_the_new_data_never_a_mix() {
     add_user_to(&db, "boss", Role::SuperAdmin);
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch("CREATE TABLE marker (v TEXT); INSERT INTO marker VALUES ('backup');")
-            .unwrap();
+        // Which data is in place: a customer of Backroom's own schema says so.
+        conn.execute_batch(
+            "INSERT INTO customers (name, notes, created_at, updated_at)
+             VALUES ('marker', 'backup', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
+        )
+        .unwrap();
     }
     // Room for every safety backup, so retention never removes the backup being restored.
     keep_backups(dir.path(), u32::try_from(iterations()).unwrap() + 5);
@@ -339,10 +344,7 @@ fn a_backup_that_does_not_fit_fails_cleanly_on_a_small_file_system() {
     app.wait_for_startup_backup();
     let client = login(&app.url);
     // The live data grows until a copy no longer fits.
-    app.execute(
-        "INSERT INTO filler (pad) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
-         SELECT randomblob(1000) FROM n;",
-    );
+    app.execute(&pad_sql(5000));
     let before = app.backup_files();
     let res = client.api_post(
         "/api/backups",
@@ -368,10 +370,7 @@ fn a_backup_that_does_not_fit_fails_cleanly_on_a_small_file_system() {
     let page = client.get("/backup/status");
     assert!(page.body.contains("Last backup failed"));
     assert_eq!(client.get("/customers").status, 200, "still serving");
-    assert_eq!(
-        app.query_i64("SELECT count(*) FROM filler"),
-        6 * 1024 + 5000
-    );
+    assert_eq!(app.query_i64(FILLER_ROWS), 6 * 1024 + 5000);
     println!("disk full: ran on a 24 MiB tmpfs (refused before copying)");
 }
 

@@ -636,19 +636,25 @@ impl Drop for ServerProcess {
 
 pub use crate::corrupt::corrupt_table;
 
-/// Makes a migrated database of about `mb` megabytes (one filler table of random blobs).
+/// SQL adding `rows` customers named `filler` of about 1 KB each (notes of random hex): bulk
+/// in Backroom's own tables, so the backups of it have exactly Backroom's schema.
+pub fn pad_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO customers (name, notes, created_at, updated_at)
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+         SELECT 'filler', hex(randomblob(500)), '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM n;"
+    )
+}
+
+/// How many `filler` customers [`pad_sql`] added.
+pub const FILLER_ROWS: &str = "SELECT count(*) FROM customers WHERE name = 'filler'";
+
+/// Makes a migrated database of about `mb` megabytes (see [`pad_sql`]).
 pub fn make_big_database(path: &Path, mb: usize) {
     let mut conn = rusqlite::Connection::open(path).unwrap();
     backroom::db::migrations::migrate(&mut conn, path).unwrap();
-    conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, pad BLOB);")
-        .unwrap();
-    let rows = mb * 1024;
-    conn.execute(
-        "INSERT INTO filler (pad) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
-         SELECT randomblob(1000) FROM n",
-        [i64::try_from(rows).unwrap()],
-    )
-    .unwrap();
+    conn.execute_batch("PRAGMA journal_mode=WAL;").unwrap();
+    conn.execute_batch(&pad_sql(mb * 1024)).unwrap();
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
 }
