@@ -79,15 +79,14 @@ pub fn generate(data: &Path, mb: u64, exe: &Path) -> Result<()> {
         "730",
     ]))?;
     let conn = rusqlite::Connection::open(&db)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL;
-         CREATE TABLE IF NOT EXISTS order_notes (id INTEGER PRIMARY KEY, sale_id INTEGER, body TEXT NOT NULL);",
-    )?;
+    conn.execute_batch("PRAGMA journal_mode=WAL;")?;
+    // Bulk in Backroom's own tables (customers with long notes): a backup must have exactly
+    // Backroom's schema.
     while file_mb(&db) + file_mb(&data.join("business_data.db-wal")) < mb as f64 {
         conn.execute_batch(
-            "INSERT INTO order_notes (sale_id, body)
+            "INSERT INTO customers (name, notes, created_at, updated_at)
              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
-             SELECT abs(random()) % 10000, hex(randomblob(480)) FROM n;
+             SELECT 'bulk ' || i, hex(randomblob(480)), '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM n;
              PRAGMA wal_checkpoint(TRUNCATE);",
         )?;
     }
