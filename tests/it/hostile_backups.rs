@@ -22,6 +22,14 @@ pub const EVIL_TRIGGER: &str = "CREATE TRIGGER evil AFTER INSERT ON sales
     BEGIN UPDATE users SET password_hash = 'owned'; END;";
 
 /// A copy of `good` with `change` run on it (through SQLite), as bytes.
+impl Hostile {
+    /// A page's answer to this file: 400, naming what is wrong with it.
+    pub fn refused_on_page(&self, res: &Resp) {
+        assert_eq!(res.status, 400, "{}: {}", self.label, res.body);
+        assert!(res.body.contains(self.says), "{}: {}", self.label, res.body);
+    }
+}
+
 pub fn changed(good: &Path, change: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("x.db");
@@ -167,16 +175,10 @@ fn hostile_uploads_are_refused_by_name_and_change_nothing() {
         let res = boss.upload_form(
             "/backup/upload",
             &format!("{}.db", hostile.label),
-            hostile.bytes,
+            hostile.bytes.clone(),
             &[],
         );
-        assert_eq!(res.status, 400, "{}: {}", hostile.label, res.body);
-        assert!(
-            res.body.contains(hostile.says),
-            "{}: {}",
-            hostile.label,
-            res.body
-        );
+        hostile.refused_on_page(&res);
         before.check(&b.backups_dir(), &b.db_path(), hostile.label);
     }
     // The real backup itself still goes in.
@@ -199,16 +201,10 @@ fn hostile_files_on_the_first_run_page_are_refused_and_no_account_appears() {
         let res = visitor.upload_form(
             "/first-run/upload",
             &format!("{}.db", hostile.label),
-            hostile.bytes,
+            hostile.bytes.clone(),
             &[],
         );
-        assert_eq!(res.status, 400, "{}: {}", hostile.label, res.body);
-        assert!(
-            res.body.contains(hostile.says),
-            "{}: {}",
-            hostile.label,
-            res.body
-        );
+        hostile.refused_on_page(&res);
         assert!(
             !res.body.contains("Bring back this data?"),
             "{}",
