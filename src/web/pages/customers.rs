@@ -3,12 +3,13 @@
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use rusqlite::Connection;
 
 use super::products::{PER_PAGE, csv_response};
-use super::record_pages;
+use super::record_pages::{self, FormView, RecordList, RecordPages};
 use crate::business::customers::{self, Customer, CustomerForm};
 use crate::business::sales::{self, SaleSummary};
-use crate::business::{BusinessError, export};
+use crate::business::{BusinessError, Page, export};
 use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
 use crate::web::{AppError, render, run_db};
@@ -19,13 +20,62 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/customers/{id}", web::get().to(show));
 }
 
-record_pages::record_pages! {
-    Customers at "/customers", one "customer";
-    list "customers/list.html" of Customer,
-        found by |c, q, _archived, n| customers::list(c, q, n, PER_PAGE);
-    form "customers/form.html" of CustomerForm,
-        loaded by customers::form,
-        saved by |c, id, form, _user| customers::save(c, id, form);
+/// The list and the add and edit pages ([`record_pages`]).
+pub struct Customers;
+
+#[derive(Template)]
+#[template(path = "customers/list.html")]
+pub struct ListPage {
+    layout: Layout,
+    list: RecordList<Customer>,
+}
+
+#[derive(Template)]
+#[template(path = "customers/form.html")]
+pub struct FormPage {
+    layout: Layout,
+    view: FormView<CustomerForm>,
+}
+
+impl RecordPages for Customers {
+    const ROOT: &'static str = "/customers";
+    const NOUN: &'static str = "customer";
+    type Record = Customer;
+    type Form = CustomerForm;
+    type ListPage = ListPage;
+    type FormPage = FormPage;
+
+    /// Customers cannot be archived: `archived` is never asked for.
+    fn find(
+        conn: &mut Connection,
+        search: &str,
+        _archived: bool,
+        page: i64,
+    ) -> Result<Page<Customer>, BusinessError> {
+        customers::list(conn, search, page, PER_PAGE)
+    }
+
+    fn load(conn: &mut Connection, id: i64) -> Result<CustomerForm, BusinessError> {
+        customers::form(conn, id)
+    }
+
+    /// Customers keep no history of who changed them.
+    fn save(
+        conn: &mut Connection,
+        id: Option<i64>,
+        form: &CustomerForm,
+        _user_id: i64,
+    ) -> Result<i64, BusinessError> {
+        customers::save(conn, id, form)
+    }
+
+    fn list_page(layout: Layout, list: RecordList<Customer>) -> ListPage {
+        ListPage { layout, list }
+    }
+
+    fn form_page(layout: Layout, view: FormView<CustomerForm>) -> FormPage {
+        FormPage { layout, view }
+    }
 }
 
 #[derive(Template)]

@@ -3,12 +3,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use rusqlite::Connection;
 use serde::Deserialize;
 
-use super::record_pages;
+use super::record_pages::{self, FormView, RecordList, RecordPages};
 use crate::business::history::{self, Adjustment, Event};
 use crate::business::products::{self, ADJUSTMENT_REASONS, Product, ProductForm, Removal};
-use crate::business::{BusinessError, FieldErrors, export, split_invalid};
+use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
 use crate::web::ctx::Ctx;
 use crate::web::layout::Layout;
 use crate::web::session::{CurrentUser, UserSession};
@@ -25,13 +26,60 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/products/{id}/unarchive", web::post().to(unarchive));
 }
 
-record_pages::record_pages! {
-    Products at "/products", one "product";
-    list "products/list.html" of Product,
-        found by |c, q, archived, n| products::list(c, q, archived, n, PER_PAGE);
-    form "products/form.html" of ProductForm,
-        loaded by products::form,
-        saved by products::save;
+/// The list and the add and edit pages ([`record_pages`]).
+pub struct Products;
+
+#[derive(Template)]
+#[template(path = "products/list.html")]
+pub struct ListPage {
+    layout: Layout,
+    list: RecordList<Product>,
+}
+
+#[derive(Template)]
+#[template(path = "products/form.html")]
+pub struct FormPage {
+    layout: Layout,
+    view: FormView<ProductForm>,
+}
+
+impl RecordPages for Products {
+    const ROOT: &'static str = "/products";
+    const NOUN: &'static str = "product";
+    type Record = Product;
+    type Form = ProductForm;
+    type ListPage = ListPage;
+    type FormPage = FormPage;
+
+    fn find(
+        conn: &mut Connection,
+        search: &str,
+        archived: bool,
+        page: i64,
+    ) -> Result<Page<Product>, BusinessError> {
+        products::list(conn, search, archived, page, PER_PAGE)
+    }
+
+    fn load(conn: &mut Connection, id: i64) -> Result<ProductForm, BusinessError> {
+        products::form(conn, id)
+    }
+
+    fn save(
+        conn: &mut Connection,
+        id: Option<i64>,
+        form: &ProductForm,
+        user_id: i64,
+    ) -> Result<i64, BusinessError> {
+        products::save(conn, id, form, user_id)
+    }
+
+    fn list_page(layout: Layout, list: RecordList<Product>) -> ListPage {
+        ListPage { layout, list }
+    }
+
+    fn form_page(layout: Layout, view: FormView<ProductForm>) -> FormPage {
+        FormPage { layout, view }
+    }
 }
 
 #[derive(Template)]

@@ -1,8 +1,8 @@
 //! The pages that customers and products share: the searchable list at `{ROOT}`, and one
 //! form to add and edit, at `{ROOT}/new` → `POST {ROOT}` and `{ROOT}/{id}/edit` →
 //! `POST {ROOT}/{id}`, shown again with its errors (400) when a rule refuses the input, and on
-//! success a redirect to the record. A page module declares its kind of record with
-//! [`record_pages!`].
+//! success a redirect to the record. A page module declares its kind of record by implementing
+//! [`RecordPages`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -15,7 +15,9 @@ use crate::web::layout::{Layout, ListQuery, Pager};
 use crate::web::session::{CurrentUser, UserSession};
 use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
 
-/// A kind of record kept with these pages.
+/// A kind of record kept with these pages. A page module implements it on a marker type, with
+/// two template structs of its own (askama needs one struct per template file): the list page
+/// holds a [`RecordList`], the form page a [`FormView`].
 pub trait RecordPages: 'static {
     /// Where the list lives, e.g. `/customers`; a record's page is `{ROOT}/{id}`, and the
     /// sidebar entry and the list's title are the same word.
@@ -46,123 +48,22 @@ pub trait RecordPages: 'static {
         form: &Self::Form,
         user_id: i64,
     ) -> Result<i64, BusinessError>;
-    fn list_page(layout: Layout, found: Found<Self::Record>, user: CurrentUser) -> Self::ListPage;
+    fn list_page(layout: Layout, list: RecordList<Self::Record>) -> Self::ListPage;
     fn form_page(layout: Layout, view: FormView<Self::Form>) -> Self::FormPage;
 }
 
-/// Declares a page module's kind of record: the marker type, the template structs (askama
-/// needs one struct per template file) and its [`RecordPages`] impl.
-///
-/// - The list template reads `q`, `archived`, `page` and `pager` (for `pager.html`); `find`
-///   is called as `find(conn, search, archived, page)`.
-/// - The form template reads `view.form`, `view.errors`, `view.action` and `view.creating`;
-///   `load(conn, id)` reads a stored record as a form, `save(conn, id, form, user_id)` checks
-///   and stores one.
-macro_rules! record_pages {
-    (
-        $kind:ident at $root:tt, one $noun:tt;
-        list $list_template:tt of $record:ty, found by $find:expr;
-        form $form_template:tt of $form:ty, loaded by $load:expr, saved by $save:expr;
-    ) => {
-        /// The list and the add and edit pages
-        /// ([`record_pages`](crate::web::pages::record_pages)).
-        pub struct $kind;
-
-        #[derive(askama::Template)]
-        #[template(path = $list_template)]
-        pub struct ListPage {
-            layout: $crate::web::layout::Layout,
-            q: String,
-            // Only lists of records that can be archived (products) show it.
-            #[allow(dead_code)]
-            archived: bool,
-            page: $crate::business::Page<$record>,
-            pager: $crate::web::layout::Pager,
-            user: $crate::web::session::CurrentUser,
-        }
-
-        #[derive(askama::Template)]
-        #[template(path = $form_template)]
-        pub struct FormPage {
-            layout: $crate::web::layout::Layout,
-            view: $crate::web::pages::record_pages::FormView<$form>,
-        }
-
-        impl $crate::web::pages::record_pages::RecordPages for $kind {
-            const ROOT: &'static str = $root;
-            const NOUN: &'static str = $noun;
-            type Record = $record;
-            type Form = $form;
-            type ListPage = ListPage;
-            type FormPage = FormPage;
-
-            fn find(
-                conn: &mut rusqlite::Connection,
-                search: &str,
-                archived: bool,
-                page: i64,
-            ) -> Result<$crate::business::Page<$record>, $crate::business::BusinessError> {
-                $find(conn, search, archived, page)
-            }
-
-            fn load(
-                conn: &mut rusqlite::Connection,
-                id: i64,
-            ) -> Result<$form, $crate::business::BusinessError> {
-                $load(conn, id)
-            }
-
-            fn save(
-                conn: &mut rusqlite::Connection,
-                id: Option<i64>,
-                form: &$form,
-                user_id: i64,
-            ) -> Result<i64, $crate::business::BusinessError> {
-                $save(conn, id, form, user_id)
-            }
-
-            fn list_page(
-                layout: $crate::web::layout::Layout,
-                found: $crate::web::pages::record_pages::Found<$record>,
-                user: $crate::web::session::CurrentUser,
-            ) -> ListPage {
-                let $crate::web::pages::record_pages::Found {
-                    q,
-                    archived,
-                    page,
-                    pager,
-                } = found;
-                ListPage {
-                    layout,
-                    q,
-                    archived,
-                    page,
-                    pager,
-                    user,
-                }
-            }
-
-            fn form_page(
-                layout: $crate::web::layout::Layout,
-                view: $crate::web::pages::record_pages::FormView<$form>,
-            ) -> FormPage {
-                FormPage { layout, view }
-            }
-        }
-    };
-}
-pub(crate) use record_pages;
-
-/// One page of a list as found: the search as typed, whether archived records were asked
-/// for, the matches, and the links to the pages before and after.
-pub struct Found<T> {
+/// What every list page shows besides the layout: one page of a list as found, with the
+/// search as typed, whether archived records were asked for (only products can be archived),
+/// the links to the pages before and after (for `pager.html`), and who is looking.
+pub struct RecordList<T> {
     pub q: String,
     pub archived: bool,
     pub page: Page<T>,
     pub pager: Pager,
+    pub user: CurrentUser,
 }
 
-/// What every such form page shows besides the layout.
+/// What every form page shows besides the layout.
 pub struct FormView<F> {
     /// Where the form posts.
     pub action: String,
@@ -196,14 +97,15 @@ async fn list<R: RecordPages>(
         ("archived", if archived { "1" } else { "" }),
     ];
     let pager = Pager::new(&page, R::ROOT, &filters);
-    let found = Found {
+    let list = RecordList {
         q,
         archived,
         page,
         pager,
+        user,
     };
     let layout = Layout::new(&req, &state, &capitalized(nav::<R>()), nav::<R>()).await;
-    render(&R::list_page(layout, found, user))
+    render(&R::list_page(layout, list))
 }
 
 async fn show<R: RecordPages>(
