@@ -16,11 +16,16 @@ fn age_backup(app: &TestApp, name: &str, hours: i64) {
     std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
 }
 
+/// Makes a backup through the API (it must be made) and returns the health line after it.
+fn health_after_a_backup(client: &Client) -> serde_json::Value {
+    let res = client.api_post("/api/backups", serde_json::json!({}));
+    assert_eq!(res.status, 201, "{}", res.body);
+    client.get("/api/backups/status").json()["health"].clone()
+}
+
 #[test]
 fn status_page_shows_each_role_only_the_buttons_it_may_use() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let admin = app.login_as(Role::Admin);
+    let (app, admin) = spawn_app().ready_as(Role::Admin);
     assert_eq!(
         admin
             .post_form("/backup/create", &[("description", "older")])
@@ -91,9 +96,7 @@ fn status_page_shows_each_role_only_the_buttons_it_may_use() {
 
 #[test]
 fn create_by_form_and_api_and_conflict_while_one_runs() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let staff = app.login_as(Role::Staff);
+    let (app, staff) = spawn_app().ready_as(Role::Staff);
     let res = staff.post_form("/backup/create", &[("description", "before stock-take")]);
     assert_eq!(res.status, 303);
     let page = staff.get("/backup/status");
@@ -165,8 +168,7 @@ fn health_goes_amber_when_the_last_backup_is_old_and_shows_on_every_page() {
     // The scheduler runs on a long interval here: with the usual six hours it makes an overdue
     // backup at once when the newest one is aged (a fresh-clone CI run caught that race), while
     // the health line still judges age against the six hours in Settings.
-    let app = spawn_app_with(Some(Duration::from_secs(1000 * 3600)));
-    app.wait_for_startup_backup();
+    let app = spawn_app_with(LONG_INTERVAL).ready();
     age_backup(&app, "startup_backup.db", 13);
     let client = app.login_as(Role::Staff);
     let status = client.get("/api/backups/status").json();
@@ -182,13 +184,7 @@ fn health_goes_amber_when_the_last_backup_is_old_and_shows_on_every_page() {
         assert!(body.contains("Last backup is 13 hours old"), "{page}");
     }
     // A new backup clears the age warning; what is left is that there is no off-site copy.
-    assert_eq!(
-        client
-            .api_post("/api/backups", serde_json::json!({}))
-            .status,
-        201
-    );
-    let health = client.get("/api/backups/status").json()["health"].clone();
+    let health = health_after_a_backup(&client);
     let message = health["message"].as_str().unwrap();
     assert!(
         message.starts_with("Backups only on this computer"),
@@ -199,9 +195,7 @@ fn health_goes_amber_when_the_last_backup_is_old_and_shows_on_every_page() {
 
 #[test]
 fn health_goes_red_when_a_backup_fails() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let client = app.login_as(Role::Staff);
+    let (app, client) = spawn_app().ready_as(Role::Staff);
     // The backup folder is replaced by a file: nothing can be written there.
     let moved = app.data_dir().join("moved_backups");
     std::fs::rename(app.backups_dir(), &moved).unwrap();
@@ -219,14 +213,8 @@ fn health_goes_red_when_a_backup_fails() {
     assert!(client.get("/products").body.contains("banner banner-red"));
     std::fs::remove_file(app.backups_dir()).unwrap();
     std::fs::rename(&moved, app.backups_dir()).unwrap();
-    assert_eq!(
-        client
-            .api_post("/api/backups", serde_json::json!({}))
-            .status,
-        201
-    );
     // Not red any more (amber only because there is no off-site copy).
-    let health = client.get("/api/backups/status").json()["health"].clone();
+    let health = health_after_a_backup(&client);
     assert_eq!(health["level"], "amber", "{health}");
     assert!(
         health["message"]
@@ -281,9 +269,7 @@ fn health_goes_red_when_the_database_is_damaged() {
 fn progress_is_reported_while_a_big_backup_runs() {
     let dir = tempfile::tempdir().unwrap();
     make_big_database(&dir.path().join("business_data.db"), 150);
-    let app = TestApp::in_dir(dir.path());
-    app.wait_for_startup_backup();
-    let client = app.login_as(Role::Staff);
+    let (app, client) = TestApp::in_dir(dir.path()).ready_as(Role::Staff);
     let worker_client = app.login_as(Role::Admin);
     let worker = std::thread::spawn(move || {
         worker_client.api_post("/api/backups", serde_json::json!({"description": "big"}))
@@ -311,9 +297,7 @@ fn progress_is_reported_while_a_big_backup_runs() {
 
 #[test]
 fn settings_are_validated_saved_and_applied_without_restart() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let settings_file = app.data_dir().join("backroom.toml");
     for (interval, max) in [
         ("abc", "10"),
@@ -387,9 +371,7 @@ fn settings_are_validated_saved_and_applied_without_restart() {
 
 #[test]
 fn a_super_admin_downloads_the_file_byte_for_byte_and_an_admin_a_copy_without_hashes() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let admin = app.login_as(Role::Admin);
+    let (app, admin) = spawn_app().ready_as(Role::Admin);
     let boss = app.login_as(Role::SuperAdmin);
     let name = make_backup(&boss, "with accounts");
     let original = std::fs::read(app.backups_dir().join(&name)).unwrap();
@@ -398,12 +380,7 @@ fn a_super_admin_downloads_the_file_byte_for_byte_and_an_admin_a_copy_without_ha
         "hashes in it"
     );
     // The file holds every password hash: an admin's copy has none.
-    let res = admin
-        .http
-        .get(format!("{}/backup/{name}/download", app.url))
-        .send()
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    let res = admin.download(&name);
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("admin.db");
     std::fs::write(&copy, res.bytes().unwrap()).unwrap();
@@ -429,12 +406,7 @@ fn a_super_admin_downloads_the_file_byte_for_byte_and_an_admin_a_copy_without_ha
         !raw.windows(8).any(|w| w == b"$argon2i"),
         "no hash left in the file's free pages"
     );
-    let res = boss
-        .http
-        .get(format!("{}/backup/{name}/download", app.url))
-        .send()
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    let res = boss.download(&name);
     let disposition = res.headers()["content-disposition"]
         .to_str()
         .unwrap()
@@ -447,9 +419,7 @@ fn a_super_admin_downloads_the_file_byte_for_byte_and_an_admin_a_copy_without_ha
 
 #[test]
 fn delete_refuses_the_newest_and_removes_others_with_their_record() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let admin = app.login_as(Role::Admin);
+    let (app, admin) = spawn_app().ready_as(Role::Admin);
     let first = admin
         .api_post("/api/backups", serde_json::json!({"description": "first"}))
         .json();
@@ -491,9 +461,7 @@ fn delete_refuses_the_newest_and_removes_others_with_their_record() {
 
 #[test]
 fn details_page_compares_row_counts_and_verify_now_works() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let staff = app.login_as(Role::Staff);
+    let (app, staff) = spawn_app().ready_as(Role::Staff);
     app.execute("INSERT INTO customers (name, created_at, updated_at) VALUES ('Ann', 'x', 'x'), ('Bo', 'x', 'x');");
     let page = staff.get("/backup/startup_backup.db");
     assert_eq!(page.status, 200);
@@ -526,9 +494,7 @@ fn details_page_compares_row_counts_and_verify_now_works() {
 
 #[test]
 fn hostile_descriptions_are_shown_escaped_everywhere() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (_app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let evil = "<script>alert('x')</script> {{ 7*7 }} \"quoted\"";
     let made = boss.api_post("/api/backups", serde_json::json!({"description": evil}));
     assert_eq!(made.status, 201);
@@ -555,9 +521,7 @@ fn hostile_descriptions_are_shown_escaped_everywhere() {
 
 #[test]
 fn staff_cannot_evict_backups_and_kept_backups_survive_the_cap() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     boss.post_form(
         "/backup/settings",
         &[("interval_hours", "6"), ("max_backups", "4")],

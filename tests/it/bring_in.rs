@@ -24,13 +24,7 @@ fn shop_with_backup(app: &TestApp, boss: &Client) -> String {
 }
 
 fn download(client: &Client, name: &str) -> Vec<u8> {
-    let res = client
-        .http
-        .get(format!("{}/backup/{name}/download", client.base))
-        .send()
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.bytes().unwrap().to_vec()
+    client.download(name).bytes().unwrap().to_vec()
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
@@ -47,9 +41,7 @@ fn a_backup_file_uploaded_through_the_api_is_checked_added_and_restorable() {
     let bytes = download(&a_boss, &name);
     let a_dump = canonical_dump_sha(&a.backups_dir().join(&name));
 
-    let b = spawn_app();
-    let boss = b.login_as(Role::SuperAdmin);
-    b.wait_for_startup_backup();
+    let (b, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let res = boss.upload_raw("/api/backups/upload?name=shop%20copy.db", bytes, None);
     assert_eq!(res.status, 201, "{}", res.body);
     let added = res.json()["backup"]["name"].as_str().unwrap().to_string();
@@ -133,9 +125,7 @@ fn bad_uploads_are_refused_with_a_reason_and_leave_nothing_behind() {
     let stranger_kit = stranger.to_file_text();
     let other = backroom::offsite::keys::Keyring::generate(chrono::Utc::now());
 
-    let b = spawn_app();
-    let boss = b.login_as(Role::SuperAdmin);
-    b.wait_for_startup_backup();
+    let (b, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let before = names_in(&b.backups_dir());
     // (label, bytes, kit, status, the error says)
     type Case<'a> = (&'a str, Vec<u8>, Option<String>, u16, &'a str);
@@ -268,9 +258,7 @@ fn file_names_with_path_tricks_or_markup_become_plain_backup_names() {
 fn an_upload_cut_off_half_way_adds_nothing_and_removes_its_temp_file() {
     use reqwest::cookie::CookieStore;
     use std::io::Write;
-    let b = spawn_app();
-    let boss = b.login_as(Role::SuperAdmin);
-    b.wait_for_startup_backup();
+    let (b, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let before = names_in(&b.backups_dir());
     let url: reqwest::Url = boss.base.parse().unwrap();
     let cookies = boss
@@ -308,9 +296,7 @@ fn an_upload_larger_than_the_disk_can_take_is_refused_before_it_fills_it() {
         eprintln!("skipped: cannot mount a small tmpfs here");
         return;
     };
-    let b = TestApp::in_dir(&disk.path);
-    let boss = b.login_as(Role::SuperAdmin);
-    b.wait_for_startup_backup();
+    let (b, boss) = TestApp::in_dir(&disk.path).ready_as(Role::SuperAdmin);
     let before = names_in(&b.backups_dir());
     // 100 MB of zeros: a few hundred bytes once sealed (a decompression bomb for this disk).
     let stranger = backroom::offsite::keys::Keyring::generate(chrono::Utc::now());
@@ -471,8 +457,7 @@ fn disaster_drill_with_a_folder_target_from_the_first_run_page() {
         .map(|(n, _)| n)
         .collect();
 
-    let b = spawn_app();
-    b.wait_for_startup_backup();
+    let b = spawn_app().ready();
     let path = target.path().to_str().unwrap().to_string();
     first_run_from_target(
         &b,

@@ -340,8 +340,7 @@ fn a_backup_that_does_not_fit_fails_cleanly_on_a_small_file_system() {
     std::fs::create_dir_all(&data).unwrap();
     make_big_database(&data.join("business_data.db"), 6);
     add_user_to(&data.join("business_data.db"), "boss", Role::SuperAdmin);
-    let app = TestApp::in_dir(&data);
-    app.wait_for_startup_backup();
+    let app = TestApp::in_dir(&data).ready();
     let client = login(&app.url);
     // The live data grows until a copy no longer fits.
     app.execute(&pad_sql(5000));
@@ -463,9 +462,7 @@ fn a_write_failure_in_the_middle_of_a_copy_leaves_nothing_behind() {
 #[ignore = "heavy: bash .ci/run runs it (cargo test -- --ignored faults:: load::)"]
 fn damaged_backup_files_are_marked_refused_and_skipped() {
     let clock = backroom::clock::ManualClock::new();
-    let mut app = spawn_app_with_clock(&clock);
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app_with_clock(&clock, None).ready_as(Role::SuperAdmin);
     let make = |d: &str| {
         let res = boss.api_post("/api/backups", serde_json::json!({ "description": d }));
         assert_eq!(res.status, 201);

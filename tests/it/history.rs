@@ -61,9 +61,7 @@ fn automatic_count(app: &TestApp) -> usize {
 #[test]
 fn five_five_hour_days_keep_each_days_opening_state() {
     let clock = ManualClock::at(opening(2));
-    let mut app = spawn_app_with_clock(&clock);
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::Admin);
+    let (mut app, boss) = spawn_app_with_clock(&clock, None).ready_as(Role::Admin);
     for day in 2..=6 {
         if day > 2 {
             open_shop(&mut app, &clock, opening(day));
@@ -101,8 +99,7 @@ fn five_five_hour_days_keep_each_days_opening_state() {
 #[test]
 fn a_week_of_eight_hour_days_keeps_ten_distinct_states() {
     let clock = ManualClock::at(opening(2));
-    let mut app = spawn_app_with_clock(&clock);
-    app.wait_for_startup_backup();
+    let mut app = spawn_app_with_clock(&clock, None).ready();
     for day in 2..=8 {
         if day > 2 {
             open_shop(&mut app, &clock, opening(day));
@@ -131,9 +128,7 @@ fn a_week_of_eight_hour_days_keeps_ten_distinct_states() {
 #[test]
 fn the_schedule_counts_from_the_last_backup_across_restarts() {
     let clock = ManualClock::at(opening(2));
-    let mut app = spawn_app_with_clock(&clock);
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app_with_clock(&clock, None).ready_as(Role::SuperAdmin);
     let next_run = |boss: &crate::support::Client| {
         boss.get("/api/backups/status").json()["schedule"]["next_run"]
             .as_str()
@@ -167,9 +162,7 @@ fn the_schedule_counts_from_the_last_backup_across_restarts() {
 #[test]
 fn restores_and_uploads_never_push_a_day_out_of_the_history() {
     let clock = ManualClock::at(opening(2));
-    let app = spawn_app_with_clock(&clock);
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app_with_clock(&clock, None).ready_as(Role::SuperAdmin);
     for i in 0..10 {
         clock.advance(chrono::Duration::minutes(10));
         boss.add_customer(&format!("C{i}"), "", "");

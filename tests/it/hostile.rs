@@ -21,9 +21,7 @@ fn assert_escaped(body: &str, where_: &str) {
 
 #[test]
 fn markup_and_template_syntax_are_shown_as_text_everywhere() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let res = boss.post_form(
         "/products",
         &[
@@ -130,9 +128,7 @@ fn oversized_bodies_are_refused() {
 
 #[test]
 fn malformed_forms_and_json_get_400_with_a_message() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let staff = app.login_as(Role::Staff);
+    let (app, staff) = spawn_app().ready_as(Role::Staff);
     let token = staff.csrf();
     let send = |path: &str, content_type: &str, body: &str| {
         let res = staff
@@ -346,11 +342,9 @@ fn a_five_thousand_character_name_is_cut_in_the_log() {
     let client = Client::new(&server.url);
     let long = "n".repeat(5000);
     assert_eq!(client.login(&long, "whatever-pass").status, 401);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !server.errors().contains("failed login") {
-        assert!(std::time::Instant::now() < deadline, "no log line");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("the log line", std::time::Duration::from_secs(10), || {
+        server.errors().contains("failed login")
+    });
     let log = server.errors();
     let line = log.lines().find(|l| l.contains("failed login")).unwrap();
     assert!(line.len() < 400, "{} characters", line.len());

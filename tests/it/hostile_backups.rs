@@ -193,8 +193,7 @@ fn hostile_uploads_are_refused_by_name_and_change_nothing() {
 #[test]
 fn hostile_files_on_the_first_run_page_are_refused_and_no_account_appears() {
     let (_a, good) = real_backup();
-    let b = spawn_app();
-    b.wait_for_startup_backup();
+    let b = spawn_app().ready();
     let visitor = b.client();
     let before = Unchanged::of(&b.backups_dir(), &b.db_path());
     for hostile in family(&good) {
@@ -229,9 +228,7 @@ fn hostile_files_on_the_first_run_page_are_refused_and_no_account_appears() {
 #[test]
 fn a_backup_whose_trigger_would_rewrite_the_owners_password_on_a_sale_is_refused() {
     let (_a, good) = real_backup();
-    let b = spawn_app();
-    let boss = b.login_as(Role::SuperAdmin);
-    b.wait_for_startup_backup();
+    let (b, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let bytes = changed(&good, EVIL_TRIGGER);
     let res = boss.upload_raw("/api/backups/upload?name=shop.db", bytes, None);
     assert_eq!(res.status, 400, "{}", res.body);
@@ -270,9 +267,7 @@ fn a_backup_whose_trigger_would_rewrite_the_owners_password_on_a_sale_is_refused
 #[test]
 fn a_hostile_file_put_in_the_backup_folder_by_hand_is_never_restored_or_opened() {
     let (_a, good) = real_backup();
-    let b = spawn_app();
-    let boss = b.login_as(Role::SuperAdmin);
-    b.wait_for_startup_backup();
+    let (b, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let name = "manual_20260101_120000_by_hand.db";
     std::fs::write(
         b.backups_dir().join(name),

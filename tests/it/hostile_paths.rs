@@ -129,8 +129,7 @@ fn a_hostile_copy_on_a_target_is_refused_by_bring_in_and_on_the_first_run_page()
 
     // A new computer connecting to the target on its first-run page: refused, no account.
     swap_copy(target.path(), &copy, &kit, &changed(&source, EVIL_TRIGGER));
-    let b = spawn_app();
-    b.wait_for_startup_backup();
+    let b = spawn_app().ready();
     let b_before = Unchanged::of(&b.backups_dir(), &b.db_path());
     let visitor = b.client();
     let listed = visitor.post_form(

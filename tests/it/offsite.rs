@@ -39,6 +39,14 @@ pub(crate) fn copies_in(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Adds the folder target "usb" at `path` from the page and waits for its first copy.
+pub(crate) fn add_usb_with_a_copy(boss: &Client, path: &Path) {
+    assert_eq!(add_folder(boss, "usb", path).status, 303);
+    wait_until("the first copy", Duration::from_secs(60), || {
+        !copies_in(path).is_empty()
+    });
+}
+
 /// Waits for the first target's failure and returns it in words.
 fn wait_for_last_error(boss: &Client) -> String {
     let last_error =
@@ -132,8 +140,7 @@ fn recover_with_standard_tools(
 
 #[test]
 fn a_super_admin_sets_up_a_folder_target_and_the_kit_opens_the_copy_with_standard_tools() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
+    let app = spawn_app().ready();
     let target = tempfile::tempdir().unwrap();
     // Others may not set targets up.
     for role in [Role::Staff, Role::Admin] {
@@ -307,16 +314,11 @@ fn bad_targets_are_refused_with_a_message_and_nothing_is_saved() {
 
 #[test]
 fn a_target_that_goes_away_is_retried_and_caught_up_when_it_returns() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let parent = tempfile::tempdir().unwrap();
     let target = parent.path().join("usb");
     std::fs::create_dir(&target).unwrap();
-    assert_eq!(add_folder(&boss, "usb", &target).status, 303);
-    wait_until("the first copy", Duration::from_secs(30), || {
-        !copies_in(&target).is_empty()
-    });
+    add_usb_with_a_copy(&boss, &target);
     // The drive is pulled (its folder is a file now: nothing can be written).
     let away = parent.path().join("unplugged");
     std::fs::rename(&target, &away).unwrap();
@@ -348,9 +350,7 @@ fn a_target_that_goes_away_is_retried_and_caught_up_when_it_returns() {
 #[test]
 fn failures_for_more_than_a_day_and_a_failed_drill_turn_the_health_line_red() {
     let clock = ManualClock::new();
-    let app = spawn_app_with_clock(&clock);
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app_with_clock(&clock, None).ready_as(Role::SuperAdmin);
     let target = tempfile::tempdir().unwrap();
     assert_eq!(add_folder(&boss, "usb", target.path()).status, 303);
     boss.post_form("/backup/offsite/kit/confirm", &[]);
@@ -382,9 +382,7 @@ fn failures_for_more_than_a_day_and_a_failed_drill_turn_the_health_line_red() {
 
 #[test]
 fn a_backup_deleted_here_before_its_turn_is_skipped_not_counted_as_a_failure() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     // Random hex compresses only by half: sending one copy takes a moment.
     app.execute(
         "INSERT INTO customers (name, notes, created_at, updated_at)
@@ -434,14 +432,9 @@ fn a_backup_deleted_here_before_its_turn_is_skipped_not_counted_as_a_failure() {
 
 #[test]
 fn a_wrong_key_is_refused_and_says_so() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let target = tempfile::tempdir().unwrap();
-    assert_eq!(add_folder(&boss, "usb", target.path()).status, 303);
-    wait_until("a copy", Duration::from_secs(30), || {
-        !copies_in(target.path()).is_empty()
-    });
+    add_usb_with_a_copy(&boss, target.path());
     // The key file is replaced by an unrelated key (as if the wrong kit was imported).
     let other = backroom::offsite::keys::Keyring::generate(chrono::Utc::now());
     other.save(app.data_dir()).unwrap();
@@ -461,9 +454,7 @@ fn a_wrong_key_is_refused_and_says_so() {
 #[test]
 fn foreign_files_in_the_folder_are_never_touched_and_retention_keeps_the_tiers() {
     let clock = ManualClock::new();
-    let app = spawn_app_with_clock(&clock);
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app_with_clock(&clock, LONG_INTERVAL).ready_as(Role::SuperAdmin);
     let target = tempfile::tempdir().unwrap();
     let foreign = [
         "holiday.jpg",
@@ -520,9 +511,7 @@ fn a_read_only_folder_is_refused_at_setup_and_one_that_turns_read_only_fails_pla
         println!("read-only folder target: mounting a tmpfs is not permitted here; skipped");
         return;
     };
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (_app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let before = make_backup(&boss, "before the stick");
     assert_eq!(add_folder(&boss, "stick", &disk.path).status, 303);
     let first = before.strip_suffix(".db").unwrap().to_string();
@@ -592,8 +581,7 @@ fn a_full_folder_target_fails_cleanly_and_keeps_no_partial_copy() {
     let db = dir.path().join("business_data.db");
     make_big_database(&db, 8);
     add_user_to(&db, "boss", Role::SuperAdmin);
-    let app = TestApp::in_dir(dir.path());
-    app.wait_for_startup_backup();
+    let app = TestApp::in_dir(dir.path()).ready();
     let boss = app.client();
     assert_eq!(boss.login("boss", PASSWORD).status, 303);
     // The setup's test file fits; the 8 MB copy (random data, incompressible) does not.
@@ -613,8 +601,7 @@ fn a_full_folder_target_fails_cleanly_and_keeps_no_partial_copy() {
 #[test]
 fn the_command_line_sets_up_lists_pushes_verifies_drills_and_removes() {
     let dir = tempfile::tempdir().unwrap();
-    let app = TestApp::in_dir(dir.path());
-    app.wait_for_startup_backup();
+    let _app = TestApp::in_dir(dir.path()).ready();
     let target = tempfile::tempdir().unwrap();
     let add = cli_ok(
         dir.path(),

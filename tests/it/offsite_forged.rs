@@ -169,8 +169,7 @@ fn a_copy_planted_on_the_target_is_not_made_by_this_shop_and_never_restored() {
     assert_eq!(canonical_dump_sha(&fresh.join("business_data.db")), a_dump);
 
     // The first-run page lists the planted copies without a button and brings back the real.
-    let b = spawn_app();
-    b.wait_for_startup_backup();
+    let b = spawn_app().ready();
     let path = target.path().to_str().unwrap().to_string();
     let fields = [("kind", "folder"), ("name", "usb"), ("path", path.as_str())];
     let mut with_kit = fields.to_vec();

@@ -110,9 +110,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn a_garage_target_set_up_from_the_page_gets_verified_copies_and_the_secret_stays_in_its_file() {
     let g = Garage::single();
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let res = add_s3(&boss, "garage", &g, 0, "shop-one");
     assert_eq!(res.status, 303, "{}", res.body);
     let started = Instant::now();
@@ -207,9 +205,7 @@ fn bad_s3_settings_are_refused_with_plain_words_and_nothing_is_saved() {
 #[test]
 fn a_garage_target_offline_when_a_copy_is_due_gets_it_once_back() {
     let mut g = Garage::single();
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (_app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     assert_eq!(add_s3(&boss, "garage", &g, 0, "").status, 303);
     wait_until("the first copy", Duration::from_secs(60), || {
         !copies(&boss, "garage").is_empty()
@@ -241,9 +237,7 @@ fn a_garage_target_offline_when_a_copy_is_due_gets_it_once_back() {
 #[test]
 fn a_three_node_cluster_with_one_node_down_takes_lists_thins_and_drills() {
     let mut g = Garage::cluster(3);
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     assert_eq!(add_s3(&boss, "cluster", &g, 0, "backroom").status, 303);
     wait_until("the first copy", Duration::from_secs(60), || {
         !copies(&boss, "cluster").is_empty()
@@ -386,9 +380,7 @@ fn kill_9_during_uploads_leaves_no_complete_looking_copy_and_the_next_start_fini
 fn disaster_drill_on_garage_from_the_first_run_page() {
     let g = Garage::single();
     let a_dir = tempfile::tempdir().unwrap();
-    let mut a = TestApp::in_dir(a_dir.path());
-    a.wait_for_startup_backup();
-    let boss = a.login_as(Role::SuperAdmin);
+    let (mut a, boss) = TestApp::in_dir(a_dir.path()).ready_as(Role::SuperAdmin);
     assert_eq!(add_s3(&boss, "usb", &g, 0, "shop").status, 303);
     assert_eq!(
         boss.post_form("/backup/offsite/kit/confirm", &[]).status,
@@ -411,8 +403,7 @@ fn disaster_drill_on_garage_from_the_first_run_page() {
     drop(a);
     std::fs::remove_dir_all(a_dir.path()).unwrap();
 
-    let b = spawn_app();
-    b.wait_for_startup_backup();
+    let b = spawn_app().ready();
     let endpoint = g.endpoint(0);
     let picked = crate::bring_in::first_run_from_target(
         &b,

@@ -57,9 +57,7 @@ fn wait_for_copy(dir: &Path, copy: &str) {
 
 #[test]
 fn a_kept_backup_is_sent_once_and_stays_while_newer_copies_come_and_go() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let target = tempfile::tempdir().unwrap();
     assert_eq!(add_folder(&boss, "usb", target.path()).status, 303);
     keep_only_newest(&app, 2);
@@ -89,9 +87,7 @@ fn a_kept_backup_is_sent_once_and_stays_while_newer_copies_come_and_go() {
 
 #[test]
 fn a_backup_retention_would_remove_at_once_is_never_sent() {
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     // Three backups before the target: with the newest two kept, the oldest is not sent.
     let made: Vec<String> = (0..3)
         .map(|i| make_backup(&boss, &format!("before {i}")))
@@ -144,9 +140,7 @@ fn folder_on_another_disk(data: &Path) -> Option<tempfile::TempDir> {
 
 #[test]
 fn a_folder_on_the_datas_own_disk_keeps_the_health_line_amber_and_says_why() {
-    let app = spawn_app_checking_disks();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app_checking_disks().ready_as(Role::SuperAdmin);
     let beside = app.data_dir().join("copies");
     std::fs::create_dir(&beside).unwrap();
     assert_eq!(add_folder(&boss, "usb", &beside).status, 303);
@@ -176,9 +170,7 @@ fn a_folder_on_the_datas_own_disk_keeps_the_health_line_amber_and_says_why() {
 
 #[test]
 fn a_missing_folder_is_refused_unless_making_it_is_asked_for() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let parent = tempfile::tempdir().unwrap();
     let typo = parent.path().join("usb-stcik");
     let res = add_folder(&boss, "usb", &typo);

@@ -95,6 +95,27 @@ fn s3(config: S3Config) -> S3Store {
     S3Store::new(config).unwrap()
 }
 
+/// How most single-node tests begin: their timer, one Garage node, Backroom's store on it under
+/// `prefix`, and a plain S3 client beside it. Bound as a tuple, they drop in reverse, as
+/// separate `let`s would: the node stops before the timer prints.
+fn one_node(test: &'static str, prefix: &str) -> (Timer, Garage, S3Store, Plain) {
+    let timer = Timer::start(test);
+    let garage = Garage::single();
+    let store = s3(garage.s3_config(0, prefix));
+    let plain = Plain::new(&garage, 0);
+    (timer, garage, store, plain)
+}
+
+/// The answers to listing, writing a copy, writing a manifest and reading one, in that order.
+fn four_calls(store: &S3Store) -> [(&'static str, Result<(), StoreError>); 4] {
+    [
+        ("list", store.list().map(|_| ())),
+        ("create", store.create("x.db.zst.age").map(|_| ())),
+        ("put_small", store.put_small("x.json", b"{}")),
+        ("open", store.open("x.json").map(|_| ())),
+    ]
+}
+
 fn names(store: &dyn Store) -> Vec<String> {
     let mut names: Vec<String> = store.list().unwrap().into_iter().map(|o| o.name).collect();
     names.sort();
@@ -342,10 +363,10 @@ fn single_node_starts_and_every_process_stops() {
 
 #[test]
 fn objects_round_trip_and_multipart_shows_only_when_finished() {
-    let _t = Timer::start("objects_round_trip_and_multipart_shows_only_when_finished");
-    let garage = Garage::single();
-    let store = s3(garage.s3_config(0, "backroom"));
-    let plain = Plain::new(&garage, 0);
+    let (_t, garage, store, plain) = one_node(
+        "objects_round_trip_and_multipart_shows_only_when_finished",
+        "backroom",
+    );
     assert!(store.describe().contains(garage.bucket()));
     assert!(!store.describe().contains(garage.secret()));
     assert_eq!(names(&store), Vec::<String>::new());
@@ -422,13 +443,11 @@ fn objects_round_trip_and_multipart_shows_only_when_finished() {
 
 #[test]
 fn the_store_refuses_a_part_whose_sha256_differs() {
-    let _t = Timer::start("the_store_refuses_a_part_whose_sha256_differs");
+    let (_t, _garage, store, plain) =
+        one_node("the_store_refuses_a_part_whose_sha256_differs", "backroom");
     assert_eq!(base64(b"Man"), "TWFu");
     assert_eq!(base64(b"Ma"), "TWE=");
     assert_eq!(base64(b"M"), "TQ==");
-    let garage = Garage::single();
-    let store = s3(garage.s3_config(0, "backroom"));
-    let plain = Plain::new(&garage, 0);
     // An upload as Backroom begins it (SHA-256 announced), then parts sent by hand.
     let mut writer = store.create("checked.db.zst.age").unwrap();
     writer.write_all(b"first part").unwrap();
@@ -455,10 +474,10 @@ fn the_store_refuses_a_part_whose_sha256_differs() {
 
 #[test]
 fn aborted_dropped_and_crashed_uploads_leave_no_object() {
-    let _t = Timer::start("aborted_dropped_and_crashed_uploads_leave_no_object");
-    let garage = Garage::single();
-    let store = s3(garage.s3_config(0, "backroom"));
-    let plain = Plain::new(&garage, 0);
+    let (_t, _garage, store, plain) = one_node(
+        "aborted_dropped_and_crashed_uploads_leave_no_object",
+        "backroom",
+    );
     // More than a part, so a part is on the store when the writer goes.
     let data = random_bytes(PART_SIZE + 100_000);
 
@@ -521,10 +540,10 @@ fn aborted_dropped_and_crashed_uploads_leave_no_object() {
 
 #[test]
 fn only_objects_under_the_prefix_are_listed_or_touched() {
-    let _t = Timer::start("only_objects_under_the_prefix_are_listed_or_touched");
-    let garage = Garage::single();
-    let store = s3(garage.s3_config(0, "/shop/backroom/"));
-    let plain = Plain::new(&garage, 0);
+    let (_t, _garage, store, plain) = one_node(
+        "only_objects_under_the_prefix_are_listed_or_touched",
+        "/shop/backroom/",
+    );
     // Someone else's files: the same name under another prefix, a prefix that merely starts
     // the same, the bucket root, and a deeper folder under ours.
     let theirs = [
@@ -670,12 +689,7 @@ fn bad_settings_give_clear_errors_without_the_secret() {
     let mut config = garage.s3_config(0, "backroom");
     config.secret_access_key = "0".repeat(64);
     let store = s3(config);
-    for (what, result) in [
-        ("list", store.list().map(|_| ())),
-        ("create", store.create("x.db.zst.age").map(|_| ())),
-        ("put_small", store.put_small("x.json", b"{}")),
-        ("open", store.open("x.json").map(|_| ())),
-    ] {
+    for (what, result) in four_calls(&store) {
         let error = result.err().unwrap();
         assert!(
             matches!(error, StoreError::Credentials { .. }),
@@ -695,13 +709,10 @@ fn bad_settings_give_clear_errors_without_the_secret() {
     let mut config = garage.s3_config(0, "backroom");
     config.bucket = "no-such-bucket".into();
     let store = s3(config);
-    for (what, result) in [
-        ("list", store.list().map(|_| ())),
-        ("create", store.create("x.db.zst.age").map(|_| ())),
-        ("put_small", store.put_small("x.json", b"{}")),
-        ("open", store.open("x.json").map(|_| ())),
-        ("delete", store.delete("x.json")),
-    ] {
+    for (what, result) in four_calls(&store)
+        .into_iter()
+        .chain([("delete", store.delete("x.json"))])
+    {
         let error = result.err().unwrap();
         assert!(
             matches!(&error, StoreError::NoBucket { bucket, .. } if bucket == "no-such-bucket"),

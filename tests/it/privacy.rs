@@ -5,11 +5,10 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use backroom::auth::Role;
 
-use crate::offsite::{add_folder, copies_in};
+use crate::offsite::add_usb_with_a_copy;
 use crate::support::*;
 
 fn mode(path: &Path) -> u32 {
@@ -43,16 +42,11 @@ fn assert_private(dir: &Path) {
 
 #[test]
 fn the_data_the_backups_and_folder_copies_are_the_owners_only() {
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let parent = tempfile::tempdir().unwrap();
     let target = parent.path().join("usb");
     std::fs::create_dir(&target).unwrap();
-    assert_eq!(add_folder(&boss, "usb", &target).status, 303);
-    wait_until("the first copy", Duration::from_secs(60), || {
-        !copies_in(&target).is_empty()
-    });
+    add_usb_with_a_copy(&boss, &target);
     assert!(app.data_dir().join("backroom.toml").exists());
     assert!(app.backups_dir().join("backup.log").exists());
     assert_private(app.data_dir());

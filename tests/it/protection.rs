@@ -28,9 +28,7 @@ fn hash_folder(dir: &Path) -> BTreeMap<String, String> {
 /// A shop with a product, a manual backup of it and the startup backup; stopped, and then
 /// its data file gone (with its journal files). Returns the manual backup's name.
 fn shop_whose_data_file_is_gone(dir: &Path) -> String {
-    let mut app = TestApp::in_dir(dir);
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = TestApp::in_dir(dir).ready_as(Role::SuperAdmin);
     boss.add_product("TEA-1", "Green tea", "3.50", "10");
     let res = boss.post_form("/backup/create", &[("description", "with the tea")]);
     assert_eq!(res.status, 303, "{}", res.body);
@@ -298,8 +296,7 @@ fn the_command_line_backs_up_sample_data_and_data_brought_in() {
 
     // That backup, brought into a folder that only has an empty shop's startup backup.
     let fresh = tempfile::tempdir().unwrap();
-    let mut app = TestApp::in_dir(fresh.path());
-    app.wait_for_startup_backup();
+    let mut app = TestApp::in_dir(fresh.path()).ready();
     app.stop();
     let file = dir.path().join("database_backups").join(&sample);
     let out = run_cli(
@@ -345,9 +342,7 @@ fn the_command_line_backs_up_sample_data_and_data_brought_in() {
 fn the_page_brings_back_the_newest_off_site_copy_when_no_local_backup_is_left() {
     let dir = tempfile::tempdir().unwrap();
     let usb = tempfile::tempdir().unwrap();
-    let mut app = TestApp::in_dir(dir.path());
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = TestApp::in_dir(dir.path()).ready_as(Role::SuperAdmin);
     boss.add_product("TEA-1", "Green tea", "3.50", "10");
     assert_eq!(
         boss.post_form("/backup/create", &[("description", "with the tea")])

@@ -28,9 +28,7 @@ fn add_customer(client: &Client, name: &str) -> u16 {
 
 #[test]
 fn restore_while_another_client_keeps_writing() {
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     for i in 0..20 {
         assert_eq!(add_customer(&boss, &format!("kept {i}")), 303);
     }
@@ -55,9 +53,9 @@ fn restore_while_another_client_keeps_writing() {
             n
         })
     };
-    while acknowledged.load(Ordering::SeqCst) < 10 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until("ten writes", Duration::from_secs(60), || {
+        acknowledged.load(Ordering::SeqCst) >= 10
+    });
     let before_restore = acknowledged.load(Ordering::SeqCst);
     let res = boss.api_post(
         &format!("/api/backups/{backup}/restore"),
@@ -67,11 +65,11 @@ fn restore_while_another_client_keeps_writing() {
     let report = res.json();
     // Let the writer go on for a few more writes after the restore.
     let after_restore = acknowledged.load(Ordering::SeqCst);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while acknowledged.load(Ordering::SeqCst) < after_restore + 5 {
-        assert!(std::time::Instant::now() < deadline, "the writer stopped");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        "the writer after the restore",
+        Duration::from_secs(30),
+        || acknowledged.load(Ordering::SeqCst) >= after_restore + 5,
+    );
     stop.store(true, Ordering::Relaxed);
     let written = handle.join().unwrap();
     assert!(
@@ -113,9 +111,7 @@ fn restore_while_another_client_keeps_writing() {
 
 #[test]
 fn staff_and_admin_are_refused_and_nothing_changes() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let staff = app.login_as(Role::Staff);
+    let (app, staff) = spawn_app().ready_as(Role::Staff);
     add_customer(&staff, "after startup");
     for role in [Role::Staff, Role::Admin] {
         let client = app.login_as(role);
@@ -162,9 +158,7 @@ fn staff_and_admin_are_refused_and_nothing_changes() {
 
 #[test]
 fn restore_without_csrf_token_is_refused() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     add_customer(&boss, "stays");
     assert_eq!(
         boss.post_form_raw("/backup/startup_backup.db/restore", &[])
@@ -182,9 +176,7 @@ fn restore_without_csrf_token_is_refused() {
 
 #[test]
 fn path_tricks_and_unknown_names_touch_nothing() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     add_customer(&boss, "stays");
     let before = app.backup_files();
     let names = [
@@ -231,9 +223,7 @@ fn path_tricks_and_unknown_names_touch_nothing() {
 
 #[test]
 fn a_corrupted_backup_is_refused_before_anything_changes() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     add_customer(&boss, "one");
     let backup = make_backup(&boss, "to be damaged");
     add_customer(&boss, "two");
@@ -263,9 +253,7 @@ fn a_corrupted_backup_is_refused_before_anything_changes() {
 #[test]
 fn emergency_restore_skips_a_corrupted_newest_backup() {
     let clock = backroom::clock::ManualClock::new();
-    let app = spawn_app_with_clock(&clock);
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app_with_clock(&clock, None).ready_as(Role::SuperAdmin);
     add_customer(&boss, "in good backup");
     let good = make_backup(&boss, "good");
     add_customer(&boss, "in bad backup");
@@ -297,9 +285,7 @@ fn emergency_restore_skips_a_corrupted_newest_backup() {
 
 #[test]
 fn emergency_restore_with_no_good_backup_is_refused_clearly() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     std::fs::write(
         app.backups_dir().join("startup_backup.db"),
         b"not a database at all",
@@ -319,8 +305,7 @@ fn emergency_restore_with_no_good_backup_is_refused_clearly() {
 
 #[test]
 fn a_session_ends_when_the_restored_data_lacks_the_user() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
+    let app = spawn_app().ready();
     // The startup backup was taken before this super-admin existed.
     let boss = app.login_as(Role::SuperAdmin);
     app.add_user("old-timer", Role::Staff);
@@ -341,9 +326,7 @@ fn a_session_ends_when_the_restored_data_lacks_the_user() {
 
 #[test]
 fn restored_data_keeps_a_user_whose_account_is_in_the_backup() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (_app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let backup = make_backup(&boss, "with boss");
     add_customer(&boss, "to be undone");
     let res = boss.post_form(&format!("/backup/{backup}/restore"), &[]);
@@ -368,9 +351,7 @@ fn restored_data_keeps_a_user_whose_account_is_in_the_backup() {
 
 #[test]
 fn cli_restore_handles_stale_wal_and_shm_files() {
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     add_customer(&boss, "in backup");
     let backup = make_backup(&boss, "cli");
     add_customer(&boss, "not in backup");
@@ -420,8 +401,7 @@ fn cli_restore_handles_stale_wal_and_shm_files() {
 
 #[test]
 fn cli_restore_is_refused_while_the_server_runs() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
+    let app = spawn_app().ready();
     let out = run_cli(app.data_dir(), &["restore", "--latest"], None);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -433,9 +413,7 @@ fn cli_restore_is_refused_while_the_server_runs() {
 
 #[test]
 fn cli_restore_latest_recovers_a_database_that_will_not_open() {
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     add_customer(&boss, "saved");
     make_backup(&boss, "latest");
     app.stop();
@@ -485,9 +463,7 @@ fn hot_journal_of(db: &Path, journal: &Path) {
 
 #[test]
 fn the_recovery_note_procedure_works_when_followed_literally() {
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     add_customer(&boss, "precious");
     let backup = make_backup(&boss, "for the manual copy");
     add_customer(&boss, "later");
@@ -533,9 +509,7 @@ fn the_recovery_note_procedure_works_when_followed_literally() {
 
 #[test]
 fn startup_with_a_corrupt_database_exits_without_touching_the_backups() {
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     make_backup(&boss, "before the disaster");
     app.stop();
     let snapshot = folder_bytes;
@@ -559,9 +533,7 @@ fn startup_with_a_corrupt_database_exits_without_touching_the_backups() {
 
 #[test]
 fn restore_waits_for_no_one_else_using_the_data() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     add_customer(&boss, "stays");
     // Another Backroom command (say, `backroom backup create`) has the database open.
     let other = std::fs::File::open(app.data_dir().join("business_data.db.lock")).unwrap();
@@ -600,8 +572,7 @@ fn restore_waits_for_no_one_else_using_the_data() {
 
 #[test]
 fn backups_can_be_listed_and_verified_while_the_live_database_is_broken() {
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
+    let mut app = spawn_app().ready();
     app.stop();
     std::fs::write(app.db_path(), b"broken beyond repair").unwrap();
     let list = run_cli(app.data_dir(), &["backup", "list"], None);

@@ -35,9 +35,7 @@ fn rot(path: &std::path::Path) {
 #[test]
 fn a_backup_that_rots_on_disk_is_found_by_the_daily_check_and_turns_the_line_red() {
     let clock = ManualClock::new();
-    let app = spawn_app_with_clock(&clock);
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app_with_clock(&clock, LONG_INTERVAL).ready_as(Role::SuperAdmin);
     let good = make_backup(&boss, "good");
     let rotten = make_backup(&boss, "rotten");
     rot(&app.backups_dir().join(&rotten));
@@ -79,9 +77,7 @@ fn a_backup_that_rots_on_disk_is_found_by_the_daily_check_and_turns_the_line_red
 
 #[test]
 fn the_check_also_runs_at_start_up() {
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (mut app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let rotten = make_backup(&boss, "rotten");
     app.stop();
     rot(&app.backups_dir().join(&rotten));

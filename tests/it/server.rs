@@ -218,8 +218,7 @@ const ROUTES: &[(&str, &str, Role)] = &[
 
 #[test]
 fn each_role_reaches_only_what_it_may() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
+    let app = spawn_app().ready();
     for role in Role::ALL {
         let client = app.login_as(role);
         for (method, path, needed) in ROUTES {
@@ -273,9 +272,7 @@ fn each_role_reaches_only_what_it_may() {
 
 #[test]
 fn posts_without_a_valid_csrf_token_are_refused_and_change_nothing() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let client = app.login_as(Role::SuperAdmin);
+    let (app, client) = spawn_app().ready_as(Role::SuperAdmin);
     let before = app.backup_files();
 
     let missing = client.post_form_raw("/backup/create", &[("description", "no token")]);
@@ -579,15 +576,10 @@ fn data_lives_next_to_a_copied_binary_run_from_elsewhere() {
     let css = client.get("/static/app.css");
     assert_eq!(css.status, 200);
     assert!(css.body.contains("Backroom"));
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !install
-        .path()
-        .join("database_backups/startup_backup.db")
-        .exists()
-    {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let startup = install.path().join("database_backups/startup_backup.db");
+    wait_until("the startup backup", Duration::from_secs(20), || {
+        startup.exists()
+    });
     server.kill9();
     assert!(install.path().join("business_data.db").exists());
     assert!(

@@ -65,7 +65,7 @@ fn a_cookie_copied_before_logout_no_longer_works() {
 #[test]
 fn an_idle_session_ends_on_the_server_after_eight_hours() {
     let clock = ManualClock::new();
-    let app = spawn_app_with_clock(&clock);
+    let app = spawn_app_with_clock(&clock, LONG_INTERVAL);
     let staff = app.login_as(Role::Staff);
     let copied = cookie_of(&staff);
     clock.advance(chrono::Duration::hours(7));
@@ -236,9 +236,7 @@ fn an_error_from_the_session_layer_is_a_rendered_page_with_security_headers() {
 
 #[test]
 fn a_restore_never_brings_back_ended_sessions_or_old_passwords() {
-    let app = spawn_app();
-    app.wait_for_startup_backup();
-    let boss = app.login_as(Role::SuperAdmin);
+    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     app.add_user("dana", Role::Admin);
     let tablet = app.client();
     assert_eq!(tablet.login("dana", PASSWORD).status, 303);

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -68,30 +68,11 @@ impl WinApp {
 
     /// Runs a command to completion, with `stdin` as its input.
     fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        {
-            use std::io::Write;
-            let mut input = child.stdin.take().unwrap();
-            input.write_all(stdin.as_bytes()).unwrap();
-        }
-        child.wait_with_output().unwrap()
+        run_to_end(self.command(args), Some(stdin))
     }
 
     fn run_ok(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "backroom.exe {args:?} failed: {text}");
-        text
+        succeeded(&self.run(args, stdin), &format!("backroom.exe {args:?}"))
     }
 
     fn serve(&self) -> ServerProcess {
@@ -126,15 +107,6 @@ impl WinApp {
             .unwrap()
             .map(Result::unwrap)
             .collect()
-    }
-}
-
-/// Polls until `done` holds, failing after `limit`.
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -177,7 +149,7 @@ fn backups_and_restores_work_on_windows() {
         "the data folder must be a normal Z:\\ path: {shown}"
     );
     assert!(!shown.contains(r"\\?\"), "{shown}");
-    wait_for("the startup backup", Duration::from_secs(90), || {
+    wait_until("the startup backup", Duration::from_secs(90), || {
         app.backups().join("startup_backup.db.json").exists()
     });
     assert!(verified(&app.sidecar("startup_backup.db")));
@@ -226,7 +198,7 @@ fn backups_and_restores_work_on_windows() {
         .filter(|n| n.starts_with("pre_restore_"))
         .collect();
     assert_eq!(safety.len(), 1, "{safety:?}");
-    wait_for(
+    wait_until(
         "the safety backup's record",
         Duration::from_secs(30),
         || app.backups().join(format!("{}.json", safety[0])).exists(),
@@ -385,7 +357,7 @@ fn the_history_a_wrong_clock_and_a_missing_file_on_windows() {
             .and_then(|s| s["row_counts"]["customers"].as_i64())
     };
     let mut server = app.serve();
-    wait_for("the first startup backup", Duration::from_secs(90), || {
+    wait_until("the first startup backup", Duration::from_secs(90), || {
         customers_in("startup_backup.db") == Some(0)
     });
     let client = Client::new(&server.url);
@@ -395,7 +367,7 @@ fn the_history_a_wrong_clock_and_a_missing_file_on_windows() {
 
     // Item 1: the second start keeps the first start's state as a dated backup.
     let mut server = app.serve();
-    wait_for("the second startup backup", Duration::from_secs(90), || {
+    wait_until("the second startup backup", Duration::from_secs(90), || {
         customers_in("startup_backup.db") == Some(1)
     });
     server.kill9();

@@ -11,8 +11,7 @@ async fn staff_and_super_admin_use_the_backup_page_in_a_real_browser() {
     let Some((_driver, browser)) = start_browser().await else {
         return;
     };
-    let mut app = spawn_app();
-    app.wait_for_startup_backup();
+    let mut app = spawn_app().ready();
     app.add_user("sam", Role::Staff);
     app.add_user("boss", Role::SuperAdmin);
     app.execute("INSERT INTO customers (name, created_at, updated_at) VALUES ('Original Customer', 'x', 'x');");
@@ -94,8 +93,7 @@ async fn a_restore_is_undone_from_its_message_and_from_the_backup_page() {
     let Some((_driver, browser)) = start_browser().await else {
         return;
     };
-    let app = spawn_app();
-    app.wait_for_startup_backup();
+    let app = spawn_app().ready();
     app.execute(
         "INSERT INTO customers (name, created_at, updated_at) VALUES ('Kept Customer', 'x', 'x');",
     );
@@ -187,8 +185,7 @@ async fn the_banner_turns_amber_while_automatic_backups_are_off() {
     let Some((_driver, browser)) = start_browser().await else {
         return;
     };
-    let app = spawn_app();
-    app.wait_for_startup_backup();
+    let app = spawn_app().ready();
     let usb = tempfile::tempdir().unwrap();
     // A green line needs an off-site copy; the blocking client must not run on a worker.
     tokio::task::block_in_place(|| app.protect_off_site(usb.path()));

@@ -136,8 +136,7 @@ async fn no_page_scrolls_sideways_on_a_phone_a_tablet_or_a_desktop() {
     let Some((_driver, browser)) = start_browser().await else {
         return;
     };
-    let app = spawn_app();
-    app.wait_for_startup_backup();
+    let app = spawn_app().ready();
     let url = app.url.clone();
 
     // Before anyone has an account: the first-run page.

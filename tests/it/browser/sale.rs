@@ -44,8 +44,7 @@ async fn a_sale_of_three_products_found_by_name_and_sku_with_the_keyboard_alone(
     let Some((_driver, browser)) = start_browser().await else {
         return;
     };
-    let app = spawn_app();
-    app.wait_for_startup_backup();
+    let app = spawn_app().ready();
     let (cinnamon, knocker, napkins, anna) = outside_async(|| {
         let boss = app.login_as(Role::SuperAdmin);
         // A shop of 300+ products, and customers who share a name with another.

@@ -64,8 +64,7 @@ async fn the_total_on_the_page_is_the_total_saved() {
     let Some((_driver, browser)) = start_browser().await else {
         return;
     };
-    let app = spawn_app();
-    app.wait_for_startup_backup();
+    let app = spawn_app().ready();
     let prices = [("TRK-A", 1999), ("TRK-B", 10), ("TRK-C", 123_456)];
     outside_async(|| {
         let boss = app.login_as(Role::SuperAdmin);
