@@ -14,7 +14,7 @@ use super::settings::Target;
 use super::state::{Drill, InFlight, backoff};
 use super::store::{Store, StoreError};
 use super::transfer::{self, Outgoing};
-use super::{Activity, LOCK_FILE, Offsite, OffsiteError, RemoteIndex, lock};
+use super::{Activity, Offsite, OffsiteError, RemoteIndex, lock};
 use crate::backup::BackupEntry;
 use crate::fsutil::{self, FileLock};
 
@@ -48,7 +48,7 @@ pub(super) fn ms(since: Instant) -> u64 {
 
 impl Offsite {
     pub(super) fn take_lock(&self, wait: bool) -> Result<FileLock, OffsiteError> {
-        let path = self.data_dir().join(LOCK_FILE);
+        let path = self.inner.paths.offsite_lock();
         if wait {
             return FileLock::acquire(&path).map_err(OffsiteError::Lock);
         }
@@ -59,7 +59,11 @@ impl Offsite {
 
     /// The copies on a target (manifests whose object is there too), read fresh when the
     /// cached list is old or `fresh` is asked.
-    pub fn copies(&self, target: &Target, fresh: bool) -> Result<Vec<Manifest>, OffsiteError> {
+    pub(super) fn copies(
+        &self,
+        target: &Target,
+        fresh: bool,
+    ) -> Result<Vec<Manifest>, OffsiteError> {
         if !fresh
             && let Some(index) = lock(&self.inner.remote).get(&target.name)
             && index.read_at.elapsed() < self.inner.options.index_ttl
@@ -76,14 +80,6 @@ impl Offsite {
             },
         );
         Ok(manifests)
-    }
-
-    /// The copies on the target named `name`, newest first (for pages and the command line).
-    pub fn copies_of(&self, name: &str) -> Result<Vec<Manifest>, OffsiteError> {
-        let target = self.find_target(name)?;
-        let mut copies = self.copies(&target, true)?;
-        manifest::sort_newest_first(&mut copies);
-        Ok(copies)
     }
 
     /// One round of off-site work (see the module docs). `wait` waits for another process
