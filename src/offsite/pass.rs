@@ -34,12 +34,11 @@ pub struct PassReport {
 
 /// Which targets a round works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which<'a> {
+pub enum Which {
     /// Targets whose wait after a failure is over (the worker).
     Due,
-    /// Every enabled target now, or just one (the command line, "Send now").
+    /// Every enabled target now (the command line).
     All,
-    One(&'a str),
 }
 
 pub(super) fn ms(since: Instant) -> u64 {
@@ -84,7 +83,7 @@ impl Offsite {
 
     /// One round of off-site work (see the module docs). `wait` waits for another process
     /// doing off-site work; otherwise such a round answers [`OffsiteError::Busy`].
-    pub fn run_pass(&self, which: Which<'_>, wait: bool) -> Result<PassReport, OffsiteError> {
+    pub fn run_pass(&self, which: Which, wait: bool) -> Result<PassReport, OffsiteError> {
         let _lock = self.take_lock(wait)?;
         let settings = self.settings()?;
         let mut report = PassReport::default();
@@ -101,7 +100,6 @@ impl Offsite {
                     .and_then(|s| s.progress.next_attempt_at)
                     .is_none_or(|at| now >= at),
                 Which::All => true,
-                Which::One(name) => name == target.name,
             };
             if !due {
                 continue;
@@ -114,11 +112,6 @@ impl Offsite {
                     report.failed.push((target.name.clone(), e.to_string()));
                 }
             }
-        }
-        if let Which::One(name) = which
-            && settings.target(name).is_none()
-        {
-            return Err(OffsiteError::NoTarget(name.to_string()));
         }
         Ok(report)
     }
