@@ -60,6 +60,11 @@ pub const TEMP_PREFIX: &str = ".tmp-";
 /// a crash. It never opens the live database, so the command line can use it while the
 /// server runs, and off-site work sends and brings in through it. Cheap to clone; all clones
 /// share one state (and the clock they were made with).
+///
+/// Its methods, by file: the list and the shared state (`mod.rs`), one operation at a time
+/// and pins (`operation.rs`), `verify.rs`, `scrub.rs`, `import.rs` (files brought in),
+/// `removal.rs` (the cap applied, delete, Keep), `leftovers.rs` (after a crash),
+/// `settings.rs` (the backup settings changed).
 #[derive(Clone)]
 pub struct BackupFolder {
     inner: Arc<Inner>,
@@ -70,6 +75,10 @@ pub struct BackupFolder {
 /// (making a backup, restoring one, checking the live file, the health line). Every folder
 /// method works on it too (it dereferences to its folder); a live method on the folder alone
 /// does not compile. Cheap to clone.
+///
+/// Its own methods, by file: `create.rs` and `coverage.rs` (making a backup, and whether the
+/// live data is in one), `restore/online.rs` and `restore/accounts.rs` (restoring with the
+/// server running), `health.rs` (checks of the live file and the health line).
 #[derive(Clone)]
 pub struct BackupEngine {
     folder: BackupFolder,
