@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use backroom::backup::BackupEngine;
+use backroom::backup::BackupFolder;
 use backroom::config::{Paths, Settings};
 
 #[path = "common/mod.rs"]
@@ -33,8 +33,7 @@ fn main() -> Result<()> {
         ]))?;
     }
     let paths = Paths::new(&data);
-    let engine =
-        BackupEngine::folder_only(paths.clone(), Arc::new(RwLock::new(Settings::default())));
+    let engine = BackupFolder::new(paths.clone(), Arc::new(RwLock::new(Settings::default())));
     let files: Vec<std::path::PathBuf> = engine.list()?.into_iter().map(|e| e.path).collect();
     let total_mb: f64 = files.iter().map(|p| common::file_mb(p)).sum();
 
@@ -83,7 +82,7 @@ fn main() -> Result<()> {
 }
 
 /// The scrub on a thread with lowered priority, as the server's off-site worker runs it.
-fn scrub_low_priority(engine: &BackupEngine) -> Result<Vec<String>> {
+fn scrub_low_priority(engine: &BackupFolder) -> Result<Vec<String>> {
     let cancel = AtomicBool::new(false);
     let found = backroom::backup::copy::low_priority(|| engine.scrub(&cancel))?;
     Ok(found.damaged)
@@ -105,7 +104,7 @@ fn get_login(port: u16) -> Result<Duration> {
 fn page_latency(
     exe: &Path,
     data: &Path,
-    engine: &BackupEngine,
+    engine: &BackupFolder,
 ) -> Result<(Vec<Duration>, Vec<Duration>)> {
     let requests: usize = env_or("BENCH_PAGE_REQUESTS", 300);
     let port = std::net::TcpListener::bind("127.0.0.1:0")?

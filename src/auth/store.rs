@@ -14,8 +14,6 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
-pub const SESSIONS_FILE: &str = "sessions.db";
-
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
     key_hash   TEXT PRIMARY KEY,
@@ -77,9 +75,9 @@ fn from_millis(ms: i64) -> DateTime<Utc> {
 }
 
 impl AuthStore {
-    /// Opens (creating, owner-only) `sessions.db` in the data folder.
-    pub fn open(data_dir: &Path) -> Result<AuthStore, StoreError> {
-        let path = data_dir.join(SESSIONS_FILE);
+    /// Opens (creating, owner-only) `sessions.db` at `path` ([`crate::config::Paths::sessions`]).
+    pub fn open(path: &Path) -> Result<AuthStore, StoreError> {
+        let path = path.to_path_buf();
         let open = |source| StoreError::Open {
             path: path.clone(),
             source,
@@ -292,7 +290,7 @@ mod tests {
     #[test]
     fn sessions_are_stored_by_hash_and_end_per_user() {
         let dir = tempfile::tempdir().unwrap();
-        let store = AuthStore::open(dir.path()).unwrap();
+        let store = AuthStore::open(&crate::config::Paths::new(dir.path()).sessions()).unwrap();
         let now = Utc::now();
         store.save("key-a", Some(1), "{}", now).unwrap();
         store.save("key-b", Some(1), "{}", now).unwrap();
@@ -317,13 +315,16 @@ mod tests {
         );
         assert!(store.load("key-a").unwrap().unwrap().ended);
         assert_eq!(store.sessions_of(1).unwrap(), 1);
-        assert!(crate::platform::is_owner_only(&dir.path().join(SESSIONS_FILE)).unwrap());
+        assert!(
+            crate::platform::is_owner_only(&crate::config::Paths::new(dir.path()).sessions())
+                .unwrap()
+        );
     }
 
     #[test]
     fn idle_sessions_are_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = AuthStore::open(dir.path()).unwrap();
+        let store = AuthStore::open(&crate::config::Paths::new(dir.path()).sessions()).unwrap();
         let start = Utc::now();
         store.save("visitor", None, "{}", start).unwrap();
         store.save("person", Some(1), "{}", start).unwrap();

@@ -180,7 +180,8 @@ mod tests {
         Arc<AuthStore>,
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(AuthStore::open(dir.path()).unwrap());
+        let store =
+            Arc::new(AuthStore::open(&crate::config::Paths::new(dir.path()).sessions()).unwrap());
         let clock = ManualClock::new();
         let t = LoginThrottle::new(store.clone(), Arc::new(clock.clone()));
         (dir, t, clock, store)

@@ -154,12 +154,10 @@ pub enum Coverage {
 
 impl BackupEngine {
     /// Compares the live data with every backup not known to be bad (`entries` newest first).
-    pub fn coverage(&self, entries: &[BackupEntry]) -> Coverage {
-        let Ok(db) = self.live_db() else {
-            return Coverage::Unknown;
-        };
-        let live =
-            db.with_conn(|c| Ok::<_, crate::db::DbError>((read_marker(c)?, has_shop_records(c)?)));
+    pub(crate) fn coverage(&self, entries: &[BackupEntry]) -> Coverage {
+        let live = self
+            .db
+            .with_conn(|c| Ok::<_, crate::db::DbError>((read_marker(c)?, has_shop_records(c)?)));
         let Ok((Some(live), live_has_shop)) = live else {
             return Coverage::Unknown;
         };
@@ -191,7 +189,7 @@ impl BackupEngine {
 
     /// [`BackupEngine::create`], waiting up to `wait` while another backup or restore runs
     /// (the startup backup is often still running when the first account is made). Blocking.
-    pub fn create_when_free(
+    pub(crate) fn create_when_free(
         &self,
         request: &CreateRequest,
         wait: Duration,

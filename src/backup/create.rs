@@ -62,7 +62,7 @@ impl BackupEngine {
 
     /// Makes a backup while the caller holds the operation lock. `on_snapshot` runs once the
     /// snapshot is fixed (the startup backup lets the server start serving then).
-    pub fn create_locked(
+    pub(crate) fn create_locked(
         &self,
         guard: &OpGuard<'_>,
         request: &CreateRequest,
@@ -152,7 +152,7 @@ impl BackupEngine {
 
         guard.set_progress(Phase::Copying, 0, 0);
         let temp_path = temp.path.clone();
-        self.live_db()?.with_conn(|src| {
+        self.db.with_conn(|src| {
             copy::low_priority(|| {
                 let hooks = copy::CopyHooks {
                     cancel: &self.inner.cancel,

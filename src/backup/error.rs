@@ -103,8 +103,6 @@ pub enum BackupError {
         put_back: Box<BackupError>,
         safety: String,
     },
-    #[error("this operation needs the live database, which is not open here")]
-    NoLiveDatabase,
     #[error(
         "the backup file could not be written: the disk may be full or read-only ({0}). No partial backup was kept."
     )]

@@ -10,7 +10,7 @@ use rusqlite::InterruptHandle;
 use serde::Serialize;
 
 use super::coverage::Coverage;
-use super::{BackupEngine, BackupError, lock};
+use super::{BackupEngine, BackupError, BackupFolder, lock};
 use crate::db;
 use crate::timefmt;
 
@@ -114,10 +114,17 @@ pub struct Health {
     pub changes_in_no_backup: bool,
 }
 
+impl BackupFolder {
+    /// Forgets the cached health line (call after anything that changes it).
+    pub(crate) fn invalidate_health(&self) {
+        *lock(&self.inner.health.cached) = None;
+    }
+}
+
 impl BackupEngine {
     /// Runs `quick_check` (or `integrity_check`) on the live database now. Blocking. A check
     /// interrupted by a restore is returned but not recorded: it says nothing about the data.
-    pub fn check_live_db(&self, full: bool) -> LiveCheck {
+    pub(crate) fn check_live_db(&self, full: bool) -> LiveCheck {
         let started = Instant::now();
         let outcome = self.run_live_check(full);
         let method = if full {
@@ -154,7 +161,7 @@ impl BackupEngine {
     fn run_live_check(&self, full: bool) -> Result<(), BackupError> {
         let state = &self.inner.health;
         let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-        self.live_db()?.with_conn(|conn| {
+        self.db.with_conn(|conn| {
             lock(&state.running).push((id, conn.get_interrupt_handle()));
             let result = super::copy::low_priority(move || db::check_integrity(conn, full));
             lock(&state.running).retain(|(i, _)| *i != id);
@@ -162,12 +169,7 @@ impl BackupEngine {
         })
     }
 
-    /// Forgets the cached health line (call after anything that changes it).
-    pub fn invalidate_health(&self) {
-        *lock(&self.inner.health.cached) = None;
-    }
-
-    pub fn record_live_check(&self, check: LiveCheck) {
+    pub(crate) fn record_live_check(&self, check: LiveCheck) {
         self.invalidate_health();
         let slot = match check.method {
             CheckMethod::Full => &self.inner.health.full,
@@ -176,16 +178,16 @@ impl BackupEngine {
         *lock(slot) = Some(check);
     }
 
-    pub fn last_quick_check(&self) -> Option<LiveCheck> {
+    pub(crate) fn last_quick_check(&self) -> Option<LiveCheck> {
         lock(&self.inner.health.quick).clone()
     }
 
-    pub fn last_full_check(&self) -> Option<LiveCheck> {
+    pub(crate) fn last_full_check(&self) -> Option<LiveCheck> {
         lock(&self.inner.health.full).clone()
     }
 
     /// Starts a background `quick_check` when the last one is older than ten minutes.
-    pub fn refresh_quick_check_if_stale(&self) {
+    pub(crate) fn refresh_quick_check_if_stale(&self) {
         let fresh = self.last_quick_check().is_some_and(|c| {
             (self.clock.now() - c.checked_at)
                 .to_std()
@@ -215,7 +217,7 @@ impl BackupEngine {
     }
 
     /// The one-line answer to "is my data safe?" (cached for a moment).
-    pub fn health(&self, now: DateTime<Utc>) -> Health {
+    pub(crate) fn health(&self, now: DateTime<Utc>) -> Health {
         if let Some((at, health)) = lock(&self.inner.health.cached).as_ref()
             && at.elapsed() < HEALTH_CACHE_TTL
         {

@@ -17,7 +17,7 @@ use super::operation::Operation;
 use super::schema::SchemaError;
 use super::temp_file::TempFile;
 use super::verify::{Unfit, judge};
-use super::{BackupEngine, BackupError, TEMP_PREFIX, copy, elapsed_ms};
+use super::{BackupError, BackupFolder, TEMP_PREFIX, copy, elapsed_ms};
 use crate::fsutil;
 
 /// Space left free beyond an upload: a tenth of what is free, at least this much.
@@ -26,7 +26,7 @@ const MIN_UPLOAD_MARGIN: u64 = 64 * 1024 * 1024;
 const MAX_ORIGINAL_NAME: usize = 120;
 
 /// A file being brought in, in the backup folder under a temp name: removed when dropped
-/// unless [`BackupEngine::import`] named it.
+/// unless [`BackupFolder::import`] named it.
 pub struct Incoming {
     temp: TempFile,
     written: u64,
@@ -129,10 +129,10 @@ fn slug_of(original: &str) -> String {
 /// How long a file brought in waits for another backup operation to finish.
 const IMPORT_WAITS_FOR_BACKUP: std::time::Duration = std::time::Duration::from_secs(30);
 
-impl BackupEngine {
+impl BackupFolder {
     /// A temp file in the backup folder for a file being brought in, with the room the disk
     /// has for it: the free space less a margin.
-    pub fn incoming(&self) -> Result<Incoming, BackupError> {
+    pub(crate) fn incoming(&self) -> Result<Incoming, BackupError> {
         self.ensure_dir()?;
         let free = fsutil::available_space(self.backups_dir())
             .map_err(BackupError::io("cannot measure free disk space"))?;
@@ -145,20 +145,11 @@ impl BackupEngine {
         })
     }
 
-    /// Copies a file from anywhere (a USB stick, a download) into an [`Incoming`].
-    pub fn incoming_from_file(&self, path: &Path) -> Result<Incoming, BackupError> {
-        let mut incoming = self.incoming()?;
-        let mut file = std::fs::File::open(path)
-            .map_err(BackupError::io(format!("cannot open {}", path.display())))?;
-        incoming.fill_from(&mut file)?;
-        Ok(incoming)
-    }
-
     /// Checks the file and adds it to the catalog as `uploaded_…_<original>.db`, counted in
     /// the cap like a manual backup. `original` is the name it had (for the new name and the
     /// record). Refuses, leaving nothing behind, a file that is not a good Backroom database
     /// of a schema this program knows.
-    pub fn import(
+    pub(crate) fn import(
         &self,
         incoming: Incoming,
         original: &str,

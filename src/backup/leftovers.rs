@@ -7,13 +7,13 @@ use chrono::{DateTime, Local, Utc};
 
 use super::names::BackupKind;
 use super::operation::Operation;
-use super::{BackupEngine, TEMP_PREFIX, catalog, restore};
+use super::{BackupFolder, TEMP_PREFIX, catalog, restore};
 use crate::fsutil;
 
-impl BackupEngine {
+impl BackupFolder {
     /// Removes temp files left by a crash, and records whose backup is gone. Only runs when it
     /// holds the operation lock, so it never removes a file another live process is writing.
-    pub fn clean_leftovers(&self) {
+    pub(crate) fn clean_leftovers(&self) {
         let Ok(_guard) = self.begin(Operation::Cleanup, "") else {
             return;
         };

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub const LOG_FILE: &str = "backup.log";
 const DEFAULT_CAP_BYTES: u64 = 1024 * 1024;
 /// The longest message kept in one log line.
 pub const MAX_MESSAGE_CHARS: usize = 1000;
@@ -48,9 +47,10 @@ pub struct BackupLog {
 }
 
 impl BackupLog {
-    pub fn new(backups_dir: &Path) -> BackupLog {
+    /// The log at `path` ([`crate::config::Paths::backup_log`]).
+    pub fn new(path: PathBuf) -> BackupLog {
         BackupLog {
-            path: backups_dir.join(LOG_FILE),
+            path,
             cap_bytes: DEFAULT_CAP_BYTES,
         }
     }
@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn lines_have_the_documented_shape_and_tail_is_newest_first() {
         let dir = tempfile::tempdir().unwrap();
-        let log = BackupLog::new(dir.path());
+        let log = BackupLog::new(dir.path().join("backup.log"));
         log.info("first");
         log.error("second\nwith newline");
         let text = std::fs::read_to_string(log.path()).unwrap();
@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn log_rotates_at_its_cap() {
         let dir = tempfile::tempdir().unwrap();
-        let log = BackupLog::new(dir.path()).with_cap(200);
+        let log = BackupLog::new(dir.path().join("backup.log")).with_cap(200);
         for i in 0..20 {
             log.info(&format!("event number {i}"));
         }

@@ -1,6 +1,7 @@
 //! The backup engine: create, verify, list, rotate, delete and restore backups of the live
 //! database, with a log and a recovery note beside them. No web types here: the server, the
-//! scheduler and the CLI all use this module.
+//! scheduler and the CLI all use this module. [`BackupFolder`] is what works on the backup
+//! folder alone; [`BackupEngine`] adds the live database.
 //!
 //! Every backup is made with SQLite's online backup API into a hidden temp file, checked
 //! (`quick_check` + SHA-256), fsynced and only then renamed to its final name, so no file that
@@ -20,6 +21,7 @@ pub mod names;
 mod operation;
 pub mod recovery;
 pub mod redact;
+mod removal;
 pub mod restore;
 pub mod retention;
 pub mod scheduler;
@@ -52,22 +54,47 @@ pub use retention::{RetentionOutlook, RetentionPlan};
 pub use schema::{Difference, SchemaError};
 pub use verify::Unfit;
 
-pub const LOCK_FILE: &str = ".backup.lock";
 pub const TEMP_PREFIX: &str = ".tmp-";
 
-/// The backup engine. Cheap to clone; all clones share one state (and the clock they were
-/// made with).
+/// The backup folder alone: list, verify, delete, keep, scrub, bring files in, clean up after
+/// a crash. It never opens the live database, so the command line can use it while the
+/// server runs, and off-site work sends and brings in through it. Cheap to clone; all clones
+/// share one state (and the clock they were made with).
+///
+/// Its methods, by file: the list and the shared state (`mod.rs`), one operation at a time
+/// and pins (`operation.rs`), `verify.rs`, `scrub.rs`, `import.rs` (files brought in),
+/// `removal.rs` (the cap applied, delete, Keep), `leftovers.rs` (after a crash),
+/// `settings.rs` (the backup settings changed).
 #[derive(Clone)]
-pub struct BackupEngine {
+pub struct BackupFolder {
     inner: Arc<Inner>,
     clock: SharedClock,
 }
 
+/// The backup engine on the live database: the [`BackupFolder`] plus what needs the data
+/// (making a backup, restoring one, checking the live file, the health line). Every folder
+/// method works on it too (it dereferences to its folder); a live method on the folder alone
+/// does not compile. Cheap to clone.
+///
+/// Its own methods, by file: `create.rs` and `coverage.rs` (making a backup, and whether the
+/// live data is in one), `restore/online.rs` and `restore/accounts.rs` (restoring with the
+/// server running), `health.rs` (checks of the live file and the health line).
+#[derive(Clone)]
+pub struct BackupEngine {
+    folder: BackupFolder,
+    db: Db,
+}
+
+impl std::ops::Deref for BackupEngine {
+    type Target = BackupFolder;
+
+    fn deref(&self) -> &BackupFolder {
+        &self.folder
+    }
+}
+
 struct Inner {
     paths: Paths,
-    /// `None` for a command that only works on the backup folder (list, verify, delete):
-    /// it must not open the live database.
-    db: Option<Db>,
     settings: Arc<RwLock<Settings>>,
     log: BackupLog,
     op_lock: Mutex<()>,
@@ -93,28 +120,37 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl BackupEngine {
     /// An engine on the live database, with the system clock.
     pub fn new(paths: Paths, db: Db, settings: Arc<RwLock<Settings>>) -> BackupEngine {
-        BackupEngine::build(paths, Some(db), settings)
-    }
-
-    /// An engine for the backup folder alone: list, verify and delete work; making or
-    /// restoring a backup needs [`BackupEngine::new`].
-    pub fn folder_only(paths: Paths, settings: Arc<RwLock<Settings>>) -> BackupEngine {
-        BackupEngine::build(paths, None, settings)
+        BackupEngine {
+            folder: BackupFolder::new(paths, settings),
+            db,
+        }
     }
 
     /// The same engine reading the time from `clock` (backup names, records, retention and
     /// health ages). Call it before handing out clones: clones made earlier keep the old one.
-    pub fn with_clock(mut self, clock: SharedClock) -> BackupEngine {
-        self.clock = clock;
+    pub(crate) fn with_clock(mut self, clock: SharedClock) -> BackupEngine {
+        self.folder.clock = clock;
         self
     }
 
-    fn build(paths: Paths, db: Option<Db>, settings: Arc<RwLock<Settings>>) -> BackupEngine {
-        let log = BackupLog::new(&paths.backups);
-        BackupEngine {
+    /// Its backup folder (shares the engine's state: the operation lock, pins, health).
+    pub(crate) fn folder(&self) -> &BackupFolder {
+        &self.folder
+    }
+
+    /// The live database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl BackupFolder {
+    /// The backup folder of the data folder `paths`, with the system clock.
+    pub fn new(paths: Paths, settings: Arc<RwLock<Settings>>) -> BackupFolder {
+        let log = BackupLog::new(paths.backup_log());
+        BackupFolder {
             inner: Arc::new(Inner {
                 paths,
-                db,
                 settings,
                 log,
                 op_lock: Mutex::new(()),
@@ -129,28 +165,19 @@ impl BackupEngine {
         }
     }
 
-    pub fn paths(&self) -> &Paths {
+    pub(crate) fn paths(&self) -> &Paths {
         &self.inner.paths
     }
 
-    pub fn backups_dir(&self) -> &Path {
+    pub(crate) fn backups_dir(&self) -> &Path {
         &self.inner.paths.backups
     }
 
-    pub fn db(&self) -> Option<&Db> {
-        self.inner.db.as_ref()
-    }
-
-    /// The live database, for operations that copy from or to it.
-    pub(crate) fn live_db(&self) -> Result<&Db, BackupError> {
-        self.inner.db.as_ref().ok_or(BackupError::NoLiveDatabase)
-    }
-
-    pub fn log(&self) -> &BackupLog {
+    pub(crate) fn log(&self) -> &BackupLog {
         &self.inner.log
     }
 
-    pub fn settings(&self) -> Settings {
+    pub(crate) fn settings(&self) -> Settings {
         self.inner
             .settings
             .read()
@@ -159,16 +186,16 @@ impl BackupEngine {
     }
 
     /// The time on the engine's clock.
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
 
     /// How many times the set of backups changed since the engine was made.
-    pub fn changes(&self) -> u64 {
+    pub(crate) fn changes(&self) -> u64 {
         self.inner.changes.load(Ordering::SeqCst)
     }
 
-    pub fn last_attempt(&self) -> Option<LastAttempt> {
+    pub(crate) fn last_attempt(&self) -> Option<LastAttempt> {
         lock(&self.inner.last_attempt).clone()
     }
 
@@ -178,7 +205,7 @@ impl BackupEngine {
     }
 
     /// Looks a backup up by its exact name.
-    pub fn find(&self, name: &str) -> Result<BackupEntry, BackupError> {
+    pub(crate) fn find(&self, name: &str) -> Result<BackupEntry, BackupError> {
         catalog::find(self.backups_dir(), name).ok_or_else(|| BackupError::NotFound(name.into()))
     }
 
@@ -192,7 +219,7 @@ impl BackupEngine {
     }
 
     /// Asks a running operation to stop and waits for it to finish or clean up.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         self.inner.cancel.store(true, Ordering::SeqCst);
         health::interrupt_all(&self.inner.health);
         drop(lock(&self.inner.op_lock));
@@ -200,7 +227,7 @@ impl BackupEngine {
 
     /// Everything that depends on the set of backups, brought up to date after it changed
     /// (and at start): the health line and `database_backups/RECOVERY.txt`.
-    pub fn backups_changed(&self) {
+    pub(crate) fn backups_changed(&self) {
         self.inner.changes.fetch_add(1, Ordering::SeqCst);
         self.invalidate_health();
         if let Err(e) = recovery::write(self.paths()) {

@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
-use super::{BackupEngine, BackupError, Inner, LOCK_FILE, lock};
+use super::{BackupError, BackupFolder, Inner, lock};
 use crate::fsutil::FileLock;
 
 /// What the engine is busy with. Shown to people ("a restore is already running") and in
@@ -214,13 +214,17 @@ impl Drop for Pin<'_> {
     }
 }
 
-impl BackupEngine {
+impl BackupFolder {
     pub fn progress(&self) -> Option<Progress> {
         lock(&self.inner.progress).clone()
     }
 
     /// Takes the operation locks or says who holds them.
-    pub fn begin(&self, operation: Operation, target: &str) -> Result<OpGuard<'_>, BackupError> {
+    pub(crate) fn begin(
+        &self,
+        operation: Operation,
+        target: &str,
+    ) -> Result<OpGuard<'_>, BackupError> {
         let local = match self.inner.op_lock.try_lock() {
             Ok(g) => g,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
@@ -233,7 +237,7 @@ impl BackupEngine {
             }
         };
         self.ensure_dir()?;
-        let lock_path = self.backups_dir().join(LOCK_FILE);
+        let lock_path = self.paths().backup_lock();
         let file_lock = FileLock::try_acquire(&lock_path)
             .map_err(BackupError::io("cannot open the backup lock file"))?
             .ok_or_else(|| {

@@ -5,8 +5,6 @@ use super::catalog;
 use crate::config::{DB_FILE, Paths};
 use crate::{fsutil, timefmt};
 
-pub const RECOVERY_FILE: &str = "RECOVERY.txt";
-
 pub fn write(paths: &Paths) -> std::io::Result<()> {
     let dir = &paths.backups;
     std::fs::create_dir_all(dir)?;
@@ -72,7 +70,7 @@ This file is rewritten by Backroom after every backup.
         command = crate::platform::RESTORE_LATEST_COMMAND,
         exe = crate::platform::EXE_COMMAND,
     );
-    let path = dir.join(RECOVERY_FILE);
+    let path = paths.recovery_note();
     if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
         return Ok(());
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::catalog::{self, BackupState, Verification};
 use super::operation::Operation;
-use super::{BackupEngine, BackupError};
+use super::{BackupError, BackupFolder};
 
 /// The check method a scrub records.
 pub const SCRUB_METHOD: &str = "scrub";
@@ -24,7 +24,7 @@ pub struct Scrubbed {
     pub unfinished: bool,
 }
 
-impl BackupEngine {
+impl BackupFolder {
     /// Re-hashes every verified backup. Hashing runs without the operation lock (pinned, so
     /// nothing deletes the file meanwhile); a mismatch is hashed again under the lock before
     /// it is recorded. Stops early when `cancel` is set.

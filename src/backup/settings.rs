@@ -2,7 +2,7 @@
 //! `backroom.toml` (outside the database, so a restore never changes it), applied at once and
 //! logged. The caller reschedules the scheduler.
 
-use super::BackupEngine;
+use super::BackupFolder;
 use crate::config::{ConfigError, Settings};
 use crate::fields::FieldErrors;
 
@@ -27,9 +27,9 @@ fn whole_number(text: &str, field: &'static str, label: &str, errors: &mut Field
     })
 }
 
-impl BackupEngine {
+impl BackupFolder {
     /// Validates and saves new settings and makes them the ones in force.
-    pub fn apply_settings(
+    pub(crate) fn apply_settings(
         &self,
         form: &SettingsForm<'_>,
         user: &str,

@@ -6,7 +6,7 @@ use super::copy::{self, FileFacts};
 use super::health::CheckMethod;
 use super::operation::Operation;
 use super::schema::SchemaError;
-use super::{BackupEngine, BackupError};
+use super::{BackupError, BackupFolder};
 use crate::db::DbError;
 
 /// Why a backup must not be used.
@@ -59,18 +59,23 @@ pub(super) fn judge(
     schema.map_err(Unfit::Foreign)
 }
 
-impl BackupEngine {
+impl BackupFolder {
     /// Re-checks a backup: SHA-256 against its record and `quick_check` (`integrity_check`
     /// when `full`). The result is written to its sidecar (a lost sidecar is rebuilt).
     /// Runs under the operation lock, so a backup replacing the same name (the startup
     /// backup) or retention cannot change the file while its record is rewritten.
-    pub fn verify(&self, name: &str, full: bool, user: &str) -> Result<BackupEntry, BackupError> {
+    pub(crate) fn verify(
+        &self,
+        name: &str,
+        full: bool,
+        user: &str,
+    ) -> Result<BackupEntry, BackupError> {
         let _guard = self.begin(Operation::Verification, name)?;
         let entry = self.find(name)?;
         self.verify_unlocked(&entry, full, user)
     }
 
-    /// [`BackupEngine::verify`] for a caller that already holds the operation lock.
+    /// [`BackupFolder::verify`] for a caller that already holds the operation lock.
     pub(crate) fn verify_unlocked(
         &self,
         entry: &BackupEntry,
@@ -142,7 +147,7 @@ impl BackupEngine {
     }
 
     /// Verifies every backup; returns (name, result) pairs.
-    pub fn verify_all(
+    pub(crate) fn verify_all(
         &self,
         full: bool,
         user: &str,

@@ -173,14 +173,14 @@ pub fn get(conn: &Connection, id: i64) -> Result<Customer, BusinessError> {
     )
 }
 
-/// Customers matching `search` the way [`super::search::customer_filter`] says, by name.
+/// Customers matching `search` the way [`super::filter::customer_filter`] says, by name.
 pub fn list(
     conn: &Connection,
     search: &str,
     page: i64,
     per_page: i64,
 ) -> Result<Page<Customer>, BusinessError> {
-    let filter = super::search::customer_filter(search);
+    let filter = super::filter::customer_filter(search);
     super::paged(
         conn,
         COLUMNS,

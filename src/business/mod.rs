@@ -5,6 +5,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod demo;
 pub mod export;
+pub mod filter;
 pub mod history;
 pub mod money;
 pub mod products;

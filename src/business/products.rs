@@ -248,7 +248,7 @@ pub fn list(
     page: i64,
     per_page: i64,
 ) -> Result<Page<Product>, BusinessError> {
-    let words = super::search::product_filter(search);
+    let words = super::filter::product_filter(search);
     let mut params = words.params;
     params.push(include_archived.into());
     super::paged(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::bail;
 
 use super::{BackupCommand, open_db_as_is};
-use crate::backup::{BackupEngine, BackupState, CreateRequest};
+use crate::backup::{BackupEngine, BackupFolder, BackupState, CreateRequest};
 use crate::config::{Paths, Settings};
 use crate::{fsutil, timefmt};
 
@@ -35,7 +35,7 @@ pub(super) fn backup_command(
         return Ok(());
     }
     // Listing and checking only read the backup folder: the live database stays closed.
-    let engine = BackupEngine::folder_only(paths, settings);
+    let engine = BackupFolder::new(paths, settings);
     match cmd {
         BackupCommand::Create { .. } | BackupCommand::Upload { .. } => Ok(()),
         BackupCommand::List => {

@@ -40,7 +40,7 @@ pub(super) fn bring_in(
     let by = "command line";
     match source {
         Source::Offsite { target, copy } => Ok(with_progress(&offsite, || {
-            offsite.bring_in_copy(target, copy, kit.as_deref(), by)
+            offsite.target(target)?.bring_in(copy, kit.as_deref(), by)
         })?),
         Source::File(path) => {
             let original = path

@@ -328,10 +328,7 @@ pub(crate) fn open_db_as_is(data_dir: Option<&std::path::Path>) -> anyhow::Resul
         format!(
             "cannot open the database; with the server stopped, `{}` or {} can recover it",
             crate::platform::RESTORE_LATEST_COMMAND,
-            paths
-                .backups
-                .join(crate::backup::recovery::RECOVERY_FILE)
-                .display()
+            paths.recovery_note().display()
         )
     })?;
     Ok((paths, db))

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::OffsiteCommand;
-use crate::backup::BackupEngine;
+use crate::backup::BackupFolder;
 use crate::config::{Paths, Settings};
 use crate::offsite::pass::{PassReport, Which};
 use crate::offsite::settings::{Keep, Location, S3Credentials, Target};
@@ -18,8 +18,7 @@ use crate::{fsutil, timefmt};
 
 pub(super) fn engine(paths: &Paths) -> anyhow::Result<Offsite> {
     let settings = Settings::load(&paths.settings)?;
-    let backups =
-        BackupEngine::folder_only(paths.clone(), Arc::new(std::sync::RwLock::new(settings)));
+    let backups = BackupFolder::new(paths.clone(), Arc::new(std::sync::RwLock::new(settings)));
     Ok(Offsite::new(
         paths.clone(),
         backups,
@@ -219,7 +218,7 @@ pub(super) fn offsite_command(
                     target.describe(),
                     if target.enabled { "" } else { " [off]" }
                 );
-                match offsite.copies_of(&target.name) {
+                match offsite.target(&target.name).and_then(|t| t.copies()) {
                     Ok(copies) if copies.is_empty() => println!("  no copies yet"),
                     Ok(copies) => {
                         let several = copies.iter().any(|m| m.sender() != copies[0].sender());
@@ -263,7 +262,7 @@ pub(super) fn offsite_command(
         OffsiteCommand::Verify { name } => {
             let mut bad = 0;
             for target in targets_named(&offsite, name.as_deref())? {
-                for (copy, result) in offsite.verify(&target)? {
+                for (copy, result) in offsite.target(&target)?.verify()? {
                     match result {
                         Ok(()) => println!("ok      {target}: {copy}"),
                         Err(e) => {
@@ -280,7 +279,7 @@ pub(super) fn offsite_command(
         OffsiteCommand::Drill { name } => {
             let mut failed = 0;
             for target in targets_named(&offsite, name.as_deref())? {
-                let drill = with_progress(&offsite, || offsite.drill_now(&target))?;
+                let drill = with_progress(&offsite, || offsite.target(&target)?.drill_now())?;
                 println!(
                     "{} {target}: {} ({}): {}",
                     if drill.ok { "passed" } else { "FAILED" },
@@ -296,7 +295,7 @@ pub(super) fn offsite_command(
         }
         OffsiteCommand::Kit => print!("{}", offsite.kit_text()?),
         OffsiteCommand::Remove { name } => {
-            offsite.remove_target(&name, "command line")?;
+            offsite.target(&name)?.remove("command line")?;
             println!("Removed {name}. The copies on it were left as they are.");
         }
     }

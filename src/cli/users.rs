@@ -38,7 +38,7 @@ pub(super) fn user_command(
 ) -> anyhow::Result<()> {
     let (paths, db) = open_db(data_dir)?;
     // Sessions and login counters live beside the data, outside the business database.
-    let store = AuthStore::open(&paths.data_dir)?;
+    let store = AuthStore::open(&paths.sessions())?;
     match cmd {
         UserCommand::Add { name, role } => {
             crate::auth::validate_username(&name)?;

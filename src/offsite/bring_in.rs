@@ -9,8 +9,9 @@ use std::io::Read;
 use super::keys::Keyring;
 use super::manifest::Manifest;
 use super::pass::read_index;
-use super::settings::{Secrets, Target};
+use super::settings::Secrets;
 use super::store::Store;
+use super::target::TargetHandle;
 use super::transfer;
 use super::{NewTarget, Offsite, OffsiteError, pipeline};
 use crate::backup::{BackupEntry, BackupError};
@@ -103,33 +104,6 @@ impl Offsite {
         self.fetch_and_import(connected.store.as_ref(), &connected.keys, manifest, by)
     }
 
-    /// Downloads `copy` (or the newest when `None`) from a configured target and adds it to
-    /// the local backups.
-    pub fn bring_in_copy(
-        &self,
-        target: &str,
-        copy: Option<&str>,
-        kit: Option<&str>,
-        by: &str,
-    ) -> Result<BackupEntry, OffsiteError> {
-        let target: Target = self.find_target(target)?;
-        let keys = self.opening_keys(kit)?;
-        let store = self.store(&target)?;
-        // Checked with the keys given too (a kit that is not saved here yet).
-        let copies = read_index(store.as_ref(), Some(&keys))?;
-        let manifest = match copy {
-            Some(name) => copies.iter().find(|m| m.copy == name),
-            None => super::installation::newest(&copies, &self.installation()?.id, &target.name)?,
-        }
-        .ok_or_else(|| {
-            OffsiteError::NoCopy(
-                copy.map_or_else(|| format!("any copy on {}", target.name), str::to_string),
-            )
-        })?;
-        refuse_foreign(manifest)?;
-        self.fetch_and_import(store.as_ref(), &keys, manifest, by)
-    }
-
     fn fetch_and_import(
         &self,
         store: &dyn Store,
@@ -198,5 +172,35 @@ impl Offsite {
             None => given,
         };
         Ok(keys.save(self.data_dir())?)
+    }
+}
+
+impl TargetHandle<'_> {
+    /// Downloads `copy` (or the newest when `None`) from this target and adds it to the local
+    /// backups.
+    pub fn bring_in(
+        &self,
+        copy: Option<&str>,
+        kit: Option<&str>,
+        by: &str,
+    ) -> Result<BackupEntry, OffsiteError> {
+        let (offsite, target) = (self.offsite, &self.target);
+        let keys = offsite.opening_keys(kit)?;
+        let store = offsite.store(target)?;
+        // Checked with the keys given too (a kit that is not saved here yet).
+        let copies = read_index(store.as_ref(), Some(&keys))?;
+        let manifest = match copy {
+            Some(name) => copies.iter().find(|m| m.copy == name),
+            None => {
+                super::installation::newest(&copies, &offsite.installation()?.id, &target.name)?
+            }
+        }
+        .ok_or_else(|| {
+            OffsiteError::NoCopy(
+                copy.map_or_else(|| format!("any copy on {}", target.name), str::to_string),
+            )
+        })?;
+        refuse_foreign(manifest)?;
+        offsite.fetch_and_import(store.as_ref(), &keys, manifest, by)
     }
 }

@@ -7,6 +7,7 @@ use super::pass::{CopyCheck, being_removed, ms};
 use super::settings::Target;
 use super::state::Drill;
 use super::store::StoreError;
+use super::target::TargetHandle;
 use super::transfer;
 use super::{Activity, FETCH_TEMP_PREFIX, Offsite, OffsiteError, lock};
 use crate::fsutil;
@@ -31,7 +32,7 @@ impl Offsite {
 
     /// The restore drill: downloads the newest copy, decrypts, decompresses, checks SHA-256,
     /// `quick_check` and row counts, opens it read-only; records and logs the result.
-    pub fn drill(&self, target: &Target) -> Result<Drill, OffsiteError> {
+    pub(super) fn drill(&self, target: &Target) -> Result<Drill, OffsiteError> {
         let started = Instant::now();
         let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
         let store = self.store(target)?;
@@ -124,20 +125,24 @@ impl Offsite {
         }
         Ok(drill)
     }
+}
 
-    /// The drill on the target named `name`, now (the page's and the command line's button).
-    pub fn drill_now(&self, name: &str) -> Result<Drill, OffsiteError> {
-        let _lock = self.take_lock(true)?;
-        let target = self.find_target(name)?;
-        self.drill(&target)
+impl TargetHandle<'_> {
+    /// The drill on this target, now (the page's and the command line's button). Waits for
+    /// the off-site lock, then reads the target's settings again.
+    pub fn drill_now(&self) -> Result<Drill, OffsiteError> {
+        let offsite = self.offsite;
+        let _lock = offsite.take_lock(true)?;
+        let target = offsite.find_target(self.name())?;
+        offsite.drill(&target)
     }
 
-    /// Checks every copy of this installation on a target: read back whole, its size and
+    /// Checks every copy of this installation on the target: read back whole, its size and
     /// SHA-256 against its manifest. One result per copy.
-    pub fn verify(&self, name: &str) -> Result<Vec<CopyCheck>, OffsiteError> {
-        let target = self.find_target(name)?;
-        let store = self.store(&target)?;
-        let copies = self.own(self.copies(&target, true)?)?;
+    pub fn verify(&self) -> Result<Vec<CopyCheck>, OffsiteError> {
+        let offsite = self.offsite;
+        let store = offsite.store(&self.target)?;
+        let copies = offsite.own(offsite.copies(&self.target, true)?)?;
         let mut checks = Vec::new();
         for m in &copies {
             let result = super::store::read_back(

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub const INSTALLATION_FILE: &str = "installation.json";
+use crate::config::Paths;
 
 /// Written into every manifest; the shop and computer names are for people telling copies
 /// apart (the shop's name can be set in `installation.json`).
@@ -53,8 +53,8 @@ impl Installation {
     }
 
     /// This data folder's installation, made on first use.
-    pub fn load_or_create(data_dir: &Path) -> Result<Installation, InstallationError> {
-        let path = data_dir.join(INSTALLATION_FILE);
+    pub fn load_or_create(paths: &Paths) -> Result<Installation, InstallationError> {
+        let path = paths.installation();
         if let Some(found) = read(&path)? {
             return Ok(found);
         }
@@ -108,12 +108,12 @@ fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 impl super::Offsite {
     /// This data folder's installation (read once, made on first use).
-    pub fn installation(&self) -> Result<Installation, super::OffsiteError> {
+    pub(super) fn installation(&self) -> Result<Installation, super::OffsiteError> {
         let mut cached = super::lock(&self.inner.installation);
         if let Some(known) = cached.as_ref() {
             return Ok(known.clone());
         }
-        let known = Installation::load_or_create(self.data_dir())?;
+        let known = Installation::load_or_create(&self.inner.paths)?;
         *cached = Some(known.clone());
         Ok(known)
     }
@@ -193,13 +193,15 @@ mod tests {
     #[test]
     fn made_once_and_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Installation::load_or_create(dir.path()).unwrap();
+        let first = Installation::load_or_create(&Paths::new(dir.path())).unwrap();
         assert_eq!(first.id.len(), 32);
-        let again = Installation::load_or_create(dir.path()).unwrap();
+        let again = Installation::load_or_create(&Paths::new(dir.path())).unwrap();
         assert_eq!(first, again);
         let other = tempfile::tempdir().unwrap();
         assert_ne!(
-            Installation::load_or_create(other.path()).unwrap().id,
+            Installation::load_or_create(&Paths::new(other.path()))
+                .unwrap()
+                .id,
             first.id
         );
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use age::secrecy::ExposeSecret;
 use chrono::{DateTime, Utc};
 
-pub const KEY_FILE: &str = "offsite.key";
+use crate::config::Paths;
 const SECRET_PREFIX: &str = "AGE-SECRET-KEY-1";
 
 #[derive(Debug, thiserror::Error)]
@@ -68,13 +68,9 @@ fn parse(text: &str) -> Vec<Key> {
 }
 
 impl Keyring {
-    pub fn path(data_dir: &Path) -> PathBuf {
-        data_dir.join(KEY_FILE)
-    }
-
     /// The keyring in the data folder; `Ok(None)` before the first target was set up.
     pub fn load(data_dir: &Path) -> Result<Option<Keyring>, KeyError> {
-        let path = Keyring::path(data_dir);
+        let path = Paths::new(data_dir).offsite_key();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -165,7 +161,7 @@ impl Keyring {
     /// Saves the keyring owner-only (atomically: a crash leaves the old file or the new one).
     pub fn save(&self, data_dir: &Path) -> Result<(), KeyError> {
         crate::fsutil::write_atomic_private(
-            &Keyring::path(data_dir),
+            &Paths::new(data_dir).offsite_key(),
             self.to_file_text().as_bytes(),
         )
         .map_err(KeyError::Write)
@@ -183,7 +179,7 @@ mod tests {
         let mut ring = Keyring::generate(Utc::now());
         let first = ring.current().public();
         ring.save(dir.path()).unwrap();
-        assert!(crate::platform::is_owner_only(&Keyring::path(dir.path())).unwrap());
+        assert!(crate::platform::is_owner_only(&Paths::new(dir.path()).offsite_key()).unwrap());
         ring.rotate(Utc::now());
         ring.save(dir.path()).unwrap();
         let loaded = Keyring::load(dir.path()).unwrap().unwrap();

@@ -29,6 +29,7 @@ mod stale_listing_tests;
 pub mod state;
 mod status;
 pub mod store;
+mod target;
 pub mod transfer;
 mod worker;
 
@@ -46,17 +47,16 @@ use settings::{OffsiteSettings, S3Credentials, Secrets, Target};
 use state::OffsiteState;
 pub use status::{Activity, CopyView, OffsiteStatus, TargetStatus};
 use store::Store;
+pub use target::TargetHandle;
 use transfer::Meter;
 pub use worker::Worker;
 
-use crate::backup::BackupEngine;
+use crate::backup::BackupFolder;
 use crate::clock::SharedClock;
 use crate::config::{Paths, Settings};
 use crate::fields::FieldErrors;
 use crate::fsutil::FileLock;
 
-/// The OS lock that lets one process at a time do off-site work.
-pub const LOCK_FILE: &str = "offsite.lock";
 /// Temp files of drills and off-site restores, beside the live data.
 pub const FETCH_TEMP_PREFIX: &str = ".offsite-";
 
@@ -101,7 +101,7 @@ struct RemoteIndex {
 
 struct Inner {
     paths: Paths,
-    backups: BackupEngine,
+    backups: BackupFolder,
     clock: SharedClock,
     options: OffsiteOptions,
     remote: Mutex<HashMap<String, RemoteIndex>>,
@@ -150,7 +150,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Offsite {
     pub fn new(
         paths: Paths,
-        backups: BackupEngine,
+        backups: BackupFolder,
         clock: SharedClock,
         options: OffsiteOptions,
     ) -> Offsite {
@@ -182,30 +182,30 @@ impl Offsite {
     }
 
     /// The local backups this engine sends.
-    pub fn backups(&self) -> &BackupEngine {
+    pub fn backups(&self) -> &BackupFolder {
         &self.inner.backups
     }
 
-    pub fn keyring(&self) -> Result<Option<Keyring>, OffsiteError> {
+    pub(super) fn keyring(&self) -> Result<Option<Keyring>, OffsiteError> {
         Ok(Keyring::load(self.data_dir())?)
     }
 
     fn state(&self) -> OffsiteState {
-        OffsiteState::load(self.data_dir())
+        OffsiteState::load(&self.inner.paths)
     }
 
     /// Changes the status file under its lock (the server and the command line share it).
     fn update_state(&self, change: impl FnOnce(&mut OffsiteState)) -> Result<(), OffsiteError> {
-        let lock_path = self.data_dir().join("offsite-state.json.lock");
+        let lock_path = self.inner.paths.offsite_state_lock();
         let _lock = FileLock::acquire(&lock_path).map_err(OffsiteError::Lock)?;
         let mut state = self.state();
         change(&mut state);
-        Ok(state.save(self.data_dir())?)
+        Ok(state.save(&self.inner.paths)?)
     }
 
     /// The store of a configured target (cached while its settings stay the same).
     fn store(&self, target: &Target) -> Result<Arc<dyn Store>, OffsiteError> {
-        let secrets = Secrets::load(self.data_dir())?;
+        let secrets = Secrets::load(&self.inner.paths)?;
         let credentials = secrets.s3.get(&target.name).cloned();
         let mut stores = lock(&self.inner.stores);
         if let Some(open) = stores.get(&target.name)
@@ -260,7 +260,7 @@ impl Offsite {
         let mut folder = FieldErrors::default();
         disk::prepare_folder(&new, &mut folder)?;
         folder.into_result(()).map_err(OffsiteError::Invalid)?;
-        let mut secrets = Secrets::load(self.data_dir())?;
+        let mut secrets = Secrets::load(&self.inner.paths)?;
         if let Some(credentials) = &new.credentials {
             secrets
                 .s3
@@ -282,7 +282,7 @@ impl Offsite {
         };
         keys.save(self.data_dir())?;
         if new.credentials.is_some() {
-            secrets.save(self.data_dir())?;
+            secrets.save(&self.inner.paths)?;
         }
         let target = new.target.clone();
         Settings::update_file(&self.inner.paths.settings, move |s| {
@@ -303,46 +303,6 @@ impl Offsite {
         self.note_disk(&new.target)?;
         self.wake();
         Ok(outcome)
-    }
-
-    /// Forgets a target (nothing on it is deleted) and its credentials.
-    pub fn remove_target(&self, name: &str, user: &str) -> Result<(), OffsiteError> {
-        let target = self.find_target(name)?;
-        Settings::update_file(&self.inner.paths.settings, |s| {
-            s.offsite.targets.retain(|t| t.name != name);
-        })?;
-        let mut secrets = Secrets::load(self.data_dir())?;
-        if secrets.s3.remove(name).is_some() {
-            secrets.save(self.data_dir())?;
-        }
-        self.update_state(|s| {
-            s.targets.remove(name);
-        })?;
-        lock(&self.inner.stores).remove(name);
-        lock(&self.inner.remote).remove(name);
-        self.inner.backups.log().info(&format!(
-            "Off-site target removed: {name} ({}) by {user}; the copies on it were left as they are",
-            target.describe()
-        ));
-        Ok(())
-    }
-
-    /// Turns a target on or off (off: nothing is sent to it, it stays listed).
-    pub fn set_enabled(&self, name: &str, enabled: bool, user: &str) -> Result<(), OffsiteError> {
-        self.find_target(name)?;
-        Settings::update_file(&self.inner.paths.settings, |s| {
-            for t in &mut s.offsite.targets {
-                if t.name == name {
-                    t.enabled = enabled;
-                }
-            }
-        })?;
-        self.inner.backups.log().info(&format!(
-            "Off-site target {name} turned {} by {user}",
-            if enabled { "on" } else { "off" }
-        ));
-        self.wake();
-        Ok(())
     }
 
     /// A new key for new copies; the old ones stay in the key file (and in the next kit) so
@@ -385,36 +345,8 @@ impl Offsite {
         Ok(())
     }
 
-    /// "Send now": the target's wait after a failure is over, and the worker looks at once.
-    pub fn send_now(&self, name: &str) -> Result<(), OffsiteError> {
-        self.find_target(name)?;
-        self.update_state(|s| s.target(name).progress.next_attempt_at = None)?;
-        lock(&self.inner.remote).remove(name);
-        self.wake();
-        Ok(())
-    }
-
-    /// Starts the restore drill on a thread of its own (a page must not wait for it).
-    pub fn drill_in_background(&self, name: &str) -> Result<(), OffsiteError> {
-        self.find_target(name)?;
-        let (offsite, name) = (self.clone(), name.to_string());
-        std::thread::Builder::new()
-            .name("offsite-drill".into())
-            .spawn(move || {
-                if let Err(e) = offsite.drill_now(&name) {
-                    offsite
-                        .inner
-                        .backups
-                        .log()
-                        .error(&format!("Restore drill on {name} could not run: {e}"));
-                }
-            })
-            .map_err(OffsiteError::Lock)?;
-        Ok(())
-    }
-
     /// Asks the worker to look for work now.
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         let (flag, cond) = &self.inner.wake;
         *lock(flag) = true;
         cond.notify_all();

@@ -14,7 +14,7 @@ use super::settings::Target;
 use super::state::{Drill, InFlight, backoff};
 use super::store::{Store, StoreError};
 use super::transfer::{self, Outgoing};
-use super::{Activity, LOCK_FILE, Offsite, OffsiteError, RemoteIndex, lock};
+use super::{Activity, Offsite, OffsiteError, RemoteIndex, lock};
 use crate::backup::BackupEntry;
 use crate::fsutil::{self, FileLock};
 
@@ -34,12 +34,11 @@ pub struct PassReport {
 
 /// Which targets a round works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which<'a> {
+pub enum Which {
     /// Targets whose wait after a failure is over (the worker).
     Due,
-    /// Every enabled target now, or just one (the command line, "Send now").
+    /// Every enabled target now (the command line).
     All,
-    One(&'a str),
 }
 
 pub(super) fn ms(since: Instant) -> u64 {
@@ -48,7 +47,7 @@ pub(super) fn ms(since: Instant) -> u64 {
 
 impl Offsite {
     pub(super) fn take_lock(&self, wait: bool) -> Result<FileLock, OffsiteError> {
-        let path = self.data_dir().join(LOCK_FILE);
+        let path = self.inner.paths.offsite_lock();
         if wait {
             return FileLock::acquire(&path).map_err(OffsiteError::Lock);
         }
@@ -59,7 +58,11 @@ impl Offsite {
 
     /// The copies on a target (manifests whose object is there too), read fresh when the
     /// cached list is old or `fresh` is asked.
-    pub fn copies(&self, target: &Target, fresh: bool) -> Result<Vec<Manifest>, OffsiteError> {
+    pub(super) fn copies(
+        &self,
+        target: &Target,
+        fresh: bool,
+    ) -> Result<Vec<Manifest>, OffsiteError> {
         if !fresh
             && let Some(index) = lock(&self.inner.remote).get(&target.name)
             && index.read_at.elapsed() < self.inner.options.index_ttl
@@ -78,17 +81,9 @@ impl Offsite {
         Ok(manifests)
     }
 
-    /// The copies on the target named `name`, newest first (for pages and the command line).
-    pub fn copies_of(&self, name: &str) -> Result<Vec<Manifest>, OffsiteError> {
-        let target = self.find_target(name)?;
-        let mut copies = self.copies(&target, true)?;
-        manifest::sort_newest_first(&mut copies);
-        Ok(copies)
-    }
-
     /// One round of off-site work (see the module docs). `wait` waits for another process
     /// doing off-site work; otherwise such a round answers [`OffsiteError::Busy`].
-    pub fn run_pass(&self, which: Which<'_>, wait: bool) -> Result<PassReport, OffsiteError> {
+    pub fn run_pass(&self, which: Which, wait: bool) -> Result<PassReport, OffsiteError> {
         let _lock = self.take_lock(wait)?;
         let settings = self.settings()?;
         let mut report = PassReport::default();
@@ -105,7 +100,6 @@ impl Offsite {
                     .and_then(|s| s.progress.next_attempt_at)
                     .is_none_or(|at| now >= at),
                 Which::All => true,
-                Which::One(name) => name == target.name,
             };
             if !due {
                 continue;
@@ -118,11 +112,6 @@ impl Offsite {
                     report.failed.push((target.name.clone(), e.to_string()));
                 }
             }
-        }
-        if let Which::One(name) = which
-            && settings.target(name).is_none()
-        {
-            return Err(OffsiteError::NoTarget(name.to_string()));
         }
         Ok(report)
     }

@@ -69,9 +69,10 @@ fn secrets_stay_private_and_never_debug_print() {
             secret_access_key: "very-secret".into(),
         },
     );
-    secrets.save(dir.path()).unwrap();
-    assert!(crate::platform::is_owner_only(&Secrets::path(dir.path())).unwrap());
-    assert_eq!(Secrets::load(dir.path()).unwrap(), secrets);
+    let paths = crate::config::Paths::new(dir.path());
+    secrets.save(&paths).unwrap();
+    assert!(crate::platform::is_owner_only(&paths.offsite_secrets()).unwrap());
+    assert_eq!(Secrets::load(&paths).unwrap(), secrets);
     assert!(!format!("{secrets:?}").contains("very-secret"));
 }
 

@@ -4,12 +4,11 @@
 //! emergency kit was saved.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub const STATE_FILE: &str = "offsite-state.json";
+use crate::config::Paths;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drill {
@@ -77,22 +76,18 @@ pub enum StateError {
 }
 
 impl OffsiteState {
-    pub fn path(data_dir: &Path) -> PathBuf {
-        data_dir.join(STATE_FILE)
-    }
-
     /// The state on disk; a missing or unreadable file is a fresh start (it only holds
     /// status, nothing that cannot be found again from the targets).
-    pub fn load(data_dir: &Path) -> OffsiteState {
-        std::fs::read(OffsiteState::path(data_dir))
+    pub fn load(paths: &Paths) -> OffsiteState {
+        std::fs::read(paths.offsite_state())
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
     }
 
-    pub fn save(&self, data_dir: &Path) -> Result<(), StateError> {
+    pub fn save(&self, paths: &Paths) -> Result<(), StateError> {
         let json = serde_json::to_vec_pretty(self).map_err(|e| StateError::Write(e.into()))?;
-        crate::fsutil::write_atomic(&OffsiteState::path(data_dir), &json).map_err(StateError::Write)
+        crate::fsutil::write_atomic(&paths.offsite_state(), &json).map_err(StateError::Write)
     }
 
     pub fn target(&mut self, name: &str) -> &mut TargetState {
@@ -118,12 +113,13 @@ mod tests {
     #[test]
     fn state_round_trips_and_backoff_grows_to_an_hour() {
         let dir = tempfile::tempdir().unwrap();
-        let mut state = OffsiteState::load(dir.path());
+        let paths = Paths::new(dir.path());
+        let mut state = OffsiteState::load(&paths);
         assert_eq!(state, OffsiteState::default());
         state.target("usb").progress.bytes_sent = 42;
-        state.save(dir.path()).unwrap();
+        state.save(&paths).unwrap();
         assert_eq!(
-            OffsiteState::load(dir.path()).targets["usb"]
+            OffsiteState::load(&paths).targets["usb"]
                 .progress
                 .bytes_sent,
             42

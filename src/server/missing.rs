@@ -11,7 +11,7 @@ use actix_web::dev::ServerHandle;
 use super::StartError;
 use crate::backup::catalog::{self, BackupEntry};
 use crate::backup::restore::{OfflineTarget, RestoreOptions, restore_offline};
-use crate::backup::{Accounts, BackupEngine, BackupError, RestoreReport, lock};
+use crate::backup::{Accounts, BackupError, BackupFolder, RestoreReport, lock};
 use crate::config::{Paths, Settings};
 use crate::fsutil::FileLock;
 use crate::offsite::settings::Target;
@@ -134,7 +134,7 @@ impl Missing {
     pub fn restore_offsite(&self, target: &str) -> Result<RestoreReport, RescueError> {
         self.unlocked(|| {
             let settings = Settings::load(&self.paths.settings).map_err(RescueError::Settings)?;
-            let backups = BackupEngine::folder_only(
+            let backups = BackupFolder::new(
                 self.paths.clone(),
                 std::sync::Arc::new(std::sync::RwLock::new(settings.clone())),
             );
@@ -144,7 +144,7 @@ impl Missing {
                 crate::clock::system(),
                 OffsiteOptions::default(),
             );
-            let entry = offsite.bring_in_copy(target, None, None, BY)?;
+            let entry = offsite.target(target)?.bring_in(None, None, BY)?;
             let report = restore_offline(
                 &self.paths,
                 &OfflineTarget::Named(entry.file_name),

@@ -15,7 +15,9 @@ use super::{ServeOptions, StartError};
 use crate::auth::store::AuthStore;
 use crate::auth::throttle::LoginThrottle;
 use crate::backup::scheduler::Scheduler;
-use crate::backup::{BackupEngine, BackupError, BackupKind, CreateRequest, Operation};
+use crate::backup::{
+    BackupEngine, BackupError, BackupFolder, BackupKind, CreateRequest, Operation,
+};
 use crate::config::{Paths, Settings};
 use crate::db::{Db, DbOptions};
 use crate::fsutil::{self, FileLock};
@@ -146,17 +148,17 @@ pub(super) fn prepare_with(
     let settings = Arc::new(RwLock::new(Settings::load(&paths.settings)?));
     // Leftovers of a crash are cleared before the database opens: Windows cannot remove a
     // second name (hard link) of a file that is open.
-    BackupEngine::folder_only(paths.clone(), settings.clone()).clean_leftovers();
+    BackupFolder::new(paths.clone(), settings.clone()).clean_leftovers();
     // The cheap check: a file that cannot be opened, or whose schema cannot be read, stops
     // the start here, before any backup is touched.
     let database_error = |error| StartError::Database {
         error,
-        recovery: paths.backups.join(crate::backup::recovery::RECOVERY_FILE),
+        recovery: paths.recovery_note(),
     };
     let db = Db::open_unmigrated(&paths.db, DbOptions::SERVER).map_err(database_error)?;
     let found_version = db.schema_version().map_err(database_error)?;
     let key = session_key(&paths)?;
-    let auth = Arc::new(AuthStore::open(&paths.data_dir).map_err(StartError::Sessions)?);
+    let auth = Arc::new(AuthStore::open(&paths.sessions()).map_err(StartError::Sessions)?);
     let listener = match listener {
         Some(listener) => listener,
         None => bind(opts)?,
@@ -196,7 +198,7 @@ pub(super) fn prepare_with(
     );
     let offsite = Offsite::new(
         paths.clone(),
-        engine.clone(),
+        engine.folder().clone(),
         opts.clock.clone(),
         opts.offsite,
     );

@@ -36,7 +36,7 @@ async fn copies(
     let offsite = state.offsite.clone();
     let name = name.into_inner();
     let target = name.clone();
-    let list = blocking(move || offsite.copies_of(&target)).await?;
+    let list = blocking(move || offsite.target(&target)?.copies()).await?;
     let copies: Vec<CopyView> = list.iter().map(CopyView::from_manifest).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "target": name, "copies": copies })))
 }

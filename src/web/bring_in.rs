@@ -238,7 +238,8 @@ pub async fn bring_in_copy(
     let (offsite, by) = (state.offsite.clone(), boss.username().to_string());
     blocking(move || {
         offsite
-            .bring_in_copy(&target, Some(&copy), None, &by)
+            .target(&target)
+            .and_then(|t| t.bring_in(Some(&copy), None, &by))
             .map_err(AppError::from)
     })
     .await

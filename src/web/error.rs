@@ -117,7 +117,6 @@ impl From<BackupError> for AppError {
             | BackupError::RestoreFailedNotReopened { .. }
             | BackupError::RolledBack { .. }
             | BackupError::PutBackFailed { .. }
-            | BackupError::NoLiveDatabase
             | BackupError::WriteFailed { .. }
             | BackupError::PrepareWriteFailed { .. }
             | BackupError::Accounts(_)

@@ -50,11 +50,14 @@ pub async fn run(
     action: TargetAction,
 ) -> Result<(), AppError> {
     let (offsite, who) = (state.offsite.clone(), boss.username().to_string());
-    blocking(move || match action {
-        TargetAction::SendNow => offsite.send_now(&name),
-        TargetAction::StartDrill => offsite.drill_in_background(&name),
-        TargetAction::Enabled(on) => offsite.set_enabled(&name, on, &who),
-        TargetAction::Remove => offsite.remove_target(&name, &who),
+    blocking(move || {
+        let target = offsite.target(&name)?;
+        match action {
+            TargetAction::SendNow => target.send_now(),
+            TargetAction::StartDrill => target.drill_in_background(),
+            TargetAction::Enabled(on) => target.set_enabled(on, &who),
+            TargetAction::Remove => target.remove(&who),
+        }
     })
     .await
 }
@@ -66,7 +69,7 @@ pub async fn drill_now(
     name: String,
 ) -> Result<Drill, AppError> {
     let offsite = state.offsite.clone();
-    blocking(move || offsite.drill_now(&name)).await
+    blocking(move || offsite.target(&name)?.drill_now()).await
 }
 
 /// How setting up a target ended.

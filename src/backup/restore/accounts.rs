@@ -318,7 +318,10 @@ fn differences(now: &[Account], in_backup: &[Account]) -> Vec<AccountDifference>
 impl BackupEngine {
     /// How the accounts in backup `name` differ from today's, for the restore confirmation
     /// page. Reads the backup file read-only.
-    pub fn compare_accounts(&self, name: &str) -> Result<Vec<AccountDifference>, BackupError> {
+    pub(crate) fn compare_accounts(
+        &self,
+        name: &str,
+    ) -> Result<Vec<AccountDifference>, BackupError> {
         let entry = self.find(name)?;
         let _pin = self.pin(&entry.file_name);
         let conn = db::open_immutable(&entry.path)?;
@@ -329,7 +332,7 @@ impl BackupEngine {
         })?;
         let in_backup = read_accounts(&conn)?;
         let now = self
-            .live_db()?
+            .db
             .with_conn(|c| read_accounts(c).map_err(DbError::from))?;
         Ok(differences(&now, &in_backup))
     }

@@ -13,7 +13,7 @@ use super::{
 use crate::backup::catalog::{self, BackupEntry};
 use crate::backup::names::BackupKind;
 use crate::backup::operation::Operation;
-use crate::backup::{BackupError, BackupLog, LOCK_FILE, elapsed_ms, recovery};
+use crate::backup::{BackupError, BackupLog, elapsed_ms, recovery};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Paths;
 use crate::db::{self, Db, DbError, DbOptions};
@@ -127,12 +127,12 @@ pub fn restore_offline(
         .map_err(BackupError::io("cannot open the server lock file"))?
         .ok_or(BackupError::ServerRunning)?;
     // No other Backroom command may have the database open while it is replaced.
-    let users = FileLock::try_acquire(&db::use_lock_path(&paths.db))
+    let users = FileLock::try_acquire(&paths.db_lock())
         .map_err(BackupError::io("cannot open the database lock file"))?
         .ok_or(BackupError::Db(DbError::InUseElsewhere))?;
     std::fs::create_dir_all(&paths.backups)
         .map_err(BackupError::io("cannot create the backup folder"))?;
-    let _operation = FileLock::try_acquire(&paths.backups.join(LOCK_FILE))
+    let _operation = FileLock::try_acquire(&paths.backup_lock())
         .map_err(BackupError::io("cannot open the backup lock file"))?
         .ok_or(BackupError::BusyElsewhere {
             operation: Operation::Backup,
@@ -173,7 +173,7 @@ pub fn restore_offline(
         return Err(BackupError::NoGoodBackup { skipped });
     };
 
-    let log = BackupLog::new(&paths.backups);
+    let log = BackupLog::new(paths.backup_log());
     let broken_name = keep_raw_copy(paths)?;
     let settled = settle_live_file(paths, &log);
     // Read after the raw copy is safe: opening the file may touch its -shm.

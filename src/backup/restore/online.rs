@@ -96,7 +96,7 @@ impl BackupEngine {
 
     /// Restores the newest regular backup that passes verification, naming the ones it
     /// skipped.
-    pub fn emergency_restore(
+    pub(crate) fn emergency_restore(
         &self,
         user: &str,
         options: RestoreOptions,
@@ -202,7 +202,7 @@ impl BackupEngine {
 
         // Long checks of the live database give way: the swap must not wait an hour.
         health::interrupt_all(self.health_state());
-        let db = self.live_db()?.clone();
+        let db = self.db.clone();
         let pause_started = Instant::now();
         let mut exclusive = db.exclusive();
         let carried = match carry_accounts(&mut exclusive, &prepared.temp.path, options.accounts) {

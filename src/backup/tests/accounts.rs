@@ -59,7 +59,7 @@ fn owned(hash: &str, role: &str, active: bool) -> Option<Access> {
 #[test]
 fn keep_current_keeps_todays_passwords_roles_and_disabled_flags() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let p = add_people(&db);
     let backup = f.make(BackupKind::Manual, "accounts");
     let dee = change_people(&db, &p);
@@ -116,7 +116,7 @@ fn keep_current_keeps_todays_passwords_roles_and_disabled_flags() {
 #[test]
 fn as_in_backup_brings_the_backup_accounts_back_and_names_whose_sign_in_changed() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let p = add_people(&db);
     let backup = f.make(BackupKind::Manual, "accounts");
     let dee = change_people(&db, &p);
@@ -136,7 +136,7 @@ fn as_in_backup_brings_the_backup_accounts_back_and_names_whose_sign_in_changed(
 #[test]
 fn emergency_restore_keeps_todays_accounts_too() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let p = add_people(&db);
     f.make(BackupKind::Manual, "accounts");
     change_people(&db, &p);
@@ -154,7 +154,7 @@ fn emergency_restore_keeps_todays_accounts_too() {
 #[test]
 fn compare_accounts_lists_each_difference_without_hashes() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let p = add_people(&db);
     let backup = f.make(BackupKind::Manual, "accounts");
     change_people(&db, &p);
@@ -192,7 +192,7 @@ fn compare_accounts_lists_each_difference_without_hashes() {
 #[test]
 fn an_older_backup_keeps_todays_accounts_too() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     // Today: "old" changed their password once.
     let id = db
         .with_conn(|c| {
@@ -302,7 +302,7 @@ fn offline_restore_over_a_broken_database_falls_back_to_the_backup_accounts() {
 #[test]
 fn a_temporary_password_keeps_its_must_change_flag_across_a_restore() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let p = add_people(&db);
     let backup = f.make(BackupKind::Manual, "before the reset");
     // An admin gives Bob a temporary password that he must change at his next sign-in.

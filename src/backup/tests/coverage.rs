@@ -8,7 +8,6 @@ use crate::clock::Clock;
 fn live(f: &Fixture, sql: &str) {
     f.engine
         .db()
-        .unwrap()
         .with_conn(|c| c.execute_batch(sql).map_err(DbError::from))
         .unwrap();
 }
@@ -87,7 +86,6 @@ fn an_empty_backup_is_never_the_emergency_choice_while_one_with_records_exists()
     let g = fixture();
     g.engine
         .db()
-        .unwrap()
         .with_conn(|c| {
             c.execute_batch("DELETE FROM customers")
                 .map_err(DbError::from)

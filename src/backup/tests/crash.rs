@@ -113,7 +113,7 @@ fn a_safety_backup_that_cannot_be_named_survives_the_start_up_sweep() {
 #[test]
 fn an_offline_restore_whose_swap_fails_keeps_the_commits_still_in_the_wal() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let entry = f.make(BackupKind::Manual, "two customers");
     add_customer(&db, "Cy");
     let (_dir, paths) = stopped_folder(&entry);
@@ -153,7 +153,7 @@ fn an_offline_restore_whose_swap_fails_keeps_the_commits_still_in_the_wal() {
 #[test]
 fn an_offline_restore_never_lets_an_old_journal_roll_back_onto_the_restored_file() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let two = f.make(BackupKind::Manual, "two customers");
     for i in 0..300 {
         add_customer(&db, &format!("Customer {i}"));
@@ -185,7 +185,7 @@ fn a_hot_journal_left_by_a_crash_is_rolled_back_at_start_never_removed() {
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths::new(dir.path());
     crash_with_hot_journal(&entry.path, &paths.db);
-    BackupEngine::folder_only(paths.clone(), f.settings.clone()).clean_leftovers();
+    BackupFolder::new(paths.clone(), f.settings.clone()).clean_leftovers();
     assert!(
         beside(&paths.db, "-journal").exists(),
         "the start-up sweep leaves the journal to SQLite"

@@ -50,7 +50,7 @@ fn manual_backup_has_a_complete_sidecar() {
 #[test]
 fn copy_is_the_snapshot_while_another_thread_keeps_writing() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     db.with_conn(|c| {
         c.execute_batch("CREATE TABLE filler (id INTEGER PRIMARY KEY, pad BLOB);")?;
         let tx = c.transaction()?;
@@ -158,11 +158,7 @@ fn second_operation_is_refused_while_one_runs() {
         "{err}"
     );
     // Another engine (another process would be the same) sees the folder lock.
-    let other = BackupEngine::new(
-        f.paths.clone(),
-        f.engine.db().unwrap().clone(),
-        f.settings.clone(),
-    );
+    let other = BackupEngine::new(f.paths.clone(), f.engine.db().clone(), f.settings.clone());
     assert!(matches!(
         other.create(&CreateRequest::manual("", "t")),
         Err(BackupError::BusyElsewhere { .. })
@@ -242,7 +238,7 @@ fn integrity_failure_leaves_no_backup_and_keeps_the_old_startup_backup() {
     let good_sha = good.sidecar.unwrap().sha256;
     // Corrupt the live database underneath a closed pool, then reopen it.
     {
-        let mut ex = f.engine.db().unwrap().exclusive();
+        let mut ex = f.engine.db().exclusive();
         ex.close_all(Duration::from_secs(5)).unwrap();
         corrupt_table_pages(&f.paths.db);
         ex.reopen().unwrap();
@@ -284,11 +280,7 @@ fn leftover_temp_files_are_removed_at_start() {
     // Not while another holder of the lock might be writing them.
     std::fs::write(&leftover, b"partial").unwrap();
     let guard = f.engine.begin(Operation::Backup, "x").unwrap();
-    let other = BackupEngine::new(
-        f.paths.clone(),
-        f.engine.db().unwrap().clone(),
-        f.settings.clone(),
-    );
+    let other = BackupEngine::new(f.paths.clone(), f.engine.db().clone(), f.settings.clone());
     other.clean_leftovers();
     assert!(leftover.exists());
     drop(guard);

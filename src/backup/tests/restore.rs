@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn restore_puts_the_backup_in_place_and_keeps_a_safety_backup() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let entry = f
         .engine
         .create(&CreateRequest::manual("two customers", "t"))
@@ -39,7 +39,7 @@ fn restore_puts_the_backup_in_place_and_keeps_a_safety_backup() {
 #[test]
 fn restore_refuses_a_corrupted_backup_before_changing_anything() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let entry = f.engine.create(&CreateRequest::manual("c", "t")).unwrap();
     add_customer(&db, "Cy");
     let mut bytes = std::fs::read(&entry.path).unwrap();
@@ -71,7 +71,7 @@ fn restore_refuses_a_corrupted_backup_before_changing_anything() {
 #[test]
 fn emergency_restore_skips_a_corrupted_newest_backup() {
     let f = fixture();
-    let db = f.engine.db().unwrap().clone();
+    let db = f.engine.db().clone();
     let good = f
         .engine
         .create(&CreateRequest::manual("good", "t"))
@@ -105,10 +105,9 @@ fn restore_of_an_older_schema_is_migrated_forward() {
     let version = f
         .engine
         .db()
-        .unwrap()
         .with_conn(|c| crate::db::user_version(c).map_err(DbError::from))
         .unwrap();
     assert_eq!(version, crate::db::SCHEMA_VERSION);
-    assert_eq!(count(f.engine.db().unwrap(), "users"), 1);
-    assert_eq!(count(f.engine.db().unwrap(), "customers"), 0);
+    assert_eq!(count(f.engine.db(), "users"), 1);
+    assert_eq!(count(f.engine.db(), "customers"), 0);
 }

@@ -165,12 +165,8 @@ pub async fn target_page(
     let offsite = state.offsite.clone();
     let target_name = name.clone();
     let (location, listed) = blocking(move || {
-        let target = offsite
-            .settings()?
-            .target(&target_name)
-            .cloned()
-            .ok_or_else(|| OffsiteError::NoTarget(target_name.clone()))?;
-        Ok::<_, AppError>((target.describe(), offsite.copies_of(&target_name)))
+        let target = offsite.target(&target_name)?;
+        Ok::<_, AppError>((target.settings().describe(), target.copies()))
     })
     .await?;
     let (copies, error) = match listed {

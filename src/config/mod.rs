@@ -5,18 +5,18 @@
 //! override it. Settings live in `backroom.toml` there, outside the database, so restoring a
 //! backup never changes the backup policy.
 
+pub mod offsite;
+mod paths;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil;
+use offsite::OffsiteSettings;
+pub use paths::*;
 
-pub const DB_FILE: &str = "business_data.db";
-pub const BACKUPS_DIR: &str = "database_backups";
-pub const SETTINGS_FILE: &str = "backroom.toml";
-pub const SESSION_KEY_FILE: &str = "session.key";
-pub const SERVER_LOCK_FILE: &str = "backroom.lock";
+use crate::fsutil;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,75 +37,6 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// Every file path the program uses, derived from one data folder.
-#[derive(Debug, Clone)]
-pub struct Paths {
-    pub data_dir: PathBuf,
-    pub db: PathBuf,
-    pub backups: PathBuf,
-    pub settings: PathBuf,
-    pub session_key: PathBuf,
-    pub server_lock: PathBuf,
-}
-
-impl Paths {
-    pub fn new(data_dir: &Path) -> Paths {
-        Paths {
-            data_dir: data_dir.to_path_buf(),
-            db: data_dir.join(DB_FILE),
-            backups: data_dir.join(BACKUPS_DIR),
-            settings: data_dir.join(SETTINGS_FILE),
-            session_key: data_dir.join(SESSION_KEY_FILE),
-            server_lock: data_dir.join(SERVER_LOCK_FILE),
-        }
-    }
-
-    /// Resolves the data folder (the override, else the executable's folder with symlinks
-    /// followed), creates it if needed and proves it is writable.
-    pub fn resolve(data_dir_override: Option<&Path>) -> Result<Paths, ConfigError> {
-        let dir = match data_dir_override {
-            Some(dir) => dir.to_path_buf(),
-            None => executable_dir()?,
-        };
-        ensure_writable(&dir)?;
-        // dunce: a plain `C:\...` path on Windows, not the verbatim `\\?\C:\...` that
-        // SQLite, people and RECOVERY.txt would trip over.
-        let dir = dunce::canonicalize(&dir).unwrap_or(dir);
-        Ok(Paths::new(&dir))
-    }
-
-    /// `business_data.db-wal` / `-shm` beside the live database.
-    pub fn db_sidecar(&self, suffix: &str) -> PathBuf {
-        let mut name = self.db.as_os_str().to_owned();
-        name.push(suffix);
-        PathBuf::from(name)
-    }
-}
-
-/// The folder holding the running executable, symlinks followed.
-pub fn executable_dir() -> Result<PathBuf, ConfigError> {
-    let exe = std::env::current_exe().map_err(ConfigError::NoExecutable)?;
-    let exe = dunce::canonicalize(&exe).unwrap_or(exe);
-    exe.parent().map(Path::to_path_buf).ok_or_else(|| {
-        ConfigError::NoExecutable(std::io::Error::other("the executable has no parent folder"))
-    })
-}
-
-fn ensure_writable(dir: &Path) -> Result<(), ConfigError> {
-    let not_writable = |reason: String| ConfigError::NotWritable {
-        path: dir.to_path_buf(),
-        reason,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| not_writable(e.to_string()))?;
-    // Metadata permission bits lie for root and on some file systems: try a real write.
-    let probe = tempfile::Builder::new()
-        .prefix(".write-test-")
-        .tempfile_in(dir)
-        .map_err(|e| not_writable(e.to_string()))?;
-    drop(probe);
-    Ok(())
-}
-
 /// The backup policy and session settings, stored in `backroom.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -117,7 +48,7 @@ pub struct Settings {
     /// Hours of inactivity after which a session ends.
     pub session_idle_hours: u32,
     /// Off-site targets and their policy.
-    pub offsite: crate::offsite::settings::OffsiteSettings,
+    pub offsite: OffsiteSettings,
 }
 
 impl Default for Settings {
@@ -126,7 +57,7 @@ impl Default for Settings {
             interval_hours: 6,
             max_backups: 10,
             session_idle_hours: 8,
-            offsite: crate::offsite::settings::OffsiteSettings::default(),
+            offsite: OffsiteSettings::default(),
         }
     }
 }
