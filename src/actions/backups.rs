@@ -1,96 +1,86 @@
 //! What the backup page and the JSON API share: the use-cases behind their buttons, so both
 //! answer the same way. Each takes the proof of the role it needs (`auth::permission`).
 
-use actix_web::web;
+use std::time::Duration;
 
-use super::session::CurrentUser;
-use super::{AppError, AppState, blocking};
-use crate::auth::limits::wait_message;
-use crate::auth::permission::{Admin, SuperAdmin};
+use super::ActionError;
+use crate::auth::limits::{ManualBackupLimit, wait_message};
+use crate::auth::permission::{Actor, Admin, SuperAdmin};
+use crate::auth::store::AuthStore;
+use crate::backup::scheduler::Scheduler;
 use crate::backup::settings::{SettingsError, SettingsForm};
-use crate::backup::{BackupEntry, BackupError, CreateRequest, RestoreOptions, RestoreReport};
+use crate::backup::{
+    BackupEngine, BackupEntry, BackupError, BackupKind, BackupName, CreateRequest, RestoreOptions,
+    RestoreReport,
+};
 use crate::config::Settings;
 use crate::fields::FieldErrors;
 
 pub const MAX_DESCRIPTION_CHARS: usize = 200;
 
 /// A description typed for a manual backup: short, and no invisible control characters.
-pub fn check_description(text: &str) -> Result<(), AppError> {
+pub fn check_description(text: &str) -> Result<(), ActionError> {
     if text.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(AppError::BadRequest(format!(
+        return Err(ActionError::Invalid(format!(
             "The description can have at most {MAX_DESCRIPTION_CHARS} characters."
         )));
     }
-    crate::text::check("The description", text, false).map_err(AppError::BadRequest)
+    crate::text::check("The description", text, false).map_err(ActionError::Invalid)
 }
 
-/// Makes a manual backup for `user`: staff are limited to one per ten minutes, so that the
+/// Makes a manual backup for `actor`: staff are limited to one per ten minutes, so that the
 /// cap of ten is never a way around the delete permission.
-pub async fn create_manual(
-    state: &web::Data<AppState>,
-    user: &CurrentUser,
+pub fn create_manual(
+    engine: &BackupEngine,
+    limit: &ManualBackupLimit,
+    actor: &Actor,
     description: &str,
-) -> Result<BackupEntry, AppError> {
+) -> Result<BackupEntry, ActionError> {
     check_description(description)?;
-    state
-        .manual_backups
-        .take_turn(user.id, user.role)
-        .map_err(|wait| AppError::TooManyRequests(wait_message(wait)))?;
-    let engine = state.engine.clone();
-    let request = CreateRequest::manual(description, &user.username);
-    let made = blocking(move || engine.create(&request)).await;
+    limit
+        .take_turn(actor.id, actor.role)
+        .map_err(|wait| ActionError::TooSoon(wait_message(wait)))?;
+    let made = engine.create(&CreateRequest::manual(description, &actor.username));
     if made.is_err() {
-        state.manual_backups.give_back(user.id);
+        limit.give_back(actor.id);
     }
-    made
-}
-
-/// Looks a name up in the catalog (never joins it to a path as given).
-pub async fn find(state: &web::Data<AppState>, name: String) -> Result<BackupEntry, AppError> {
-    let engine = state.engine.clone();
-    blocking(move || engine.find(&name)).await
+    Ok(made?)
 }
 
 /// The newest counted backup's name (it may not be deleted).
-pub async fn newest_name(state: &web::Data<AppState>) -> Result<Option<String>, AppError> {
-    let engine = state.engine.clone();
-    let entries = blocking(move || engine.list()).await?;
+pub fn newest_name(engine: &BackupEngine) -> Result<Option<String>, BackupError> {
+    let entries = engine.list()?;
     Ok(crate::backup::catalog::newest_counted(&entries).map(|e| e.file_name.clone()))
 }
 
-/// Refuses (403) and logs a restore attempt by someone who is not a super-admin. `backup`
-/// is the name asked for, or `None` for emergency restore.
+/// The proof a restore needs, or a refusal that is logged: `backup` is the name asked for,
+/// or `None` for emergency restore.
 pub fn require_restorer(
-    state: &AppState,
-    user: &CurrentUser,
+    engine: &BackupEngine,
+    actor: &Actor,
     backup: Option<&str>,
-) -> Result<SuperAdmin, AppError> {
-    if let Ok(boss) = user.super_admin() {
+) -> Result<SuperAdmin, ActionError> {
+    if let Ok(boss) = actor.super_admin() {
         return Ok(boss);
     }
     // Only real backup names reach the log, not whatever was typed into the address bar.
     let what = match backup {
         None => "the latest good backup",
-        Some(name) if crate::backup::BackupName::parse(name).is_some() => name,
+        Some(name) if BackupName::parse(name).is_some() => name,
         Some(_) => "an unknown backup",
     };
-    state.engine.log().warning(&format!(
+    engine.log().warning(&format!(
         "Restore of {what} refused for {} (role {}): only super-admins may restore",
-        user.username, user.role
+        actor.username, actor.role
     ));
-    Err(AppError::Forbidden(
+    Err(ActionError::NotAllowed(
         "Only a super-admin can restore backups.".into(),
     ))
 }
 
 /// Deletes a backup (admins and up); the engine refuses the newest, a kept one, one in use.
-pub async fn delete(
-    state: &web::Data<AppState>,
-    admin: &Admin,
-    name: String,
-) -> Result<Result<(), BackupError>, AppError> {
-    let (engine, who) = (state.engine.clone(), admin.username().to_string());
-    blocking(move || Ok::<_, AppError>(engine.delete(&name, &who))).await
+pub fn delete(engine: &BackupEngine, admin: &Admin, name: &str) -> Result<(), BackupError> {
+    engine.delete(name, admin.username())
 }
 
 /// Which backup a restore puts back.
@@ -101,78 +91,64 @@ pub enum Restore {
 
 /// Restores a backup (super-admin only), then ends the sessions of everyone whose sign-in
 /// changed with it: the session store is outside the data, so nothing ended comes back.
-pub async fn restore(
-    state: &web::Data<AppState>,
+pub fn restore(
+    engine: &BackupEngine,
+    sessions: &AuthStore,
     boss: &SuperAdmin,
     which: Restore,
     options: RestoreOptions,
-) -> Result<RestoreReport, AppError> {
-    let (engine, store, who) = (
-        state.engine.clone(),
-        state.auth.clone(),
-        boss.username().to_string(),
-    );
-    blocking(move || {
-        let report = match which {
-            Restore::Named(name) => engine.restore(&name, &who, options)?,
-            Restore::LatestGood => engine.emergency_restore(&who, options)?,
-        };
-        if crate::backup::BackupName::parse(&report.restored)
-            .is_some_and(|n| n.kind == crate::backup::BackupKind::Uploaded)
-        {
-            // Data brought in is not a regular backup: back it up as one (emergency restore
-            // would otherwise pass it over).
-            let request =
-                crate::backup::CreateRequest::manual("brought back on this computer", &who);
-            if let Err(e) = engine.create_when_free(&request, std::time::Duration::from_secs(60)) {
-                engine.log().warning(&format!(
-                    "The backup after restoring {} failed: {e}",
-                    report.restored
-                ));
-            }
+) -> Result<RestoreReport, ActionError> {
+    let who = boss.username();
+    let report = match which {
+        Restore::Named(name) => engine.restore(&name, who, options)?,
+        Restore::LatestGood => engine.emergency_restore(who, options)?,
+    };
+    if BackupName::parse(&report.restored).is_some_and(|n| n.kind == BackupKind::Uploaded) {
+        // Data brought in is not a regular backup: back it up as one (emergency restore
+        // would otherwise pass it over).
+        let request = CreateRequest::manual("brought back on this computer", who);
+        if let Err(e) = engine.create_when_free(&request, Duration::from_secs(60)) {
+            engine.log().warning(&format!(
+                "The backup after restoring {} failed: {e}",
+                report.restored
+            ));
         }
-        for id in &report.changed_user_ids {
-            store.end_user_sessions(*id, None)?;
-        }
-        Ok::<_, AppError>(report)
-    })
-    .await
+    }
+    for id in &report.changed_user_ids {
+        sessions.end_user_sessions(*id, None)?;
+    }
+    Ok(report)
 }
 
 /// Marks a backup Keep or removes the mark (super-admin only).
-pub async fn set_keep(
-    state: &web::Data<AppState>,
+pub fn set_keep(
+    engine: &BackupEngine,
     boss: &SuperAdmin,
-    name: String,
+    name: &str,
     keep: bool,
-) -> Result<BackupEntry, AppError> {
-    let (engine, who) = (state.engine.clone(), boss.username().to_string());
-    blocking(move || engine.set_keep(&name, keep, &who)).await
+) -> Result<BackupEntry, BackupError> {
+    engine.set_keep(name, keep, boss.username())
 }
 
 /// Saves the backup settings (super-admin only) and applies them without a restart. Form
 /// problems come back as field messages.
-pub async fn apply_settings(
-    state: &web::Data<AppState>,
+pub fn apply_settings(
+    engine: &BackupEngine,
+    scheduler: &Scheduler,
     boss: &SuperAdmin,
-    interval_hours: String,
-    max_backups: String,
-) -> Result<Result<Settings, FieldErrors>, AppError> {
-    let (engine, who) = (state.engine.clone(), boss.username().to_string());
-    let saved = blocking(move || {
-        let form = SettingsForm {
-            interval_hours: &interval_hours,
-            max_backups: &max_backups,
-        };
-        match engine.apply_settings(&form, &who) {
-            Ok(s) => Ok(Ok(s)),
-            Err(SettingsError::Invalid(errors)) => Ok(Err(errors)),
-            Err(SettingsError::Save(e)) => Err(AppError::internal(e)),
+    interval_hours: &str,
+    max_backups: &str,
+) -> Result<Result<Settings, FieldErrors>, ActionError> {
+    let form = SettingsForm {
+        interval_hours,
+        max_backups,
+    };
+    match engine.apply_settings(&form, boss.username()) {
+        Ok(s) => {
+            scheduler.reschedule(s.interval());
+            Ok(Ok(s))
         }
-    })
-    .await?;
-    if let Ok(settings) = &saved {
-        state.scheduler.reschedule(settings.interval());
+        Err(SettingsError::Invalid(errors)) => Ok(Err(errors)),
+        Err(SettingsError::Save(e)) => Err(ActionError::SaveSettings(e)),
     }
-    Ok(saved)
 }

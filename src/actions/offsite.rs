@@ -3,13 +3,10 @@
 //! remove it. Both call these, so both answer the same way.
 
 use crate::auth::permission::SuperAdmin;
-use actix_web::web;
-
-use super::{AppError, AppState, blocking};
 use crate::fields::FieldErrors;
 use crate::offsite::settings::TargetForm;
 use crate::offsite::state::Drill;
-use crate::offsite::{KeyOutcome, NewTarget, OffsiteError};
+use crate::offsite::{KeyOutcome, NewTarget, Offsite, OffsiteError};
 
 /// A button on a target's card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,30 +40,24 @@ impl TargetAction {
 }
 
 /// Runs `action` on the target named `name`.
-pub async fn run(
-    state: &web::Data<AppState>,
+pub fn run(
+    offsite: &Offsite,
     boss: &SuperAdmin,
-    name: String,
+    name: &str,
     action: TargetAction,
-) -> Result<(), AppError> {
-    let (offsite, who) = (state.offsite.clone(), boss.username().to_string());
-    blocking(move || match action {
-        TargetAction::SendNow => offsite.send_now(&name),
-        TargetAction::StartDrill => offsite.drill_in_background(&name),
-        TargetAction::Enabled(on) => offsite.set_enabled(&name, on, &who),
-        TargetAction::Remove => offsite.remove_target(&name, &who),
-    })
-    .await
+) -> Result<(), OffsiteError> {
+    let who = boss.username();
+    match action {
+        TargetAction::SendNow => offsite.send_now(name),
+        TargetAction::StartDrill => offsite.drill_in_background(name),
+        TargetAction::Enabled(on) => offsite.set_enabled(name, on, who),
+        TargetAction::Remove => offsite.remove_target(name, who),
+    }
 }
 
 /// The drill now, waiting for its result (the API and the command line).
-pub async fn drill_now(
-    state: &web::Data<AppState>,
-    _boss: &SuperAdmin,
-    name: String,
-) -> Result<Drill, AppError> {
-    let offsite = state.offsite.clone();
-    blocking(move || offsite.drill_now(&name)).await
+pub fn drill_now(offsite: &Offsite, _boss: &SuperAdmin, name: &str) -> Result<Drill, OffsiteError> {
+    offsite.drill_now(name)
 }
 
 /// How setting up a target ended.
@@ -81,11 +72,11 @@ pub enum Setup {
 }
 
 /// Sets up a target from the form: checks the fields, proves the target works, saves it.
-pub async fn add_target(
-    state: &web::Data<AppState>,
+pub fn add_target(
+    offsite: &Offsite,
     boss: &SuperAdmin,
     form: &TargetForm,
-) -> Result<Setup, AppError> {
+) -> Result<Setup, OffsiteError> {
     let (target, credentials) = match form.parse() {
         Ok(parsed) => parsed,
         Err(errors) => return Ok(Setup::Refused(errors)),
@@ -93,25 +84,21 @@ pub async fn add_target(
     let name = target.name.clone();
     let kit = Some(form.kit.clone()).filter(|k| !k.trim().is_empty());
     let create_folder = form.create_folder;
-    let (offsite, who) = (state.offsite.clone(), boss.username().to_string());
-    let added = blocking(move || {
-        Ok::<_, AppError>(offsite.add_target(
-            NewTarget {
-                target,
-                credentials,
-                kit,
-                create_folder,
-            },
-            &who,
-        ))
-    })
-    .await?;
+    let added = offsite.add_target(
+        NewTarget {
+            target,
+            credentials,
+            kit,
+            create_folder,
+        },
+        boss.username(),
+    );
     match added {
         Ok(outcome) => Ok(Setup::Added { name, outcome }),
         Err(OffsiteError::Invalid(errors)) => Ok(Setup::Refused(errors)),
         Err(e @ (OffsiteError::Store(_) | OffsiteError::Key(_))) => Ok(Setup::Refused(
             FieldErrors::one("target", format!("The target was not saved: {e}")),
         )),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }

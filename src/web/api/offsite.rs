@@ -1,26 +1,23 @@
-//! `/api/offsite...`: the off-site status, each target's copies, and the same buttons as the
-//! page (super-admin for changes). Errors as `{"error": "..."}`.
+//! `/api/offsite...`: the off-site status, each target's copies, the same buttons as the page
+//! (super-admin for changes), and restoring a copy straight from a target. Errors as
+//! `{"error": "..."}`.
 
 use actix_web::{HttpResponse, web};
+use serde::Deserialize;
 
-use super::blocking;
-use super::ctx::Ctx;
-use super::error::{ApiError, AppError};
-use super::offsite_actions::{self, Setup, TargetAction};
+use crate::actions::backups::{self, Restore};
+use crate::actions::bring_in;
+use crate::actions::offsite::{self, Setup, TargetAction};
+use crate::auth::permission::SuperAdmin;
+use crate::backup::{Accounts, RestoreOptions};
 use crate::offsite::settings::TargetForm;
 use crate::offsite::{CopyView, KeyOutcome};
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/offsite", web::get().to(status))
-        .route("/api/offsite/targets", web::post().to(add_target))
-        .route("/api/offsite/{target}", web::get().to(copies))
-        .route("/api/offsite/{target}", web::delete().to(remove))
-        .route("/api/offsite/{target}/push", web::post().to(push))
-        .route("/api/offsite/{target}/drill", web::post().to(drill));
-}
+use crate::web::http::{ApiError, AppError, Ctx, blocking};
+use crate::web::state::AppState;
+use crate::web::views::backups::run_restore;
 
 /// Admins and up, like the page of a target: it says where the copies go.
-async fn status(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, ApiError> {
+pub async fn status(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, ApiError> {
     user.admin()?;
     let st = state.clone();
     let (status, health) =
@@ -28,7 +25,7 @@ async fn status(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, ApiError> 
     Ok(HttpResponse::Ok().json(serde_json::json!({ "health": health, "offsite": status })))
 }
 
-async fn copies(
+pub async fn copies(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -41,11 +38,12 @@ async fn copies(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "target": name, "copies": copies })))
 }
 
-async fn add_target(
+pub async fn add_target(
     Ctx { state, user, .. }: Ctx,
     body: web::Json<TargetForm>,
 ) -> Result<HttpResponse, ApiError> {
-    match offsite_actions::add_target(&state, &user.super_admin()?, &body.into_inner()).await? {
+    let (st, boss, form) = (state.clone(), user.super_admin()?, body.into_inner());
+    match blocking(move || offsite::add_target(&st.offsite, &boss, &form)).await? {
         Setup::Added { name, outcome } => Ok(HttpResponse::Created().json(serde_json::json!({
             "target": name,
             "new_key": outcome == KeyOutcome::Generated,
@@ -54,40 +52,82 @@ async fn add_target(
     }
 }
 
-async fn remove(
+/// A target's button as a super-admin, off the async workers.
+async fn run(
+    state: &AppState,
+    boss: SuperAdmin,
+    name: &str,
+    action: TargetAction,
+) -> Result<(), AppError> {
+    let (offsite, name) = (state.offsite.clone(), name.to_string());
+    blocking(move || offsite::run(&offsite, &boss, &name, action)).await
+}
+
+pub async fn remove(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    offsite_actions::run(
-        &state,
-        &user.super_admin()?,
-        name.clone(),
-        TargetAction::Remove,
-    )
-    .await?;
+    run(&state, user.super_admin()?, &name, TargetAction::Remove).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "removed": name })))
 }
 
-async fn push(
+pub async fn push(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    offsite_actions::run(
-        &state,
-        &user.super_admin()?,
-        name.clone(),
-        TargetAction::SendNow,
-    )
-    .await?;
+    run(&state, user.super_admin()?, &name, TargetAction::SendNow).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "queued": name })))
 }
 
-async fn drill(
+pub async fn drill(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let drill = offsite_actions::drill_now(&state, &user.super_admin()?, name.into_inner()).await?;
+    let (st, boss, name) = (state.clone(), user.super_admin()?, name.into_inner());
+    let drill = blocking(move || offsite::drill_now(&st.offsite, &boss, &name)).await?;
     Ok(HttpResponse::Ok().json(drill))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RestoreCopyBody {
+    /// `keep_current` (the default) or `as_in_backup`.
+    #[serde(default)]
+    accounts: Option<Accounts>,
+}
+
+/// `POST /api/offsite/{target}/{copy}/restore`: brings the copy in as `uploaded_…` and
+/// restores it (with the safety backup, as always).
+pub async fn restore_copy(
+    Ctx { state, user, .. }: Ctx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let boss = backups::require_restorer(&state.engine, &user.actor(), None)?;
+    let body: RestoreCopyBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RestoreCopyBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::BadRequest(format!("The JSON body is not valid: {e}")))?
+    };
+    let (target, copy) = path.into_inner();
+    let (offsite, fetcher) = (state.offsite.clone(), boss.clone());
+    let entry =
+        blocking(move || bring_in::bring_in_copy(&offsite, &fetcher, &target, &copy)).await?;
+    let options = RestoreOptions {
+        accounts: body.accounts.unwrap_or_default(),
+    };
+    let report = run_restore(
+        &state,
+        boss,
+        Restore::Named(entry.file_name.clone()),
+        options,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "brought_in": entry.file_name,
+        "restore": report,
+    })))
 }

@@ -10,10 +10,12 @@ use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 
 use crate::business::{BusinessError, FieldErrors, Page, split_invalid};
-use crate::web::ctx::Ctx;
-use crate::web::layout::{Layout, ListQuery, Pager};
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::paging::{ListQuery, Pager};
+use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::{AppError, render, render_form, run_db, see_other};
+use crate::web::state::AppState;
 
 /// A kind of record kept with these pages.
 pub trait RecordPages: 'static {
@@ -71,20 +73,20 @@ macro_rules! record_pages {
         #[derive(askama::Template)]
         #[template(path = $list_template)]
         pub struct ListPage {
-            layout: $crate::web::layout::Layout,
+            layout: $crate::web::http::layout::Layout,
             q: String,
             // Only lists of records that can be archived (products) show it.
             #[allow(dead_code)]
             archived: bool,
             page: $crate::business::Page<$record>,
-            pager: $crate::web::layout::Pager,
-            user: $crate::web::session::CurrentUser,
+            pager: $crate::web::http::paging::Pager,
+            user: $crate::web::http::session::CurrentUser,
         }
 
         #[derive(askama::Template)]
         #[template(path = $form_template)]
         pub struct FormPage {
-            layout: $crate::web::layout::Layout,
+            layout: $crate::web::http::layout::Layout,
             view: $crate::web::pages::record_pages::FormView<$form>,
         }
 
@@ -122,9 +124,9 @@ macro_rules! record_pages {
             }
 
             fn list_page(
-                layout: $crate::web::layout::Layout,
+                layout: $crate::web::http::layout::Layout,
                 found: $crate::web::pages::record_pages::Found<$record>,
-                user: $crate::web::session::CurrentUser,
+                user: $crate::web::http::session::CurrentUser,
             ) -> ListPage {
                 let $crate::web::pages::record_pages::Found {
                     q,
@@ -143,7 +145,7 @@ macro_rules! record_pages {
             }
 
             fn form_page(
-                layout: $crate::web::layout::Layout,
+                layout: $crate::web::http::layout::Layout,
                 view: $crate::web::pages::record_pages::FormView<$form>,
             ) -> FormPage {
                 FormPage { layout, view }

@@ -1,40 +1,32 @@
-//! `/backup/offsite/...`: setting up off-site targets (super-admin), the emergency kit, and
-//! each target's buttons: send now, run the drill, turn off, remove, and its list of copies.
+//! `/backup/offsite/...`: setting up off-site targets (super-admin) and the emergency kit and
+//! key; one target's page and buttons are `target.rs`.
+
+pub mod target;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
-use super::backup::status_page;
+use super::status_page;
+use crate::actions::offsite::{self, Setup};
 use crate::offsite::settings::TargetForm;
-use crate::offsite::{CopyView, KeyOutcome, Offsite, OffsiteError};
-use crate::web::ctx::Ctx;
-use crate::web::layout::Layout;
-use crate::web::offsite_actions::{self, Setup, TargetAction};
-use crate::web::session::UserSession;
-use crate::web::{AppError, blocking, render, see_other};
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/backup/offsite/targets", web::post().to(add_target))
-        .route("/backup/offsite/kit", web::get().to(kit_page))
-        .route("/backup/offsite/kit/download", web::get().to(kit_download))
-        .route("/backup/offsite/kit/confirm", web::post().to(kit_confirm))
-        .route("/backup/offsite/key/rotate", web::post().to(rotate_key))
-        .route("/backup/offsite/{target}", web::get().to(target_page))
-        .route(
-            "/backup/offsite/{target}/{button}",
-            web::post().to(target_button),
-        );
-}
+use crate::offsite::{KeyOutcome, Offsite, OffsiteError};
+use crate::web::http::layout::Layout;
+use crate::web::http::session::UserSession;
+use crate::web::http::{AppError, Ctx, blocking, render, see_other};
 
 pub async fn add_target(
     Ctx { req, state, user }: Ctx,
     session: UserSession,
     form: web::Form<TargetForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    match offsite_actions::add_target(&state, &user.super_admin()?, &form).await? {
+    let (st, boss, form) = (state.clone(), user.super_admin()?, form.into_inner());
+    let (added, form) = blocking(move || {
+        let added = offsite::add_target(&st.offsite, &boss, &form)?;
+        Ok::<_, AppError>((added, form))
+    })
+    .await?;
+    match added {
         Setup::Added {
             name,
             outcome: KeyOutcome::Generated,
@@ -51,24 +43,6 @@ pub async fn add_target(
             Ok(see_other("/backup/status#offsite"))
         }
         Setup::Refused(errors) => status_page(&req, &state, user, form, errors).await,
-    }
-}
-
-#[derive(Template)]
-#[template(path = "backup/offsite_target.html")]
-struct TargetPage {
-    layout: Layout,
-    name: String,
-    location: String,
-    copies: Vec<CopyView>,
-    error: String,
-    /// Super-admins get a "Bring in" button per copy.
-    can_bring_in: bool,
-}
-
-impl TargetPage {
-    fn several(&self) -> bool {
-        CopyView::several_senders(&self.copies)
     }
 }
 
@@ -153,74 +127,4 @@ async fn key_button(
     blocking(move || change(&offsite, &who)).await?;
     session.flash_ok(done);
     Ok(see_other(next))
-}
-
-/// `GET /backup/offsite/{target}`: the copies on one target, read from the target itself.
-pub async fn target_page(
-    Ctx { req, state, user }: Ctx,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    user.admin()?;
-    let name = name.into_inner();
-    let offsite = state.offsite.clone();
-    let target_name = name.clone();
-    let (location, listed) = blocking(move || {
-        let target = offsite
-            .settings()?
-            .target(&target_name)
-            .cloned()
-            .ok_or_else(|| OffsiteError::NoTarget(target_name.clone()))?;
-        Ok::<_, AppError>((target.describe(), offsite.copies_of(&target_name)))
-    })
-    .await?;
-    let (copies, error) = match listed {
-        Ok(copies) => (
-            copies.iter().map(CopyView::from_manifest).collect(),
-            String::new(),
-        ),
-        Err(e) => (Vec::new(), format!("The list could not be read: {e}")),
-    };
-    let title = format!("Off-site copies on {name}");
-    render(&TargetPage {
-        layout: Layout::new(&req, &state, &title, "backup").await,
-        name,
-        location,
-        copies,
-        error,
-        can_bring_in: user.is_super_admin(),
-    })
-}
-
-/// What a target card's buttons send besides the CSRF token: only "turn on / off" has a
-/// value.
-#[derive(Deserialize)]
-pub struct ButtonForm {
-    enabled: Option<String>,
-}
-
-/// A target card's button (`push`, `drill`, `enabled`, `remove`): do it, say so, back to the
-/// card.
-async fn target_button(
-    Ctx { state, user, .. }: Ctx,
-    session: UserSession,
-    path: web::Path<(String, String)>,
-    form: Option<web::Form<ButtonForm>>,
-) -> Result<HttpResponse, AppError> {
-    let (name, button) = path.into_inner();
-    let enabled = form.and_then(|f| f.into_inner().enabled);
-    let action = match (button.as_str(), enabled.as_deref()) {
-        ("push", _) => TargetAction::SendNow,
-        ("drill", _) => TargetAction::StartDrill,
-        ("enabled", Some(on)) => TargetAction::Enabled(on == "1"),
-        ("enabled", None) => {
-            return Err(AppError::BadRequest(
-                "Say whether the target is on (enabled=1) or off (enabled=0).".into(),
-            ));
-        }
-        ("remove", _) => TargetAction::Remove,
-        _ => return Err(AppError::NotFound),
-    };
-    offsite_actions::run(&state, &user.super_admin()?, name.clone(), action).await?;
-    session.flash_ok(action.done_message(&name));
-    Ok(see_other("/backup/status#offsite"))
 }
