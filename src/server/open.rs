@@ -20,7 +20,7 @@ use crate::config::{Paths, Settings};
 use crate::db::{Db, DbOptions};
 use crate::fsutil::{self, FileLock};
 use crate::offsite::{Offsite, Worker as OffsiteWorker};
-use crate::web::state::AppState;
+use crate::web::http::state::AppState;
 
 /// Loads the session key from the data folder, creating it (owner-only) on first run, so
 /// sessions survive restarts.

@@ -12,8 +12,8 @@ use crate::auth::permission::SuperAdmin;
 use crate::backup::{Accounts, RestoreOptions};
 use crate::offsite::settings::TargetForm;
 use crate::offsite::{CopyView, KeyOutcome};
+use crate::web::http::state::AppState;
 use crate::web::http::{ApiError, AppError, Ctx, blocking};
-use crate::web::state::AppState;
 use crate::web::views::backups::run_restore;
 
 /// Admins and up, like the page of a target: it says where the copies go.

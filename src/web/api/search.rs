@@ -17,8 +17,8 @@ use rusqlite::Connection;
 use crate::business::customers::Customer;
 use crate::business::products::Product;
 use crate::business::{BusinessError, search};
+use crate::web::http::state::AppState;
 use crate::web::http::{ApiError, AppError, Ctx, run_db};
-use crate::web::state::AppState;
 
 #[derive(Deserialize)]
 pub struct SearchQuery {

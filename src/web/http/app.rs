@@ -12,8 +12,8 @@ use actix_web::{App, web};
 use super::responses::{MAX_BODY_BYTES, not_found};
 use super::session_store::SqliteSessionStore;
 use super::{error, host_guard, middleware, security};
+use crate::web::http::state::AppState;
 use crate::web::routes;
-use crate::web::state::AppState;
 
 /// The whole application. Middleware runs outside-in in the reverse order of `wrap`: errors
 /// are rendered (with security headers) outermost, then headers, the session, panics, and

@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::error::AppError;
 use super::session::CurrentUser;
-use crate::web::state::AppState;
+use crate::web::http::state::AppState;
 
 pub struct Ctx {
     pub req: HttpRequest,

@@ -6,7 +6,7 @@ use actix_web::{HttpMessage, HttpRequest, web};
 use super::assets;
 use super::session::{CurrentUser, Flash, UserSession};
 use crate::backup::health::{Health, HealthLevel};
-use crate::web::state::AppState;
+use crate::web::http::state::AppState;
 
 pub struct Layout {
     pub title: String,

@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpMessage, HttpResponse, web};
 use super::error::{ApiError, AppError, HandlerPanicked};
 use super::session::{CurrentUser, Identity, UserSession};
 use crate::auth::{User, users};
-use crate::web::state::AppState;
+use crate::web::http::state::AppState;
 
 fn error_response<B>(req: ServiceRequest, err: AppError) -> ServiceResponse<EitherBody<B>> {
     let response = if req.path().starts_with("/api/") {
@@ -89,9 +89,7 @@ pub async fn identify<B: MessageBody + 'static>(
     if ended {
         req.extensions_mut().insert(SessionEnded);
     }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
+    pass(req, next).await
 }
 
 /// Wraps the signed-in scopes: an anonymous request goes to `/login?next=...` (401 under
@@ -101,10 +99,7 @@ pub async fn reject_anonymous_users<B: MessageBody + 'static>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     if req.extensions().get::<CurrentUser>().is_some() {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
+        return pass(req, next).await;
     }
     let path = req.path().to_string();
     if path.starts_with("/api/") {
@@ -139,16 +134,23 @@ pub async fn require_new_password<B: MessageBody + 'static>(
         .get::<CurrentUser>()
         .is_some_and(|u| u.must_change_password);
     if !must_change {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
+        return pass(req, next).await;
     }
     if req.path().starts_with("/api/") {
         let err = AppError::Forbidden("Choose a new password on the My account page first.".into());
         return Ok(error_response(req, err));
     }
     Ok(redirect(req, "/account"))
+}
+
+/// Lets the request through to what the gate wraps.
+async fn pass<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 fn redirect<B>(req: ServiceRequest, location: &str) -> ServiceResponse<EitherBody<B>> {
@@ -181,10 +183,7 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
+        return pass(req, next).await;
     }
     let expected = UserSession::of_service(&req).csrf();
     let header_token = req
@@ -231,9 +230,7 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
         );
         return Ok(error_response(req, err));
     }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
+    pass(req, next).await
 }
 
 /// Turns a panic in a handler or an inner middleware into a rendered 500 page (JSON under

@@ -1,7 +1,7 @@
-//! The HTTP plumbing, which serves no URL itself: the app builder and its middleware (host
-//! check, sessions, who is signed in, CSRF), errors, the handler extractor, the page frame,
-//! paging, responses, embedded assets and upload streaming. The common handler tools are
-//! re-exported here.
+//! The HTTP plumbing, which serves no URL itself: the services handlers share (`state.rs`),
+//! the app builder and its middleware (host check, sessions, who is signed in, CSRF), errors,
+//! the handler extractor, the page frame, paging, responses, embedded assets and upload
+//! streaming. The common handler tools are re-exported here.
 
 pub mod app;
 pub mod assets;
@@ -16,6 +16,7 @@ pub mod responses;
 pub mod security;
 pub mod session;
 pub mod session_store;
+pub mod state;
 pub mod upload;
 pub mod upload_gate;
 

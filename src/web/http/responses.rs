@@ -7,7 +7,7 @@ use rusqlite::Connection;
 
 use super::error::{self, ApiError, AppError};
 use crate::db::DbError;
-use crate::web::state::AppState;
+use crate::web::http::state::AppState;
 
 /// Largest form or JSON body accepted (a sale with many lines fits easily).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -11,7 +11,7 @@ use futures_util::{Stream, StreamExt, TryStreamExt};
 use super::{AppError, blocking};
 use crate::actions::bring_in::Upload;
 use crate::backup::{BackupEngine, BackupError, Incoming};
-use crate::web::state::AppState;
+use crate::web::http::state::AppState;
 
 /// Bytes written to disk at a time (one hop to the blocking pool each).
 const WRITE_CHUNK: usize = 1 << 20;

@@ -17,10 +17,10 @@ use crate::offsite::settings::TargetForm;
 use crate::offsite::{CopyView, NewTarget};
 use crate::web::http::layout::Layout;
 use crate::web::http::session::UserSession;
+use crate::web::http::state::AppState;
 use crate::web::http::{
     AppError, blocking, is_loopback, render, render_form, run_db, see_other, upload as receive,
 };
-use crate::web::state::AppState;
 
 /// The first-run use-cases with the server's services.
 fn bring_back(state: &AppState) -> BringBack<'_> {

@@ -10,8 +10,8 @@ use crate::business::money::format_cents;
 use crate::web::http::layout::Layout;
 use crate::web::http::middleware::SessionEnded;
 use crate::web::http::session::CurrentUser;
+use crate::web::http::state::AppState;
 use crate::web::http::{AppError, is_loopback, render, run_db, see_other};
-use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "home.html")]

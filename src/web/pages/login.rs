@@ -10,8 +10,8 @@ use crate::auth::{self, AuthError};
 use crate::web::http::ctx::client_address;
 use crate::web::http::layout::Layout;
 use crate::web::http::session::{CurrentUser, UserSession, safe_next};
+use crate::web::http::state::AppState;
 use crate::web::http::{AppError, blocking, render, render_status, see_other};
-use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "login.html")]

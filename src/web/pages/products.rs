@@ -12,8 +12,8 @@ use crate::business::{BusinessError, FieldErrors, export, split_invalid};
 use crate::web::http::ctx::Ctx;
 use crate::web::http::layout::Layout;
 use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::state::AppState;
 use crate::web::http::{AppError, render_form, run_db, see_other};
-use crate::web::state::AppState;
 
 pub const PER_PAGE: i64 = 25;
 

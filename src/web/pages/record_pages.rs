@@ -14,8 +14,8 @@ use crate::web::http::ctx::Ctx;
 use crate::web::http::layout::Layout;
 use crate::web::http::paging::{ListQuery, Pager};
 use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::state::AppState;
 use crate::web::http::{AppError, render, render_form, run_db, see_other};
-use crate::web::state::AppState;
 
 /// A kind of record kept with these pages.
 pub trait RecordPages: 'static {

@@ -20,8 +20,8 @@ use crate::web::http::ctx::Ctx;
 use crate::web::http::layout::Layout;
 use crate::web::http::paging::Pager;
 use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::state::AppState;
 use crate::web::http::{AppError, render, render_form, run_db, see_other};
-use crate::web::state::AppState;
 
 /// Lines shown on a new sale form (JavaScript can add more).
 const BLANK_LINES: usize = 5;

@@ -9,8 +9,8 @@ use crate::business::FieldErrors;
 use crate::web::http::ctx::Ctx;
 use crate::web::http::layout::Layout;
 use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::state::AppState;
 use crate::web::http::{AppError, blocking, render, render_form, run_db, see_other};
-use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "users/list.html")]

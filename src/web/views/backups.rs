@@ -16,8 +16,8 @@ use crate::backup::{
 };
 use crate::config::Settings;
 use crate::db::{self, DbError};
+use crate::web::http::state::AppState;
 use crate::web::http::{AppError, blocking, run_db};
-use crate::web::state::AppState;
 use crate::{fsutil, timefmt};
 
 /// One backup as lists show it.

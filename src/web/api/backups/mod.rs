@@ -11,8 +11,8 @@ use serde::Deserialize;
 use crate::actions::backups::{self, Restore};
 use crate::backup::{Accounts, RestoreOptions};
 use crate::web::http::session::CurrentUser;
+use crate::web::http::state::AppState;
 use crate::web::http::{ApiError, AppError, Ctx, blocking};
-use crate::web::state::AppState;
 use crate::web::views::backups::{
     BackupRow, backup_rows, find_backup, load_status, newest_name, run_restore,
 };

@@ -6,14 +6,13 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::super::upload::added;
 use crate::actions::bring_in;
 use crate::actions::offsite::{self, TargetAction};
 use crate::offsite::{CopyView, OffsiteError};
 use crate::web::http::layout::Layout;
-use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::session::UserSession;
 use crate::web::http::{AppError, Ctx, blocking, render, see_other};
-use crate::web::state::AppState;
+use crate::web::pages::backup::upload::added;
 
 #[derive(Template)]
 #[template(path = "backup/offsite_target.html")]
@@ -69,14 +68,16 @@ pub async fn target_page(
     })
 }
 
-/// A target card's button as `user`: do it, say so, back to the card.
-async fn button(
-    state: &AppState,
-    user: &CurrentUser,
-    session: &UserSession,
-    name: String,
+/// What a target card's button arrives with: who pressed it, their session (for the
+/// message), and the target's name.
+type Button = (Ctx, UserSession, web::Path<String>);
+
+/// A target card's button: do it as a super-admin, say so, back to the card.
+async fn press(
+    (Ctx { state, user, .. }, session, name): Button,
     action: TargetAction,
 ) -> Result<HttpResponse, AppError> {
+    let name = name.into_inner();
     let (offsite, boss, target) = (state.offsite.clone(), user.super_admin()?, name.clone());
     blocking(move || offsite::run(&offsite, &boss, &target, action)).await?;
     session.flash_ok(action.done_message(&name));
@@ -84,35 +85,18 @@ async fn button(
 }
 
 /// `POST /backup/offsite/{target}/push`: send now.
-pub async fn push(
-    Ctx { state, user, .. }: Ctx,
-    session: UserSession,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    button(
-        &state,
-        &user,
-        &session,
-        name.into_inner(),
-        TargetAction::SendNow,
-    )
-    .await
+pub async fn push(button: Button) -> Result<HttpResponse, AppError> {
+    press(button, TargetAction::SendNow).await
 }
 
 /// `POST /backup/offsite/{target}/drill`: the restore drill, in the background.
-pub async fn drill(
-    Ctx { state, user, .. }: Ctx,
-    session: UserSession,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    button(
-        &state,
-        &user,
-        &session,
-        name.into_inner(),
-        TargetAction::StartDrill,
-    )
-    .await
+pub async fn drill(button: Button) -> Result<HttpResponse, AppError> {
+    press(button, TargetAction::StartDrill).await
+}
+
+/// `POST /backup/offsite/{target}/remove`: Backroom forgets the target (its copies stay).
+pub async fn remove(button: Button) -> Result<HttpResponse, AppError> {
+    press(button, TargetAction::Remove).await
 }
 
 /// What the "turn on / off" button sends besides the CSRF token.
@@ -123,9 +107,7 @@ pub struct EnabledForm {
 
 /// `POST /backup/offsite/{target}/enabled` with `enabled=1` or `enabled=0`.
 pub async fn enabled(
-    Ctx { state, user, .. }: Ctx,
-    session: UserSession,
-    name: web::Path<String>,
+    button: Button,
     form: Option<web::Form<EnabledForm>>,
 ) -> Result<HttpResponse, AppError> {
     let Some(on) = form.and_then(|f| f.into_inner().enabled) else {
@@ -133,24 +115,7 @@ pub async fn enabled(
             "Say whether the target is on (enabled=1) or off (enabled=0).".into(),
         ));
     };
-    let action = TargetAction::Enabled(on == "1");
-    button(&state, &user, &session, name.into_inner(), action).await
-}
-
-/// `POST /backup/offsite/{target}/remove`: Backroom forgets the target (its copies stay).
-pub async fn remove(
-    Ctx { state, user, .. }: Ctx,
-    session: UserSession,
-    name: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    button(
-        &state,
-        &user,
-        &session,
-        name.into_inner(),
-        TargetAction::Remove,
-    )
-    .await
+    press(button, TargetAction::Enabled(on == "1")).await
 }
 
 /// `POST /backup/offsite/{target}/{copy}/bring-in` (super-admin): a copy from the target,

@@ -14,8 +14,8 @@ use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::offsite::Offsite;
 
-use super::http::host_guard::AllowedHosts;
-use super::http::upload_gate::UploadGate;
+use super::host_guard::AllowedHosts;
+use super::upload_gate::UploadGate;
 
 /// The services every handler shares. The settings and the data folder's paths are read
 /// where they live, in the backup engine (`engine.settings()`, `engine.paths()`), so a
