@@ -102,3 +102,29 @@ pub fn add_target(
         Err(e) => Err(e),
     }
 }
+
+/// The emergency kit's text (super-admin only: it opens every copy).
+pub fn kit_text(offsite: &Offsite, _boss: &SuperAdmin) -> Result<String, OffsiteError> {
+    offsite.kit_text()
+}
+
+/// A change to the key or the kit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyChange {
+    /// The person says the kit is saved away from this computer.
+    ConfirmKit,
+    /// A new key for new copies (the kit then holds every key).
+    RotateKey,
+}
+
+/// Makes a change to the key or the kit (super-admin only).
+pub fn change_key(
+    offsite: &Offsite,
+    boss: &SuperAdmin,
+    change: KeyChange,
+) -> Result<(), OffsiteError> {
+    match change {
+        KeyChange::ConfirmKit => offsite.confirm_kit(boss.username()),
+        KeyChange::RotateKey => offsite.rotate_key(boss.username()),
+    }
+}

@@ -8,9 +8,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::status_page;
-use crate::actions::offsite::{self, Setup};
+use crate::actions::offsite::{self, KeyChange, Setup};
+use crate::offsite::KeyOutcome;
 use crate::offsite::settings::TargetForm;
-use crate::offsite::{KeyOutcome, Offsite, OffsiteError};
 use crate::web::http::layout::Layout;
 use crate::web::http::session::UserSession;
 use crate::web::http::{AppError, Ctx, blocking, render, see_other};
@@ -55,10 +55,9 @@ struct KitPage {
 }
 
 pub async fn kit_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
-    user.super_admin()?;
-    let offsite = state.offsite.clone();
+    let (offsite, boss) = (state.offsite.clone(), user.super_admin()?);
     let (kit, confirmed) = blocking(move || {
-        let kit = offsite.kit_text()?;
+        let kit = offsite::kit_text(&offsite, &boss)?;
         Ok::<_, AppError>((kit, offsite.status().kit_confirmed))
     })
     .await?;
@@ -70,9 +69,8 @@ pub async fn kit_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, App
 }
 
 pub async fn kit_download(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
-    user.super_admin()?;
-    let offsite = state.offsite.clone();
-    let kit = blocking(move || offsite.kit_text()).await?;
+    let (offsite, boss) = (state.offsite.clone(), user.super_admin()?);
+    let kit = blocking(move || offsite::kit_text(&offsite, &boss)).await?;
     state
         .engine
         .log()
@@ -95,7 +93,7 @@ pub async fn kit_confirm(ctx: Ctx, session: UserSession) -> Result<HttpResponse,
     key_button(
         ctx,
         session,
-        Offsite::confirm_kit,
+        KeyChange::ConfirmKit,
         done,
         "/backup/status#offsite",
     )
@@ -107,7 +105,7 @@ pub async fn rotate_key(ctx: Ctx, session: UserSession) -> Result<HttpResponse, 
     key_button(
         ctx,
         session,
-        Offsite::rotate_key,
+        KeyChange::RotateKey,
         done,
         "/backup/offsite/kit",
     )
@@ -118,13 +116,12 @@ pub async fn rotate_key(ctx: Ctx, session: UserSession) -> Result<HttpResponse, 
 async fn key_button(
     Ctx { state, user, .. }: Ctx,
     session: UserSession,
-    change: fn(&Offsite, &str) -> Result<(), OffsiteError>,
+    change: KeyChange,
     done: &str,
     next: &str,
 ) -> Result<HttpResponse, AppError> {
-    user.super_admin()?;
-    let (offsite, who) = (state.offsite.clone(), user.username.clone());
-    blocking(move || change(&offsite, &who)).await?;
+    let (offsite, boss) = (state.offsite.clone(), user.super_admin()?);
+    blocking(move || offsite::change_key(&offsite, &boss, change)).await?;
     session.flash_ok(done);
     Ok(see_other(next))
 }
