@@ -1,8 +1,10 @@
 //! Every URL Backroom answers, once, grouped by who may open it: public, signed in (even
 //! before a new password is chosen), the JSON API, and the signed-in pages. Whether a route is
 //! public is its place here: the signed-in scopes are wrapped with the gate that sends
-//! anonymous visitors to the login page (401 under `/api/`). Order matters where paths
-//! overlap: fixed segments before `{name}`. Each handler is in the file its URL names.
+//! anonymous visitors to the login page (401 under `/api/`). A scope's gates run from the
+//! last `wrap` in: who you are, then the new-password gate, then the CSRF check. Order
+//! matters where paths overlap: fixed segments before `{name}`. Each handler is in the file
+//! its URL names.
 
 use actix_web::middleware::from_fn;
 use actix_web::web::{self, delete, get, post};
@@ -15,6 +17,7 @@ use super::pages::{account, customers, first_run, home, login, logout, products,
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(public)
+        // Signed in, even before a new password is chosen.
         .service(
             web::scope("/account")
                 .route("", get().to(account::account_page))
@@ -28,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(csrf_guard))
                 .wrap(from_fn(reject_anonymous_users)),
         )
+        // The JSON API.
         .service(
             web::scope("/api")
                 .configure(api_routes)
@@ -35,7 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(require_new_password))
                 .wrap(from_fn(reject_anonymous_users)),
         )
-        // Last: it answers every path not matched above (404 once signed in).
+        // The signed-in pages. Last: it answers every path not matched above (404 once
+        // signed in).
         .service(
             web::scope("")
                 .configure(signed_in_pages)
