@@ -53,32 +53,41 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Open to anyone. `/` decides itself what an anonymous visitor sees (the first-run page
 /// while nobody has an account, else the login page).
 fn public(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/{path:.*}", get().to(assets::serve))
-        // Browsers ask for it on their own; there is none (the pages link an SVG).
-        .route("/favicon.ico", web::to(not_found))
-        .service(
-            web::resource("/")
-                .route(get().to(home::index))
-                .default_service(web::to(not_found))
-                .wrap(from_fn(csrf_guard))
-                .wrap(from_fn(require_new_password)),
-        )
-        .service(
-            web::resource("/login")
-                .route(get().to(login::login_page))
-                .route(post().to(login::login))
-                .default_service(web::to(not_found))
-                .wrap(from_fn(csrf_guard)),
-        )
-        .service(
-            web::scope("/first-run")
-                .route("", post().to(first_run::create_account))
-                .route("/upload", post().to(first_run::upload))
-                .route("/restore-file", post().to(first_run::restore_file))
-                .route("/connect", post().to(first_run::connect))
-                .route("/restore", post().to(first_run::restore))
-                .wrap(from_fn(csrf_guard)),
-        );
+    cfg.service(
+        web::resource("/static/{path:.*}")
+            .route(get().to(assets::serve))
+            .default_service(web::to(not_found))
+            .wrap(from_fn(csrf_guard)),
+    )
+    // Browsers ask for it on their own; there is none (the pages link an SVG).
+    .service(
+        web::resource("/favicon.ico")
+            .default_service(web::to(not_found))
+            .wrap(from_fn(csrf_guard)),
+    )
+    .service(
+        web::resource("/")
+            .route(get().to(home::index))
+            .default_service(web::to(not_found))
+            .wrap(from_fn(csrf_guard))
+            .wrap(from_fn(require_new_password)),
+    )
+    .service(
+        web::resource("/login")
+            .route(get().to(login::login_page))
+            .route(post().to(login::login))
+            .default_service(web::to(not_found))
+            .wrap(from_fn(csrf_guard)),
+    )
+    .service(
+        web::scope("/first-run")
+            .route("", post().to(first_run::create_account))
+            .route("/upload", post().to(first_run::upload))
+            .route("/restore-file", post().to(first_run::restore_file))
+            .route("/connect", post().to(first_run::connect))
+            .route("/restore", post().to(first_run::restore))
+            .wrap(from_fn(csrf_guard)),
+    );
 }
 
 /// `/api/...`, signed in (super-admin or admin where the handler says so).

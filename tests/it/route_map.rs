@@ -28,6 +28,9 @@ fn anonymous_visitors_meet_the_login_gate_before_the_csrf_check() {
     assert_eq!(client.get("/first-run/upload").status, 404);
     assert_eq!(client.get("/static/no-such-file.css").status, 404);
     assert_eq!(client.get("/favicon.ico").status, 404);
+    // Their changes still need the token.
+    assert_eq!(client.post_form_raw("/static/app.css", &[]).status, 403);
+    assert_eq!(client.post_form_raw("/first-run/upload", &[]).status, 403);
 }
 
 #[test]
