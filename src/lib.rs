@@ -2,6 +2,7 @@
 //! SQLite and protects it with backups staff can trust. `main.rs` only parses the command line;
 //! everything else lives here so tests can build and start the app.
 
+pub mod actions;
 pub mod auth;
 pub mod backup;
 pub mod business;

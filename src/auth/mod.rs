@@ -1,5 +1,5 @@
 //! People and what they may do: users, ordered roles, argon2id passwords and the login
-//! throttle. Sessions and CSRF tokens are carried by the web layer (`web::session`).
+//! throttle. Sessions and CSRF tokens are carried by the web layer (`web::http::session`).
 
 pub mod limits;
 pub mod login;

@@ -67,7 +67,7 @@ pub struct Missing {
     /// The page's own server, stopped once a choice is made.
     pub handle: OnceLock<ServerHandle>,
     /// The names this server answers to (the `Host` check).
-    pub hosts: crate::web::host_guard::AllowedHosts,
+    pub hosts: crate::web::http::host_guard::AllowedHosts,
 }
 
 impl Missing {
@@ -78,7 +78,7 @@ impl Missing {
             lock: Mutex::new(Some(lock)),
             choice: Mutex::new(None),
             handle: OnceLock::new(),
-            hosts: crate::web::host_guard::AllowedHosts::default(),
+            hosts: crate::web::http::host_guard::AllowedHosts::default(),
         }
     }
 

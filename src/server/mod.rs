@@ -44,7 +44,7 @@ pub struct ServeOptions {
     /// Names besides localhost and the machine's own that browsers may use for this server.
     pub host_names: Vec<String>,
     /// Files arriving at once over HTTP, and how long a body may pause.
-    pub uploads: crate::web::upload_gate::UploadLimits,
+    pub uploads: crate::web::http::upload_gate::UploadLimits,
 }
 
 impl ServeOptions {
@@ -60,13 +60,13 @@ impl ServeOptions {
             offsite: crate::offsite::OffsiteOptions::default(),
             new_empty_shop: false,
             host_names: Vec::new(),
-            uploads: crate::web::upload_gate::UploadLimits::default(),
+            uploads: crate::web::http::upload_gate::UploadLimits::default(),
         }
     }
 
     /// What the `Host` check accepts for these options.
-    pub fn allowed_hosts(&self) -> crate::web::host_guard::AllowedHosts {
-        crate::web::host_guard::AllowedHosts::new(self.bind, &self.host_names)
+    pub fn allowed_hosts(&self) -> crate::web::http::host_guard::AllowedHosts {
+        crate::web::http::host_guard::AllowedHosts::new(self.bind, &self.host_names)
     }
 }
 
@@ -163,7 +163,7 @@ fn build_server(
     let state = prepared.state.clone();
     let key = prepared.key.clone();
     let listener = prepared.listener.take().ok_or(StartError::ThreadEnded)?;
-    let server = HttpServer::new(move || app::app::build(state.clone(), key.clone()))
+    let server = HttpServer::new(move || app::http::app::build(state.clone(), key.clone()))
         .workers(opts.workers)
         .shutdown_timeout(10);
     let addr = listener

@@ -22,7 +22,7 @@ use crate::config::{Paths, Settings};
 use crate::db::{Db, DbOptions};
 use crate::fsutil::{self, FileLock};
 use crate::offsite::{Offsite, Worker as OffsiteWorker};
-use crate::web::{self as app, AppState};
+use crate::web::http::state::AppState;
 
 /// Loads the session key from the data folder, creating it (owner-only) on first run, so
 /// sessions survive restarts.
@@ -79,7 +79,7 @@ impl Backroom {
             InitError = (),
         > + use<>,
     > {
-        app::app::build(self.state.clone(), self.key.clone())
+        crate::web::http::app::build(self.state.clone(), self.key.clone())
     }
 
     /// Stops background work, closes the database and releases the data folder.
@@ -205,19 +205,17 @@ pub(super) fn prepare_with(
     let offsite_worker = OffsiteWorker::start(&offsite)
         .map_err(StartError::io("cannot start the off-site worker"))?;
     let state = web::Data::new(AppState {
-        paths: paths.clone(),
         db: db.clone(),
         engine: engine.clone(),
         offsite,
-        settings,
         scheduler: scheduler.clone(),
         throttle: LoginThrottle::new(auth.clone(), opts.clock.clone()),
         manual_backups: crate::auth::limits::ManualBackupLimit::new(opts.clock.clone()),
-        first_run_link: crate::web::bring_in::PendingLink::default(),
+        first_run_link: crate::actions::first_run::PendingLink::default(),
         auth,
         clock: opts.clock.clone(),
         hosts: web::Data::new(opts.allowed_hosts()),
-        uploads: crate::web::upload_gate::UploadGate::new(opts.uploads),
+        uploads: crate::web::http::upload_gate::UploadGate::new(opts.uploads),
     });
     Ok(Backroom {
         paths,

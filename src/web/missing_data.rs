@@ -10,8 +10,8 @@ use actix_web::{App, HttpRequest, HttpResponse, body::MessageBody, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::layout::Layout;
-use super::{AppError, assets, blocking, is_loopback, render, security};
+use super::http::layout::Layout;
+use super::http::{AppError, assets, blocking, is_loopback, render, security};
 use crate::backup::RestoreReport;
 use crate::server::missing::{Choice, Missing, RescueError};
 use crate::timefmt;
@@ -40,7 +40,7 @@ pub fn build(
                 }),
         )
         .wrap(actix_web::middleware::from_fn(
-            super::host_guard::host_guard,
+            super::http::host_guard::host_guard,
         ))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/missing-data/restore", web::post().to(restore))
@@ -244,5 +244,5 @@ async fn new_empty_shop(
     local_only(&req)?;
     check_token(&missing, &form)?;
     missing.choose(Choice::NewEmptyShop);
-    Ok(super::see_other("/"))
+    Ok(super::http::see_other("/"))
 }

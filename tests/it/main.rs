@@ -28,6 +28,7 @@ mod rebinding;
 mod records;
 mod records_recheck;
 mod restore;
+mod route_map;
 mod s3_addresses;
 mod scrub;
 mod server;

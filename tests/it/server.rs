@@ -697,7 +697,7 @@ fn a_panicking_handler_gets_a_500_page_not_a_dropped_connection() {
         actix_web::rt::System::new().block_on(async move {
             let server = HttpServer::new(|| {
                 App::new()
-                    .wrap(from_fn(backroom::web::middleware::catch_panics))
+                    .wrap(from_fn(backroom::web::http::middleware::catch_panics))
                     .route("/boom", web::get().to(boom))
                     .route("/api/boom", web::get().to(boom))
                     .route(

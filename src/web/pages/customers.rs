@@ -10,9 +10,9 @@ use super::record_pages::{self, FormView, RecordList, RecordPages};
 use crate::business::customers::{self, Customer, CustomerForm};
 use crate::business::sales::{self, SaleSummary};
 use crate::business::{BusinessError, Page, export};
-use crate::web::ctx::Ctx;
-use crate::web::layout::Layout;
-use crate::web::{AppError, render, run_db};
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::{AppError, render, run_db};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     record_pages::routes::<Customers>(cfg);

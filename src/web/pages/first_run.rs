@@ -1,26 +1,206 @@
-//! "Bring back my data" on the first-run page (no accounts yet, from this computer only): a
-//! backup file, or a copy picked from an off-site target. The data is checked and restored
-//! with its own accounts; then the person signs in as before.
+//! `/first-run...` (public, from this computer only, while nobody has an account): the first
+//! super-admin account (the page itself is `/` until then), and "Bring back my data": a
+//! backup file, or a copy picked from an off-site target, checked and restored with its own
+//! accounts; then the person signs in as before.
 
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::first_run_render;
-use crate::backup::RestoreReport;
+use crate::actions::first_run::FirstRun as BringBack;
+use crate::auth::login::{FirstAccount, create_first_super_admin};
+use crate::auth::{AuthError, User, users};
+use crate::backup::{CreateRequest, RestoreReport};
 use crate::fields::FieldErrors;
 use crate::offsite::settings::TargetForm;
 use crate::offsite::{CopyView, NewTarget};
-use crate::web::layout::Layout;
-use crate::web::session::UserSession;
-use crate::web::{AppError, AppState, bring_in, is_loopback, render, see_other};
+use crate::web::http::layout::Layout;
+use crate::web::http::session::UserSession;
+use crate::web::http::state::AppState;
+use crate::web::http::{
+    AppError, blocking, is_loopback, render, render_form, run_db, see_other, upload as receive,
+};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/first-run/upload", web::post().to(upload))
-        .route("/first-run/restore-file", web::post().to(restore_file))
-        .route("/first-run/connect", web::post().to(connect))
-        .route("/first-run/restore", web::post().to(restore));
+/// The first-run use-cases with the server's services.
+fn bring_back(state: &AppState) -> BringBack<'_> {
+    BringBack {
+        db: &state.db,
+        engine: &state.engine,
+        offsite: &state.offsite,
+        link: &state.first_run_link,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "first_run.html")]
+pub struct FirstRunPage {
+    layout: Layout,
+    username: String,
+    demo_data: bool,
+    errors: FieldErrors,
+    data_dir: String,
+    backups_dir: String,
+    /// The "bring back from a target" fields as typed (never the secret or the kit).
+    setup: TargetForm,
+    setup_errors: FieldErrors,
+}
+
+async fn first_run_form(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    username: String,
+    demo_data: bool,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    first_run_render(
+        req,
+        state,
+        username,
+        demo_data,
+        errors,
+        TargetForm::default(),
+    )
+    .await
+}
+
+/// The first-run page, with what was typed and what to correct.
+pub async fn first_run_render(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    username: String,
+    demo_data: bool,
+    errors: FieldErrors,
+    mut setup: TargetForm,
+) -> Result<HttpResponse, AppError> {
+    let invalid = !errors.is_empty();
+    setup.secret_access_key.clear();
+    setup.kit.clear();
+    let setup_errors = errors.clone();
+    let page = FirstRunPage {
+        layout: Layout::new(req, state, "Welcome", "first-run").await,
+        username,
+        demo_data,
+        errors,
+        data_dir: state.engine.paths().data_dir.display().to_string(),
+        backups_dir: state.engine.paths().backups.display().to_string(),
+        setup,
+        setup_errors,
+    };
+    render_form(&page, invalid)
+}
+
+pub async fn first_run_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    first_run_form(req, state, String::new(), false, FieldErrors::default()).await
+}
+
+#[derive(Deserialize)]
+pub struct FirstRunForm {
+    username: String,
+    password: String,
+    password2: String,
+    demo_data: Option<String>,
+}
+
+/// How long the backup of the first account may wait for the startup backup to finish.
+const FIRST_BACKUP_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How a first-run form ended.
+enum FirstRun {
+    Created {
+        user: User,
+        demo_problem: Option<String>,
+    },
+    /// Someone finished first run a moment ago.
+    AlreadyDone,
+    Invalid(FieldErrors),
+}
+
+/// Creates the first super-admin, then fills the demo data if asked (its failure is said as
+/// such; the account stays), then backs it all up: until then it is in no backup (the startup
+/// backup holds the empty shop).
+fn create_first(state: &AppState, form: &FirstRunForm) -> Result<FirstRun, AuthError> {
+    let db = &state.db;
+    let first = FirstAccount {
+        username: &form.username,
+        password: &form.password,
+        password2: &form.password2,
+    };
+    let user = match create_first_super_admin(db, &first) {
+        Ok(Some(user)) => user,
+        Ok(None) => return Ok(FirstRun::AlreadyDone),
+        Err(AuthError::Invalid(errors)) => return Ok(FirstRun::Invalid(errors)),
+        Err(e) => return Err(e),
+    };
+    let demo_problem = if form.demo_data.is_some() {
+        db.with_conn(|c| crate::business::demo::fill(c, Some(user.id), 300, 365))
+            .err()
+            .map(|e| format!("Your account is ready, but the sample data could not be added: {e}"))
+    } else {
+        None
+    };
+    let request = CreateRequest::manual(
+        if form.demo_data.is_some() {
+            "the first account and the sample data"
+        } else {
+            "the first account"
+        },
+        &user.username,
+    );
+    let backup_problem = state
+        .engine
+        .create_when_free(&request, FIRST_BACKUP_WAIT)
+        .err()
+        .map(|e| {
+            format!(
+                "Your account is ready, but the backup of it failed: {e}. Create one on Database Backup."
+            )
+        });
+    Ok(FirstRun::Created {
+        user,
+        demo_problem: demo_problem.or(backup_problem),
+    })
+}
+
+pub async fn create_account(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: UserSession,
+    form: web::Form<FirstRunForm>,
+) -> Result<HttpResponse, AppError> {
+    if !is_loopback(&req) {
+        return Err(AppError::Forbidden(
+            "The first account can only be created from the computer Backroom runs on.".into(),
+        ));
+    }
+    if run_db(&state, |c| users::count(c)).await? > 0 {
+        // The first account exists: this page is gone for good.
+        return Ok(see_other("/login"));
+    }
+    let form = form.into_inner();
+    let (username, demo_data) = (form.username.trim().to_string(), form.demo_data.is_some());
+    let st = state.clone();
+    match blocking(move || create_first(&st, &form)).await? {
+        FirstRun::Created { user, demo_problem } => {
+            tracing::info!("first super-admin {} created", user.username);
+            session.log_in(&user, state.clock.now());
+            session.flash_ok(
+                "Your super-admin account is ready. Backups are already running: see Database Backup.",
+            );
+            if let Some(problem) = demo_problem {
+                session.flash_error(problem);
+            }
+            Ok(see_other("/"))
+        }
+        // Someone finished first run a moment ago: this page is gone for good.
+        FirstRun::AlreadyDone => Ok(see_other("/login")),
+        FirstRun::Invalid(errors) => {
+            first_run_form(&req, &state, username, demo_data, errors).await
+        }
+    }
 }
 
 fn local_only(req: &HttpRequest) -> Result<(), AppError> {
@@ -91,11 +271,15 @@ pub async fn upload(
 ) -> Result<HttpResponse, AppError> {
     local_only(&req)?;
     // Refused before a byte of the body is read once accounts exist.
-    if let Err(e) = bring_in::first_run_may_upload(&state).await {
+    let st = state.clone();
+    if let Err(e) = blocking(move || bring_back(&st).ensure_no_users()).await {
         return again(&req, &state, e, TargetForm::default()).await;
     }
-    let result = match bring_in::receive_multipart(&state, form).await {
-        Ok(upload) => bring_in::first_run_add_upload(&state, upload).await,
+    let result = match receive::receive_multipart(&state, form).await {
+        Ok(arrived) => {
+            let st = state.clone();
+            blocking(move || bring_back(&st).add_upload(arrived)).await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -128,7 +312,8 @@ pub async fn restore_file(
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     local_only(&req)?;
-    match bring_in::first_run_restore_upload(&state, form.into_inner().name).await {
+    let (st, name) = (state.clone(), form.into_inner().name);
+    match blocking(move || bring_back(&st).restore_upload(&name)).await {
         Ok(report) => Ok(done(&session, &report)),
         Err(e) => again(&req, &state, e, TargetForm::default()).await,
     }
@@ -169,7 +354,8 @@ pub async fn connect(
         kit: Some(form.kit.clone()),
         create_folder: false,
     };
-    match bring_in::first_run_connect(&state, new).await {
+    let st = state.clone();
+    match blocking(move || bring_back(&st).connect(new)).await {
         Ok((token, copies)) => {
             let page = CopiesPage {
                 layout: Layout::new(&req, &state, "Bring back my data", "first-run").await,
@@ -197,7 +383,8 @@ pub async fn restore(
 ) -> Result<HttpResponse, AppError> {
     local_only(&req)?;
     let PickForm { token, copy } = form.into_inner();
-    match bring_in::first_run_from_target(&state, token, copy).await {
+    let st = state.clone();
+    match blocking(move || bring_back(&st).from_target(&token, &copy)).await {
         Ok(report) => Ok(done(&session, &report)),
         Err(e) => again(&req, &state, e, TargetForm::default()).await,
     }

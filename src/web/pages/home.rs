@@ -1,14 +1,17 @@
-//! `/`: the dashboard, or the first-run page while nobody has an account.
+//! `/`: the dashboard, or the first-run page while nobody has an account (public: it decides
+//! itself what an anonymous visitor sees).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::auth::users;
 use crate::business::dashboard::{self, Dashboard};
 use crate::business::money::format_cents;
-use crate::web::layout::Layout;
-use crate::web::session::CurrentUser;
-use crate::web::{AppError, AppState, is_loopback, render, run_db, see_other};
+use crate::web::http::layout::Layout;
+use crate::web::http::middleware::SessionEnded;
+use crate::web::http::session::CurrentUser;
+use crate::web::http::state::AppState;
+use crate::web::http::{AppError, is_loopback, render, run_db, see_other};
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -31,6 +34,9 @@ pub async fn index(
     user: Option<CurrentUser>,
 ) -> Result<HttpResponse, AppError> {
     if user.is_none() {
+        if req.extensions().get::<SessionEnded>().is_some() {
+            return Ok(see_other("/login?ended=1"));
+        }
         let count = run_db(&state, |c| users::count(c)).await?;
         if count > 0 {
             return Ok(see_other("/login"));
@@ -40,11 +46,11 @@ pub async fn index(
                 "Backroom is not set up yet. Open it on the computer it runs on to create the first account.".into(),
             ));
         }
-        return super::auth::first_run_page(&req, &state).await;
+        return super::first_run::first_run_page(&req, &state).await;
     }
     let d = run_db(&state, |c| dashboard::load(c)).await?;
     let st = state.clone();
-    let health = crate::web::blocking(move || Ok::<_, AppError>(st.health())).await?;
+    let health = crate::web::http::blocking(move || Ok::<_, AppError>(st.health())).await?;
     let page = HomePage {
         layout: Layout::new(&req, &state, "Dashboard", "home").await,
         d,

@@ -1,22 +1,14 @@
-//! Server-rendered pages, one module per area of the sidebar.
+//! Server-rendered pages, one module per first URL segment (`/backup/...` is `backup/`,
+//! `/login` is `login.rs`); `home.rs` is `/`. The route map is `web/routes.rs`.
 
-pub mod auth;
+pub mod account;
 pub mod backup;
 pub mod customers;
 pub mod first_run;
 pub mod home;
-pub mod offsite;
+pub mod login;
+pub mod logout;
 pub mod products;
 pub mod record_pages;
 pub mod sales;
 pub mod users;
-
-use actix_web::web;
-
-/// Products, customers, sales, users and CSV export.
-pub fn business_routes(cfg: &mut web::ServiceConfig) {
-    products::routes(cfg);
-    customers::routes(cfg);
-    sales::routes(cfg);
-    users::routes(cfg);
-}

@@ -10,10 +10,11 @@ use super::record_pages::{self, FormView, RecordList, RecordPages};
 use crate::business::history::{self, Adjustment, Event};
 use crate::business::products::{self, ADJUSTMENT_REASONS, Product, ProductForm, Removal};
 use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
-use crate::web::ctx::Ctx;
-use crate::web::layout::Layout;
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, render_form, run_db, see_other};
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::state::AppState;
+use crate::web::http::{AppError, render_form, run_db, see_other};
 
 pub const PER_PAGE: i64 = 25;
 

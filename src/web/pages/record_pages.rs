@@ -10,10 +10,12 @@ use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 
 use crate::business::{BusinessError, FieldErrors, Page, split_invalid};
-use crate::web::ctx::Ctx;
-use crate::web::layout::{Layout, ListQuery, Pager};
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, render, render_form, run_db, see_other};
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::paging::{ListQuery, Pager};
+use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::state::AppState;
+use crate::web::http::{AppError, render, render_form, run_db, see_other};
 
 /// A kind of record kept with these pages. A page module implements it on a marker type, with
 /// two template structs of its own (askama needs one struct per template file): the list page

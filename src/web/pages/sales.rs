@@ -15,25 +15,20 @@ use crate::business::search;
 use crate::business::{
     BusinessError, FieldErrors, Page, export, local_midnight_utc, split_refusal,
 };
-use crate::web::ctx::Ctx;
-use crate::web::layout::{Layout, Pager};
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, assets, render, render_form, run_db, see_other};
+use crate::web::http::assets;
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::paging::Pager;
+use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::state::AppState;
+use crate::web::http::{AppError, render, render_form, run_db, see_other};
 
 /// Lines shown on a new sale form (JavaScript can add more).
 const BLANK_LINES: usize = 5;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sales", web::get().to(list))
-        .route("/sales", web::post().to(create))
-        .route("/sales/new", web::get().to(new_form))
-        .route("/sales/export.csv", web::get().to(export_csv))
-        .route("/sales/{id}", web::get().to(show))
-        .route("/sales/{id}/void", web::post().to(void));
-}
-
+/// What the sales list is asked for: a date range and a page.
 #[derive(Deserialize)]
-pub struct ListQuery {
+pub struct SalesQuery {
     from: Option<String>,
     to: Option<String>,
     page: Option<i64>,
@@ -60,9 +55,9 @@ fn parse_date(text: Option<&str>, default: NaiveDate) -> Result<NaiveDate, Strin
     }
 }
 
-async fn list(
+pub async fn list(
     Ctx { req, state, user }: Ctx,
-    query: web::Query<ListQuery>,
+    query: web::Query<SalesQuery>,
 ) -> Result<HttpResponse, AppError> {
     let today = Local::now().date_naive();
     let mut error = String::new();
@@ -226,7 +221,7 @@ pub struct NewQuery {
     customer: Option<i64>,
 }
 
-async fn new_form(
+pub async fn new_form(
     Ctx { req, state, .. }: Ctx,
     query: web::Query<NewQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -239,7 +234,7 @@ async fn new_form(
 
 /// Saves the sale, or (a Find button, or Enter without JavaScript) shows the form again with
 /// what the search fields found: never a half-filled sale saved by a stray Enter.
-async fn create(
+pub async fn create(
     Ctx { req, state, user }: Ctx,
     session: UserSession,
     form: web::Form<Vec<(String, String)>>,
@@ -274,7 +269,10 @@ struct ShowPage {
     user: CurrentUser,
 }
 
-async fn show(Ctx { req, state, user }: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    Ctx { req, state, user }: Ctx,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let s = run_db(&state, move |c| sales::get(c, id)).await?;
     render(&ShowPage {
@@ -284,7 +282,7 @@ async fn show(Ctx { req, state, user }: Ctx, id: web::Path<i64>) -> Result<HttpR
     })
 }
 
-async fn void(
+pub async fn void(
     Ctx { state, user, .. }: Ctx,
     session: UserSession,
     id: web::Path<i64>,
@@ -304,7 +302,7 @@ async fn void(
     Ok(see_other(&format!("/sales/{id}")))
 }
 
-async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
+pub async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
     user.admin()?;
     let bytes = run_db(&state, |c| export::sales_csv(c)).await?;
     Ok(csv_response("sales", bytes))

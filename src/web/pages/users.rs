@@ -6,19 +6,11 @@ use serde::Deserialize;
 
 use crate::auth::{AuthError, Role, User, users};
 use crate::business::FieldErrors;
-use crate::web::ctx::Ctx;
-use crate::web::layout::Layout;
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, blocking, render, render_form, run_db, see_other};
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::get().to(list))
-        .route("/users", web::post().to(create))
-        .route("/users/new", web::get().to(new_form))
-        .route("/users/{id}", web::get().to(edit_form))
-        .route("/users/{id}", web::post().to(update))
-        .route("/users/{id}/password", web::post().to(reset_password));
-}
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::state::AppState;
+use crate::web::http::{AppError, blocking, render, render_form, run_db, see_other};
 
 #[derive(Template)]
 #[template(path = "users/list.html")]
@@ -36,7 +28,7 @@ impl ListPage {
     }
 }
 
-async fn list(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
+pub async fn list(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     user.super_admin()?;
     let (users, unusual) = run_db(&state, |c| {
         Ok::<_, crate::auth::AuthError>((users::list(c)?, users::needing_new_password(c)?))
@@ -105,7 +97,7 @@ async fn new_page(
     )
 }
 
-async fn new_form(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
+pub async fn new_form(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     user.super_admin()?;
     let shown = NewUserShown {
         username: String::new(),
@@ -116,7 +108,7 @@ async fn new_form(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppErro
     new_page(&req, &state, shown, FieldErrors::default()).await
 }
 
-async fn create(
+pub async fn create(
     Ctx { req, state, user }: Ctx,
     session: UserSession,
     form: web::Form<NewUserForm>,
@@ -232,7 +224,7 @@ async fn edit_page(
     )
 }
 
-async fn edit_form(
+pub async fn edit_form(
     Ctx { req, state, user }: Ctx,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
@@ -240,7 +232,7 @@ async fn edit_form(
     edit_page(&req, &state, &user, id.into_inner(), FieldErrors::default()).await
 }
 
-async fn update(
+pub async fn update(
     Ctx { req, state, user }: Ctx,
     session: UserSession,
     id: web::Path<i64>,
@@ -281,7 +273,7 @@ async fn update(
     }
 }
 
-async fn reset_password(
+pub async fn reset_password(
     Ctx { req, state, user }: Ctx,
     session: UserSession,
     id: web::Path<i64>,

@@ -3,11 +3,13 @@
 use actix_web::{HttpResponse, web};
 
 use super::ConfirmPage;
+use crate::actions::backups;
 use crate::backup::BackupError;
-use crate::web::ctx::Ctx;
-use crate::web::layout::Layout;
-use crate::web::session::UserSession;
-use crate::web::{AppError, backups, render, see_other};
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::session::UserSession;
+use crate::web::http::{AppError, blocking, render, see_other};
+use crate::web::views::backups::{find_backup, newest_name};
 use crate::{fsutil, timefmt};
 
 pub async fn delete_page(
@@ -15,8 +17,8 @@ pub async fn delete_page(
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     user.admin()?;
-    let entry = backups::find(&state, name.into_inner()).await?;
-    if backups::newest_name(&state).await?.as_deref() == Some(entry.file_name.as_str()) {
+    let entry = find_backup(&state, name.into_inner()).await?;
+    if newest_name(&state).await?.as_deref() == Some(entry.file_name.as_str()) {
         return Err(BackupError::NewestCannotBeDeleted.into());
     }
     if entry.keep() {
@@ -49,7 +51,9 @@ pub async fn delete(
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
-    match backups::delete(&state, &user.admin()?, name.clone()).await? {
+    let (engine, admin, target) = (state.engine.clone(), user.admin()?, name.clone());
+    let deleted = blocking(move || Ok::<_, AppError>(backups::delete(&engine, &admin, &target)));
+    match deleted.await? {
         Ok(()) => session.flash_ok(format!("Backup {name} deleted.")),
         Err(e) if e.is_busy() => session.flash_error(format!("Not deleted yet: {e}")),
         Err(e @ BackupError::Kept(_)) => session.flash_error(format!("Not deleted: {e}")),

@@ -5,16 +5,18 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::actions::backups;
 use crate::auth::Role;
 use crate::backup::BackupState;
 use crate::timefmt;
-use crate::web::backup_view::{
-    BackupRow, CountRow, check_method_words, compare_counts, current_counts,
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::{AppError, blocking, render, see_other};
+use crate::web::views::backups::{
+    BackupRow, CountRow, check_method_words, compare_counts, current_counts, find_backup,
+    newest_name,
 };
-use crate::web::ctx::Ctx;
-use crate::web::layout::Layout;
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, backups, blocking, render, see_other};
 
 #[derive(Template)]
 #[template(path = "backup/details.html")]
@@ -34,8 +36,8 @@ pub async fn details(
     Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let entry = backups::find(&state, name.into_inner()).await?;
-    let newest = backups::newest_name(&state).await?;
+    let entry = find_backup(&state, name.into_inner()).await?;
+    let newest = newest_name(&state).await?;
     let current = current_counts(&state).await?;
     let sidecar = entry.sidecar.clone();
     let counts = compare_counts(
@@ -76,7 +78,7 @@ pub async fn download(
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     user.admin()?;
-    let entry = backups::find(&state, name.into_inner()).await?;
+    let entry = find_backup(&state, name.into_inner()).await?;
     let path = entry.path.clone();
     let file_name = entry.file_name.clone();
     // A backup holds every password hash (the super-admins' too): admins get a copy without.
@@ -152,7 +154,8 @@ pub async fn keep(
 ) -> Result<HttpResponse, AppError> {
     let keep = form.keep == "1";
     let name = name.into_inner();
-    match backups::set_keep(&state, &user.super_admin()?, name.clone(), keep).await {
+    let (engine, boss, target) = (state.engine.clone(), user.super_admin()?, name.clone());
+    match blocking(move || backups::set_keep(&engine, &boss, &target, keep)).await {
         Ok(entry) if keep => session.flash_ok(format!(
             "{} is marked Keep: it is never removed to make room, and cannot be deleted until the mark is removed.",
             entry.file_name

@@ -1,27 +1,21 @@
 //! `/backup/{name}/records/{table}`, `/backup/{name}/diff/{table}` and
 //! `/backup/{name}/bring-back`: a backup's products, customers and sales as they were, the
 //! comparison with now, a CSV of them, and bringing chosen records back. Handlers extract,
-//! call one use-case from `web::records`, and render.
+//! call one use-case from `actions::records`, and render.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
+use crate::actions::records::{self, Inside};
 use crate::records::{BringBack, Diff, Record, StockChoice, Table, fields_of};
 use crate::timefmt;
-use crate::web::ctx::Ctx;
-use crate::web::layout::{Layout, Pager};
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::paging::{ListQuery, Pager};
+use crate::web::http::session::UserSession;
+use crate::web::http::{AppError, blocking, render, see_other};
 use crate::web::pages::products::csv_response;
-use crate::web::records::{self, Inside};
-use crate::web::session::UserSession;
-use crate::web::{AppError, render, see_other};
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    q: String,
-    page: Option<i64>,
-}
+use crate::web::views::backups::find_backup;
 
 fn title(table: Table) -> &'static str {
     match table {
@@ -54,9 +48,11 @@ pub async fn list(
     let (backup, table) = path.into_inner();
     let inside = Inside::parse(backup, &table)?;
     let table = inside.table;
-    let q: String = query.q.chars().take(100).collect();
-    let page_no = query.page.unwrap_or(1).max(1);
-    let listing = records::list(&state, &user.admin()?, inside, q.clone(), page_no).await?;
+    let (q, page_no) = (query.search(), query.page());
+    let (st, admin, search) = (state.clone(), user.admin()?, q.clone());
+    let listing =
+        blocking(move || records::list(&st.engine, &st.db, &admin, &inside, &search, page_no))
+            .await?;
     let pager = Pager::new(
         &listing.page,
         &format!("/backup/{}/records/{}", listing.backup, table.as_str()),
@@ -89,7 +85,8 @@ pub async fn export_csv(
     let (backup, table) = path.into_inner();
     let inside = Inside::parse(backup, &table)?;
     let name = format!("{}_from_backup", inside.table.as_str());
-    let bytes = records::csv(&state, &user.admin()?, inside).await?;
+    let (engine, admin) = (state.engine.clone(), user.admin()?);
+    let bytes = blocking(move || records::csv(&engine, &admin, &inside)).await?;
     Ok(csv_response(&name, bytes))
 }
 
@@ -117,8 +114,9 @@ pub async fn diff(
     let (backup, table) = path.into_inner();
     let inside = Inside::parse(backup.clone(), &table)?;
     let table = inside.table;
-    let entry = crate::web::backups::find(&state, backup.clone()).await?;
-    let (d, lost) = records::compare(&state, &user.admin()?, inside).await?;
+    let entry = find_backup(&state, backup).await?;
+    let (st, admin) = (state.clone(), user.admin()?);
+    let (d, lost) = blocking(move || records::compare(&st.engine, &st.db, &admin, &inside)).await?;
     let seen = d.seen();
     render(&DiffPage {
         layout: Layout::new(&req, &state, title(table), "backup").await,
@@ -179,7 +177,9 @@ pub async fn bring_back(
     let ask = parse_form(&body)?;
     let table = ask.table;
     let back = format!("/backup/{backup}/diff/{}", table.as_str());
-    match records::bring_back(&state, &user.super_admin()?, backup, ask).await {
+    let (st, boss) = (state.clone(), user.super_admin()?);
+    let brought = blocking(move || records::bring_back(&st.engine, &st.db, &boss, &backup, &ask));
+    match brought.await {
         Ok(brought) => {
             let lines: Vec<String> = brought
                 .iter()

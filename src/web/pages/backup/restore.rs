@@ -5,22 +5,24 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::{AccountLine, ConfirmPage};
+use crate::actions::backups::{Restore, require_restorer};
 use crate::backup::{Accounts, BackupKind, BackupName, RestoreOptions, RestoreReport};
 use crate::timefmt;
-use crate::web::backup_view::{compare_counts, current_counts, load_status};
-use crate::web::backups::{self, Restore, require_restorer};
-use crate::web::ctx::Ctx;
-use crate::web::layout::Layout;
-use crate::web::session::UserSession;
-use crate::web::{AppError, blocking, render, see_other};
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::session::UserSession;
+use crate::web::http::{AppError, blocking, render, see_other};
+use crate::web::views::backups::{
+    compare_counts, current_counts, find_backup, load_status, run_restore,
+};
 
 pub async fn restore_page(
     Ctx { req, state, user }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
-    require_restorer(&state, &user, Some(&name))?;
-    let entry = backups::find(&state, name).await?;
+    require_restorer(&state.engine, &user.actor(), Some(&name))?;
+    let entry = find_backup(&state, name).await?;
     let current = current_counts(&state).await?;
     let engine = state.engine.clone();
     let file_name = entry.file_name.clone();
@@ -137,8 +139,8 @@ pub async fn restore(
     form: web::Form<RestoreForm>,
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
-    let boss = require_restorer(&state, &user, Some(&name))?;
-    match backups::restore(&state, &boss, Restore::Named(name), form.options()).await {
+    let boss = require_restorer(&state.engine, &user.actor(), Some(&name))?;
+    match run_restore(&state, boss, Restore::Named(name), form.options()).await {
         Ok(report) => flash_restored(&session, &report),
         Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => return Err(e),
         Err(e) => session.flash_error(format!("Restore failed: {}", e.public_message())),
@@ -147,7 +149,7 @@ pub async fn restore(
 }
 
 pub async fn emergency_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
-    require_restorer(&state, &user, None)?;
+    require_restorer(&state.engine, &user.actor(), None)?;
     let s = load_status(&state).await?;
     let candidate = match &s.emergency_candidate {
         Some(name) => format!(
@@ -177,9 +179,9 @@ pub async fn emergency_restore(
     Ctx { state, user, .. }: Ctx,
     session: UserSession,
 ) -> Result<HttpResponse, AppError> {
-    let boss = require_restorer(&state, &user, None)?;
+    let boss = require_restorer(&state.engine, &user.actor(), None)?;
     let options = RestoreOptions::default();
-    match backups::restore(&state, &boss, Restore::LatestGood, options).await {
+    match run_restore(&state, boss, Restore::LatestGood, options).await {
         Ok(report) => flash_restored(&session, &report),
         Err(e @ AppError::Forbidden(_)) => return Err(e),
         Err(e) => session.flash_error(format!("Emergency restore failed: {}", e.public_message())),

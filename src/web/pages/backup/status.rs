@@ -4,16 +4,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::actions::backups;
 use crate::backup::health::LiveCheck;
 use crate::backup::log::{Level, LogLine};
 use crate::fields::FieldErrors;
 use crate::offsite::settings::TargetForm;
-use crate::web::backup_view::{StatusView, load_status};
-use crate::web::ctx::Ctx;
-use crate::web::layout::Layout;
-use crate::web::offsite_view::TargetCard;
-use crate::web::session::{CurrentUser, UserSession};
-use crate::web::{AppError, AppState, backups, blocking, see_other};
+use crate::web::http::ctx::Ctx;
+use crate::web::http::layout::Layout;
+use crate::web::http::session::{CurrentUser, UserSession};
+use crate::web::http::state::AppState;
+use crate::web::http::{AppError, blocking, see_other};
+use crate::web::views::backups::{StatusView, load_status};
+use crate::web::views::offsite::TargetCard;
 use crate::{fsutil, timefmt};
 
 #[derive(Template)]
@@ -94,10 +96,10 @@ pub async fn status_page(
     setup.kit.clear();
     let now = state.clock.now();
     let invalid = !setup_errors.is_empty();
-    crate::web::render_form(
+    crate::web::http::render_form(
         &StatusPage {
             layout: Layout::new(req, state, "Database Backup", "backup").await,
-            targets: crate::web::offsite_view::cards(&s.offsite, now),
+            targets: crate::web::views::offsite::cards(&s.offsite, now),
             s,
             log,
             user,
@@ -120,7 +122,12 @@ pub async fn create(
     session: UserSession,
     form: web::Form<CreateForm>,
 ) -> Result<HttpResponse, AppError> {
-    match backups::create_manual(&state, &user, &form.description).await {
+    let (st, actor, description) = (state.clone(), user.actor(), form.into_inner().description);
+    let made = blocking(move || {
+        backups::create_manual(&st.engine, &st.manual_backups, &actor, &description)
+    })
+    .await;
+    match made {
         Ok(entry) => session.flash_ok(format!(
             "Backup {} created and verified ({}).",
             entry.file_name,
@@ -147,7 +154,18 @@ pub async fn save_settings(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let boss = user.super_admin()?;
-    match backups::apply_settings(&state, &boss, form.interval_hours, form.max_backups).await? {
+    let st = state.clone();
+    let saved = blocking(move || {
+        backups::apply_settings(
+            &st.engine,
+            &st.scheduler,
+            &boss,
+            &form.interval_hours,
+            &form.max_backups,
+        )
+    })
+    .await?;
+    match saved {
         Ok(s) if s.interval_hours == 0 => session.flash_ok(format!(
             "Settings saved: automatic backups are off; keeping {} backups.",
             s.max_backups

@@ -1,43 +1,36 @@
-//! The JSON API behind the backup page: session cookie + `X-CSRF-Token` for changes, errors
-//! as `{"error": "..."}` with the right status. The same use-cases and view models as the page.
+//! `/api/backups...`: the JSON API behind the backup page (session cookie + `X-CSRF-Token`
+//! for changes, errors as `{"error": "..."}` with the right status). The same use-cases and
+//! view models as the page. Looking inside a backup is `records.rs`, uploads `upload.rs`.
+
+pub mod records;
+pub mod upload;
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::AppState;
-use super::backup_view::{BackupRow, backup_rows, load_status};
-use super::backups::{self, Restore};
-use super::blocking;
-use super::ctx::Ctx;
-use super::error::{ApiError, AppError};
-use super::session::CurrentUser;
+use crate::actions::backups::{self, Restore};
 use crate::backup::{Accounts, RestoreOptions};
+use crate::web::http::session::CurrentUser;
+use crate::web::http::state::AppState;
+use crate::web::http::{ApiError, AppError, Ctx, blocking};
+use crate::web::views::backups::{
+    BackupRow, backup_rows, find_backup, load_status, newest_name, run_restore,
+};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/backups", web::get().to(list))
-        .route("/api/backups", web::post().to(create))
-        .route("/api/backups/status", web::get().to(status))
-        .route(
-            "/api/backups/emergency-restore",
-            web::post().to(emergency_restore),
-        )
-        .route("/api/backups/{name}", web::get().to(show))
-        .route("/api/backups/{name}", web::delete().to(delete))
-        .route("/api/backups/{name}/keep", web::post().to(keep))
-        .route("/api/backups/{name}/restore", web::post().to(restore));
-}
-
-async fn list(state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
     let engine = state.engine.clone();
     let entries = blocking(move || engine.list()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "backups": backup_rows(&entries, state.clock.now()),
         "count": entries.iter().filter(|e| e.kind().counts_toward_cap()).count(),
-        "max_backups": state.settings().max_backups,
+        "max_backups": state.engine.settings().max_backups,
     })))
 }
 
-async fn status(Ctx { state, .. }: Ctx) -> Result<HttpResponse, ApiError> {
+pub async fn status(Ctx { state, .. }: Ctx) -> Result<HttpResponse, ApiError> {
     let s = load_status(&state).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "health": s.health,
@@ -86,29 +79,40 @@ struct CreateBody {
     description: String,
 }
 
-async fn create(Ctx { state, user, .. }: Ctx, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    Ctx { state, user, .. }: Ctx,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let body: CreateBody = json_or_default(&body)?;
-    let entry = backups::create_manual(&state, &user, &body.description).await?;
+    let (st, actor) = (state.clone(), user.actor());
+    let entry = blocking(move || {
+        backups::create_manual(&st.engine, &st.manual_backups, &actor, &body.description)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "backup": BackupRow::from_entry(&entry, Some(&entry.file_name), state.clock.now())
     })))
 }
 
-async fn show(Ctx { state, .. }: Ctx, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let entry = backups::find(&state, name.into_inner()).await?;
-    let newest = backups::newest_name(&state).await?;
+pub async fn show(
+    Ctx { state, .. }: Ctx,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let entry = find_backup(&state, name.into_inner()).await?;
+    let newest = newest_name(&state).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "backup": BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now()),
         "record": entry.sidecar,
     })))
 }
 
-async fn delete(
+pub async fn delete(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = name.into_inner();
-    backups::delete(&state, &user.admin()?, name.clone()).await??;
+    let (engine, admin, name) = (state.engine.clone(), user.admin()?, name.into_inner());
+    let deleted = name.clone();
+    blocking(move || backups::delete(&engine, &admin, &deleted)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": name })))
 }
 
@@ -118,7 +122,7 @@ struct KeepBody {
     keep: bool,
 }
 
-async fn keep(
+pub async fn keep(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
     body: web::Bytes,
@@ -128,9 +132,9 @@ async fn keep(
             "Send {{\"keep\": true}} or {{\"keep\": false}} ({e})"
         )))
     })?;
-    let entry =
-        backups::set_keep(&state, &user.super_admin()?, name.into_inner(), body.keep).await?;
-    let newest = backups::newest_name(&state).await?;
+    let (engine, boss) = (state.engine.clone(), user.super_admin()?);
+    let entry = blocking(move || backups::set_keep(&engine, &boss, &name, body.keep)).await?;
+    let newest = newest_name(&state).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "backup": BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now())
     })))
@@ -152,24 +156,24 @@ impl RestoreBody {
     }
 }
 
-async fn restore(
+pub async fn restore(
     Ctx { state, user, .. }: Ctx,
     name: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body: RestoreBody = json_or_default(&body)?;
     let name = name.into_inner();
-    let boss = backups::require_restorer(&state, &user, Some(&name))?;
-    let report = backups::restore(&state, &boss, Restore::Named(name), body.options()).await?;
+    let boss = backups::require_restorer(&state.engine, &user.actor(), Some(&name))?;
+    let report = run_restore(&state, boss, Restore::Named(name), body.options()).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
-async fn emergency_restore(
+pub async fn emergency_restore(
     Ctx { state, user, .. }: Ctx,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body: RestoreBody = json_or_default(&body)?;
-    let boss = backups::require_restorer(&state, &user, None)?;
-    let report = backups::restore(&state, &boss, Restore::LatestGood, body.options()).await?;
+    let boss = backups::require_restorer(&state.engine, &user.actor(), None)?;
+    let report = run_restore(&state, boss, Restore::LatestGood, body.options()).await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -1,13 +1,15 @@
 //! What almost every page handler needs: the request (for the layout), the app state, and who
-//! is signed in, as one extractor so that handlers read `Ctx { req, state, user }: Ctx`.
+//! is signed in, as one extractor so that handlers read `Ctx { req, state, user }: Ctx`; and
+//! what a handler asks of the request itself (where it comes from).
 
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use super::error::AppError;
 use super::session::CurrentUser;
-use super::{AppError, AppState};
+use crate::web::http::state::AppState;
 
 pub struct Ctx {
     pub req: HttpRequest,
@@ -38,4 +40,17 @@ impl FromRequest for Ctx {
             }),
         })
     }
+}
+
+/// Whether the request comes from the computer Backroom runs on.
+pub fn is_loopback(req: &HttpRequest) -> bool {
+    req.peer_addr()
+        .is_some_and(|a| a.ip().to_canonical().is_loopback())
+}
+
+/// The client's address as text (IPv4-mapped IPv6 addresses shown as IPv4).
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_canonical().to_string())
+        .unwrap_or_default()
 }

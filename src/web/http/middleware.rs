@@ -1,6 +1,7 @@
-//! Request gates that apply to every route: who is logged in (and whether that is still
-//! true after a restore or a role change), the CSRF check on every state-changing request,
-//! HEAD answered like GET, panics caught, and no error leaving without a rendered page.
+//! Request gates: who is logged in (and whether that is still true after a restore or a role
+//! change), the gates the route map wraps around its signed-in scopes, the CSRF check on
+//! every state-changing request, HEAD answered like GET, panics caught, and no error leaving
+//! without a rendered page.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -8,24 +9,10 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpResponse, web};
 
-use super::AppState;
 use super::error::{ApiError, AppError, HandlerPanicked};
 use super::session::{CurrentUser, Identity, UserSession};
 use crate::auth::{User, users};
-
-fn is_public(path: &str) -> bool {
-    path == "/login"
-        || path == "/first-run"
-        || path.starts_with("/first-run/")
-        || path == "/favicon.ico"
-        || path.starts_with("/static/")
-}
-
-/// What a person who must choose a new password may still open: the account page (to
-/// choose it), logging out, and the files pages need.
-fn open_before_new_password(path: &str) -> bool {
-    path == "/account" || path == "/logout" || is_public(path)
-}
+use crate::web::http::state::AppState;
 
 fn error_response<B>(req: ServiceRequest, err: AppError) -> ServiceResponse<EitherBody<B>> {
     let response = if req.path().starts_with("/api/") {
@@ -44,10 +31,16 @@ fn still_valid(identity: &Identity, user: Option<&User>) -> bool {
     })
 }
 
-/// Finds the logged-in user and puts a [`CurrentUser`] in the request. A session whose user
-/// no longer exists, was disabled, renamed or changed role, or that was idle too long, is
-/// ended. Anonymous requests for private pages go to `/login?next=...` (401 for `/api/`).
-pub async fn auth_gate<B: MessageBody + 'static>(
+/// Put in a request whose session was just ended (idle too long, user changed): the login
+/// page then says why.
+#[derive(Clone, Copy)]
+pub struct SessionEnded;
+
+/// Finds the logged-in user and puts a [`CurrentUser`] in the request, for every route. A
+/// session whose user no longer exists, was disabled, renamed or changed role, or that was
+/// idle too long, is ended (and [`SessionEnded`] marks the request). Who may open what is
+/// the route map's business (`routes.rs`).
+pub async fn identify<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
@@ -64,7 +57,7 @@ pub async fn auth_gate<B: MessageBody + 'static>(
         ended = true;
     } else if let Some(identity) = session.identity() {
         let now = state.clock.now();
-        let idle_limit = i64::from(state.settings().session_idle_hours) * 3600;
+        let idle_limit = i64::from(state.engine.settings().session_idle_hours) * 3600;
         if now.timestamp() - identity.last_seen > idle_limit {
             session.end();
             ended = true;
@@ -79,15 +72,6 @@ pub async fn auth_gate<B: MessageBody + 'static>(
             match user {
                 Some(u) if still_valid(&identity, Some(&u)) => {
                     session.touch(&identity, now);
-                    if u.must_change_password && !open_before_new_password(req.path()) {
-                        if req.path().starts_with("/api/") {
-                            let err = AppError::Forbidden(
-                                "Choose a new password on the My account page first.".into(),
-                            );
-                            return Ok(error_response(req, err));
-                        }
-                        return Ok(redirect(req, "/account"));
-                    }
                     req.extensions_mut().insert(CurrentUser {
                         id: u.id,
                         username: u.username,
@@ -102,31 +86,68 @@ pub async fn auth_gate<B: MessageBody + 'static>(
             }
         }
     }
-    let logged_in = req.extensions().get::<CurrentUser>().is_some();
+    if ended {
+        req.extensions_mut().insert(SessionEnded);
+    }
+    pass(req, next).await
+}
+
+/// Wraps the signed-in scopes: an anonymous request goes to `/login?next=...` (401 under
+/// `/api/`), saying so when its session was just ended.
+pub async fn reject_anonymous_users<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if req.extensions().get::<CurrentUser>().is_some() {
+        return pass(req, next).await;
+    }
     let path = req.path().to_string();
-    if !logged_in && !is_public(&path) && path != "/" {
-        if path.starts_with("/api/") {
-            return Ok(error_response(req, AppError::Unauthorized));
-        }
-        let mut target = path.clone();
-        if !req.query_string().is_empty() {
-            target.push('?');
-            target.push_str(req.query_string());
-        }
-        let next_param = if req.method() == Method::GET {
-            target.as_str()
-        } else {
-            "/"
-        };
-        let mut location = format!("/login?next={}", urlencode(next_param));
-        if ended {
-            location.push_str("&ended=1");
-        }
-        return Ok(redirect(req, &location));
+    if path.starts_with("/api/") {
+        return Ok(error_response(req, AppError::Unauthorized));
     }
-    if !logged_in && ended && path == "/" {
-        return Ok(redirect(req, "/login?ended=1"));
+    let mut target = path;
+    if !req.query_string().is_empty() {
+        target.push('?');
+        target.push_str(req.query_string());
     }
+    let next_param = if req.method() == Method::GET {
+        target.as_str()
+    } else {
+        "/"
+    };
+    let mut location = format!("/login?next={}", urlencode(next_param));
+    if req.extensions().get::<SessionEnded>().is_some() {
+        location.push_str("&ended=1");
+    }
+    Ok(redirect(req, &location))
+}
+
+/// Wraps everything a person who must choose a new password may not open yet (all but
+/// `/account`, `/logout` and the public routes): pages send them to `/account`, the API
+/// answers 403.
+pub async fn require_new_password<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let must_change = req
+        .extensions()
+        .get::<CurrentUser>()
+        .is_some_and(|u| u.must_change_password);
+    if !must_change {
+        return pass(req, next).await;
+    }
+    if req.path().starts_with("/api/") {
+        let err = AppError::Forbidden("Choose a new password on the My account page first.".into());
+        return Ok(error_response(req, err));
+    }
+    Ok(redirect(req, "/account"))
+}
+
+/// Lets the request through to what the gate wraps.
+async fn pass<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
@@ -162,10 +183,7 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
+        return pass(req, next).await;
     }
     let expected = UserSession::of_service(&req).csrf();
     let header_token = req
@@ -212,9 +230,7 @@ pub async fn csrf_guard<B: MessageBody + 'static>(
         );
         return Ok(error_response(req, err));
     }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
+    pass(req, next).await
 }
 
 /// Turns a panic in a handler or an inner middleware into a rendered 500 page (JSON under

@@ -1,5 +1,6 @@
 //! Every error a request can end in, mapped to an HTTP status and rendered in one place: an
-//! HTML page for browsers, `{"error": "..."}` for `/api/`.
+//! HTML page for browsers, `{"error": "..."}` for `/api/`. How each area's errors map to
+//! it is `error_map.rs`.
 
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;
@@ -8,14 +9,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
-
-use crate::auth::AuthError;
-use crate::backup::BackupError;
-use crate::business::BusinessError;
-use crate::db::DbError;
-use crate::offsite::OffsiteError;
-use crate::offsite::store::StoreError;
-use crate::records::RecordsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -81,153 +74,6 @@ impl AppError {
     }
 }
 
-impl From<DbError> for AppError {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Closed => AppError::Unavailable(e.to_string()),
-            other => AppError::internal(other),
-        }
-    }
-}
-
-impl From<BackupError> for AppError {
-    fn from(e: BackupError) -> Self {
-        match &e {
-            BackupError::NotFound(_) => AppError::NotFound,
-            BackupError::Busy { .. }
-            | BackupError::BusyElsewhere { .. }
-            | BackupError::InUse(_) => AppError::Conflict(e.to_string()),
-            BackupError::NewestCannotBeDeleted
-            | BackupError::Kept(_)
-            | BackupError::StartupCannotBeKept
-            | BackupError::NoRecord(_)
-            | BackupError::VerifyFailed { .. }
-            | BackupError::Foreign { .. }
-            | BackupError::NoGoodBackup { .. } => AppError::Conflict(e.to_string()),
-            BackupError::InsufficientSpace { .. } => AppError::Unavailable(e.to_string()),
-            BackupError::Refused(_) => AppError::BadRequest(e.to_string()),
-            BackupError::TooLarge { .. } => AppError::TooLarge(e.to_string()),
-            // Outcomes the engine words for people (nothing lost, what to do): shown.
-            BackupError::Db(
-                DbError::Closed | DbError::InUseElsewhere | DbError::ConnectionsStillOpen(_),
-            )
-            | BackupError::Cancelled
-            | BackupError::Integrity(_)
-            | BackupError::RestoreFailed { .. }
-            | BackupError::RestoreFailedNotReopened { .. }
-            | BackupError::RolledBack { .. }
-            | BackupError::PutBackFailed { .. }
-            | BackupError::WriteFailed { .. }
-            | BackupError::PrepareWriteFailed { .. }
-            | BackupError::Accounts(_)
-            | BackupError::ServerRunning => AppError::Unavailable(e.to_string()),
-            // Anything else is a failure of the program: a 500, logged with its chain.
-            BackupError::Io { .. }
-            | BackupError::Db(_)
-            | BackupError::Sqlite(_)
-            | BackupError::Copy(_) => AppError::internal(e),
-        }
-    }
-}
-
-/// What went wrong looking inside a backup or bringing records back.
-impl From<RecordsError> for AppError {
-    fn from(e: RecordsError) -> Self {
-        match e {
-            RecordsError::Backup(b) => b.into(),
-            RecordsError::Business(b) => b.into(),
-            RecordsError::Db(db) => db.into(),
-            RecordsError::Unfit(_)
-            | RecordsError::Open { .. }
-            | RecordsError::Foreign { .. }
-            | RecordsError::SkuTaken { .. }
-            | RecordsError::ChangedMeanwhile { .. } => AppError::Conflict(e.to_string()),
-            RecordsError::SalesStayInTheBackup
-            | RecordsError::NothingChosen
-            | RecordsError::NotDifferent { .. }
-            | RecordsError::Invalid { .. } => AppError::BadRequest(e.to_string()),
-            RecordsError::Copy { .. } | RecordsError::Sqlite(_) => AppError::internal(e),
-        }
-    }
-}
-
-/// Off-site errors the person can act on are messages; the rest are failures.
-impl From<OffsiteError> for AppError {
-    fn from(e: OffsiteError) -> Self {
-        match e {
-            OffsiteError::NoTarget(_) | OffsiteError::NoCopy(_) => AppError::NotFound,
-            OffsiteError::Invalid(errors) => AppError::BadRequest(errors.joined()),
-            OffsiteError::Busy => AppError::Conflict(e.to_string()),
-            OffsiteError::Backup(b) => b.into(),
-            // A copy or a kit that is not right: the person gave something else.
-            OffsiteError::NeedKit
-            | OffsiteError::Key(_)
-            | OffsiteError::Pipeline(_)
-            | OffsiteError::Mismatch { .. }
-            | OffsiteError::Damaged { .. }
-            | OffsiteError::Foreign { .. } => AppError::BadRequest(e.to_string()),
-            // A target that cannot be used right now (unreachable, refused, turned off).
-            OffsiteError::Store(StoreError::Settings(_)) => AppError::BadRequest(e.to_string()),
-            OffsiteError::Store(_) | OffsiteError::Cancelled => {
-                AppError::Unavailable(e.to_string())
-            }
-            OffsiteError::NoKey
-            | OffsiteError::Disabled(_)
-            | OffsiteError::NoRecord(_)
-            | OffsiteError::Changed(_)
-            | OffsiteError::SeveralInstallations { .. }
-            | OffsiteError::NotOurs { .. } => AppError::Conflict(e.to_string()),
-            OffsiteError::State(_)
-            | OffsiteError::Lock(_)
-            | OffsiteError::Temp(_)
-            | OffsiteError::Secrets(_)
-            | OffsiteError::Settings(_)
-            | OffsiteError::Installation(_)
-            | OffsiteError::ReadBackup { .. } => AppError::internal(e),
-        }
-    }
-}
-
-impl From<crate::auth::permission::Denied> for AppError {
-    fn from(e: crate::auth::permission::Denied) -> Self {
-        AppError::Forbidden(e.to_string())
-    }
-}
-
-impl From<AuthError> for AppError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::Db(db) => db.into(),
-            AuthError::Hash(_) | AuthError::Store(_) => AppError::internal(e),
-            AuthError::NotFound => AppError::NotFound,
-            AuthError::LockedOut { .. } => AppError::TooManyRequests(e.to_string()),
-            AuthError::InvalidCredentials => AppError::Unauthorized,
-            AuthError::Invalid(errors) => AppError::BadRequest(errors.joined()),
-            AuthError::UsernameTaken(_)
-            | AuthError::InvalidUsername(_)
-            | AuthError::WeakPassword(_)
-            | AuthError::LastSuperAdmin => AppError::BadRequest(e.to_string()),
-        }
-    }
-}
-
-impl From<BusinessError> for AppError {
-    fn from(e: BusinessError) -> Self {
-        match e {
-            BusinessError::Db(db) => db.into(),
-            BusinessError::NotFound => AppError::NotFound,
-            e @ (BusinessError::Export(_) | BusinessError::Row(_)) => AppError::internal(e),
-            e @ (BusinessError::Invalid(_)
-            | BusinessError::InsufficientStock { .. }
-            | BusinessError::Archived(_)
-            | BusinessError::EmptySale
-            | BusinessError::AlreadyVoided
-            | BusinessError::NegativeStock { .. }
-            | BusinessError::Overflow) => AppError::BadRequest(e.to_string()),
-        }
-    }
-}
-
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         AppError::internal(e)
@@ -236,12 +82,6 @@ impl From<actix_web::error::BlockingError> for AppError {
 
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
-        AppError::internal(e)
-    }
-}
-
-impl From<crate::auth::store::StoreError> for AppError {
-    fn from(e: crate::auth::store::StoreError) -> Self {
         AppError::internal(e)
     }
 }
@@ -417,6 +257,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::BackupError;
+    use crate::db::DbError;
+    use crate::offsite::OffsiteError;
 
     #[test]
     fn unclassified_failures_are_500s_and_worded_outcomes_are_shown() {

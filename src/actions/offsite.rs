@@ -3,13 +3,10 @@
 //! remove it. Both call these, so both answer the same way.
 
 use crate::auth::permission::SuperAdmin;
-use actix_web::web;
-
-use super::{AppError, AppState, blocking};
 use crate::fields::FieldErrors;
 use crate::offsite::settings::TargetForm;
 use crate::offsite::state::Drill;
-use crate::offsite::{KeyOutcome, NewTarget, OffsiteError};
+use crate::offsite::{KeyOutcome, NewTarget, Offsite, OffsiteError};
 
 /// A button on a target's card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,33 +40,25 @@ impl TargetAction {
 }
 
 /// Runs `action` on the target named `name`.
-pub async fn run(
-    state: &web::Data<AppState>,
+pub fn run(
+    offsite: &Offsite,
     boss: &SuperAdmin,
-    name: String,
+    name: &str,
     action: TargetAction,
-) -> Result<(), AppError> {
-    let (offsite, who) = (state.offsite.clone(), boss.username().to_string());
-    blocking(move || {
-        let target = offsite.target(&name)?;
-        match action {
-            TargetAction::SendNow => target.send_now(),
-            TargetAction::StartDrill => target.drill_in_background(),
-            TargetAction::Enabled(on) => target.set_enabled(on, &who),
-            TargetAction::Remove => target.remove(&who),
-        }
-    })
-    .await
+) -> Result<(), OffsiteError> {
+    let who = boss.username();
+    let target = offsite.target(name)?;
+    match action {
+        TargetAction::SendNow => target.send_now(),
+        TargetAction::StartDrill => target.drill_in_background(),
+        TargetAction::Enabled(on) => target.set_enabled(on, who),
+        TargetAction::Remove => target.remove(who),
+    }
 }
 
 /// The drill now, waiting for its result (the API and the command line).
-pub async fn drill_now(
-    state: &web::Data<AppState>,
-    _boss: &SuperAdmin,
-    name: String,
-) -> Result<Drill, AppError> {
-    let offsite = state.offsite.clone();
-    blocking(move || offsite.target(&name)?.drill_now()).await
+pub fn drill_now(offsite: &Offsite, _boss: &SuperAdmin, name: &str) -> Result<Drill, OffsiteError> {
+    offsite.target(name)?.drill_now()
 }
 
 /// How setting up a target ended.
@@ -84,11 +73,11 @@ pub enum Setup {
 }
 
 /// Sets up a target from the form: checks the fields, proves the target works, saves it.
-pub async fn add_target(
-    state: &web::Data<AppState>,
+pub fn add_target(
+    offsite: &Offsite,
     boss: &SuperAdmin,
     form: &TargetForm,
-) -> Result<Setup, AppError> {
+) -> Result<Setup, OffsiteError> {
     let (target, credentials) = match form.parse() {
         Ok(parsed) => parsed,
         Err(errors) => return Ok(Setup::Refused(errors)),
@@ -96,25 +85,47 @@ pub async fn add_target(
     let name = target.name.clone();
     let kit = Some(form.kit.clone()).filter(|k| !k.trim().is_empty());
     let create_folder = form.create_folder;
-    let (offsite, who) = (state.offsite.clone(), boss.username().to_string());
-    let added = blocking(move || {
-        Ok::<_, AppError>(offsite.add_target(
-            NewTarget {
-                target,
-                credentials,
-                kit,
-                create_folder,
-            },
-            &who,
-        ))
-    })
-    .await?;
+    let added = offsite.add_target(
+        NewTarget {
+            target,
+            credentials,
+            kit,
+            create_folder,
+        },
+        boss.username(),
+    );
     match added {
         Ok(outcome) => Ok(Setup::Added { name, outcome }),
         Err(OffsiteError::Invalid(errors)) => Ok(Setup::Refused(errors)),
         Err(e @ (OffsiteError::Store(_) | OffsiteError::Key(_))) => Ok(Setup::Refused(
             FieldErrors::one("target", format!("The target was not saved: {e}")),
         )),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The emergency kit's text (super-admin only: it opens every copy).
+pub fn kit_text(offsite: &Offsite, _boss: &SuperAdmin) -> Result<String, OffsiteError> {
+    offsite.kit_text()
+}
+
+/// A change to the key or the kit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyChange {
+    /// The person says the kit is saved away from this computer.
+    ConfirmKit,
+    /// A new key for new copies (the kit then holds every key).
+    RotateKey,
+}
+
+/// Makes a change to the key or the kit (super-admin only).
+pub fn change_key(
+    offsite: &Offsite,
+    boss: &SuperAdmin,
+    change: KeyChange,
+) -> Result<(), OffsiteError> {
+    match change {
+        KeyChange::ConfirmKit => offsite.confirm_kit(boss.username()),
+        KeyChange::RotateKey => offsite.rotate_key(boss.username()),
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::AppError;
+use super::error::AppError;
 
 /// Limits for files arriving over HTTP (uploads and first-run files).
 #[derive(Debug, Clone, Copy)]

@@ -5,40 +5,21 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::ctx::Ctx;
-use super::error::{ApiError, AppError};
-use super::records::{self, Inside};
+use crate::actions::records::{self, Inside};
 use crate::records::{BringBack, StockChoice, Table};
+use crate::web::http::paging::ListQuery;
+use crate::web::http::{ApiError, AppError, Ctx, blocking};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/backups/{name}/records/{table}", web::get().to(list))
-        .route("/api/backups/{name}/diff/{table}", web::get().to(diff))
-        .route("/api/backups/{name}/bring-back", web::post().to(bring_back));
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    #[serde(default)]
-    q: String,
-    page: Option<i64>,
-}
-
-async fn list(
+pub async fn list(
     Ctx { state, user, .. }: Ctx,
     path: web::Path<(String, String)>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (backup, table) = path.into_inner();
-    let inside = Inside::parse(backup, &table)?;
-    let q: String = query.q.chars().take(100).collect();
-    let l = records::list(
-        &state,
-        &user.admin()?,
-        inside,
-        q,
-        query.page.unwrap_or(1).max(1),
-    )
-    .await?;
+    let inside = Inside::parse(backup, &table).map_err(AppError::from)?;
+    let (st, admin, q, page_no) = (state.clone(), user.admin()?, query.search(), query.page());
+    let l =
+        blocking(move || records::list(&st.engine, &st.db, &admin, &inside, &q, page_no)).await?;
     let items: Vec<serde_json::Value> = l
         .page
         .items
@@ -62,14 +43,15 @@ async fn list(
     })))
 }
 
-async fn diff(
+pub async fn diff(
     Ctx { state, user, .. }: Ctx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (backup, table) = path.into_inner();
-    let inside = Inside::parse(backup, &table)?;
+    let inside = Inside::parse(backup, &table).map_err(AppError::from)?;
     let sales = inside.table == Table::Sales;
-    let (d, lost) = records::compare(&state, &user.admin()?, inside).await?;
+    let (st, admin) = (state.clone(), user.admin()?);
+    let (d, lost) = blocking(move || records::compare(&st.engine, &st.db, &admin, &inside)).await?;
     if sales {
         return Ok(HttpResponse::Ok().json(serde_json::json!({ "no_longer_live": lost })));
     }
@@ -91,7 +73,7 @@ struct BringBackBody {
     seen: std::collections::BTreeMap<i64, String>,
 }
 
-async fn bring_back(
+pub async fn bring_back(
     Ctx { state, user, .. }: Ctx,
     backup: web::Path<String>,
     body: web::Bytes,
@@ -106,7 +88,8 @@ async fn bring_back(
         stock: body.stock,
         seen: body.seen,
     };
+    let (st, boss, backup) = (state.clone(), user.super_admin()?, backup.into_inner());
     let brought =
-        records::bring_back(&state, &user.super_admin()?, backup.into_inner(), ask).await?;
+        blocking(move || records::bring_back(&st.engine, &st.db, &boss, &backup, &ask)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "brought_back": brought })))
 }

@@ -167,7 +167,7 @@ impl UserSession {
         self.set(KEY_USERNAME, &user.username);
         self.set(KEY_ROLE, user.role.as_str());
         self.set(KEY_SEEN, now.timestamp());
-        self.set(KEY_CSRF, crate::web::security::random_token());
+        self.set(KEY_CSRF, crate::web::http::security::random_token());
     }
 
     /// Ends the session on the server: the cookie, or any copy of it, no longer works.
@@ -202,7 +202,7 @@ impl UserSession {
         if let Some(token) = self.csrf() {
             return token;
         }
-        let token = crate::web::security::random_token();
+        let token = crate::web::http::security::random_token();
         self.set(KEY_CSRF, &token);
         token
     }

@@ -1,5 +1,5 @@
-//! The actix-web application: state, body limits, middleware in order, routes. `server.rs`
-//! starts and stops it; tests drive it in-process.
+//! The actix-web application: state, body limits, middleware in order, and the route map
+//! (`web::routes`). `server.rs` starts and stops it; tests drive it in-process.
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
@@ -9,13 +9,17 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, web};
 
+use super::responses::{MAX_BODY_BYTES, not_found};
 use super::session_store::SqliteSessionStore;
-use super::{AppState, MAX_BODY_BYTES, error, middleware, security};
+use super::{error, host_guard, middleware, security};
+use crate::web::http::state::AppState;
+use crate::web::routes;
 
 /// The whole application. Middleware runs outside-in in the reverse order of `wrap`: errors
-/// are rendered (with security headers) outermost, then headers, the session, panics, the
-/// auth gate and the CSRF check nearest the handlers. The `Host`/`Origin` check runs before
-/// the session is even read.
+/// are rendered (with security headers) outermost, then headers, the session, panics, and
+/// finding who is signed in nearest the routes. The `Host`/`Origin` check runs before the
+/// session is even read. Who may open a route, and the CSRF check after that, are wrapped
+/// around the scopes of the route map.
 pub fn build(
     state: web::Data<AppState>,
     key: Key,
@@ -31,7 +35,7 @@ pub fn build(
     let store = SqliteSessionStore::new(
         state.auth.clone(),
         state.clock.clone(),
-        state.settings.clone(),
+        state.engine.clone(),
     );
     App::new()
         .app_data(state.hosts.clone())
@@ -39,8 +43,7 @@ pub fn build(
         .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
-        .wrap(from_fn(middleware::csrf_guard))
-        .wrap(from_fn(middleware::auth_gate))
+        .wrap(from_fn(middleware::identify))
         .wrap(from_fn(middleware::catch_panics))
         .wrap(
             SessionMiddleware::builder(store, key)
@@ -53,7 +56,7 @@ pub fn build(
                 .build(),
         )
         .wrap(from_fn(middleware::head_as_get))
-        .wrap(from_fn(super::host_guard::host_guard))
+        .wrap(from_fn(host_guard::host_guard))
         .wrap(ErrorHandlers::new().default_handler(error::render_other_errors))
         .wrap(
             security::SECURITY_HEADERS
@@ -63,6 +66,6 @@ pub fn build(
                 }),
         )
         .wrap(from_fn(middleware::render_errors))
-        .configure(super::routes)
-        .default_service(web::to(super::not_found))
+        .configure(routes::routes)
+        .default_service(web::to(not_found))
 }

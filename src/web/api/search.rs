@@ -12,19 +12,13 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::ctx::Ctx;
-use super::error::{ApiError, AppError};
-use super::{AppState, run_db};
 use rusqlite::Connection;
 
 use crate::business::customers::Customer;
 use crate::business::products::Product;
 use crate::business::{BusinessError, search};
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/products/search", web::get().to(products))
-        .route("/api/customers/search", web::get().to(customers));
-}
+use crate::web::http::state::AppState;
+use crate::web::http::{ApiError, AppError, Ctx, run_db};
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
@@ -98,14 +92,14 @@ fn item<T: Suggested>(found: &T) -> Result<serde_json::Value, serde_json::Error>
     Ok(value)
 }
 
-async fn products(
+pub async fn products(
     Ctx { state, .. }: Ctx,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     suggestions(&state, &query, "products", search::products).await
 }
 
-async fn customers(
+pub async fn customers(
     Ctx { state, .. }: Ctx,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {

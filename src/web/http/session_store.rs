@@ -16,8 +16,8 @@ use actix_web::cookie::time::Duration as CookieDuration;
 use super::security::random_token;
 use super::session::user_id_of;
 use crate::auth::store::AuthStore;
+use crate::backup::BackupEngine;
 use crate::clock::SharedClock;
-use crate::config::Settings;
 
 /// How long a visitor who never logged in keeps a session (the login page's CSRF token).
 const ANONYMOUS_IDLE: Duration = Duration::from_secs(3600);
@@ -28,7 +28,8 @@ const SWEEP_EVERY_MS: i64 = 60_000;
 pub struct SqliteSessionStore {
     store: Arc<AuthStore>,
     clock: SharedClock,
-    settings: Arc<std::sync::RwLock<Settings>>,
+    /// The settings are read where they live, so a change applies at once.
+    engine: BackupEngine,
     last_sweep: Arc<AtomicI64>,
 }
 
@@ -36,22 +37,18 @@ impl SqliteSessionStore {
     pub fn new(
         store: Arc<AuthStore>,
         clock: SharedClock,
-        settings: Arc<std::sync::RwLock<Settings>>,
+        engine: BackupEngine,
     ) -> SqliteSessionStore {
         SqliteSessionStore {
             store,
             clock,
-            settings,
+            engine,
             last_sweep: Arc::new(AtomicI64::new(0)),
         }
     }
 
     fn idle_limit(&self) -> Duration {
-        let hours = self
-            .settings
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .session_idle_hours;
+        let hours = self.engine.settings().session_idle_hours;
         Duration::from_secs(u64::from(hours) * 3600)
     }
 

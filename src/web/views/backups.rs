@@ -1,5 +1,5 @@
 //! How backups look on the page and in the JSON API: one view model for both, so they always
-//! say the same thing.
+//! say the same thing; and the reads and the restore both run off the async workers.
 
 use std::collections::BTreeMap;
 
@@ -7,12 +7,17 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{AppError, AppState, blocking, run_db};
+use crate::actions::backups::{self, Restore};
+use crate::auth::permission::SuperAdmin;
 use crate::backup::health::{Health, LiveCheck};
 use crate::backup::scheduler::ScheduleInfo;
-use crate::backup::{BackupEntry, BackupKind, Progress, RetentionOutlook, catalog};
+use crate::backup::{
+    BackupEntry, BackupKind, Progress, RestoreOptions, RestoreReport, RetentionOutlook, catalog,
+};
 use crate::config::Settings;
 use crate::db::{self, DbError};
+use crate::web::http::state::AppState;
+use crate::web::http::{AppError, blocking, run_db};
 use crate::{fsutil, timefmt};
 
 /// One backup as lists show it.
@@ -238,6 +243,29 @@ pub async fn load_status(state: &web::Data<AppState>) -> Result<StatusView, AppE
     let schedule = state.scheduler.info();
     let now = state.clock.now();
     blocking(move || Ok::<_, AppError>(status_view(&st, schedule, now))).await
+}
+
+/// Looks a name up in the catalog (never joins it to a path as given), off the async workers.
+pub async fn find_backup(state: &AppState, name: String) -> Result<BackupEntry, AppError> {
+    let engine = state.engine.clone();
+    blocking(move || engine.find(&name)).await
+}
+
+/// The newest counted backup's name (it may not be deleted), off the async workers.
+pub async fn newest_name(state: &AppState) -> Result<Option<String>, AppError> {
+    let engine = state.engine.clone();
+    blocking(move || backups::newest_name(&engine)).await
+}
+
+/// The restore use-case off the async workers (the page's restores and the API's).
+pub async fn run_restore(
+    state: &web::Data<AppState>,
+    boss: SuperAdmin,
+    which: Restore,
+    options: RestoreOptions,
+) -> Result<RestoreReport, AppError> {
+    let st = state.clone();
+    blocking(move || backups::restore(&st.engine, &st.auth, &boss, which, options)).await
 }
 
 /// Row counts of the live database, per table.
