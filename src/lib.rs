@@ -3,6 +3,7 @@
 //! everything else lives here so tests can build and start the app.
 
 pub mod actions;
+pub mod alerts;
 pub mod auth;
 pub mod backup;
 pub mod business;

@@ -1,6 +1,7 @@
 //! The command line: `backroom [serve]`, `user ...`, `backup ...`, `restore ...`,
 //! `demo-data`. Parsing is clap's; each command calls into the library.
 
+mod alerts;
 mod backups;
 mod bring_in;
 mod demo;
@@ -100,6 +101,48 @@ pub enum Command {
     Offsite(OffsiteCommand),
     /// Fill the shop with realistic sample data (products, customers, a year of sales)
     DemoData(DemoArgs),
+    /// Be told when something is wrong: e-mail, webhooks (ntfy, Gotify, Slack) and heartbeats
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Add a channel: --email with --smtp, or --webhook, or --heartbeat
+    #[command(
+        after_help = "Examples:\n  backroom alerts add owner --email owner@example.com --smtp smtp.example.com:587 --user shop@example.com\n  backroom alerts add phone --webhook 'https://ntfy.sh/corner-shop-7f3k?tpl=yes&t={{.title}}&m={{.message}}'\n  backroom alerts add watchdog --heartbeat https://hc-ping.com/your-uuid\n\nThe mail server password is read from standard input (or asked for)."
+    )]
+    Add {
+        /// A short name (lower-case letters, digits, - _)
+        name: String,
+        /// Send e-mail to this address
+        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["webhook", "heartbeat"], requires = "smtp")]
+        email: Option<String>,
+        /// The mail server, HOST:PORT
+        #[arg(long, value_name = "HOST:PORT", requires = "email")]
+        smtp: Option<String>,
+        /// tls (usually port 465), starttls (usually 587) or none (a relay on your own network)
+        #[arg(long, value_parser = ["tls", "starttls", "none"], default_value = "starttls", requires = "email")]
+        tls: String,
+        /// The mail server's user name (the password is read from standard input)
+        #[arg(long, requires = "email")]
+        user: Option<String>,
+        /// The sender's address [default: the --email address]
+        #[arg(long, value_name = "ADDRESS", requires = "email")]
+        from: Option<String>,
+        /// POST a JSON message to this address (ntfy, Gotify, Slack-style, your own)
+        #[arg(long, value_name = "URL", conflicts_with = "heartbeat")]
+        webhook: Option<String>,
+        /// Call this address after every good backup and off-site round, URL/fail after a failure
+        #[arg(long, value_name = "URL")]
+        heartbeat: Option<String>,
+    },
+    /// The channels and whether alerts reach them
+    List,
+    /// Send a test message now (to one channel, or all)
+    Test { name: Option<String> },
+    /// Forget a channel (and its secret)
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +334,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Restore(args) => restore::restore_command(cli.data_dir.as_deref(), &args),
         Command::Offsite(cmd) => offsite::offsite_command(cli.data_dir.as_deref(), cmd),
         Command::DemoData(args) => demo::demo_command(cli.data_dir.as_deref(), &args),
+        Command::Alerts(cmd) => alerts::alerts_command(cli.data_dir.as_deref(), cmd),
     }
 }
 

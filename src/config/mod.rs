@@ -5,6 +5,7 @@
 //! override it. Settings live in `backroom.toml` there, outside the database, so restoring a
 //! backup never changes the backup policy.
 
+pub mod alerts;
 pub mod offsite;
 mod paths;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use alerts::AlertSettings;
 use offsite::OffsiteSettings;
 pub use paths::*;
 
@@ -49,6 +51,8 @@ pub struct Settings {
     pub session_idle_hours: u32,
     /// Off-site targets and their policy.
     pub offsite: OffsiteSettings,
+    /// Alert channels (no secrets) and when a failing target is told.
+    pub alerts: AlertSettings,
 }
 
 impl Default for Settings {
@@ -58,6 +62,7 @@ impl Default for Settings {
             max_backups: 10,
             session_idle_hours: 8,
             offsite: OffsiteSettings::default(),
+            alerts: AlertSettings::default(),
         }
     }
 }
@@ -84,6 +89,9 @@ impl Settings {
                 "The session idle time must be between 1 and {MAX_SESSION_IDLE_HOURS} hours."
             )));
         }
+        self.alerts
+            .validate()
+            .map_err(|errors| ConfigError::Invalid(errors.joined()))?;
         self.offsite
             .validate()
             .map_err(|errors| ConfigError::Invalid(errors.joined()))

@@ -16,6 +16,8 @@ pub const INSTALLATION_FILE: &str = "installation.json";
 pub const OFFSITE_STATE_FILE: &str = "offsite-state.json";
 pub const OFFSITE_LOCK_FILE: &str = "offsite.lock";
 pub const SERVER_LOCK_FILE: &str = "backroom.lock";
+pub const ALERTS_SECRETS_FILE: &str = "alerts-secrets.toml";
+pub const ALERTS_STATE_FILE: &str = "alerts-state.json";
 /// In the backup folder.
 pub const BACKUP_LOG_FILE: &str = "backup.log";
 /// In the backup folder.
@@ -107,6 +109,16 @@ impl Paths {
     /// The lock that lets one process at a time do off-site work.
     pub fn offsite_lock(&self) -> PathBuf {
         self.data_dir.join(OFFSITE_LOCK_FILE)
+    }
+
+    /// SMTP passwords and webhook and heartbeat addresses of the alert channels.
+    pub fn alerts_secrets(&self) -> PathBuf {
+        self.data_dir.join(ALERTS_SECRETS_FILE)
+    }
+
+    /// What alerts told and when, and the messages still waiting.
+    pub fn alerts_state(&self) -> PathBuf {
+        self.data_dir.join(ALERTS_STATE_FILE)
     }
 
     /// `database_backups/backup.log`.

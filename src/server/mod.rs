@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub host_names: Vec<String>,
     /// Files arriving at once over HTTP, and how long a body may pause.
     pub uploads: crate::web::http::upload_gate::UploadLimits,
+    /// How often alerts are looked for and retried (tests make it quick).
+    pub alerts: crate::alerts::AlertOptions,
 }
 
 impl ServeOptions {
@@ -61,6 +63,7 @@ impl ServeOptions {
             new_empty_shop: false,
             host_names: Vec::new(),
             uploads: crate::web::http::upload_gate::UploadLimits::default(),
+            alerts: crate::alerts::AlertOptions::default(),
         }
     }
 

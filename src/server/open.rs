@@ -52,6 +52,7 @@ pub struct Backroom {
     checkpointer: Option<JoinHandle<()>>,
     startup_backup: Option<JoinHandle<()>>,
     offsite_worker: Option<OffsiteWorker>,
+    alerts: crate::alerts::Alerts,
     pub(super) state: web::Data<AppState>,
     pub(super) key: Key,
     pub(super) listener: Option<std::net::TcpListener>,
@@ -204,6 +205,13 @@ pub(super) fn prepare_with(
     );
     let offsite_worker = OffsiteWorker::start(&offsite)
         .map_err(StartError::io("cannot start the off-site worker"))?;
+    let alerts = crate::alerts::Alerts::start(
+        engine.clone(),
+        offsite.clone(),
+        opts.clock.clone(),
+        opts.alerts,
+    )
+    .map_err(StartError::io("cannot start the alerts thread"))?;
     let state = web::Data::new(AppState {
         db: db.clone(),
         engine: engine.clone(),
@@ -216,6 +224,7 @@ pub(super) fn prepare_with(
         clock: opts.clock.clone(),
         hosts: web::Data::new(opts.allowed_hosts()),
         uploads: crate::web::http::upload_gate::UploadGate::new(opts.uploads),
+        alerts: alerts.clone(),
     });
     Ok(Backroom {
         paths,
@@ -227,6 +236,7 @@ pub(super) fn prepare_with(
         checkpointer: Some(checkpointer),
         startup_backup,
         offsite_worker: Some(offsite_worker),
+        alerts,
         state,
         key,
         listener: Some(listener),
@@ -292,6 +302,7 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
 }
 
 pub(super) fn shutdown(mut prepared: Backroom) {
+    prepared.alerts.stop();
     // An upload in progress stops at its next chunk; nothing half-sent is kept.
     if let Some(worker) = prepared.offsite_worker.take() {
         worker.stop();

@@ -13,7 +13,9 @@ use super::api;
 use super::http::middleware::{csrf_guard, reject_anonymous_users, require_new_password};
 use super::http::{assets, responses::not_found};
 use super::pages::backup::{self, offsite};
-use super::pages::{account, customers, first_run, home, login, logout, products, sales, users};
+use super::pages::{
+    account, alerts, customers, first_run, home, login, logout, products, sales, users,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(public)
@@ -126,7 +128,11 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
 /// The pages of a signed-in person.
 fn signed_in_pages(cfg: &mut web::ServiceConfig) {
     use backup::{details, records, restore, status, upload};
-    cfg.route("/backup/status", get().to(status::status))
+    cfg.route("/alerts", get().to(alerts::page))
+        .route("/alerts", post().to(alerts::add))
+        .route("/alerts/test", post().to(alerts::test))
+        .route("/alerts/{name}/remove", post().to(alerts::remove))
+        .route("/backup/status", get().to(status::status))
         .route("/backup/create", post().to(status::create))
         .route("/backup/settings", post().to(status::save_settings))
         .route("/backup/upload", post().to(upload::upload))

@@ -1,6 +1,7 @@
 //! One integration-test binary (one link step) with a module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerts;
 mod backup_web;
 mod bring_in;
 mod browser;

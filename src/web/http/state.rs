@@ -36,6 +36,8 @@ pub struct AppState {
     pub hosts: web::Data<AllowedHosts>,
     /// Files arriving at once, and how long a body may pause.
     pub uploads: UploadGate,
+    /// Alerts that leave the computer (the page's test button and status).
+    pub alerts: crate::alerts::Alerts,
 }
 
 impl AppState {

@@ -2,6 +2,7 @@
 //! `/login` is `login.rs`); `home.rs` is `/`. The route map is `web/routes.rs`.
 
 pub mod account;
+pub mod alerts;
 pub mod backup;
 pub mod customers;
 pub mod first_run;

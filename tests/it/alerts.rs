@@ -1,0 +1,651 @@
+//! Alerts, against real receivers on loopback: a real SMTP server (Debian's `aiosmtpd`, with a
+//! password it checks) and an HTTP receiver in the test for webhooks and heartbeats. The test
+//! message, a failing target told once and its recovery, a heartbeat after a good backup and
+//! `/fail` after a bad one, a mail server that is down (Backroom keeps working, retries, and
+//! the page says so), and secrets never shown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backroom::auth::Role;
+
+use crate::support::*;
+
+const SMTP_PASSWORD: &str = "smtp-pass-S3CRET-1";
+const TOKEN: &str = "TOKEN-S3CRET-2";
+
+/// The python with Debian's aiosmtpd (`/usr/bin/python3` first: another python on PATH does
+/// not see Debian's packages). Missing, the test fails and says what to install.
+fn python_with_aiosmtpd() -> PathBuf {
+    for candidate in ["/usr/bin/python3", "python3"] {
+        let ok = Command::new(candidate)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return PathBuf::from(candidate);
+        }
+    }
+    panic!(
+        "the alerts tests need a real SMTP server: install Debian's python3-aiosmtpd (apt-get install python3-aiosmtpd; .ci/run does)"
+    );
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const SMTP_SCRIPT: &str = r#"
+import logging, os, signal, sys, uuid, warnings
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# AUTH without TLS is what this loopback test wants: no warnings about it.
+warnings.simplefilter("ignore")
+logging.getLogger("mail.log").setLevel(logging.ERROR)
+port, folder = int(sys.argv[1]), sys.argv[2]
+user = os.environ.get("SMTP_USER", "").encode()
+password = os.environ.get("SMTP_PASSWORD", "").encode()
+
+class Save:
+    async def handle_DATA(self, server, session, envelope):
+        name = os.path.join(folder, uuid.uuid4().hex)
+        with open(name + ".tmp", "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        os.rename(name + ".tmp", name + ".eml")
+        return "250 OK"
+
+def check(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == user and data.password == password
+    return AuthResult(success=ok)
+
+extra = dict(authenticator=check, auth_require_tls=False, auth_required=True) if user else {}
+controller = Controller(Save(), hostname="127.0.0.1", port=port, **extra)
+controller.start()
+signal.sigwait([signal.SIGTERM, signal.SIGINT])
+controller.stop()
+"#;
+
+/// aiosmtpd on loopback, saving each message as a file; stopped when dropped.
+struct Smtp {
+    child: Child,
+    port: u16,
+    inbox: tempfile::TempDir,
+}
+
+impl Smtp {
+    /// Starts on `port`; with `user`, it asks for that user and [`SMTP_PASSWORD`].
+    fn start(port: u16, user: Option<&str>) -> Smtp {
+        let python = python_with_aiosmtpd();
+        let inbox = tempfile::tempdir().unwrap();
+        let script = inbox.path().join("smtp.py");
+        std::fs::write(&script, SMTP_SCRIPT).unwrap();
+        let mail = inbox.path().join("mail");
+        std::fs::create_dir(&mail).unwrap();
+        let child = Command::new(python)
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(&mail)
+            .env("SMTP_USER", user.unwrap_or(""))
+            .env("SMTP_PASSWORD", SMTP_PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let smtp = Smtp { child, port, inbox };
+        wait_until("the SMTP server", Duration::from_secs(30), || {
+            TcpStream::connect(("127.0.0.1", smtp.port)).is_ok()
+        });
+        smtp
+    }
+
+    fn messages(&self) -> Vec<String> {
+        std::fs::read_dir(self.inbox.path().join("mail"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    path: String,
+    body: String,
+}
+
+/// An HTTP receiver for webhooks and heartbeats; stopped when dropped.
+struct Receiver {
+    port: u16,
+    got: Arc<Mutex<Vec<Request>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (g, s) = (got.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                if let Some(request) = read_request(&mut stream) {
+                    g.lock().unwrap().push(request);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    );
+                }
+            }
+        });
+        Receiver {
+            port,
+            got,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// The webhook messages received, as JSON.
+    fn events(&self) -> Vec<serde_json::Value> {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .map(|r| serde_json::from_str(&r.body).unwrap())
+            .collect()
+    }
+
+    fn count(&self, event: &str) -> usize {
+        self.events().iter().filter(|e| e["event"] == event).count()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the app on `dir` with alerts looked for and retried at test speed.
+fn start_app(dir: &Path) -> TestApp {
+    in_dir_tuned(dir, |o| {
+        o.alerts = backroom::alerts::AlertOptions {
+            poll: Duration::from_millis(100),
+            retry_base: Duration::from_millis(300),
+        };
+    })
+}
+
+fn add_webhook(dir: &Path, name: &str, url: &str) {
+    cli_ok(dir, &["alerts", "add", name, "--webhook", url]);
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in [SMTP_PASSWORD, TOKEN] {
+        assert!(!text.contains(secret), "{what} shows a secret: {text}");
+    }
+}
+
+#[test]
+fn a_test_message_arrives_by_email_and_webhook_and_no_secret_is_shown() {
+    let smtp = Smtp::start(free_port(), Some("shop"));
+    let hook = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let smtp_addr = format!("127.0.0.1:{}", smtp.port);
+    let out = run_cli(
+        dir.path(),
+        &[
+            "alerts",
+            "add",
+            "owner",
+            "--email",
+            "owner@example.com",
+            "--smtp",
+            &smtp_addr,
+            "--tls",
+            "none",
+            "--user",
+            "shop",
+        ],
+        Some(&format!("{SMTP_PASSWORD}\n")),
+    );
+    assert!(out.status.success(), "{out:?}");
+    add_webhook(dir.path(), "phone", &hook.url(&format!("/hook/{TOKEN}")));
+    // The command line's test: the mail server checked the password and took the message.
+    let said = cli_ok(dir.path(), &["alerts", "test", "owner"]);
+    assert!(said.contains("owner: test message sent"), "{said}");
+    wait_until("the test e-mail", Duration::from_secs(30), || {
+        !smtp.messages().is_empty()
+    });
+    let mail = smtp.messages().remove(0);
+    assert!(
+        mail.contains("Subject: [Backroom] Backroom test message"),
+        "{mail}"
+    );
+    assert!(mail.contains("To: owner@example.com"), "{mail}");
+    // A wrong password is refused by the server, and the command says so.
+    let out = run_cli(
+        dir.path(),
+        &[
+            "alerts",
+            "add",
+            "wrong",
+            "--email",
+            "owner@example.com",
+            "--smtp",
+            &smtp_addr,
+            "--tls",
+            "none",
+            "--user",
+            "shop",
+        ],
+        Some("not-the-password\n"),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = run_cli(dir.path(), &["alerts", "test", "wrong"], None);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !out.status.success() && said.contains("wrong: FAILED"),
+        "{said}"
+    );
+    assert_eq!(smtp.messages().len(), 1);
+    cli_ok(dir.path(), &["alerts", "remove", "wrong"]);
+    let listed = cli_ok(dir.path(), &["alerts", "list"]);
+    assert!(listed.contains("owner"), "{listed}");
+    assert!(listed.contains("webhook to 127.0.0.1"), "{listed}");
+    assert_no_secret("alerts list", &listed);
+    let toml = std::fs::read_to_string(dir.path().join("backroom.toml")).unwrap();
+    assert!(toml.contains("[[alerts.channels]]"), "{toml}");
+    assert_no_secret("backroom.toml", &toml);
+    let secrets = dir.path().join("alerts-secrets.toml");
+    assert!(std::fs::read_to_string(&secrets).unwrap().contains(TOKEN));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secrets).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "alerts-secrets.toml is owner-only: {mode:o}"
+        );
+    }
+
+    let app = start_app(dir.path());
+    app.wait_for_startup_backup();
+    // Only super-admins see the page.
+    assert_eq!(app.login_as(Role::Admin).get("/alerts").status, 403);
+    let boss = app.login_as(Role::SuperAdmin);
+    assert!(boss.get("/").body.contains("href=\"/alerts\""));
+    let page = boss.get("/alerts");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("e-mail to owner@example.com"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("webhook to 127.0.0.1"), "{}", page.body);
+    assert_no_secret("the alerts page", &page.body);
+    // Send a test from the page: the webhook gets the documented JSON.
+    let res = boss.post_form("/alerts/test", &[("name", "phone")]);
+    assert_eq!(res.status, 303, "{}", res.body);
+    wait_until("the test webhook", Duration::from_secs(30), || {
+        hook.count("test") == 1
+    });
+    let request = hook
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(request.path, format!("/hook/{TOKEN}"));
+    let event = &hook.events()[0];
+    for field in [
+        "event", "severity", "title", "message", "shop", "computer", "at",
+    ] {
+        assert!(event.get(field).is_some(), "{field} missing: {event}");
+    }
+    assert_eq!(event["severity"], "info");
+    assert_eq!(event["title"], "Backroom test message");
+    wait_until(
+        "the page to say it was sent",
+        Duration::from_secs(30),
+        || boss.get("/alerts").body.contains("last sent"),
+    );
+    // A channel added on the page: its password is kept apart and never shown back.
+    let res = boss.post_form(
+        "/alerts",
+        &[
+            ("name", "office"),
+            ("kind", "email"),
+            ("to", "office@example.com"),
+            ("smtp", &smtp_addr),
+            ("tls", "none"),
+            ("user", "shop"),
+            ("password", SMTP_PASSWORD),
+        ],
+    );
+    assert_eq!(res.status, 303, "{}", res.body);
+    let refused = boss.post_form(
+        "/alerts",
+        &[
+            ("name", "bad"),
+            ("kind", "webhook"),
+            ("url", "ftp://example.com/TOKEN-S3CRET-2"),
+        ],
+    );
+    assert_eq!(refused.status, 400);
+    assert_no_secret("the refused form", &refused.body);
+    let page = boss.get("/alerts");
+    assert!(page.body.contains("office@example.com"), "{}", page.body);
+    assert_no_secret("the alerts page", &page.body);
+    let res = boss.post_form("/alerts/test", &[("name", "office")]);
+    assert_eq!(res.status, 303);
+    wait_until("the office's test e-mail", Duration::from_secs(30), || {
+        smtp.messages()
+            .iter()
+            .any(|m| m.contains("To: office@example.com"))
+    });
+    assert_eq!(boss.post_form("/alerts/office/remove", &[]).status, 303);
+    assert!(!boss.get("/alerts").body.contains("office@example.com"));
+    for file in ["backroom.toml", "alerts-state.json"] {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert_no_secret(file, &text);
+    }
+    let log = std::fs::read_to_string(app.backups_dir().join("backup.log")).unwrap();
+    assert!(
+        log.contains("Alert channel office (e-mail) added by"),
+        "{log}"
+    );
+    assert_no_secret("backup.log", &log);
+}
+
+/// The target's failure count in `offsite-state.json`.
+fn failures(dir: &Path) -> u64 {
+    let text = std::fs::read_to_string(dir.join("offsite-state.json")).unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["targets"]["usb"]["failures"].as_u64())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_failing_target_is_told_once_and_its_recovery_too() {
+    let hook = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("backroom.toml"),
+        "[alerts]\nafter_minutes = 0\n",
+    )
+    .unwrap();
+    add_webhook(dir.path(), "phone", &hook.url("/hook"));
+    let app = start_app(dir.path());
+    app.wait_for_startup_backup();
+    let parent = tempfile::tempdir().unwrap();
+    let target = parent.path().join("usb");
+    std::fs::create_dir(&target).unwrap();
+    app.protect_off_site(&target);
+    let boss = app.login_as(Role::SuperAdmin);
+    // The drive is pulled (its folder is a file now).
+    let away = parent.path().join("unplugged");
+    std::fs::rename(&target, &away).unwrap();
+    std::fs::write(&target, b"not a folder").unwrap();
+    make_backup(&boss, "while away");
+    wait_until("the failing target told", Duration::from_secs(60), || {
+        hook.count("target-failing") == 1
+    });
+    let told = hook
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "target-failing")
+        .unwrap();
+    assert_eq!(told["severity"], "warning");
+    assert!(told["title"].as_str().unwrap().contains("usb"), "{told}");
+    // It keeps failing and being retried: still told only once.
+    let seen = failures(dir.path());
+    wait_until("two more failed tries", Duration::from_secs(60), || {
+        failures(dir.path()) >= seen + 2
+    });
+    assert_eq!(hook.count("target-failing"), 1, "{:?}", hook.events());
+    // Back again: told that it works, with the copies that caught up.
+    std::fs::remove_file(&target).unwrap();
+    std::fs::rename(&away, &target).unwrap();
+    wait_until("the recovery told", Duration::from_secs(60), || {
+        hook.count("target-failing-over") == 1
+    });
+    let over = hook
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "target-failing-over")
+        .unwrap();
+    assert_eq!(over["severity"], "resolved");
+    let message = over["message"].as_str().unwrap();
+    assert!(message.starts_with("usb works again: "), "{message}");
+    assert!(message.contains("copies caught up"), "{message}");
+    assert_eq!(hook.count("target-failing"), 1);
+}
+
+#[test]
+fn a_heartbeat_after_a_good_backup_and_fail_after_a_bad_one() {
+    let beat = Receiver::start();
+    let hook = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    cli_ok(
+        dir.path(),
+        &[
+            "alerts",
+            "add",
+            "watchdog",
+            "--heartbeat",
+            &beat.url("/ping/abc"),
+        ],
+    );
+    add_webhook(dir.path(), "phone", &hook.url("/hook"));
+    let app = start_app(dir.path());
+    app.wait_for_startup_backup();
+    let pings = |path: &str| {
+        beat.requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    };
+    wait_until(
+        "the heartbeat after the startup backup",
+        Duration::from_secs(30),
+        || pings("/ping/abc") >= 1,
+    );
+    assert_eq!(pings("/ping/abc/fail"), 0);
+    let boss = app.login_as(Role::SuperAdmin);
+    // The backup folder is replaced by a file: the next backup fails.
+    let moved = app.data_dir().join("moved_backups");
+    std::fs::rename(app.backups_dir(), &moved).unwrap();
+    std::fs::write(app.backups_dir(), b"not a folder").unwrap();
+    let res = boss.api_post("/api/backups", serde_json::json!({}));
+    assert!(res.status >= 500, "{}", res.body);
+    wait_until("the /fail heartbeat", Duration::from_secs(30), || {
+        pings("/ping/abc/fail") == 1
+    });
+    wait_until("the failed backup told", Duration::from_secs(30), || {
+        hook.count("backup-failed") == 1
+    });
+    std::fs::remove_file(app.backups_dir()).unwrap();
+    std::fs::rename(&moved, app.backups_dir()).unwrap();
+    let good = pings("/ping/abc");
+    let backup = make_backup(&boss, "works again");
+    wait_until(
+        "the heartbeat after the good backup",
+        Duration::from_secs(30),
+        || pings("/ping/abc") > good,
+    );
+    wait_until(
+        "backups told to work again",
+        Duration::from_secs(30),
+        || hook.count("backup-failed-over") == 1,
+    );
+    assert_eq!(pings("/ping/abc/fail"), 1);
+    // A heartbeat channel gets pings, never messages.
+    assert!(beat.requests().iter().all(|r| r.method == "GET"));
+    // A restore is told: who, and from which backup.
+    let res = boss.api_post(
+        &format!("/api/backups/{backup}/restore"),
+        serde_json::json!({}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    wait_until("the restore told", Duration::from_secs(30), || {
+        hook.count("restore-done") == 1
+    });
+    let told = hook
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "restore-done")
+        .unwrap();
+    assert!(
+        told["title"].as_str().unwrap().contains("super-admin-user"),
+        "{told}"
+    );
+    assert!(
+        told["message"].as_str().unwrap().contains(&backup),
+        "{told}"
+    );
+}
+
+#[test]
+fn with_the_mail_server_down_backroom_keeps_working_retries_and_the_page_says_so() {
+    let port = free_port();
+    let dead_hook = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    cli_ok(
+        dir.path(),
+        &[
+            "alerts",
+            "add",
+            "owner",
+            "--email",
+            "owner@example.com",
+            "--smtp",
+            &format!("127.0.0.1:{port}"),
+            "--tls",
+            "none",
+        ],
+    );
+    add_webhook(
+        dir.path(),
+        "hook",
+        &format!("http://127.0.0.1:{dead_hook}/{TOKEN}"),
+    );
+    let app = start_app(dir.path());
+    app.wait_for_startup_backup();
+    let boss = app.login_as(Role::SuperAdmin);
+    assert_eq!(boss.post_form("/alerts/test", &[]).status, 303);
+    wait_until(
+        "the page to say alerts cannot be sent",
+        Duration::from_secs(30),
+        || {
+            let page = boss.get("/alerts").body;
+            page.contains("Alerts cannot be sent right now") && page.contains("owner (")
+        },
+    );
+    // Backroom itself keeps working meanwhile.
+    make_backup(&boss, "while mail is down");
+    assert_eq!(boss.get("/products").status, 200);
+    let page = boss.get("/alerts").body;
+    assert_no_secret("the alerts page", &page);
+    // The mail server comes up: the waiting message is retried and arrives.
+    let smtp = Smtp::start(port, None);
+    wait_until("the retried test e-mail", Duration::from_secs(60), || {
+        !smtp.messages().is_empty()
+    });
+    assert!(smtp.messages()[0].contains("Backroom test message"));
+    wait_until(
+        "the page to name only the dead webhook",
+        Duration::from_secs(30),
+        || {
+            let page = boss.get("/alerts").body;
+            !page.contains("owner (") && page.contains("hook (")
+        },
+    );
+    let log = std::fs::read_to_string(app.backups_dir().join("backup.log")).unwrap();
+    assert!(
+        log.contains("Alerts cannot be sent to channel owner"),
+        "{log}"
+    );
+    assert!(log.contains("Alerts reach channel owner again"), "{log}");
+    assert!(
+        log.contains("Alerts cannot be sent to channel hook"),
+        "{log}"
+    );
+    assert_no_secret("backup.log", &log);
+    let state = std::fs::read_to_string(dir.path().join("alerts-state.json")).unwrap();
+    assert_no_secret("alerts-state.json", &state);
+}
