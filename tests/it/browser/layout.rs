@@ -229,6 +229,7 @@ async fn no_page_scrolls_sideways_on_a_phone_a_tablet_or_a_desktop() {
         ("user-new", "/users/new".into()),
         ("user", format!("/users/{sam}")),
         ("account", "/account".into()),
+        ("alerts", "/alerts".into()),
         ("backup-status", "/backup/status".into()),
         ("backup-details", format!("/backup/{backup}")),
         (
