@@ -233,3 +233,16 @@ pub fn restores(
     told.sort_by_key(|(o, _)| *o);
     (told.into_iter().map(|(_, e)| e).collect(), newest.max(seen))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_look_at_restores_only_sets_the_mark_and_the_mark_never_goes_back() {
+        let now = Utc::now();
+        assert_eq!(restores(&[], None, now), (Vec::new(), 0));
+        // Safety copies removed by retention do not make old restores new again.
+        assert_eq!(restores(&[], Some(7), now), (Vec::new(), 7));
+    }
+}

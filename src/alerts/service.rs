@@ -135,6 +135,11 @@ fn queue(state: &mut AlertState, event: Event, channels: Vec<String>, ping: Opti
     if channels.is_empty() {
         return;
     }
+    if ping.is_some() {
+        // Only the newest ping means anything: one still waiting is replaced, so a heartbeat
+        // receiver that is down does not pile them up.
+        state.outbox.retain(|p| p.ping.is_none());
+    }
     state.outbox.push(Pending {
         event,
         channels,
@@ -245,7 +250,8 @@ fn deliver(
     let real_now = Utc::now();
     let mut kept = Vec::new();
     for mut pending in std::mem::take(&mut state.outbox) {
-        if pending.next_try > real_now {
+        // Stopping: what is left waits in the file for the next start.
+        if pending.next_try > real_now || shared.stop.load(Ordering::SeqCst) {
             kept.push(pending);
             continue;
         }
