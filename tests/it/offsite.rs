@@ -402,19 +402,22 @@ fn a_backup_deleted_here_before_its_turn_is_skipped_not_counted_as_a_failure() {
         boss.api_delete(&format!("/api/backups/{older}")).status,
         200
     );
+    // The round records the copy before it writes the log line: wait for both.
+    let sent_line = format!(
+        "Off-site copy sent to usb: {}",
+        newer.strip_suffix(".db").unwrap()
+    );
+    let log_path = app.backups_dir().join("backup.log");
     wait_until("the round", Duration::from_secs(60), || {
         let status = boss.get("/api/offsite").json()["offsite"].clone();
-        status["activity"].is_null() && status["targets"][0]["last_copy"].is_string()
+        status["activity"].is_null()
+            && status["targets"][0]["last_copy"].is_string()
+            && std::fs::read_to_string(&log_path).is_ok_and(|log| log.contains(&sent_line))
     });
     // The deletion landed while the newer copy was being sent, after the list was read.
-    let log = std::fs::read_to_string(app.backups_dir().join("backup.log")).unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
     let deleted = log.find(&format!("Backup deleted: {older}")).unwrap();
-    let newer_sent = log
-        .find(&format!(
-            "Off-site copy sent to usb: {}",
-            newer.strip_suffix(".db").unwrap()
-        ))
-        .unwrap();
+    let newer_sent = log.find(&sent_line).unwrap();
     assert!(deleted < newer_sent, "{log}");
     let shown = boss.get("/api/offsite").json()["offsite"]["targets"][0].clone();
     assert!(shown["last_error"].is_null(), "{shown}");

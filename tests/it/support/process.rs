@@ -54,6 +54,9 @@ pub struct ServerProcess {
     pub url: String,
     stdout: std::sync::Arc<std::sync::Mutex<String>>,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The threads draining stdout and stderr: they end at end of file, once the process
+    /// has exited, so joining them means everything it wrote has been read.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -86,9 +89,10 @@ impl ServerProcess {
         // Drain stderr so the server never blocks on a full pipe; echo it for failing tests
         // and keep it for `errors`.
         let stderr_text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut readers = Vec::new();
         if let Some(stderr) = child.stderr.take() {
             let kept = stderr_text.clone();
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 let mut reader = BufReader::new(stderr);
                 let mut line = String::new();
                 while reader.read_line(&mut line).unwrap_or(0) > 0 {
@@ -96,7 +100,7 @@ impl ServerProcess {
                     kept.lock().unwrap().push_str(&line);
                     line.clear();
                 }
-            });
+            }));
         }
         let stdout = child.stdout.take().unwrap();
         let mut reader = BufReader::new(stdout);
@@ -125,18 +129,19 @@ impl ServerProcess {
         // Keep draining stdout (kept for `output`) so the child never blocks on a full pipe.
         let stdout = std::sync::Arc::new(std::sync::Mutex::new(seen));
         let collected = stdout.clone();
-        std::thread::spawn(move || {
+        readers.push(std::thread::spawn(move || {
             let mut line = String::new();
             while reader.read_line(&mut line).unwrap_or(0) > 0 {
                 collected.lock().unwrap().push_str(&line);
                 line.clear();
             }
-        });
+        }));
         ServerProcess {
             child,
             url: format!("http://127.0.0.1:{port}"),
             stdout,
             stderr: stderr_text,
+            readers,
         }
     }
 
@@ -172,11 +177,15 @@ impl ServerProcess {
         }
     }
 
-    /// Waits for the process to exit on its own.
+    /// Waits for the process to exit on its own, and for its last words to be read (a test
+    /// that looks at `errors` right after the exit once missed them).
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
+                while !self.readers.iter().all(|r| r.is_finished()) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
