@@ -49,11 +49,12 @@ impl BackupEngine {
             Err(e) if e.is_busy() => return Err(e),
             Err(e) => {
                 // Could not even start (e.g. the folder cannot be created): a failed backup.
+                let said = crate::error_chain::chain(&e);
                 self.inner.log.error(&format!(
-                    "Database backup ({}) failed: {e}",
+                    "Database backup ({}) failed: {said}",
                     request.kind.label()
                 ));
-                self.record_attempt(false, e.to_string());
+                self.record_attempt(false, said);
                 return Err(e);
             }
         };
@@ -102,11 +103,12 @@ impl BackupEngine {
                 ));
             }
             Err(e) => {
+                let said = crate::error_chain::chain(e);
                 self.inner.log.error(&format!(
-                    "Database backup ({}) failed: {e}",
+                    "Database backup ({}) failed: {said}",
                     request.kind.label()
                 ));
-                self.record_attempt(false, e.to_string());
+                self.record_attempt(false, said);
             }
         }
         result

@@ -237,7 +237,7 @@ pub(super) fn offsite_command(
                             );
                         }
                     }
-                    Err(e) => println!("  cannot list: {e}"),
+                    Err(e) => println!("  cannot list: {}", crate::error_chain::chain(&e)),
                 }
             }
             if let Some(name) = name

@@ -109,7 +109,9 @@ impl Offsite {
                 Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
                 Err(e) => {
                     self.record_failure(target, &e)?;
-                    report.failed.push((target.name.clone(), e.to_string()));
+                    report
+                        .failed
+                        .push((target.name.clone(), crate::error_chain::chain(&e)));
                 }
             }
         }
@@ -154,7 +156,9 @@ impl Offsite {
                 Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
                 Err(e) => {
                     self.record_failure(target, &e)?;
-                    report.failed.push((target.name.clone(), e.to_string()));
+                    report
+                        .failed
+                        .push((target.name.clone(), crate::error_chain::chain(&e)));
                 }
             }
         }
@@ -316,12 +320,13 @@ impl Offsite {
     fn record_failure(&self, target: &Target, error: &OffsiteError) -> Result<(), OffsiteError> {
         let now = self.inner.clock.now();
         let base = self.inner.options.retry_base;
+        let said = crate::error_chain::chain(error);
         let mut wait = Duration::ZERO;
         self.update_state(|s| {
             let t = s.target(&target.name);
             t.failures += 1;
             t.progress.failing_since.get_or_insert(now);
-            t.progress.last_error = Some(error.to_string());
+            t.progress.last_error = Some(said.clone());
             t.progress.unreachable = error.is_unreachable();
             wait = backoff(t.failures, base);
             t.progress.next_attempt_at =
@@ -329,7 +334,7 @@ impl Offsite {
         })?;
         lock(&self.inner.remote).remove(&target.name);
         self.inner.backups.log().error(&format!(
-            "Off-site copy to {} failed (trying again in {}): {error}",
+            "Off-site copy to {} failed (trying again in {}): {said}",
             target.name,
             crate::timefmt::span(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX))
         ));

@@ -188,7 +188,7 @@ impl ResponseError for AppError {
 
 /// The same errors for `/api/` handlers: rendered as JSON.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
+#[error(transparent)]
 pub struct ApiError(pub AppError);
 
 impl<E: Into<AppError>> From<E> for ApiError {
