@@ -104,15 +104,8 @@ impl Offsite {
             if !due {
                 continue;
             }
-            match self.work_on(target, &keys, &settings, &mut report) {
-                Ok(()) => {}
-                Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
-                Err(e) => {
-                    self.record_failure(target, &e)?;
-                    report
-                        .failed
-                        .push((target.name.clone(), crate::error_chain::chain(&e)));
-                }
+            if let Err(e) = self.work_on(target, &keys, &settings, &mut report) {
+                self.record_failure(target, e, &mut report)?;
             }
         }
         Ok(report)
@@ -153,13 +146,7 @@ impl Offsite {
             match result {
                 Ok(Some(m)) => report.sent.push((target.name.clone(), m)),
                 Ok(None) => {}
-                Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
-                Err(e) => {
-                    self.record_failure(target, &e)?;
-                    report
-                        .failed
-                        .push((target.name.clone(), crate::error_chain::chain(&e)));
-                }
+                Err(e) => self.record_failure(target, e, &mut report)?,
             }
         }
         Ok(report)
@@ -317,10 +304,20 @@ impl Offsite {
         })
     }
 
-    fn record_failure(&self, target: &Target, error: &OffsiteError) -> Result<(), OffsiteError> {
+    /// A target's turn that failed: a cancel stops the whole pass; anything else is counted
+    /// (the next attempt backs off), logged and reported, and the pass goes on.
+    fn record_failure(
+        &self,
+        target: &Target,
+        error: OffsiteError,
+        report: &mut PassReport,
+    ) -> Result<(), OffsiteError> {
+        if matches!(error, OffsiteError::Cancelled) {
+            return Err(error);
+        }
         let now = self.inner.clock.now();
         let base = self.inner.options.retry_base;
-        let said = crate::error_chain::chain(error);
+        let said = crate::error_chain::chain(&error);
         let mut wait = Duration::ZERO;
         self.update_state(|s| {
             let t = s.target(&target.name);
@@ -338,6 +335,7 @@ impl Offsite {
             target.name,
             crate::timefmt::span(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX))
         ));
+        report.failed.push((target.name.clone(), said));
         Ok(())
     }
 
