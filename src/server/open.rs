@@ -280,7 +280,8 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
                     method: crate::backup::health::CheckMethod::Quick,
                     checked_at: chrono::Utc::now(),
                     message: format!(
-                        "the startup copy of the database failed its check: {problem}"
+                        "the startup copy of the database failed its check: {}",
+                        crate::error_chain::chain(&problem)
                     ),
                     duration_ms: 0,
                 });

@@ -206,7 +206,10 @@ async fn attempt(
     let target = form.into_inner().target;
     match web::block(move || work(&m, &target)).await? {
         Ok(report) => restored(&missing, &report),
-        Err(problem) => render_page(missing, Some(format!("Nothing was changed: {problem}"))).await,
+        Err(problem) => {
+            let said = crate::error_chain::chain(&problem);
+            render_page(missing, Some(format!("Nothing was changed: {said}"))).await
+        }
     }
 }
 
