@@ -7,8 +7,7 @@ use std::error::Error;
 /// `error: cause: cause`, each cause once.
 pub fn chain(error: &(dyn Error + 'static)) -> String {
     let mut text = String::new();
-    let mut cause: Option<&(dyn Error + 'static)> = Some(error);
-    while let Some(e) = cause {
+    for e in causes(error) {
         let part = e.to_string();
         if !text.contains(&part) {
             if !text.is_empty() {
@@ -16,9 +15,15 @@ pub fn chain(error: &(dyn Error + 'static)) -> String {
             }
             text.push_str(&part);
         }
-        cause = e.source();
     }
     text
+}
+
+/// The error, then each of its causes in turn (for looking one up by type).
+pub fn causes<'a>(
+    error: &'a (dyn Error + 'static),
+) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(Some(error), |&e| e.source())
 }
 
 #[cfg(test)]

@@ -109,8 +109,9 @@ pub fn restore(
         let request = CreateRequest::manual("brought back on this computer", who);
         if let Err(e) = engine.create_when_free(&request, Duration::from_secs(60)) {
             engine.log().warning(&format!(
-                "The backup after restoring {} failed: {e}",
-                report.restored
+                "The backup after restoring {} failed: {}",
+                report.restored,
+                crate::error_chain::chain(&e)
             ));
         }
     }

@@ -75,7 +75,10 @@ impl FirstRun<'_> {
             .engine
             .create_when_free(&request, Duration::from_secs(60))
         {
-            tracing::warn!("the backup after bringing the data back failed: {e}");
+            tracing::warn!(
+                "the backup after bringing the data back failed: {}",
+                crate::error_chain::chain(&e)
+            );
         }
         Ok(report)
     }
@@ -89,7 +92,10 @@ impl FirstRun<'_> {
         if let Some(kit) = kit
             && let Err(e) = self.offsite.adopt_kit(&kit)
         {
-            tracing::warn!("the emergency kit's key could not be kept: {e}");
+            tracing::warn!(
+                "the emergency kit's key could not be kept: {}",
+                crate::error_chain::chain(&e)
+            );
         }
         Ok(entry)
     }
@@ -129,7 +135,8 @@ impl FirstRun<'_> {
         if let Err(e) = self.offsite.add_target(new, BY) {
             // The data is back; only the target must be added again on Database Backup.
             self.engine.log().warning(&format!(
-                "The data was brought back from {described}, but the target could not be kept: {e}"
+                "The data was brought back from {described}, but the target could not be kept: {}",
+                crate::error_chain::chain(&e)
             ));
         }
         Ok(report)

@@ -97,9 +97,15 @@ pub fn add_target(
     match added {
         Ok(outcome) => Ok(Setup::Added { name, outcome }),
         Err(OffsiteError::Invalid(errors)) => Ok(Setup::Refused(errors)),
-        Err(e @ (OffsiteError::Store(_) | OffsiteError::Key(_))) => Ok(Setup::Refused(
-            FieldErrors::one("target", format!("The target was not saved: {e}")),
-        )),
+        Err(e @ (OffsiteError::Store(_) | OffsiteError::Key(_))) => {
+            Ok(Setup::Refused(FieldErrors::one(
+                "target",
+                format!(
+                    "The target was not saved: {}",
+                    crate::error_chain::chain(&e)
+                ),
+            )))
+        }
         Err(e) => Err(e),
     }
 }

@@ -64,7 +64,10 @@ pub struct PasswordChange<'a> {
 
 fn check_new_password(new_password: &str, confirm: &str) -> Result<(), FieldErrors> {
     if let Err(e) = validate_password(new_password) {
-        return Err(FieldErrors::one("new_password", e.to_string()));
+        return Err(FieldErrors::one(
+            "new_password",
+            crate::error_chain::chain(&e),
+        ));
     }
     if new_password != confirm {
         return Err(FieldErrors::one(
@@ -167,10 +170,10 @@ pub fn create_first_super_admin(
     let username = form.username.trim();
     let mut errors = FieldErrors::default();
     if let Err(e) = validate_username(username) {
-        errors.add("username", e.to_string());
+        errors.add("username", crate::error_chain::chain(&e));
     }
     if let Err(e) = validate_password(form.password) {
-        errors.add("password", e.to_string());
+        errors.add("password", crate::error_chain::chain(&e));
     } else if form.password != form.password2 {
         errors.add("password", "The two passwords are different.");
     }

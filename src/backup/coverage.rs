@@ -32,16 +32,16 @@ pub const SHOP_TABLES: [&str; 6] = [
     "product_events",
 ];
 
-/// The tables whose changes give the data a new marker.
-pub const MARKED_TABLES: [&str; 7] = [
-    "users",
-    "products",
-    "customers",
-    "sales",
-    "sale_lines",
-    "stock_adjustments",
-    "product_events",
-];
+/// The tables whose changes give the data a new marker: the accounts and the shop's.
+pub const MARKED_TABLES: [&str; SHOP_TABLES.len() + 1] = {
+    let mut all = ["users"; SHOP_TABLES.len() + 1];
+    let mut i = 0;
+    while i < SHOP_TABLES.len() {
+        all[i + 1] = SHOP_TABLES[i];
+        i += 1;
+    }
+    all
+};
 
 pub const MARKER_TABLE: &str = "data_marker";
 

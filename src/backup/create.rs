@@ -7,7 +7,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::catalog::{self, BackupEntry, Origin, Sidecar, Verification};
+use super::catalog::{self, BackupEntry, Origin};
 use super::health::{CheckMethod, LiveCheck};
 use super::names::{self, BackupKind};
 use super::operation::{OpGuard, Operation, Phase};
@@ -49,11 +49,12 @@ impl BackupEngine {
             Err(e) if e.is_busy() => return Err(e),
             Err(e) => {
                 // Could not even start (e.g. the folder cannot be created): a failed backup.
+                let said = crate::error_chain::chain(&e);
                 self.inner.log.error(&format!(
-                    "Database backup ({}) failed: {e}",
+                    "Database backup ({}) failed: {said}",
                     request.kind.label()
                 ));
-                self.record_attempt(false, e.to_string());
+                self.record_attempt(false, said);
                 return Err(e);
             }
         };
@@ -102,11 +103,12 @@ impl BackupEngine {
                 ));
             }
             Err(e) => {
+                let said = crate::error_chain::chain(e);
                 self.inner.log.error(&format!(
-                    "Database backup ({}) failed: {e}",
+                    "Database backup ({}) failed: {said}",
                     request.kind.label()
                 ));
-                self.record_attempt(false, e.to_string());
+                self.record_attempt(false, said);
             }
         }
         result
@@ -206,25 +208,15 @@ impl BackupEngine {
             fsutil::fsync_dir(&dir).map_err(BackupError::io("cannot flush the backup folder"))?;
         }
         let mtime = temp.place_as_backup(&final_path)?;
-        let now = self.clock.now();
         let origin = Origin {
             kind: request.kind,
-            file_name: file_name.clone(),
-            created_at: now,
+            file_name,
+            created_at: self.clock.now(),
             created_by: request.created_by.clone(),
             description: request.description.clone(),
             duration_ms: elapsed_ms(started),
         };
-        let mut sidecar = Sidecar::from_facts(
-            origin,
-            &facts,
-            Verification::passed(CheckMethod::Quick.as_str(), now),
-            mtime,
-        );
-        sidecar.order = Some(order);
-        catalog::write_sidecar(&final_path, &sidecar)
-            .map_err(BackupError::io("cannot write the backup's record"))?;
-        self.find(&file_name)
+        self.record_placed(&final_path, origin, &facts, order, mtime)
     }
 
     /// The previous start's `startup_backup.db` joins the dated history as

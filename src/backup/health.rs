@@ -137,7 +137,9 @@ impl BackupEngine {
             ok: outcome.is_ok(),
             method,
             checked_at: self.clock.now(),
-            message: outcome.err().map_or_else(|| "ok".into(), |e| e.to_string()),
+            message: outcome
+                .err()
+                .map_or_else(|| "ok".into(), |e| crate::error_chain::chain(&e)),
             duration_ms: super::elapsed_ms(started),
         };
         if !interrupted {

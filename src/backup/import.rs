@@ -10,8 +10,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::catalog::{self, BackupEntry, Origin, Sidecar, Verification};
-use super::health::CheckMethod;
+use super::catalog::{self, BackupEntry, Origin};
 use super::names::{BackupKind, sanitize_description};
 use super::operation::Operation;
 use super::schema::SchemaError;
@@ -214,25 +213,15 @@ impl BackupFolder {
         let final_path = dir.join(&file_name);
         let order = catalog::next_order(&dir);
         let mtime = incoming.temp.place_as_backup(&final_path)?;
-        let now = self.clock.now();
         let origin = Origin {
             kind: BackupKind::Uploaded,
-            file_name: file_name.clone(),
-            created_at: now,
+            file_name,
+            created_at: self.clock.now(),
             created_by: created_by.to_string(),
             description: format!("from {}", original_base(original)),
             duration_ms: elapsed_ms(started),
         };
-        let mut sidecar = Sidecar::from_facts(
-            origin,
-            &inspected.facts,
-            Verification::passed(CheckMethod::Quick.as_str(), now),
-            mtime,
-        );
-        sidecar.order = Some(order);
-        catalog::write_sidecar(&final_path, &sidecar)
-            .map_err(BackupError::io("cannot write the backup's record"))?;
-        self.find(&file_name)
+        self.record_placed(&final_path, origin, &inspected.facts, order, mtime)
     }
 }
 

@@ -209,6 +209,26 @@ impl BackupFolder {
         catalog::find(self.backups_dir(), name).ok_or_else(|| BackupError::NotFound(name.into()))
     }
 
+    /// Gives a backup just put in place at `final_path` its record (made as `origin` says,
+    /// passed its quick check then) and returns its entry.
+    fn record_placed(
+        &self,
+        final_path: &Path,
+        origin: catalog::Origin,
+        facts: &copy::FileFacts,
+        order: u64,
+        mtime: Option<i64>,
+    ) -> Result<BackupEntry, BackupError> {
+        let file_name = origin.file_name.clone();
+        let checked =
+            catalog::Verification::passed(health::CheckMethod::Quick.as_str(), origin.created_at);
+        let mut sidecar = catalog::Sidecar::from_facts(origin, facts, checked, mtime);
+        sidecar.order = Some(order);
+        catalog::write_sidecar(final_path, &sidecar)
+            .map_err(BackupError::io("cannot write the backup's record"))?;
+        self.find(&file_name)
+    }
+
     fn ensure_dir(&self) -> Result<(), BackupError> {
         std::fs::create_dir_all(self.backups_dir())
             .map_err(BackupError::io("cannot create the backup folder"))

@@ -27,10 +27,10 @@ impl BackupFolder {
                 Ok(()) => self.inner.log.info(&format!(
                     "Backup removed by retention: {name} (keeping the {max} newest)"
                 )),
-                Err(e) => self
-                    .inner
-                    .log
-                    .error(&format!("Could not remove old backup {name}: {e}")),
+                Err(e) => self.inner.log.error(&format!(
+                    "Could not remove old backup {name}: {}",
+                    crate::error_chain::chain(&e)
+                )),
             }
         }
         if plan.over_cap_by > 0 {

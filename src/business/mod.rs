@@ -98,7 +98,7 @@ pub fn split_refusal<T>(
     match result {
         Ok(v) => Ok(Ok(v)),
         Err(BusinessError::Invalid(errors)) => Ok(Err(errors)),
-        Err(e) if e.is_refusal() => Ok(Err(FieldErrors::one(field, e.to_string()))),
+        Err(e) if e.is_refusal() => Ok(Err(FieldErrors::one(field, crate::error_chain::chain(&e)))),
         Err(e) => Err(e),
     }
 }

@@ -151,37 +151,7 @@ pub enum OffsiteCommand {
     #[command(
         after_help = "Examples:\n  backroom offsite add usb --folder /media/usb/backroom\n  backroom offsite add b2 --s3 --endpoint https://s3.eu-central-003.backblazeb2.com --region eu-central-003 --bucket shop\n\nThe S3 access key id and secret come from BACKROOM_S3_ACCESS_KEY_ID and BACKROOM_S3_SECRET_ACCESS_KEY, or are asked for."
     )]
-    Add {
-        /// A short name (lower-case letters, digits, - _)
-        name: String,
-        /// A folder: USB drive, network share, synced Dropbox/OneDrive folder
-        #[arg(long, conflicts_with = "s3", value_name = "PATH")]
-        folder: Option<PathBuf>,
-        /// S3-compatible storage (AWS S3, B2, R2, MinIO, Garage, Wasabi)
-        #[arg(long)]
-        s3: bool,
-        #[arg(long, value_name = "URL", requires = "s3")]
-        endpoint: Option<String>,
-        #[arg(long, requires = "s3")]
-        region: Option<String>,
-        #[arg(long, requires = "s3")]
-        bucket: Option<String>,
-        /// A folder inside the bucket
-        #[arg(long, requires = "s3")]
-        prefix: Option<String>,
-        /// Path-style addresses (MinIO, Garage, most self-hosted stores)
-        #[arg(long, requires = "s3")]
-        path_style: bool,
-        /// Allow a plain http:// endpoint (only for a store on your own network)
-        #[arg(long, requires = "s3")]
-        allow_http: bool,
-        /// Keep using the key of an existing emergency kit instead of making a new one
-        #[arg(long, value_name = "KITFILE")]
-        key: Option<PathBuf>,
-        /// Make the --folder when it does not exist (otherwise refused: is the stick plugged in?)
-        #[arg(long, requires = "folder")]
-        create_folder: bool,
-    },
+    Add(AddTarget),
     /// The copies on the target(s), newest first
     List { name: Option<String> },
     /// Send now (default: everything pending); waits until done
@@ -197,6 +167,40 @@ pub enum OffsiteCommand {
     Kit,
     /// Forget a target (nothing on it is deleted)
     Remove { name: String },
+}
+
+// `offsite add`: what the target is and where it is.
+#[derive(Debug, Args)]
+pub struct AddTarget {
+    /// A short name (lower-case letters, digits, - _)
+    pub name: String,
+    /// A folder: USB drive, network share, synced Dropbox/OneDrive folder
+    #[arg(long, conflicts_with = "s3", value_name = "PATH")]
+    pub folder: Option<PathBuf>,
+    /// S3-compatible storage (AWS S3, B2, R2, MinIO, Garage, Wasabi)
+    #[arg(long)]
+    pub s3: bool,
+    #[arg(long, value_name = "URL", requires = "s3")]
+    pub endpoint: Option<String>,
+    #[arg(long, requires = "s3")]
+    pub region: Option<String>,
+    #[arg(long, requires = "s3")]
+    pub bucket: Option<String>,
+    /// A folder inside the bucket
+    #[arg(long, requires = "s3")]
+    pub prefix: Option<String>,
+    /// Path-style addresses (MinIO, Garage, most self-hosted stores)
+    #[arg(long, requires = "s3")]
+    pub path_style: bool,
+    /// Allow a plain http:// endpoint (only for a store on your own network)
+    #[arg(long, requires = "s3")]
+    pub allow_http: bool,
+    /// Keep using the key of an existing emergency kit instead of making a new one
+    #[arg(long, value_name = "KITFILE")]
+    pub key: Option<PathBuf>,
+    /// Make the --folder when it does not exist (otherwise refused: is the stick plugged in?)
+    #[arg(long, requires = "folder")]
+    pub create_folder: bool,
 }
 
 #[derive(Debug, Subcommand)]

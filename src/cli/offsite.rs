@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::OffsiteCommand;
+use super::{AddTarget, OffsiteCommand};
 use crate::backup::BackupFolder;
 use crate::config::{Paths, Settings};
 use crate::offsite::pass::{PassReport, Which};
@@ -128,80 +128,7 @@ pub(super) fn offsite_command(
     let paths = Paths::resolve(data_dir)?;
     let offsite = engine(&paths)?;
     match cmd {
-        OffsiteCommand::Add {
-            name,
-            folder,
-            s3,
-            endpoint,
-            region,
-            bucket,
-            prefix,
-            path_style,
-            allow_http,
-            key,
-            create_folder,
-        } => {
-            let (location, credentials) = match (folder, s3) {
-                (Some(path), false) => (Location::Folder { path }, None),
-                (None, true) => {
-                    let endpoint = endpoint.context("--endpoint URL is needed for --s3")?;
-                    let bucket = bucket.context("--bucket is needed for --s3")?;
-                    let access_key_id =
-                        from_env_or_ask("BACKROOM_S3_ACCESS_KEY_ID", "Access key id: ", false)?;
-                    let secret_access_key = from_env_or_ask(
-                        "BACKROOM_S3_SECRET_ACCESS_KEY",
-                        "Secret access key: ",
-                        true,
-                    )?;
-                    (
-                        Location::S3 {
-                            endpoint,
-                            region: region.unwrap_or_default(),
-                            bucket,
-                            prefix: prefix.unwrap_or_default(),
-                            path_style,
-                            allow_http,
-                        },
-                        Some(S3Credentials {
-                            access_key_id,
-                            secret_access_key,
-                        }),
-                    )
-                }
-                _ => bail!("give either --folder PATH or --s3 (with --endpoint and --bucket)"),
-            };
-            let kit = key
-                .map(|path: PathBuf| {
-                    std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read the kit {}", path.display()))
-                })
-                .transpose()?;
-            let target = Target {
-                name: name.clone(),
-                location,
-                enabled: true,
-                keep: Keep::default(),
-            };
-            let described = target.describe();
-            let outcome = offsite.add_target(
-                NewTarget {
-                    target,
-                    credentials,
-                    kit,
-                    create_folder,
-                },
-                "command line",
-            )?;
-            println!("Added {name}: {described} (a test file was written, read back and removed).");
-            match outcome {
-                KeyOutcome::Generated => println!(
-                    "A new off-site key was made. Save the emergency kit now: `backroom offsite kit > kit.txt`, and keep it away from this computer."
-                ),
-                KeyOutcome::Imported => println!("The key from the emergency kit is used."),
-                KeyOutcome::Existing => println!("The existing off-site key is used."),
-            }
-            println!("Copies are sent by the server (or now: `backroom offsite push`).");
-        }
+        OffsiteCommand::Add(add) => add_target(&offsite, add)?,
         OffsiteCommand::List { name } => {
             let settings = offsite.settings()?;
             if settings.targets.is_empty() {
@@ -237,7 +164,7 @@ pub(super) fn offsite_command(
                             );
                         }
                     }
-                    Err(e) => println!("  cannot list: {e}"),
+                    Err(e) => println!("  cannot list: {}", crate::error_chain::chain(&e)),
                 }
             }
             if let Some(name) = name
@@ -299,6 +226,76 @@ pub(super) fn offsite_command(
             println!("Removed {name}. The copies on it were left as they are.");
         }
     }
+    Ok(())
+}
+
+/// `offsite add`: checks the target (a test file written, read back, removed) and saves it.
+fn add_target(offsite: &Offsite, add: AddTarget) -> anyhow::Result<()> {
+    let AddTarget {
+        name,
+        folder,
+        s3,
+        key,
+        create_folder,
+        ..
+    } = add;
+    let (location, credentials) = match (folder, s3) {
+        (Some(path), false) => (Location::Folder { path }, None),
+        (None, true) => {
+            let endpoint = add.endpoint.context("--endpoint URL is needed for --s3")?;
+            let bucket = add.bucket.context("--bucket is needed for --s3")?;
+            let access_key_id =
+                from_env_or_ask("BACKROOM_S3_ACCESS_KEY_ID", "Access key id: ", false)?;
+            let secret_access_key =
+                from_env_or_ask("BACKROOM_S3_SECRET_ACCESS_KEY", "Secret access key: ", true)?;
+            (
+                Location::S3 {
+                    endpoint,
+                    region: add.region.unwrap_or_default(),
+                    bucket,
+                    prefix: add.prefix.unwrap_or_default(),
+                    path_style: add.path_style,
+                    allow_http: add.allow_http,
+                },
+                Some(S3Credentials {
+                    access_key_id,
+                    secret_access_key,
+                }),
+            )
+        }
+        _ => bail!("give either --folder PATH or --s3 (with --endpoint and --bucket)"),
+    };
+    let kit = key
+        .map(|path: PathBuf| {
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the kit {}", path.display()))
+        })
+        .transpose()?;
+    let target = Target {
+        name: name.clone(),
+        location,
+        enabled: true,
+        keep: Keep::default(),
+    };
+    let described = target.describe();
+    let outcome = offsite.add_target(
+        NewTarget {
+            target,
+            credentials,
+            kit,
+            create_folder,
+        },
+        "command line",
+    )?;
+    println!("Added {name}: {described} (a test file was written, read back and removed).");
+    match outcome {
+        KeyOutcome::Generated => println!(
+            "A new off-site key was made. Save the emergency kit now: `backroom offsite kit > kit.txt`, and keep it away from this computer."
+        ),
+        KeyOutcome::Imported => println!("The key from the emergency kit is used."),
+        KeyOutcome::Existing => println!("The existing off-site key is used."),
+    }
+    println!("Copies are sent by the server (or now: `backroom offsite push`).");
     Ok(())
 }
 

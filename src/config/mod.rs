@@ -23,20 +23,40 @@ use crate::fsutil;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot find the folder that holds the backroom program: {0}")]
-    NoExecutable(std::io::Error),
+    NoExecutable(#[source] std::io::Error),
     #[error(
-        "the data folder {path} is not writable ({reason}). Choose another with --data-dir DIR or BACKROOM_DATA_DIR."
+        "the data folder {path} is not writable ({source}). Choose another with --data-dir DIR or BACKROOM_DATA_DIR."
     )]
-    NotWritable { path: PathBuf, reason: String },
-    #[error("cannot read the settings file {path}: {reason}")]
-    BadSettings { path: PathBuf, reason: String },
+    NotWritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read the settings file {path}: {source}")]
+    BadSettings {
+        path: PathBuf,
+        source: SettingsFileError,
+    },
     #[error("cannot save the settings file {path}: {source}")]
     SaveSettings {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A value out of range; the message says which and what is allowed.
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Serialize(#[from] toml::ser::Error),
+}
+
+/// Why `backroom.toml` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsFileError {
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Parse(#[from] toml::de::Error),
+    #[error(transparent)]
+    Invalid(Box<ConfigError>),
 }
 
 /// The backup policy and session settings, stored in `backroom.toml`.
@@ -107,23 +127,14 @@ impl Settings {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
-            Err(e) => {
-                return Err(ConfigError::BadSettings {
-                    path: path.to_path_buf(),
-                    reason: e.to_string(),
-                });
-            }
+            Err(e) => return Err(bad_settings(path, e.into())),
         };
         // Notepad may save the file with a byte-order mark.
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let settings: Settings = toml::from_str(text).map_err(|e| ConfigError::BadSettings {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        settings.validate().map_err(|e| ConfigError::BadSettings {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let settings: Settings = toml::from_str(text).map_err(|e| bad_settings(path, e.into()))?;
+        settings
+            .validate()
+            .map_err(|e| bad_settings(path, SettingsFileError::Invalid(Box::new(e))))?;
         Ok(settings)
     }
 
@@ -153,7 +164,7 @@ impl Settings {
     /// Writes the settings atomically (temp file, fsync, rename).
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         self.validate()?;
-        let body = toml::to_string(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let body = toml::to_string(self)?;
         let text = format!(
             "# Backroom settings. Edit while the program is stopped, or use the Database Backup page.\n{body}"
         );
@@ -161,6 +172,13 @@ impl Settings {
             path: path.to_path_buf(),
             source,
         })
+    }
+}
+
+fn bad_settings(path: &Path, source: SettingsFileError) -> ConfigError {
+    ConfigError::BadSettings {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -223,5 +241,45 @@ mod tests {
         std::fs::write(&path, "max_backups = \"many\"").unwrap();
         let err = Settings::load(&path).unwrap_err().to_string();
         assert!(err.contains("backroom.toml"), "{err}");
+    }
+
+    #[test]
+    fn bad_settings_error_keeps_its_toml_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE);
+        std::fs::write(&path, "max_backups = \"many\"").unwrap();
+        let err = Settings::load(&path).unwrap_err();
+        let cause = std::error::Error::source(&err).expect("a cause");
+        assert!(
+            matches!(
+                cause.downcast_ref::<SettingsFileError>(),
+                Some(SettingsFileError::Parse(_))
+            ),
+            "{cause:?}"
+        );
+        // The toml error's words appear once, after the file's name.
+        let text = crate::error_chain::chain(&err);
+        let toml_words = cause.to_string();
+        assert_eq!(text.matches(&toml_words).count(), 1, "{text}");
+        assert!(text.starts_with("cannot read the settings file"), "{text}");
+    }
+
+    #[test]
+    fn settings_out_of_range_keep_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE);
+        std::fs::write(&path, "max_backups = 0").unwrap();
+        let err = Settings::load(&path).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ConfigError::BadSettings {
+                    source: SettingsFileError::Invalid(inner),
+                    ..
+                } if matches!(**inner, ConfigError::Invalid(_))
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("between 1 and 100"), "{err}");
     }
 }

@@ -147,16 +147,16 @@ pub fn executable_dir() -> Result<PathBuf, ConfigError> {
 }
 
 fn ensure_writable(dir: &Path) -> Result<(), ConfigError> {
-    let not_writable = |reason: String| ConfigError::NotWritable {
+    let not_writable = |source: std::io::Error| ConfigError::NotWritable {
         path: dir.to_path_buf(),
-        reason,
+        source,
     };
-    std::fs::create_dir_all(dir).map_err(|e| not_writable(e.to_string()))?;
+    std::fs::create_dir_all(dir).map_err(not_writable)?;
     // Metadata permission bits lie for root and on some file systems: try a real write.
     let probe = tempfile::Builder::new()
         .prefix(".write-test-")
         .tempfile_in(dir)
-        .map_err(|e| not_writable(e.to_string()))?;
+        .map_err(not_writable)?;
     drop(probe);
     Ok(())
 }

@@ -99,7 +99,7 @@ impl Offsite {
                 at: self.inner.clock.now(),
                 ok: false,
                 copy: newest.copy.clone(),
-                message: e.to_string(),
+                message: crate::error_chain::chain(&e),
                 duration_ms: ms(started),
             },
         };
@@ -157,7 +157,10 @@ impl TargetHandle<'_> {
             {
                 continue;
             }
-            checks.push((m.copy.clone(), result.map_err(|e| e.to_string())));
+            checks.push((
+                m.copy.clone(),
+                result.map_err(|e| crate::error_chain::chain(&e)),
+            ));
         }
         Ok(checks)
     }

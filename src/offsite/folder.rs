@@ -40,7 +40,7 @@ impl FolderStore {
     /// Names are ours (checked by the caller), never paths: refuse anything else.
     fn path_of(&self, name: &str) -> Result<PathBuf, StoreError> {
         if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
-            return Err(StoreError::Settings(format!(
+            return Err(StoreError::settings(format!(
                 "{name:?} is not an object name"
             )));
         }

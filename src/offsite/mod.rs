@@ -250,7 +250,7 @@ impl Offsite {
             Some(text) => match Keyring::from_kit(text) {
                 Ok(keys) => Some(keys),
                 Err(e) => {
-                    errors.add("kit", e.to_string());
+                    errors.add("kit", crate::error_chain::chain(&e));
                     None
                 }
             },

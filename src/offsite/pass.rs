@@ -104,13 +104,8 @@ impl Offsite {
             if !due {
                 continue;
             }
-            match self.work_on(target, &keys, &settings, &mut report) {
-                Ok(()) => {}
-                Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
-                Err(e) => {
-                    self.record_failure(target, &e)?;
-                    report.failed.push((target.name.clone(), e.to_string()));
-                }
+            if let Err(e) = self.work_on(target, &keys, &settings, &mut report) {
+                self.record_failure(target, e, &mut report)?;
             }
         }
         Ok(report)
@@ -151,11 +146,7 @@ impl Offsite {
             match result {
                 Ok(Some(m)) => report.sent.push((target.name.clone(), m)),
                 Ok(None) => {}
-                Err(OffsiteError::Cancelled) => return Err(OffsiteError::Cancelled),
-                Err(e) => {
-                    self.record_failure(target, &e)?;
-                    report.failed.push((target.name.clone(), e.to_string()));
-                }
+                Err(e) => self.record_failure(target, e, &mut report)?,
             }
         }
         Ok(report)
@@ -313,15 +304,26 @@ impl Offsite {
         })
     }
 
-    fn record_failure(&self, target: &Target, error: &OffsiteError) -> Result<(), OffsiteError> {
+    /// A target's turn that failed: a cancel stops the whole pass; anything else is counted
+    /// (the next attempt backs off), logged and reported, and the pass goes on.
+    fn record_failure(
+        &self,
+        target: &Target,
+        error: OffsiteError,
+        report: &mut PassReport,
+    ) -> Result<(), OffsiteError> {
+        if matches!(error, OffsiteError::Cancelled) {
+            return Err(error);
+        }
         let now = self.inner.clock.now();
         let base = self.inner.options.retry_base;
+        let said = crate::error_chain::chain(&error);
         let mut wait = Duration::ZERO;
         self.update_state(|s| {
             let t = s.target(&target.name);
             t.failures += 1;
             t.progress.failing_since.get_or_insert(now);
-            t.progress.last_error = Some(error.to_string());
+            t.progress.last_error = Some(said.clone());
             t.progress.unreachable = error.is_unreachable();
             wait = backoff(t.failures, base);
             t.progress.next_attempt_at =
@@ -329,10 +331,11 @@ impl Offsite {
         })?;
         lock(&self.inner.remote).remove(&target.name);
         self.inner.backups.log().error(&format!(
-            "Off-site copy to {} failed (trying again in {}): {error}",
+            "Off-site copy to {} failed (trying again in {}): {said}",
             target.name,
             crate::timefmt::span(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX))
         ));
+        report.failed.push((target.name.clone(), said));
         Ok(())
     }
 

@@ -109,6 +109,16 @@ mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
 
+    /// Only the `n` newest copies, nothing by day, week or month.
+    fn last_only(n: u32) -> Keep {
+        Keep {
+            keep_last: n,
+            keep_daily: 0,
+            keep_weekly: 0,
+            keep_monthly: 0,
+        }
+    }
+
     fn at(days_ago: i64, hour: u32, now: DateTime<Utc>) -> DateTime<Utc> {
         let day = local_date(now) - Duration::days(days_ago);
         Local
@@ -183,12 +193,7 @@ mod tests {
         let now = Utc::now();
         let copies = history(2, now);
         assert!(to_delete(&copies, &Keep::default(), now).is_empty());
-        let stingy = Keep {
-            keep_last: 0,
-            keep_daily: 0,
-            keep_weekly: 0,
-            keep_monthly: 0,
-        };
+        let stingy = last_only(0);
         let deleted = to_delete(&copies, &stingy, now);
         assert_eq!(deleted.len(), copies.len() - 1);
         let newest = copies.iter().max_by_key(|c| c.created_at).unwrap();
@@ -202,12 +207,7 @@ mod tests {
         let oldest = copies.iter_mut().min_by_key(|c| c.created_at).unwrap();
         oldest.protected = true;
         let oldest = oldest.copy.clone();
-        let stingy = Keep {
-            keep_last: 1,
-            keep_daily: 0,
-            keep_weekly: 0,
-            keep_monthly: 0,
-        };
+        let stingy = last_only(1);
         let deleted = to_delete(&copies, &stingy, now);
         assert_eq!(deleted.len(), copies.len() - 2, "{deleted:?}");
         assert!(!deleted.contains(&oldest));
@@ -228,14 +228,8 @@ mod tests {
             made("backup_ahead", now + Duration::days(365), 2),
             made("backup_today", now, 3),
         ];
-        let last_only = Keep {
-            keep_last: 1,
-            keep_daily: 0,
-            keep_weekly: 0,
-            keep_monthly: 0,
-        };
         assert_eq!(
-            to_delete(&copies, &last_only, now),
+            to_delete(&copies, &last_only(1), now),
             vec!["backup_a".to_string(), "backup_ahead".to_string()]
         );
     }

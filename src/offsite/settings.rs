@@ -28,7 +28,7 @@ impl Target {
                 allow_http,
             } => {
                 let credentials = secrets.s3.get(&self.name).ok_or_else(|| {
-                    StoreError::Settings(format!(
+                    StoreError::settings(format!(
                         "the access key for {} is missing from {OFFSITE_SECRETS_FILE}",
                         self.name
                     ))

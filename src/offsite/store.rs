@@ -58,11 +58,32 @@ pub enum StoreError {
         source: io::Error,
     },
     #[error("the storage settings are not valid: {0}")]
-    Settings(String),
+    Settings(#[source] SettingsProblem),
     #[error("cannot start the storage client: {0}")]
     Runtime(#[source] io::Error),
     #[error("the copy on the target differs from what was sent ({0})")]
     Mismatch(String),
+}
+
+/// What is wrong with a target's storage settings.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsProblem {
+    /// Worded by Backroom (a field missing, an address refused).
+    #[error("{0}")]
+    Said(String),
+    /// The S3 client refused the settings.
+    #[error(transparent)]
+    Client(object_store::Error),
+    /// The name does not make an object path.
+    #[error(transparent)]
+    ObjectName(#[from] object_store::path::Error),
+}
+
+impl StoreError {
+    /// A settings problem worded for people.
+    pub fn settings(said: impl Into<String>) -> StoreError {
+        StoreError::Settings(SettingsProblem::Said(said.into()))
+    }
 }
 
 /// A stream that becomes an object when finished, and nothing when aborted or dropped.

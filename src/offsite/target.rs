@@ -91,11 +91,10 @@ impl TargetHandle<'_> {
             .name("offsite-drill".into())
             .spawn(move || {
                 if let Err(e) = offsite.target(&name).and_then(|t| t.drill_now()) {
-                    offsite
-                        .inner
-                        .backups
-                        .log()
-                        .error(&format!("Restore drill on {name} could not run: {e}"));
+                    offsite.inner.backups.log().error(&format!(
+                        "Restore drill on {name} could not run: {}",
+                        crate::error_chain::chain(&e)
+                    ));
                 }
             })
             .map_err(OffsiteError::Lock)?;

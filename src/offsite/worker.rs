@@ -55,7 +55,7 @@ fn run(offsite: &Offsite) {
     while !inner.cancel.load(Ordering::SeqCst) {
         match offsite.run_pass(Which::Due, false) {
             Ok(_) | Err(OffsiteError::Busy) | Err(OffsiteError::Cancelled) => {}
-            Err(e) => tracing::warn!("off-site round failed: {e}"),
+            Err(e) => tracing::warn!("off-site round failed: {}", crate::error_chain::chain(&e)),
         }
         scrub_if_due(offsite, &mut scrub);
         let (flag, cond) = &inner.wake;
@@ -112,7 +112,10 @@ fn scrub_if_due(offsite: &Offsite, times: &mut ScrubTimes) {
         }
         Err(e) => {
             *last = Some(now);
-            tracing::warn!("the check of stored backups failed: {e}");
+            tracing::warn!(
+                "the check of stored backups failed: {}",
+                crate::error_chain::chain(&e)
+            );
         }
     }
 }

@@ -18,7 +18,11 @@ pub enum StartError {
         "{error}\n\nBackroom did not start and did not change any backup. To recover, stop anything using the data folder and run:\n    {command}\nor follow the steps in {recovery}",
         command = crate::platform::RESTORE_LATEST_COMMAND
     )]
-    Database { error: DbError, recovery: PathBuf },
+    Database {
+        #[source]
+        error: DbError,
+        recovery: PathBuf,
+    },
     #[error(
         "The data file {} is missing and Backroom stopped before it was brought back; nothing was changed. With Backroom stopped, run:\n    {command}\nor start Backroom again and choose on its page, or start over with an empty shop (the backups are kept):\n    {exe} --new-empty-shop",
         .db.display(),

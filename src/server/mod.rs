@@ -229,7 +229,10 @@ async fn serve_missing(
         server.handle().stop(true).await;
     }
     if let Err(e) = server.await {
-        tracing::error!("the missing-data page stopped with an error: {e}");
+        tracing::error!(
+            "the missing-data page stopped with an error: {}",
+            crate::error_chain::chain(&e)
+        );
     }
     missing.release();
     match missing.choice() {
@@ -270,7 +273,10 @@ async fn serve(
                 server.handle().stop(true).await;
             }
             if let Err(e) = server.await {
-                tracing::error!("server stopped with an error: {e}");
+                tracing::error!(
+                    "server stopped with an error: {}",
+                    crate::error_chain::chain(&e)
+                );
             }
         }
         Err(e) => ready(Err(e)),

@@ -268,9 +268,10 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
             let guard = match engine.begin(Operation::Backup, "startup") {
                 Ok(g) => g,
                 Err(e) => {
-                    engine
-                        .log()
-                        .warning(&format!("Startup backup skipped: {e}"));
+                    engine.log().warning(&format!(
+                        "Startup backup skipped: {}",
+                        crate::error_chain::chain(&e)
+                    ));
                     return;
                 }
             };
@@ -289,7 +290,8 @@ fn start_startup_backup(engine: &BackupEngine) -> Option<JoinHandle<()>> {
                     method: crate::backup::health::CheckMethod::Quick,
                     checked_at: chrono::Utc::now(),
                     message: format!(
-                        "the startup copy of the database failed its check: {problem}"
+                        "the startup copy of the database failed its check: {}",
+                        crate::error_chain::chain(&problem)
                     ),
                     duration_ms: 0,
                 });
@@ -317,7 +319,7 @@ pub(super) fn shutdown(mut prepared: Backroom) {
         let _ = t.join();
     }
     if let Err(e) = prepared.db.close() {
-        tracing::warn!("closing the database: {e}");
+        tracing::warn!("closing the database: {}", crate::error_chain::chain(&e));
     }
     tracing::info!(
         "Backroom stopped; data folder {} released",

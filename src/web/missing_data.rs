@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{App, HttpRequest, HttpResponse, body::MessageBody, web};
+use actix_web::{App, HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::http::app::Served;
 use super::http::layout::Layout;
 use super::http::{AppError, assets, blocking, is_loopback, render, security};
 use crate::backup::RestoreReport;
@@ -17,17 +17,7 @@ use crate::server::missing::{Choice, Missing, RescueError};
 use crate::timefmt;
 
 /// The page's application: the page for every GET, three forms, the static files.
-pub fn build(
-    missing: Arc<Missing>,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody + use<>>,
-        Error = actix_web::Error,
-        InitError = (),
-    > + use<>,
-> {
+pub fn build(missing: Arc<Missing>) -> App<impl Served + use<>> {
     App::new()
         .app_data(web::Data::new(missing.hosts.clone()))
         .app_data(web::Data::from(missing))
@@ -216,7 +206,10 @@ async fn attempt(
     let target = form.into_inner().target;
     match web::block(move || work(&m, &target)).await? {
         Ok(report) => restored(&missing, &report),
-        Err(problem) => render_page(missing, Some(format!("Nothing was changed: {problem}"))).await,
+        Err(problem) => {
+            let said = crate::error_chain::chain(&problem);
+            render_page(missing, Some(format!("Nothing was changed: {said}"))).await
+        }
     }
 }
 

@@ -21,7 +21,8 @@ use object_store::{
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
-use super::store::{ObjectInfo, ObjectWriter, Store, StoreError};
+use super::store::{ObjectInfo, ObjectWriter, SettingsProblem, Store, StoreError};
+use crate::error_chain::causes;
 use stream::{S3Reader, S3Writer};
 
 mod stream;
@@ -83,33 +84,21 @@ pub struct S3Store {
 
 /// True when the failure is the network (refused, timed out), not an answer from the store.
 fn is_connection_failure(error: &object_store::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(http) = e.downcast_ref::<object_store::client::HttpError>() {
-            return matches!(
+    causes(error)
+        .find_map(|e| e.downcast_ref::<object_store::client::HttpError>())
+        .is_some_and(|http| {
+            matches!(
                 http.kind(),
                 object_store::client::HttpErrorKind::Connect
                     | object_store::client::HttpErrorKind::Timeout
-            );
-        }
-        source = e.source();
-    }
-    false
+            )
+        })
 }
 
 /// True when the request failed below HTTP (the other end spoke no HTTP, broke off, sent
 /// garbage): there is no answer to read.
 fn transport_failure(error: &object_store::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if e.downcast_ref::<object_store::client::HttpError>()
-            .is_some()
-        {
-            return true;
-        }
-        source = e.source();
-    }
-    false
+    causes(error).any(|e| e.is::<object_store::client::HttpError>())
 }
 
 /// What the store answered: the HTTP status and the S3 error code (`<Code>` of the body).
@@ -124,15 +113,10 @@ struct Answer {
 /// answer is read from the text of the error chain: "Server returned non-2xx status code:
 /// 403 Forbidden: <?xml ...><Code>AccessDenied</Code>...".
 fn answer_of(error: &object_store::Error) -> Answer {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        let answer = parse_answer(&e.to_string());
-        if answer != Answer::default() {
-            return answer;
-        }
-        source = e.source();
-    }
-    Answer::default()
+    causes(error)
+        .map(|e| parse_answer(&e.to_string()))
+        .find(|answer| *answer != Answer::default())
+        .unwrap_or_default()
 }
 
 fn parse_answer(text: &str) -> Answer {
@@ -214,20 +198,18 @@ impl S3Store {
             ("secret", &config.secret_access_key),
         ] {
             if value.trim().is_empty() {
-                return Err(StoreError::Settings(format!("the {what} is missing")));
+                return Err(StoreError::settings(format!("the {what} is missing")));
             }
         }
         let plain = config.endpoint.starts_with("http://");
         if !plain && !config.endpoint.starts_with("https://") {
-            return Err(StoreError::Settings(
-                "the endpoint must start with https:// (or http:// for a store on your own network)"
-                    .into(),
+            return Err(StoreError::settings(
+                "the endpoint must start with https:// (or http:// for a store on your own network)",
             ));
         }
         if plain && !config.allow_http {
-            return Err(StoreError::Settings(
-                "plain http:// is not allowed for this target (allow it only for a store on your own network)"
-                    .into(),
+            return Err(StoreError::settings(
+                "plain http:// is not allowed for this target (allow it only for a store on your own network)",
             ));
         }
         let rt = runtime()?;
@@ -261,7 +243,7 @@ impl S3Store {
             .with_client_options(options)
             .with_retry(retry)
             .build()
-            .map_err(|source| StoreError::Settings(plain_settings_error(&source)))?;
+            .map_err(client_refused)?;
         Ok(S3Store {
             client: Arc::new(client),
             config,
@@ -271,7 +253,7 @@ impl S3Store {
 
     fn path(&self, name: &str) -> Result<ObjectPath, StoreError> {
         if name.is_empty() || name.contains('/') {
-            return Err(StoreError::Settings(format!(
+            return Err(StoreError::settings(format!(
                 "{name:?} is not an object name"
             )));
         }
@@ -281,7 +263,7 @@ impl S3Store {
         } else {
             format!("{prefix}/{name}")
         };
-        ObjectPath::parse(full).map_err(|e| StoreError::Settings(e.to_string()))
+        ObjectPath::parse(full).map_err(|e| StoreError::Settings(e.into()))
     }
 
     fn classify(&self, source: object_store::Error, missing_is_bucket: bool) -> StoreError {
@@ -305,13 +287,14 @@ impl S3Store {
     }
 }
 
-/// The builder's complaint, without echoing any credential.
-fn plain_settings_error(error: &object_store::Error) -> String {
+/// The builder's complaint, without echoing any credential: its generic error may quote the
+/// address as given, so it is named in our words and not kept as a cause.
+fn client_refused(error: object_store::Error) -> StoreError {
     match error {
         object_store::Error::Generic { .. } => {
-            "the endpoint, region or bucket name is not valid".to_string()
+            StoreError::settings("the endpoint, region or bucket name is not valid")
         }
-        other => format!("{other}"),
+        other => StoreError::Settings(SettingsProblem::Client(other)),
     }
 }
 

@@ -101,3 +101,20 @@ fn errors_are_told_apart_by_status_and_code() {
     assert!(matches!(error, StoreError::Remote { .. }), "{error:?}");
     assert!(!format!("{error:?}").contains("s3cr3t"));
 }
+
+#[test]
+fn a_name_that_makes_no_object_path_is_a_settings_error_with_its_cause() {
+    let store = S3Store::new(config()).unwrap();
+    let error = store.path("..").unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Settings(SettingsProblem::ObjectName(_))),
+        "{error:?}"
+    );
+    let cause = std::error::Error::source(&error).expect("the path error is kept");
+    let said = crate::error_chain::chain(&error);
+    assert!(
+        said.starts_with("the storage settings are not valid: "),
+        "{said}"
+    );
+    assert_eq!(said.matches(&cause.to_string()).count(), 1, "{said}");
+}

@@ -15,23 +15,40 @@ use super::{error, host_guard, middleware, security};
 use crate::web::http::state::AppState;
 use crate::web::routes;
 
+/// What an application built here is to the server: a factory of services for requests, with
+/// a body the server can send. Both the shop and the missing-data page return one.
+pub trait Served:
+    ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<Self::Body>,
+        Error = actix_web::Error,
+        InitError = (),
+    >
+{
+    type Body: MessageBody + 'static;
+}
+
+impl<T, B> Served for T
+where
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    B: MessageBody + 'static,
+{
+    type Body = B;
+}
+
 /// The whole application. Middleware runs outside-in in the reverse order of `wrap`: errors
 /// are rendered (with security headers) outermost, then headers, the session, panics, and
 /// finding who is signed in nearest the routes. The `Host`/`Origin` check runs before the
 /// session is even read. Who may open a route, and the CSRF check after that, are wrapped
 /// around the scopes of the route map.
-pub fn build(
-    state: web::Data<AppState>,
-    key: Key,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody + use<>>,
-        Error = actix_web::Error,
-        InitError = (),
-    > + use<>,
-> {
+pub fn build(state: web::Data<AppState>, key: Key) -> App<impl Served + use<>> {
     let store = SqliteSessionStore::new(
         state.auth.clone(),
         state.clock.clone(),

@@ -139,7 +139,7 @@ impl ResponseError for Escaped {
         }
         let status = self.status_code();
         let message = if status.is_server_error() {
-            tracing::error!("request failed: {}", self.err);
+            tracing::error!("request failed: {}", crate::error_chain::chain(&self.err));
             "Something went wrong on our side. The details are in the server log.".to_string()
         } else {
             self.err.to_string()
@@ -188,7 +188,7 @@ impl ResponseError for AppError {
 
 /// The same errors for `/api/` handlers: rendered as JSON.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
+#[error(transparent)]
 pub struct ApiError(pub AppError);
 
 impl<E: Into<AppError>> From<E> for ApiError {

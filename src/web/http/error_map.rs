@@ -8,6 +8,7 @@ use crate::auth::AuthError;
 use crate::backup::BackupError;
 use crate::business::BusinessError;
 use crate::db::DbError;
+use crate::error_chain::chain;
 use crate::offsite::OffsiteError;
 use crate::offsite::store::StoreError;
 use crate::records::RecordsError;
@@ -15,7 +16,7 @@ use crate::records::RecordsError;
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Closed => AppError::Unavailable(e.to_string()),
+            DbError::Closed => AppError::Unavailable(chain(&e)),
             other => AppError::internal(other),
         }
     }
@@ -27,17 +28,17 @@ impl From<BackupError> for AppError {
             BackupError::NotFound(_) => AppError::NotFound,
             BackupError::Busy { .. }
             | BackupError::BusyElsewhere { .. }
-            | BackupError::InUse(_) => AppError::Conflict(e.to_string()),
+            | BackupError::InUse(_) => AppError::Conflict(chain(&e)),
             BackupError::NewestCannotBeDeleted
             | BackupError::Kept(_)
             | BackupError::StartupCannotBeKept
             | BackupError::NoRecord(_)
             | BackupError::VerifyFailed { .. }
             | BackupError::Foreign { .. }
-            | BackupError::NoGoodBackup { .. } => AppError::Conflict(e.to_string()),
-            BackupError::InsufficientSpace { .. } => AppError::Unavailable(e.to_string()),
-            BackupError::Refused(_) => AppError::BadRequest(e.to_string()),
-            BackupError::TooLarge { .. } => AppError::TooLarge(e.to_string()),
+            | BackupError::NoGoodBackup { .. } => AppError::Conflict(chain(&e)),
+            BackupError::InsufficientSpace { .. } => AppError::Unavailable(chain(&e)),
+            BackupError::Refused(_) => AppError::BadRequest(chain(&e)),
+            BackupError::TooLarge { .. } => AppError::TooLarge(chain(&e)),
             // Outcomes the engine words for people (nothing lost, what to do): shown.
             BackupError::Db(
                 DbError::Closed | DbError::InUseElsewhere | DbError::ConnectionsStillOpen(_),
@@ -51,7 +52,7 @@ impl From<BackupError> for AppError {
             | BackupError::WriteFailed { .. }
             | BackupError::PrepareWriteFailed { .. }
             | BackupError::Accounts(_)
-            | BackupError::ServerRunning => AppError::Unavailable(e.to_string()),
+            | BackupError::ServerRunning => AppError::Unavailable(chain(&e)),
             // Anything else is a failure of the program: a 500, logged with its chain.
             BackupError::Io { .. }
             | BackupError::Db(_)
@@ -72,11 +73,11 @@ impl From<RecordsError> for AppError {
             | RecordsError::Open { .. }
             | RecordsError::Foreign { .. }
             | RecordsError::SkuTaken { .. }
-            | RecordsError::ChangedMeanwhile { .. } => AppError::Conflict(e.to_string()),
+            | RecordsError::ChangedMeanwhile { .. } => AppError::Conflict(chain(&e)),
             RecordsError::SalesStayInTheBackup
             | RecordsError::NothingChosen
             | RecordsError::NotDifferent { .. }
-            | RecordsError::Invalid { .. } => AppError::BadRequest(e.to_string()),
+            | RecordsError::Invalid { .. } => AppError::BadRequest(chain(&e)),
             RecordsError::Copy { .. } | RecordsError::Sqlite(_) => AppError::internal(e),
         }
     }
@@ -88,7 +89,7 @@ impl From<OffsiteError> for AppError {
         match e {
             OffsiteError::NoTarget(_) | OffsiteError::NoCopy(_) => AppError::NotFound,
             OffsiteError::Invalid(errors) => AppError::BadRequest(errors.joined()),
-            OffsiteError::Busy => AppError::Conflict(e.to_string()),
+            OffsiteError::Busy => AppError::Conflict(chain(&e)),
             OffsiteError::Backup(b) => b.into(),
             // A copy or a kit that is not right: the person gave something else.
             OffsiteError::NeedKit
@@ -96,18 +97,16 @@ impl From<OffsiteError> for AppError {
             | OffsiteError::Pipeline(_)
             | OffsiteError::Mismatch { .. }
             | OffsiteError::Damaged { .. }
-            | OffsiteError::Foreign { .. } => AppError::BadRequest(e.to_string()),
+            | OffsiteError::Foreign { .. } => AppError::BadRequest(chain(&e)),
             // A target that cannot be used right now (unreachable, refused, turned off).
-            OffsiteError::Store(StoreError::Settings(_)) => AppError::BadRequest(e.to_string()),
-            OffsiteError::Store(_) | OffsiteError::Cancelled => {
-                AppError::Unavailable(e.to_string())
-            }
+            OffsiteError::Store(StoreError::Settings(_)) => AppError::BadRequest(chain(&e)),
+            OffsiteError::Store(_) | OffsiteError::Cancelled => AppError::Unavailable(chain(&e)),
             OffsiteError::NoKey
             | OffsiteError::Disabled(_)
             | OffsiteError::NoRecord(_)
             | OffsiteError::Changed(_)
             | OffsiteError::SeveralInstallations { .. }
-            | OffsiteError::NotOurs { .. } => AppError::Conflict(e.to_string()),
+            | OffsiteError::NotOurs { .. } => AppError::Conflict(chain(&e)),
             OffsiteError::State(_)
             | OffsiteError::Lock(_)
             | OffsiteError::Temp(_)
@@ -121,7 +120,7 @@ impl From<OffsiteError> for AppError {
 
 impl From<crate::auth::permission::Denied> for AppError {
     fn from(e: crate::auth::permission::Denied) -> Self {
-        AppError::Forbidden(e.to_string())
+        AppError::Forbidden(chain(&e))
     }
 }
 
@@ -131,13 +130,13 @@ impl From<AuthError> for AppError {
             AuthError::Db(db) => db.into(),
             AuthError::Hash(_) | AuthError::Store(_) => AppError::internal(e),
             AuthError::NotFound => AppError::NotFound,
-            AuthError::LockedOut { .. } => AppError::TooManyRequests(e.to_string()),
+            AuthError::LockedOut { .. } => AppError::TooManyRequests(chain(&e)),
             AuthError::InvalidCredentials => AppError::Unauthorized,
             AuthError::Invalid(errors) => AppError::BadRequest(errors.joined()),
             AuthError::UsernameTaken(_)
             | AuthError::InvalidUsername(_)
             | AuthError::WeakPassword(_)
-            | AuthError::LastSuperAdmin => AppError::BadRequest(e.to_string()),
+            | AuthError::LastSuperAdmin => AppError::BadRequest(chain(&e)),
         }
     }
 }
@@ -154,7 +153,7 @@ impl From<BusinessError> for AppError {
             | BusinessError::EmptySale
             | BusinessError::AlreadyVoided
             | BusinessError::NegativeStock { .. }
-            | BusinessError::Overflow) => AppError::BadRequest(e.to_string()),
+            | BusinessError::Overflow) => AppError::BadRequest(chain(&e)),
         }
     }
 }

@@ -73,7 +73,10 @@ impl SqliteSessionStore {
             .store
             .remove_idle(now, self.idle_limit(), ANONYMOUS_IDLE)
         {
-            tracing::warn!("cannot remove idle sessions: {e}");
+            tracing::warn!(
+                "cannot remove idle sessions: {}",
+                crate::error_chain::chain(&e)
+            );
         }
     }
 }
@@ -87,7 +90,10 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     match actix_web::rt::task::spawn_blocking(f).await {
         Ok(v) => Some(v),
         Err(e) => {
-            tracing::error!("session storage task failed: {e}");
+            tracing::error!(
+                "session storage task failed: {}",
+                crate::error_chain::chain(&e)
+            );
             None
         }
     }
@@ -101,8 +107,10 @@ impl SessionStore for SqliteSessionStore {
         let store = self.store.clone();
         let key = session_key.as_ref().to_string();
         let found = blocking(move || store.load(&key)).await.and_then(|r| {
-            r.map_err(|e| tracing::warn!("cannot read a session: {e}"))
-                .ok()
+            r.map_err(|e| {
+                tracing::warn!("cannot read a session: {}", crate::error_chain::chain(&e))
+            })
+            .ok()
         });
         let Some(Some(stored)) = found else {
             return Ok(None);
@@ -131,7 +139,10 @@ impl SessionStore for SqliteSessionStore {
         let stored_key = key.clone();
         let saved = blocking(move || store.save(&stored_key, user_id, &state, now)).await;
         if let Some(Err(e)) = saved {
-            tracing::warn!("cannot save a new session: {e}");
+            tracing::warn!(
+                "cannot save a new session: {}",
+                crate::error_chain::chain(&e)
+            );
         }
         self.sweep();
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
@@ -151,7 +162,7 @@ impl SessionStore for SqliteSessionStore {
         // A session ended meanwhile (logout elsewhere, a password change) stays ended.
         let updated = blocking(move || store.update(&key, user_id, &state, now)).await;
         if let Some(Err(e)) = updated {
-            tracing::warn!("cannot update a session: {e}");
+            tracing::warn!("cannot update a session: {}", crate::error_chain::chain(&e));
         }
         Ok(session_key)
     }
@@ -165,7 +176,10 @@ impl SessionStore for SqliteSessionStore {
         let key = session_key.as_ref().to_string();
         let now = self.clock.now();
         if let Some(Err(e)) = blocking(move || store.touch(&key, now)).await {
-            tracing::warn!("cannot refresh a session: {e}");
+            tracing::warn!(
+                "cannot refresh a session: {}",
+                crate::error_chain::chain(&e)
+            );
         }
         Ok(())
     }

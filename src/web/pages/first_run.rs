@@ -138,7 +138,12 @@ fn create_first(state: &AppState, form: &FirstRunForm) -> Result<FirstRun, AuthE
     let demo_problem = if form.demo_data.is_some() {
         db.with_conn(|c| crate::business::demo::fill(c, Some(user.id), 300, 365))
             .err()
-            .map(|e| format!("Your account is ready, but the sample data could not be added: {e}"))
+            .map(|e| {
+                format!(
+                    "Your account is ready, but the sample data could not be added: {}",
+                    crate::error_chain::chain(&e)
+                )
+            })
     } else {
         None
     };
@@ -156,7 +161,8 @@ fn create_first(state: &AppState, form: &FirstRunForm) -> Result<FirstRun, AuthE
         .err()
         .map(|e| {
             format!(
-                "Your account is ready, but the backup of it failed: {e}. Create one on Database Backup."
+                "Your account is ready, but the backup of it failed: {}. Create one on Database Backup.",
+                crate::error_chain::chain(&e)
             )
         });
     Ok(FirstRun::Created {

@@ -86,8 +86,9 @@ pub async fn login(
                 _ => StatusCode::UNAUTHORIZED,
             };
             tracing::warn!(
-                "failed login for {:?} from {address}: {err}",
-                crate::text::clip(&username, 64)
+                "failed login for {:?} from {address}: {}",
+                crate::text::clip(&username, 64),
+                crate::error_chain::chain(&err)
             );
             let page = LoginPage {
                 layout: Layout::new(&req, &state, "Log in", "login").await,

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use super::ConfirmPage;
 use crate::actions::backups;
 use crate::backup::BackupError;
+use crate::error_chain::chain;
 use crate::web::http::ctx::Ctx;
 use crate::web::http::layout::Layout;
 use crate::web::http::session::UserSession;
@@ -55,8 +56,8 @@ pub async fn delete(
     let deleted = blocking(move || Ok::<_, AppError>(backups::delete(&engine, &admin, &target)));
     match deleted.await? {
         Ok(()) => session.flash_ok(format!("Backup {name} deleted.")),
-        Err(e) if e.is_busy() => session.flash_error(format!("Not deleted yet: {e}")),
-        Err(e @ BackupError::Kept(_)) => session.flash_error(format!("Not deleted: {e}")),
+        Err(e) if e.is_busy() => session.flash_error(format!("Not deleted yet: {}", chain(&e))),
+        Err(e @ BackupError::Kept(_)) => session.flash_error(format!("Not deleted: {}", chain(&e))),
         Err(e) => return Err(e.into()),
     }
     Ok(see_other("/backup/status"))

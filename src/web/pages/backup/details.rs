@@ -126,7 +126,10 @@ pub async fn verify(
     let entry = match checked {
         Ok(entry) => entry,
         Err(e) if e.is_busy() => {
-            session.flash_error(format!("Not verified yet: {e}"));
+            session.flash_error(format!(
+                "Not verified yet: {}",
+                crate::error_chain::chain(&e)
+            ));
             return Ok(see_other(&format!("/backup/{name}")));
         }
         Err(e) => return Err(e.into()),

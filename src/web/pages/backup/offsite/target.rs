@@ -51,7 +51,13 @@ pub async fn target_page(
             copies.iter().map(CopyView::from_manifest).collect(),
             String::new(),
         ),
-        Err(e) => (Vec::new(), format!("The list could not be read: {e}")),
+        Err(e) => (
+            Vec::new(),
+            format!(
+                "The list could not be read: {}",
+                crate::error_chain::chain(&e)
+            ),
+        ),
     };
     let title = format!("Off-site copies on {name}");
     render(&TargetPage {
