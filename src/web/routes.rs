@@ -13,9 +13,9 @@ use super::api;
 use super::http::middleware::{csrf_guard, reject_anonymous_users, require_new_password};
 use super::http::{assets, responses::not_found};
 use super::pages::backup::{self, offsite};
-use super::pages::{
-    account, alerts, customers, first_run, home, login, logout, products, sales, users,
-};
+use super::pages::customers::{self, Customers};
+use super::pages::products::{self, Products};
+use super::pages::{account, alerts, first_run, home, login, logout, record_pages, sales, users};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(public)
@@ -198,12 +198,42 @@ fn signed_in_pages(cfg: &mut web::ServiceConfig) {
         .route("/backup/{name}/delete", post().to(backup::delete::delete))
         .route("/backup/{name}/restore", get().to(restore::restore_page))
         .route("/backup/{name}/restore", post().to(restore::restore))
-        // `/products`, `/products/new`, `/products/{id}` (GET, POST), `/products/{id}/edit`,
-        // `/products/export.csv`, `/products/{id}/adjust`, `/remove`, `/unarchive`.
-        .configure(products::routes)
-        // `/customers`, `/customers/new`, `/customers/{id}` (GET, POST),
-        // `/customers/{id}/edit`, `/customers/export.csv`.
-        .configure(customers::routes)
+        // Products and customers share their list and add/edit pages (`record_pages.rs`).
+        .route("/products", get().to(record_pages::list::<Products>))
+        .route("/products", post().to(record_pages::create::<Products>))
+        .route(
+            "/products/new",
+            get().to(record_pages::new_form::<Products>),
+        )
+        .route("/products/export.csv", get().to(products::export_csv))
+        .route("/products/{id}", get().to(products::show))
+        .route(
+            "/products/{id}",
+            post().to(record_pages::update::<Products>),
+        )
+        .route(
+            "/products/{id}/edit",
+            get().to(record_pages::edit_form::<Products>),
+        )
+        .route("/products/{id}/adjust", post().to(products::adjust))
+        .route("/products/{id}/remove", post().to(products::remove))
+        .route("/products/{id}/unarchive", post().to(products::unarchive))
+        .route("/customers", get().to(record_pages::list::<Customers>))
+        .route("/customers", post().to(record_pages::create::<Customers>))
+        .route(
+            "/customers/new",
+            get().to(record_pages::new_form::<Customers>),
+        )
+        .route("/customers/export.csv", get().to(customers::export_csv))
+        .route("/customers/{id}", get().to(customers::show))
+        .route(
+            "/customers/{id}",
+            post().to(record_pages::update::<Customers>),
+        )
+        .route(
+            "/customers/{id}/edit",
+            get().to(record_pages::edit_form::<Customers>),
+        )
         .route("/sales", get().to(sales::list))
         .route("/sales", post().to(sales::create))
         .route("/sales/new", get().to(sales::new_form))

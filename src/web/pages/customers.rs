@@ -6,19 +6,13 @@ use askama::Template;
 use rusqlite::Connection;
 
 use super::products::{PER_PAGE, csv_response};
-use super::record_pages::{self, FormView, RecordList, RecordPages};
+use super::record_pages::{FormView, RecordList, RecordPages};
 use crate::business::customers::{self, Customer, CustomerForm};
 use crate::business::sales::{self, SaleSummary};
 use crate::business::{BusinessError, Page, export};
 use crate::web::http::ctx::Ctx;
 use crate::web::http::layout::Layout;
 use crate::web::http::{AppError, render, run_db};
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    record_pages::routes::<Customers>(cfg);
-    cfg.route("/customers/export.csv", web::get().to(export_csv))
-        .route("/customers/{id}", web::get().to(show));
-}
 
 /// The list and the add and edit pages ([`record_pages`]).
 pub struct Customers;
@@ -86,7 +80,10 @@ struct ShowPage {
     sales: Vec<SaleSummary>,
 }
 
-async fn show(Ctx { req, state, .. }: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    Ctx { req, state, .. }: Ctx,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (c, sales) = run_db(&state, move |conn| {
         Ok::<_, BusinessError>((
@@ -102,7 +99,7 @@ async fn show(Ctx { req, state, .. }: Ctx, id: web::Path<i64>) -> Result<HttpRes
     })
 }
 
-async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
+pub async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
     user.admin()?;
     let bytes = run_db(&state, |c| export::customers_csv(c)).await?;
     Ok(csv_response("customers", bytes))

@@ -6,7 +6,7 @@ use askama::Template;
 use rusqlite::Connection;
 use serde::Deserialize;
 
-use super::record_pages::{self, FormView, RecordList, RecordPages};
+use super::record_pages::{FormView, RecordList, RecordPages};
 use crate::business::history::{self, Adjustment, Event};
 use crate::business::products::{self, ADJUSTMENT_REASONS, Product, ProductForm, Removal};
 use crate::business::{BusinessError, FieldErrors, Page, export, split_invalid};
@@ -17,15 +17,6 @@ use crate::web::http::state::AppState;
 use crate::web::http::{AppError, render_form, run_db, see_other};
 
 pub const PER_PAGE: i64 = 25;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    record_pages::routes::<Products>(cfg);
-    cfg.route("/products/export.csv", web::get().to(export_csv))
-        .route("/products/{id}", web::get().to(show))
-        .route("/products/{id}/adjust", web::post().to(adjust))
-        .route("/products/{id}/remove", web::post().to(remove))
-        .route("/products/{id}/unarchive", web::post().to(unarchive));
-}
 
 /// The list and the add and edit pages ([`record_pages`]).
 pub struct Products;
@@ -128,7 +119,10 @@ async fn show_page(
     )
 }
 
-async fn show(Ctx { req, state, user }: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    Ctx { req, state, user }: Ctx,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     show_page(&req, &state, user, id.into_inner(), FieldErrors::default()).await
 }
 
@@ -140,7 +134,7 @@ pub struct AdjustForm {
     note: String,
 }
 
-async fn adjust(
+pub async fn adjust(
     Ctx { req, state, user }: Ctx,
     session: UserSession,
     id: web::Path<i64>,
@@ -185,7 +179,7 @@ async fn adjust(
     }
 }
 
-async fn remove(
+pub async fn remove(
     Ctx { state, .. }: Ctx,
     session: UserSession,
     id: web::Path<i64>,
@@ -204,7 +198,7 @@ async fn remove(
     }
 }
 
-async fn unarchive(
+pub async fn unarchive(
     Ctx { state, .. }: Ctx,
     session: UserSession,
     id: web::Path<i64>,
@@ -231,7 +225,7 @@ pub fn csv_response(name: &str, bytes: Vec<u8>) -> HttpResponse {
         .body(body)
 }
 
-async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
+pub async fn export_csv(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
     user.admin()?;
     let bytes = run_db(&state, |c| export::products_csv(c)).await?;
     Ok(csv_response("products", bytes))

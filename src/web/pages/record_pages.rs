@@ -74,20 +74,7 @@ pub struct FormView<F> {
     pub errors: FieldErrors,
 }
 
-/// Registers the list and the form's four routes. Call it before the caller's
-/// `GET {ROOT}/{id}`, so that `{ROOT}/new` is not read as a record id.
-pub fn routes<R: RecordPages>(cfg: &mut web::ServiceConfig) {
-    cfg.route(R::ROOT, web::get().to(list::<R>))
-        .route(R::ROOT, web::post().to(create::<R>))
-        .route(&format!("{}/new", R::ROOT), web::get().to(new_form::<R>))
-        .route(&format!("{}/{{id}}", R::ROOT), web::post().to(update::<R>))
-        .route(
-            &format!("{}/{{id}}/edit", R::ROOT),
-            web::get().to(edit_form::<R>),
-        );
-}
-
-async fn list<R: RecordPages>(
+pub async fn list<R: RecordPages>(
     Ctx { req, state, user }: Ctx,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -129,7 +116,9 @@ async fn show<R: RecordPages>(
     render_form(&R::form_page(layout, view), failed)
 }
 
-async fn new_form<R: RecordPages>(Ctx { req, state, .. }: Ctx) -> Result<HttpResponse, AppError> {
+pub async fn new_form<R: RecordPages>(
+    Ctx { req, state, .. }: Ctx,
+) -> Result<HttpResponse, AppError> {
     show::<R>(
         &req,
         &state,
@@ -140,7 +129,7 @@ async fn new_form<R: RecordPages>(Ctx { req, state, .. }: Ctx) -> Result<HttpRes
     .await
 }
 
-async fn edit_form<R: RecordPages>(
+pub async fn edit_form<R: RecordPages>(
     Ctx { req, state, .. }: Ctx,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
@@ -149,7 +138,7 @@ async fn edit_form<R: RecordPages>(
     show::<R>(&req, &state, Some(id), form, FieldErrors::default()).await
 }
 
-async fn create<R: RecordPages>(
+pub async fn create<R: RecordPages>(
     Ctx { req, state, user }: Ctx,
     session: UserSession,
     form: web::Form<R::Form>,
@@ -157,7 +146,7 @@ async fn create<R: RecordPages>(
     save::<R>(&req, &state, &session, &user, None, form.into_inner()).await
 }
 
-async fn update<R: RecordPages>(
+pub async fn update<R: RecordPages>(
     Ctx { req, state, user }: Ctx,
     session: UserSession,
     id: web::Path<i64>,
