@@ -75,10 +75,18 @@ pub fn restore(
         path: out.to_path_buf(),
         source,
     };
-    fs::copy(base_file, out).map_err(|source| ReplayError::Read {
+    let copied = fs::copy(base_file, out).map_err(|source| ReplayError::Read {
         path: base_file.to_path_buf(),
         source,
     })?;
+    // The record comes from elsewhere too: a page size SQLite cannot have, or more pages
+    // than the file holds, is refused before anything is read by it.
+    let page_size_ok = (512..=65536).contains(&base.page_size) && base.page_size.is_power_of_two();
+    if !page_size_ok || u64::from(base.pages) * u64::from(base.page_size) > copied {
+        return Err(ReplayError::BaseDamaged {
+            path: base_file.to_path_buf(),
+        });
+    }
     let mut sums = read_image(out, Path::new(""), None, base.page_size, base.pages, |_| {
         Ok(())
     })
