@@ -25,6 +25,18 @@
 //! 6. **Later phases**: targets (folders, S3) take segments from the outbox in order and it
 //!    deletes them only once a target confirmed; compression and encryption to the off-site
 //!    key, compaction levels, the checkpointer and restore pages and commands.
+//!
+//! Wiring it in (phase 2) must keep these rules:
+//! - open the [`Capture`] with the live database and keep it open; close it (a last capture)
+//!   *after* the pool, so its connection is the last and SQLite's closing checkpoint passes
+//!   nothing uncaptured; close it before a restore, undo or bring-back replaces the file and
+//!   open it again after (that begins a new generation, said in the log);
+//! - the WAL checkpointer calls [`Capture::capture_then_checkpoint`] instead of its own
+//!   `PRAGMA wal_checkpoint`, and a capture follows each commit promptly (the commit counter);
+//!   connections that keep SQLite's automatic checkpoint (the CLI's) are safe: the pin holds
+//!   them back too;
+//! - a generation's base is `base.db`, copied page for page; a copy made by SQLite's backup API
+//!   differs in header bytes and cannot stand in for it without a base record of its own.
 
 mod capture;
 mod generation;

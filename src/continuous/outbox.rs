@@ -209,8 +209,10 @@ impl Outbox {
     pub fn pending(&self) -> io::Result<Vec<OutboxItem>> {
         let mut items = Vec::new();
         for generation in self.generations()? {
-            let base = self.generation_dir(&generation).join(BASE_FILE);
-            if base.exists() {
+            let dir = self.generation_dir(&generation);
+            let base = dir.join(BASE_FILE);
+            // A base without its record was cut short by a stop while the generation began.
+            if base.exists() && dir.join(BASE_INFO_FILE).exists() {
                 items.push(OutboxItem::Base {
                     generation: generation.clone(),
                     path: base,

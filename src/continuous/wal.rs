@@ -4,7 +4,8 @@
 //! A frame counts only when its salts match the header's and its running checksum matches, and
 //! only frames up to the last valid commit frame (a non-zero "database size after commit") make
 //! transactions. A frame still being written, or left over from a transaction that never
-//! committed, fails one of those checks and ends the read.
+//! committed, fails one of those checks and ends the read. (A commit frame SQLite wrote but
+//! then failed to sync counts here, as SQLite's own recovery would count it after a crash.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;

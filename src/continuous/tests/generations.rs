@@ -41,6 +41,18 @@ fn changes_made_while_nothing_captured_continue_or_begin_a_new_generation() {
     assert_eq!(capture.place().1, BASE_TXID);
     let rebuilt = restore_txid(capture.outbox(), &second, BASE_TXID, dir.path());
     assert_eq!(rebuilt, dump(&writer), "the new base is the database now");
+    // The first generation's segments do not apply to the second's base.
+    let (base, base_file) = capture.outbox().base(&second).unwrap();
+    let old: Vec<PathBuf> = capture
+        .outbox()
+        .segments(&first)
+        .unwrap()
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    let out = dir.path().join("mixed.db");
+    let err = restore(&base, &base_file, &old, INSTALLATION, Moment::Latest, &out).unwrap_err();
+    assert!(matches!(err, ReplayError::OtherGeneration { .. }), "{err}");
     drop(capture);
 
     // Another installation's outbox is not continued.
