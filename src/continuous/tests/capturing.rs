@@ -1,6 +1,6 @@
 //! The capture under a concurrent writer, against checkpoints from anyone, and across kills.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::*;
@@ -16,10 +16,8 @@ fn every_commit_made_while_captures_run_is_rebuilt_exactly() {
     let before = dump(&writer);
 
     const COMMITS: usize = 160;
-    let done = Arc::new(AtomicBool::new(false));
     let captured_txid = Arc::new(AtomicU64::new(BASE_TXID));
     let writing = {
-        let done = done.clone();
         let captured_txid = captured_txid.clone();
         std::thread::spawn(move || {
             let mut states = Vec::new();
@@ -37,7 +35,6 @@ fn every_commit_made_while_captures_run_is_rebuilt_exactly() {
                     }
                 }
             }
-            done.store(true, Ordering::SeqCst);
             (writer, states)
         })
     };
@@ -45,7 +42,8 @@ fn every_commit_made_while_captures_run_is_rebuilt_exactly() {
     let mut sizes = Vec::new();
     let mut captured_time = Duration::ZERO;
     let mut busy_rounds = 0u32;
-    while !done.load(Ordering::SeqCst) {
+    // Until the writer ends (or fails: its panic comes out of `join` below).
+    while !writing.is_finished() {
         rounds += 1;
         let mode = if rounds % 5 == 0 {
             CheckpointMode::Truncate
@@ -245,5 +243,53 @@ fn a_kill_between_any_two_steps_loses_nothing_captured() {
                 "{fault:?}: txid {txid}"
             );
         }
+    }
+}
+
+#[test]
+fn another_connections_automatic_checkpoints_wait_for_the_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, writer) = shop(dir.path());
+    drop(writer);
+    let (mut capture, _) = Capture::open(
+        &db,
+        &dir.path().join("outbox"),
+        INSTALLATION,
+        system_clock(),
+    )
+    .unwrap();
+    let generation = capture.place().0.to_string();
+    // SQLite's default: a checkpoint after any commit that leaves 1,000 pages in the WAL.
+    let other = Connection::open(&db).unwrap();
+    other.busy_timeout(Duration::from_secs(10)).unwrap();
+    let auto: i64 = other
+        .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(auto, 1000);
+    let mut states = Vec::new();
+    for k in 0..24 {
+        // About 50 pages each: the automatic checkpoint runs several times over.
+        other
+            .execute_batch(&format!(
+                "INSERT INTO sale(item, cents, note) VALUES ('crate {k}', {k}, randomblob(200000))"
+            ))
+            .unwrap();
+        states.push(dump(&other));
+        // One capture half way: the automatic checkpoint comes long after it.
+        if k == 10 {
+            capture.capture().unwrap();
+        }
+    }
+    let round = capture
+        .capture_then_checkpoint(CheckpointMode::Truncate)
+        .unwrap();
+    assert_eq!(round.captured.new_generation, None);
+    assert_eq!(capture.place().1, BASE_TXID + states.len() as u64);
+    for (k, state) in states.iter().enumerate() {
+        let txid = BASE_TXID + 1 + k as u64;
+        assert_eq!(
+            &restore_txid(capture.outbox(), &generation, txid, dir.path()),
+            state
+        );
     }
 }
