@@ -18,8 +18,9 @@
 //!    a read transaction the capture holds keeps every other checkpoint behind it too
 //!    (`capture`). Generations and txids sort by name, so a shipper takes them in order.
 //! 4. **Generations** (`generation`). When the chain cannot continue (first run, the database
-//!    changed while not captured: a restore, another program while Backroom was stopped) a new generation begins with a base: the database copied page for page at
-//!    txid 1. The reason is returned as a [`NewGeneration`] for the caller to log.
+//!    changed while not captured: a restore, another program while Backroom was stopped) a
+//!    new generation begins with a base: the database copied page for page at txid 1. The
+//!    reason is returned as a [`NewGeneration`] for the caller to log.
 //! 5. **Replay** (`replay`). Base plus segments, checked link by link, rebuild the database
 //!    after any txid or at any time.
 //! 6. **Later phases**: targets (folders, S3) take segments from the outbox in order and it
