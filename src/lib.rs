@@ -10,6 +10,7 @@ pub mod business;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod continuous;
 pub mod db;
 pub mod error_chain;
 pub mod fields;
