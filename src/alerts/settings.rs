@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Paths;
 pub use crate::config::alerts::{
     AlertSettings, Channel, ChannelKind, Tls, check_name, looks_like_address,
 };
+use crate::config::{Paths, secrets};
 use crate::fields::FieldErrors;
 
 /// The secret part of one channel.
@@ -36,21 +36,7 @@ pub struct Secrets {
     pub channels: BTreeMap<String, ChannelSecret>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SecretsError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not valid (fix or remove it, then add the alert channels again): {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
-    #[error("cannot save the alert secrets: {0}")]
-    Write(#[source] std::io::Error),
-}
+pub use crate::config::secrets::SecretsError;
 
 impl Secrets {
     pub fn path(data_dir: &Path) -> PathBuf {
@@ -58,24 +44,11 @@ impl Secrets {
     }
 
     pub fn load(data_dir: &Path) -> Result<Secrets, SecretsError> {
-        let path = Secrets::path(data_dir);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Secrets::default()),
-            Err(source) => return Err(SecretsError::Read { path, source }),
-        };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        toml::from_str(text).map_err(|source| SecretsError::Parse { path, source })
+        secrets::load(&Secrets::path(data_dir), "add the alert channels again")
     }
 
     pub fn save(&self, data_dir: &Path) -> Result<(), SecretsError> {
-        let body =
-            toml::to_string(self).map_err(|e| SecretsError::Write(std::io::Error::other(e)))?;
-        let text = format!(
-            "# Backroom alert secrets. Keep this file private: it is readable by its owner only.\n{body}"
-        );
-        crate::fsutil::write_atomic_private(&Secrets::path(data_dir), text.as_bytes())
-            .map_err(SecretsError::Write)
+        secrets::save(&Secrets::path(data_dir), "alert secrets", self)
     }
 }
 

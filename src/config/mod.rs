@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod offsite;
 mod paths;
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

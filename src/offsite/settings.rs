@@ -11,7 +11,7 @@ use super::folder::FolderStore;
 use super::s3::{S3Config, S3Store};
 use super::store::{Store, StoreError};
 pub use crate::config::offsite::{Keep, Location, OffsiteSettings, Target, check_name};
-use crate::config::{OFFSITE_SECRETS_FILE, Paths};
+use crate::config::{OFFSITE_SECRETS_FILE, Paths, secrets};
 use crate::fields::FieldErrors;
 
 impl Target {
@@ -68,42 +68,15 @@ pub struct Secrets {
     pub s3: BTreeMap<String, S3Credentials>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SecretsError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not valid (fix or remove it, then add the S3 target again): {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
-    #[error("cannot save the off-site secrets: {0}")]
-    Write(#[source] std::io::Error),
-}
+pub use crate::config::secrets::SecretsError;
 
 impl Secrets {
     pub fn load(paths: &Paths) -> Result<Secrets, SecretsError> {
-        let path = paths.offsite_secrets();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Secrets::default()),
-            Err(source) => return Err(SecretsError::Read { path, source }),
-        };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        toml::from_str(text).map_err(|source| SecretsError::Parse { path, source })
+        secrets::load(&paths.offsite_secrets(), "add the S3 target again")
     }
 
     pub fn save(&self, paths: &Paths) -> Result<(), SecretsError> {
-        let body =
-            toml::to_string(self).map_err(|e| SecretsError::Write(std::io::Error::other(e)))?;
-        let text = format!(
-            "# Backroom off-site credentials. Keep this file private: it is readable by its owner only.\n{body}"
-        );
-        crate::fsutil::write_atomic_private(&paths.offsite_secrets(), text.as_bytes())
-            .map_err(SecretsError::Write)
+        secrets::save(&paths.offsite_secrets(), "off-site credentials", self)
     }
 }
 

@@ -274,7 +274,10 @@ mod tests {
         assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(busy.public_message().contains("using the data right now"));
         let off = AppError::from(OffsiteError::Secrets(
-            crate::offsite::settings::SecretsError::Write(std::io::Error::other("read-only")),
+            crate::offsite::settings::SecretsError::Write {
+                what: "off-site credentials",
+                source: std::io::Error::other("read-only"),
+            },
         ));
         assert_eq!(off.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
