@@ -6,6 +6,7 @@ mod backup_web;
 mod bring_in;
 mod browser;
 mod business;
+mod continuous_garage;
 mod corrupt;
 mod counter;
 mod durability;
