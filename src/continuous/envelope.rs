@@ -123,7 +123,8 @@ impl Header {
     }
 }
 
-/// The SHA-256 (hex) and size of a payload.
+/// The SHA-256 (hex) and size of a payload (tests plant objects with it).
+#[cfg(test)]
 pub(super) fn digest(bytes: &[u8]) -> (String, u64) {
     (hex(&Sha256::digest(bytes)), bytes.len() as u64)
 }

@@ -138,6 +138,10 @@ pub fn ship(
     keys: &Keyring,
     installation: &str,
 ) -> Result<Shipped, ShipError> {
+    // With no target, nothing could confirm anything: the outbox keeps it all.
+    if targets.is_empty() {
+        return Ok(Shipped::default());
+    }
     let pending = outbox.pending().map_err(outbox_error(outbox.dir()))?;
     let mut progress = load_progress(outbox)?;
     // Targets no longer given are forgotten: they no longer hold items in the outbox.
@@ -193,6 +197,10 @@ pub fn ship(
     Ok(shipped)
 }
 
+/// Up to this size (a sale is a few KiB) an object is sealed in memory and sent in one
+/// request; a larger one (a base, a `VACUUM`'s segment) is streamed, in bounded memory.
+const WHOLE_MAX: u64 = 4 << 20;
+
 /// Puts one item on a store; returns the object's size once the store confirmed it.
 fn send(
     store: &dyn Store,
@@ -201,63 +209,60 @@ fn send(
     keys: &Keyring,
     installation: &str,
 ) -> Result<u64, ShipError> {
-    match item {
+    let (kind, generation, txid, path, base) = match item {
         OutboxItem::Segment {
             generation,
             txid,
             path,
-        } => {
-            let bytes = std::fs::read(path).map_err(outbox_error(path))?;
-            let (payload_sha256, payload_size) = envelope::digest(&bytes);
-            let mut header = Header {
-                format: envelope::FORMAT,
-                kind: Kind::Segment,
-                installation: installation.to_string(),
-                generation: generation.clone(),
-                txid: *txid,
-                payload_size,
-                payload_sha256,
-                base: None,
-                recipient: String::new(),
-                mac: None,
-            };
-            header.sign(keys);
-            let mut plain = header.to_prefix();
-            plain.extend_from_slice(&bytes);
-            let (_, object) = pipeline::seal(&plain[..], &keys.recipient(), Vec::new())?;
-            // One request: a folder's rename or one S3 PUT, each all or nothing.
-            store.put_small(&segment_name(generation, *txid), &object)?;
-            Ok(object.len() as u64)
-        }
+        } => (Kind::Segment, generation, *txid, path, None),
         OutboxItem::Base { generation, path } => {
             let (info, _) = outbox
                 .base(generation)
                 .map_err(outbox_error(&outbox.generation_dir(generation)))?;
-            let mut hashing = HashingReader::new(File::open(path).map_err(outbox_error(path))?);
-            io::copy(&mut hashing, &mut io::sink()).map_err(outbox_error(path))?;
-            let (payload_sha256, payload_size) = hashing.finish();
-            let mut header = Header {
-                format: envelope::FORMAT,
-                kind: Kind::Base,
-                installation: installation.to_string(),
-                generation: generation.clone(),
-                txid: info.txid,
-                payload_size,
-                payload_sha256,
-                base: Some(info),
-                recipient: String::new(),
-                mac: None,
-            };
-            header.sign(keys);
-            let name = base_name(generation);
-            let input = io::Cursor::new(header.to_prefix())
-                .chain(File::open(path).map_err(outbox_error(path))?);
-            // A failure drops the writer, which throws the partial object away.
-            let writer = store.create(&name)?;
-            let (digests, writer) = pipeline::seal(input, &keys.recipient(), writer)?;
-            writer.finish()?;
-            store.verify_object(&name, digests.object_size, &digests.object_sha256)?;
-            Ok(digests.object_size)
+            (Kind::Base, generation, info.txid, path, Some(info))
         }
+    };
+    let name = match kind {
+        Kind::Base => base_name(generation),
+        Kind::Segment => segment_name(generation, txid),
+    };
+    let mut hashing = HashingReader::new(File::open(path).map_err(outbox_error(path))?);
+    let mut small = Vec::new();
+    let whole = (&mut hashing)
+        .take(WHOLE_MAX + 1)
+        .read_to_end(&mut small)
+        .map_err(outbox_error(path))? as u64
+        <= WHOLE_MAX;
+    io::copy(&mut hashing, &mut io::sink()).map_err(outbox_error(path))?;
+    let (payload_sha256, payload_size) = hashing.finish();
+    let mut header = Header {
+        format: envelope::FORMAT,
+        kind,
+        installation: installation.to_string(),
+        generation: generation.clone(),
+        txid,
+        payload_size,
+        payload_sha256,
+        base,
+        recipient: String::new(),
+        mac: None,
+    };
+    header.sign(keys);
+    if whole {
+        let mut plain = header.to_prefix();
+        plain.extend_from_slice(&small);
+        let (_, object) = pipeline::seal(&plain[..], &keys.recipient(), Vec::new())?;
+        // One request: a folder's rename or one S3 PUT, each all or nothing.
+        store.put_small(&name, &object)?;
+        return Ok(object.len() as u64);
     }
+    drop(small);
+    let input =
+        io::Cursor::new(header.to_prefix()).chain(File::open(path).map_err(outbox_error(path))?);
+    // A failure drops the writer, which throws the partial object away.
+    let writer = store.create(&name)?;
+    let (digests, writer) = pipeline::seal(input, &keys.recipient(), writer)?;
+    writer.finish()?;
+    store.verify_object(&name, digests.object_size, &digests.object_sha256)?;
+    Ok(digests.object_size)
 }
