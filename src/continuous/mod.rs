@@ -1,6 +1,7 @@
-//! Continuous protection, first phase: the engine that captures every committed transaction of
-//! the live database into a local outbox, and rebuilds the database as it was after any of
-//! them. Not wired into the server or the command line yet.
+//! Continuous protection, first two phases: the engine that captures every committed
+//! transaction of the live database into a local outbox, ships it to off-site targets, and
+//! rebuilds the database as it was after any of them, from the outbox or from a target. Not
+//! wired into the server or the command line yet.
 //!
 //! How a change travels:
 //!
@@ -33,7 +34,7 @@
 //! 8. **Later phases**: wiring into the server's checkpointer and shipper, compaction
 //!    levels, retention of old generations, restore pages and commands.
 //!
-//! Wiring it in (phase 2) must keep these rules:
+//! Wiring it in (the next phase) must keep these rules:
 //! - open the [`Capture`] with the live database and keep it open; close it (a last capture)
 //!   *after* the pool, so its connection is the last and SQLite's closing checkpoint passes
 //!   nothing uncaptured; close it before a restore, undo or bring-back replaces the file and
@@ -43,7 +44,11 @@
 //!   connections that keep SQLite's automatic checkpoint (the CLI's) are safe: the pin holds
 //!   them back too;
 //! - a generation's base is `base.db`, copied page for page; a copy made by SQLite's backup API
-//!   differs in header bytes and cannot stand in for it without a base record of its own.
+//!   differs in header bytes and cannot stand in for it without a base record of its own;
+//! - call [`ship`] with *every* enabled target after each capture: an item leaves the outbox
+//!   only when all the targets given confirmed it, and a target given for the first time
+//!   starts from what the outbox still holds (a generation whose base already left cannot be
+//!   restored from it: start a new generation, or send the base again, when a target is added).
 
 mod capture;
 mod envelope;

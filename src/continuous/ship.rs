@@ -8,9 +8,10 @@
 //! ```
 //!
 //! That folder is a nested store ([`Store::nested`]): a target's own listing never shows it, so
-//! the copies' lists, retention and drills never see these objects. A segment is one request
-//! (a folder's partial file renamed into place, or one S3 PUT, atomic either way), so nothing
-//! half-written ever carries a finished name. An item leaves the outbox only when every target
+//! the copies' lists, retention and drills never see these objects. A segment of up to 4 MiB
+//! is one request (a folder's partial file renamed into place, or one S3 PUT, atomic either
+//! way); a larger item streams like a copy (partial file or multipart upload) and is read
+//! back; so nothing half-written ever carries a finished name. An item leaves the outbox only when every target
 //! given has confirmed it (a folder: file and folder flushed; S3: the PUT answered); what each
 //! target confirmed is kept in `<outbox>/shipped.json`, so a target that was away is caught up
 //! in order without sending the others anything twice.
