@@ -121,18 +121,7 @@ impl Default for AlertSettings {
 
 /// A channel's name: short and plain (it is typed on the command line and shown in lists).
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "“{name}”: a channel name has 1 to 32 lower-case letters, digits, - or _ (e.g. owner-mail)."
-        ))
-    }
+    super::check_plain_name(name, "channel", "owner-mail")
 }
 
 pub fn looks_like_address(text: &str) -> bool {
