@@ -107,6 +107,22 @@ impl std::fmt::Display for NewGeneration {
     }
 }
 
+/// A file of the capture or of a replay that could not be read or written (the database, its
+/// WAL, the outbox): one pair of messages for both.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
     #[error("cannot open the database {path} to capture its changes: {source}")]
@@ -120,16 +136,8 @@ pub enum CaptureError {
     BadInstallationId,
     #[error("cannot hold the database's place for the capture: {0}")]
     Pin(#[source] rusqlite::Error),
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("cannot make a segment: {0}")]
     Encode(#[from] litetx::EncodeError),
     #[error("the checkpoint after the capture failed: {0}")]
@@ -142,16 +150,8 @@ pub enum CaptureError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("the base {path} is not the copy its record describes")]
     BaseDamaged { path: PathBuf },
     #[error("{path} was made by another installation")]

@@ -365,13 +365,8 @@ fn the_page_brings_back_the_newest_off_site_copy_when_no_local_backup_is_left() 
 
     app.restart();
     let client = app.client();
-    let page = client.get("/");
-    assert_eq!(page.status, 503);
-    assert!(
-        page.body.contains("Bring back the newest copy from usb"),
-        "{}",
-        page.body
-    );
+    let page = client.get("/").expect_status(503);
+    page.assert_shows("Bring back the newest copy from usb");
     let token = extract_csrf(&page.body).unwrap();
     let res = client.post_form_raw(
         "/missing-data/offsite",
