@@ -10,7 +10,7 @@ use super::*;
 /// A store that counts the requests made of it (and of its nested stores).
 struct Counting {
     inner: Box<dyn Store>,
-    counts: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+    counts: Counts,
 }
 
 impl Counting {
@@ -62,19 +62,28 @@ impl Store for Counting {
     }
 }
 
-/// Figures: one request and a few hundred bytes per small transaction; none while idle.
-#[test]
-fn a_small_transaction_is_one_request_and_idle_is_none() {
+type Counts = Arc<Mutex<BTreeMap<&'static str, u64>>>;
+
+/// A shop with `commits` transactions already shipped to a folder target "usb" whose
+/// requests are counted from now on.
+fn counted_shop(commits: usize) -> (Shop, Counting, Counts) {
     let mut shop = Shop::new();
     let root = shop.target("usb");
-    let counts = Arc::new(Mutex::new(BTreeMap::new()));
+    let counts: Counts = Arc::new(Mutex::new(BTreeMap::new()));
     let usb = Counting {
         inner: Box::new(FolderStore::new(&root)),
         counts: counts.clone(),
     };
-    shop.commits(1);
+    shop.commits(commits);
     no_failures(&shop.ship_to(&[("usb", &usb)]));
     counts.lock().unwrap().clear();
+    (shop, usb, counts)
+}
+
+/// Figures: one request and a few hundred bytes per small transaction; none while idle.
+#[test]
+fn a_small_transaction_is_one_request_and_idle_is_none() {
+    let (mut shop, usb, counts) = counted_shop(1);
 
     let mut sizes = Vec::new();
     for _ in 0..40 {
@@ -116,16 +125,7 @@ fn a_small_transaction_is_one_request_and_idle_is_none() {
 
 #[test]
 fn a_big_transaction_is_streamed_and_comes_back() {
-    let mut shop = Shop::new();
-    let root = shop.target("usb");
-    let counts = Arc::new(Mutex::new(BTreeMap::new()));
-    let usb = Counting {
-        inner: Box::new(FolderStore::new(&root)),
-        counts: counts.clone(),
-    };
-    shop.commits(2);
-    no_failures(&shop.ship_to(&[("usb", &usb)]));
-    counts.lock().unwrap().clear();
+    let (mut shop, usb, counts) = counted_shop(2);
     // Random bytes: more than 4 MiB of pages that do not compress.
     shop.writer
         .execute_batch("INSERT INTO sale VALUES (NULL, 'import', 1, randomblob(5000000))")
