@@ -21,6 +21,13 @@ pub struct Activity {
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyView {
     pub copy: String,
+    /// What a person calls it ("before stock-take — Wed 2 Dec, 15:57"); the copy's name goes
+    /// small underneath.
+    pub label: String,
+    /// What the owner wrote about the backup (empty: nothing, or an older manifest).
+    pub description: String,
+    /// The label's first half: the description, or the kind in words ("automatic backup").
+    pub what: String,
     pub kind: &'static str,
     pub created_at: DateTime<Utc>,
     pub created_local: String,
@@ -47,6 +54,9 @@ impl CopyView {
     pub fn from_manifest(m: &manifest::Manifest) -> CopyView {
         CopyView {
             copy: m.copy.clone(),
+            label: m.label(),
+            description: m.description.clone().unwrap_or_default(),
+            what: timefmt::backup_what(m.kind, m.description.as_deref().unwrap_or_default()),
             kind: m.kind.label(),
             created_at: m.created_at,
             created_local: timefmt::local(m.created_at),
@@ -79,6 +89,9 @@ pub struct TargetStatus {
     pub copies_on_target: Option<usize>,
     pub installations: Option<usize>,
     pub pending: Option<usize>,
+    /// This installation's newest copy on the target, from the last list read (what "Last
+    /// copy" shows: the newest there, not the last one sent).
+    pub newest_on_target: Option<CopyView>,
     pub next_drill_at: Option<DateTime<Utc>>,
 }
 
@@ -140,6 +153,10 @@ impl Offsite {
                         })
                     }),
                     copies_on_target: own.as_ref().map(Vec::len),
+                    newest_on_target: own
+                        .as_ref()
+                        .and_then(|o| o.iter().max_by_key(|m| m.newness()))
+                        .map(CopyView::from_manifest),
                     installations: index.map(|i| super::installation::count(&i.manifests, &own_id)),
                     pending,
                     progress: s.progress,
