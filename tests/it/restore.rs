@@ -335,7 +335,7 @@ fn restored_data_keeps_a_user_whose_account_is_in_the_backup() {
     assert_eq!(page.status, 200, "still logged in");
     // Called by what was written ("with boss — …"), the file name after it.
     assert!(
-        page.body.contains(&format!("Restored “with boss — "))
+        page.body.contains("Restored “with boss — ")
             && page.body.contains(&format!("(file {backup})")),
         "{}",
         page.body
