@@ -134,8 +134,20 @@ pub fn add_target(
 }
 
 /// The emergency kit's text (super-admin only: it opens every copy).
-pub fn kit_text(offsite: &Offsite, _boss: &SuperAdmin) -> Result<String, OffsiteError> {
-    offsite.kit_text()
+pub fn kit_text(
+    offsite: &Offsite,
+    _boss: &SuperAdmin,
+    address: &str,
+) -> Result<String, OffsiteError> {
+    offsite.kit_text(address)
+}
+
+/// The printed kit's facts (super-admin only, like the text).
+pub fn printed_kit(
+    offsite: &Offsite,
+    _boss: &SuperAdmin,
+) -> Result<crate::offsite::kit::PrintedKit, OffsiteError> {
+    offsite.printed_kit()
 }
 
 /// A change to the key or the kit.
