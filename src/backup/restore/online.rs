@@ -367,9 +367,11 @@ impl BackupEngine {
         let inspected = copy::inspect_file(path, false)?;
         let now = self.clock.now();
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        // Called the way the list calls it, not by its file name.
-        let restored = catalog::find(self.backups_dir(), restored)
-            .map_or_else(|| restored.to_string(), |e| format!("“{}”", e.label()));
+        // Called the way the list calls it, its file name after it (alerts name it too).
+        let restored = catalog::find(self.backups_dir(), restored).map_or_else(
+            || restored.to_string(),
+            |e| format!("“{}” ({restored})", e.label()),
+        );
         let origin = Origin {
             kind: BackupKind::PreRestore,
             file_name: file_name.clone(),

@@ -120,7 +120,15 @@ impl TargetCard {
                     .unwrap_or_default()
             ),
             drill: match &t.progress.last_drill {
-                Some(d) if d.ok => format!("passed {} with {}", timefmt::ago(d.at, now), d.copy),
+                Some(d) if d.ok => format!(
+                    "passed {} with {}",
+                    timefmt::ago(d.at, now),
+                    // Called by its label when it is the newest copy (it usually is).
+                    t.newest_on_target
+                        .as_ref()
+                        .filter(|c| c.copy == d.copy)
+                        .map_or_else(|| d.copy.clone(), |c| format!("“{}”", c.label))
+                ),
                 Some(d) => format!("FAILED {}: {}", timefmt::ago(d.at, now), d.message),
                 None => "not run yet".into(),
             },
