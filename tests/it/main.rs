@@ -3,6 +3,7 @@
 
 mod alerts;
 mod backup_web;
+mod backup_words;
 mod bring_in;
 mod browser;
 mod business;

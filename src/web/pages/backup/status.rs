@@ -129,9 +129,10 @@ pub async fn create(
     .await;
     match made {
         Ok(entry) => session.flash_ok(format!(
-            "Backup {} created and verified ({}).",
-            entry.file_name,
-            fsutil::human_size(entry.size)
+            "Backup “{}” made and verified ({}; file {}).",
+            entry.label(),
+            fsutil::human_size(entry.size),
+            entry.file_name
         )),
         Err(e @ (AppError::BadRequest(_) | AppError::TooManyRequests(_))) => {
             session.flash_error(e.to_string())
