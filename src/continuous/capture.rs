@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::outbox::{Outbox, Position};
+use super::outbox::{Outbox, Point, Position};
 use super::pages::PageSums;
 use super::segment::{self, SegmentInfo};
 use super::wal::WalReader;
@@ -149,12 +149,14 @@ impl Capture {
             conns: [open_connection(db)?, open_connection(db)?],
             pinned: [false; 2],
             position: Position {
-                installation: installation.to_string(),
-                generation: String::new(),
-                txid: 0,
-                checksum: 0,
-                page_size: 0,
-                pages: 0,
+                point: Point {
+                    installation: installation.to_string(),
+                    generation: String::new(),
+                    txid: 0,
+                    checksum: 0,
+                    page_size: 0,
+                    pages: 0,
+                },
                 wal: None,
             },
             sums: PageSums::new(),

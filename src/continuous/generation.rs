@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::NewGeneration;
 use super::capture::Capture;
-use super::outbox::{BaseInfo, Position};
+use super::outbox::{BaseInfo, Point, Position};
 use super::pages::{PageSums, db_file_geometry, read_image};
 use super::segment;
 use super::wal::WalReader;
@@ -128,12 +128,14 @@ impl Capture {
             return Ok(None);
         }
         Ok(Some(Position {
-            txid: info.txid,
-            checksum: info.post_apply.into_inner(),
-            page_size: info.page_size,
-            pages: info.commit,
+            point: Point {
+                txid: info.txid,
+                checksum: info.post_apply.into_inner(),
+                page_size: info.page_size,
+                pages: info.commit,
+                ..position.point
+            },
             wal: Some(info.wal),
-            ..position
         }))
     }
 
@@ -183,13 +185,16 @@ impl Capture {
                 })
             })?;
         let sums = sums.unwrap_or_else(PageSums::new);
-        let info = BaseInfo {
+        let point = Point {
             installation: self.installation.clone(),
-            generation: generation.clone(),
+            generation,
             txid: BASE_TXID,
             checksum: sums.checksum().into_inner(),
             page_size,
             pages,
+        };
+        let info = BaseInfo {
+            point: point.clone(),
             taken_at_ms: now
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)
@@ -199,12 +204,7 @@ impl Capture {
             .write_base_info(&info)
             .map_err(|source| CaptureError::File(FileError::Write { path: dir, source }))?;
         self.position = Position {
-            installation: self.installation.clone(),
-            generation,
-            txid: BASE_TXID,
-            checksum: info.checksum,
-            page_size,
-            pages,
+            point,
             wal: overlay.map(|o| o.end),
         };
         self.sums = sums;

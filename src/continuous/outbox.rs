@@ -28,9 +28,9 @@ const BASE_FILE: &str = "base.db";
 const BASE_INFO_FILE: &str = "base.json";
 const SEGMENT_EXT: &str = "seg";
 
-/// Where the capture is: the last transaction written to the outbox and the database after it.
+/// A database state in a generation: its txid and the LTX checksum of the pages after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Position {
+pub struct Point {
     pub installation: String,
     pub generation: String,
     pub txid: u64,
@@ -38,6 +38,13 @@ pub(crate) struct Position {
     pub checksum: u64,
     pub page_size: u32,
     pub pages: u32,
+}
+
+/// Where the capture is: the last transaction written to the outbox and the database after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Position {
+    #[serde(flatten)]
+    pub point: Point,
     /// The WAL place just after `txid`'s commit frame; `None` when the database file alone
     /// held `txid` (no WAL yet), so any WAL that appears next is new.
     pub wal: Option<WalPos>,
@@ -46,15 +53,31 @@ pub(crate) struct Position {
 /// What a generation began from: the database file at `txid` (1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BaseInfo {
-    pub installation: String,
-    pub generation: String,
-    pub txid: u64,
-    /// The LTX checksum of `base.db`.
-    pub checksum: u64,
-    pub page_size: u32,
-    pub pages: u32,
+    /// `base.db` itself.
+    #[serde(flatten)]
+    pub point: Point,
     /// When it was taken (milliseconds since 1970).
     pub taken_at_ms: u64,
+}
+
+impl std::ops::Deref for Position {
+    type Target = Point;
+    fn deref(&self) -> &Point {
+        &self.point
+    }
+}
+
+impl std::ops::DerefMut for Position {
+    fn deref_mut(&mut self) -> &mut Point {
+        &mut self.point
+    }
+}
+
+impl std::ops::Deref for BaseInfo {
+    type Target = Point;
+    fn deref(&self) -> &Point {
+        &self.point
+    }
 }
 
 /// One file waiting to be shipped.
