@@ -61,6 +61,15 @@
     });
   });
 
+  // On a phone the menu is one line that scrolls sideways: the current page's entry in view.
+  var active = document.querySelector(".nav a.active");
+  if (active && active.parentElement) {
+    var nav = active.closest(".nav");
+    if (nav && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = active.offsetLeft - nav.offsetLeft - 8;
+    }
+  }
+
   // A target's setup form shows only the chosen kind's fields (folder or S3). Hidden fields
   // are disabled too, so a stale value of the other kind is not sent.
   document.querySelectorAll("form").forEach(function (f) {

@@ -28,6 +28,14 @@ async fn measure(browser: &Browser) -> serde_json::Value {
     browser.execute(MEASURE, vec![]).await.unwrap()
 }
 
+/// Waits until a message of the (new) page says `text`.
+async fn wait_until_says(browser: &Browser, text: &str) {
+    let script = format!(
+        "const e = document.querySelector('main .flash-ok'); return !!e && e.textContent.includes({text:?});"
+    );
+    wait_until(browser, &script, &format!("a message saying {text:?}")).await;
+}
+
 fn num(v: &serde_json::Value, what: &str, field: &str) -> f64 {
     v[what][field]
         .as_f64()
@@ -48,14 +56,15 @@ async fn on_a_tablet_and_a_phone_what_matters_comes_first() {
             backroom::business::demo::fill(&mut conn, Some(1), 40, 10).unwrap();
         }
         app.add_user("sam", Role::Staff);
-        // A cap of 2, reached: the oldest backup is the next to go.
+        // A cap of 3, reached (the startup backup and two manual ones stay: the newest of
+        // each kind is never removed): the older manual one is the next to go.
         let saved = boss.post_form(
             "/backup/settings",
-            &[("interval_hours", "0"), ("max_backups", "2")],
+            &[("interval_hours", "0"), ("max_backups", "3")],
         );
         assert_eq!(saved.status, 303, "{}", saved.body);
         let mut name = String::new();
-        for description in ["before the stock-take", "after the stock-take"] {
+        for description in ["morning", "before the stock-take", "after the stock-take"] {
             let made = boss.api_post(
                 "/api/backups",
                 serde_json::json!({ "description": description }),
@@ -173,7 +182,7 @@ async fn on_a_tablet_and_a_phone_what_matters_comes_first() {
         )),
     )
     .await;
-    wait_for(&browser, ".flash-ok").await;
+    wait_until_says(&browser, "marked Keep").await;
     let pressed = browser
         .execute(
             &format!("return document.querySelector(\"#backup-list tr[data-name='{backup}'] .keep-toggle\").getAttribute('aria-pressed');"),
@@ -194,9 +203,9 @@ async fn on_a_tablet_and_a_phone_what_matters_comes_first() {
     // "Backup made" offers Keep right in its message.
     type_into(&browser, "#description", "end of the day").await;
     click(&browser, Locator::Css("#create-button")).await;
-    wait_for(&browser, ".flash-ok .flash-form button").await;
+    wait_until_says(&browser, "created and verified").await;
     click(&browser, Locator::Css(".flash-ok .flash-form button")).await;
-    wait_for(&browser, ".flash-ok").await;
+    wait_until_says(&browser, "marked Keep").await;
     let kept = browser
         .execute(
             "return document.querySelectorAll('#backup-list .keep-toggle[aria-pressed=true]').length;",
