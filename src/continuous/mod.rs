@@ -101,12 +101,12 @@ pub enum CaptureError {
     BadInstallationId,
     #[error("cannot hold the database's place for the capture: {0}")]
     Pin(#[source] rusqlite::Error),
-    #[error("cannot read {path}: {}", crate::fsutil::plain_io(source))]
+    #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write {path}: {}", crate::fsutil::plain_io(source))]
+    #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -123,12 +123,12 @@ pub enum CaptureError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    #[error("cannot read {path}: {}", crate::fsutil::plain_io(source))]
+    #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write {path}: {}", crate::fsutil::plain_io(source))]
+    #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
