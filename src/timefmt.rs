@@ -1,6 +1,9 @@
-//! Dates and durations the way a person reads them: local time, "3 hours ago".
+//! Dates and durations the way a person reads them: local time, "3 hours ago", and what a
+//! backup is called ("before stock-take — Wed 2 Dec, 15:57").
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Datelike, Local, Utc};
+
+use crate::backup::BackupKind;
 
 /// `2025-09-22 14:30` in the machine's local time.
 pub fn local(dt: DateTime<Utc>) -> String {
@@ -14,6 +17,57 @@ pub fn local_seconds(dt: DateTime<Utc>) -> String {
     dt.with_timezone(&Local)
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// `Wed 2 Dec, 15:57` in the machine's local time (the year added when it is not this one).
+pub fn friendly(dt: DateTime<Utc>) -> String {
+    let local = dt.with_timezone(&Local);
+    if local.year() == Local::now().year() {
+        local.format("%a %-d %b, %H:%M").to_string()
+    } else {
+        local.format("%a %-d %b %Y, %H:%M").to_string()
+    }
+}
+
+/// `today 15:57`, `yesterday 09:10`, else [`friendly`]: for a line about something recent.
+pub fn friendly_near(dt: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let (day, today) = (
+        dt.with_timezone(&Local).date_naive(),
+        now.with_timezone(&Local).date_naive(),
+    );
+    let time = dt.with_timezone(&Local).format("%H:%M");
+    if day == today {
+        format!("today {time}")
+    } else if today.pred_opt() == Some(day) {
+        format!("yesterday {time}")
+    } else {
+        friendly(dt)
+    }
+}
+
+/// What a backup is called wherever a person reads about it: what the owner wrote, else a
+/// plain kind, then when it was made ("before stock-take — Wed 2 Dec, 15:57", "automatic
+/// backup — Wed 2 Dec, 15:57"). The file name goes small underneath, never first.
+pub fn backup_label(kind: BackupKind, description: &str, at: DateTime<Utc>) -> String {
+    format!("{} — {}", backup_what(kind, description), friendly(at))
+}
+
+/// The first half of [`backup_label`]: the description, or the kind in words. Safety copies
+/// are always called by their kind (their description names the restore that made them).
+pub fn backup_what(kind: BackupKind, description: &str) -> String {
+    let description = description.trim();
+    match kind {
+        BackupKind::PreRestore => "safety copy before a restore".into(),
+        BackupKind::Uploaded if description.starts_with("from ") => {
+            format!("uploaded {description}")
+        }
+        _ if !description.is_empty() => description.to_string(),
+        BackupKind::Automatic => "automatic backup".into(),
+        BackupKind::Startup => "startup backup".into(),
+        BackupKind::Manual => "manual backup".into(),
+        BackupKind::Uploaded => "uploaded backup".into(),
+        BackupKind::Broken => "copy of a broken database".into(),
+    }
 }
 
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago" ("in 4 hours" for the future).
@@ -60,5 +114,26 @@ mod tests {
         assert_eq!(ago(now - Duration::hours(13), now), "13 hours ago");
         assert_eq!(ago(now - Duration::days(3), now), "3 days ago");
         assert_eq!(ago(now + Duration::hours(4), now), "in 4 hours");
+    }
+
+    #[test]
+    fn backups_are_called_by_what_the_owner_wrote() {
+        let at = Local::now().with_timezone(&Utc);
+        let when = friendly(at);
+        assert!(!when.contains(&at.format("%Y").to_string()), "{when}");
+        assert_eq!(
+            backup_label(BackupKind::Manual, "before stock-take", at),
+            format!("before stock-take — {when}")
+        );
+        assert_eq!(
+            backup_label(BackupKind::Automatic, "", at),
+            format!("automatic backup — {when}")
+        );
+        assert_eq!(
+            backup_label(BackupKind::PreRestore, "Made before restoring x", at),
+            format!("safety copy before a restore — {when}")
+        );
+        assert!(friendly_near(at, at).starts_with("today "));
+        assert!(friendly_near(at - Duration::days(1), at).starts_with("yesterday "));
     }
 }

@@ -45,9 +45,27 @@ pub(super) fn add(offsite: &Offsite, upload: Upload, by: &str) -> Result<BackupE
             offsite.bring_in_sealed(&mut sealed, &upload.original, upload.kit.as_deref(), by)?;
         // The encrypted upload is removed here (it was only the way in).
         drop(upload.raw);
+        if let Some(kit) = &upload.kit {
+            kit_used(offsite, kit, by);
+        }
         Ok(entry)
     } else {
         Ok(offsite.backups().import(upload.raw, &upload.original, by)?)
+    }
+}
+
+/// A kit just opened a copy: when it holds this shop's current key it is evidently saved, so
+/// nobody is asked to save it again. Only logged when that cannot be recorded (the data
+/// came in all the same).
+pub(super) fn kit_used(offsite: &Offsite, kit: &str, by: &str) {
+    if kit.trim().is_empty() {
+        return;
+    }
+    if let Err(e) = offsite.kit_used(kit, by) {
+        tracing::warn!(
+            "the emergency kit could not be marked as saved: {}",
+            crate::error_chain::chain(&e)
+        );
     }
 }
 

@@ -89,13 +89,14 @@ impl FirstRun<'_> {
         self.ensure_no_users()?;
         let kit = upload.kit.clone();
         let entry = add(self.offsite, upload, BY)?;
-        if let Some(kit) = kit
-            && let Err(e) = self.offsite.adopt_kit(&kit)
-        {
-            tracing::warn!(
-                "the emergency kit's key could not be kept: {}",
-                crate::error_chain::chain(&e)
-            );
+        if let Some(kit) = kit.filter(|k| !k.trim().is_empty()) {
+            match self.offsite.adopt_kit(&kit) {
+                Ok(()) => super::bring_in::kit_used(self.offsite, &kit, BY),
+                Err(e) => tracing::warn!(
+                    "the emergency kit's key could not be kept: {}",
+                    crate::error_chain::chain(&e)
+                ),
+            }
         }
         Ok(entry)
     }
@@ -132,12 +133,15 @@ impl FirstRun<'_> {
         let entry = self.offsite.bring_in_connected(&connected, copy, BY)?;
         let report = self.restore(&entry)?;
         let described = new.target.describe();
-        if let Err(e) = self.offsite.add_target(new, BY) {
+        let kit = new.kit.clone().unwrap_or_default();
+        match self.offsite.add_target(new, BY) {
+            // The kit just brought the data back (and names this target): it is saved.
+            Ok(_) => super::bring_in::kit_used(self.offsite, &kit, BY),
             // The data is back; only the target must be added again on Database Backup.
-            self.engine.log().warning(&format!(
+            Err(e) => self.engine.log().warning(&format!(
                 "The data was brought back from {described}, but the target could not be kept: {}",
                 crate::error_chain::chain(&e)
-            ));
+            )),
         }
         Ok(report)
     }

@@ -18,10 +18,21 @@ pub enum TargetAction {
     Remove,
 }
 
+/// How a button's work went, for what the page says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Done,
+    /// "Send now" on a target that already holds every backup it should (and is not failing).
+    NothingNew,
+}
+
 impl TargetAction {
     /// What the page says once it was done.
-    pub fn done_message(self, name: &str) -> String {
+    pub fn done_message(self, name: &str, done: Done) -> String {
         match self {
+            TargetAction::SendNow if done == Done::NothingNew => {
+                format!("Nothing new to send: {name} already has every backup that belongs there.")
+            }
             TargetAction::SendNow => {
                 format!("Sending to {name} now: the copies appear on its card when they are done.")
             }
@@ -45,15 +56,27 @@ pub fn run(
     boss: &SuperAdmin,
     name: &str,
     action: TargetAction,
-) -> Result<(), OffsiteError> {
+) -> Result<Done, OffsiteError> {
     let who = boss.username();
     let target = offsite.target(name)?;
     match action {
-        TargetAction::SendNow => target.send_now(),
+        TargetAction::SendNow => {
+            // Asked before the target's list is dropped to be read again.
+            let up_to_date = offsite.status().targets.iter().any(|t| {
+                t.name == name && t.pending == Some(0) && t.progress.failing_since.is_none()
+            });
+            target.send_now()?;
+            return Ok(if up_to_date {
+                Done::NothingNew
+            } else {
+                Done::Done
+            });
+        }
         TargetAction::StartDrill => target.drill_in_background(),
         TargetAction::Enabled(on) => target.set_enabled(on, who),
         TargetAction::Remove => target.remove(who),
-    }
+    }?;
+    Ok(Done::Done)
 }
 
 /// The drill now, waiting for its result (the API and the command line).
@@ -111,8 +134,20 @@ pub fn add_target(
 }
 
 /// The emergency kit's text (super-admin only: it opens every copy).
-pub fn kit_text(offsite: &Offsite, _boss: &SuperAdmin) -> Result<String, OffsiteError> {
-    offsite.kit_text()
+pub fn kit_text(
+    offsite: &Offsite,
+    _boss: &SuperAdmin,
+    address: &str,
+) -> Result<String, OffsiteError> {
+    offsite.kit_text(address)
+}
+
+/// The printed kit's facts (super-admin only, like the text).
+pub fn printed_kit(
+    offsite: &Offsite,
+    _boss: &SuperAdmin,
+) -> Result<crate::offsite::kit::PrintedKit, OffsiteError> {
+    offsite.printed_kit()
 }
 
 /// A change to the key or the kit.

@@ -54,36 +54,32 @@ pub fn problems(
             });
         }
         if let Some(drill) = p.last_drill.as_ref().filter(|d| !d.ok) {
-            seen.push(Problem {
-                key: format!("drill-failed:{}", t.name),
-                event: "drill-failed",
-                severity: Severity::Critical,
-                title: format!("The restore drill on {} failed", t.name),
-                message: format!(
+            seen.push(drill_problem(
+                &t.name,
+                "drill-failed",
+                Severity::Critical,
+                ("failed", "works again"),
+                format!(
                     "Backroom could not bring back the newest copy on {}: {}. Run the drill again on the Database Backup page; if it fails again, make a new backup and send it.",
                     t.name, drill.message
                 ),
-                over: format!("The restore drill on {} works again", t.name),
-                counter: None,
-            });
+            ));
         }
         if let Some(due) = t
             .next_drill_at
             .filter(|due| p.last_drill.is_some() && now - *due > DRILL_GRACE)
         {
-            seen.push(Problem {
-                key: format!("drill-overdue:{}", t.name),
-                event: "drill-overdue",
-                severity: Severity::Warning,
-                title: format!("The restore drill on {} is overdue", t.name),
-                message: format!(
+            seen.push(drill_problem(
+                &t.name,
+                "drill-overdue",
+                Severity::Warning,
+                ("is overdue", "ran again"),
+                format!(
                     "The drill that proves the copies on {} can be brought back was due {}. Start Backroom with the target reachable, or run the drill on the Database Backup page.",
                     t.name,
                     timefmt::local(due)
                 ),
-                over: format!("The restore drill on {} ran again", t.name),
-                counter: None,
-            });
+            ));
         }
     }
     let any_target = status.targets.iter().any(|t| t.enabled);
@@ -111,6 +107,26 @@ pub fn problems(
         });
     }
     (seen, counters)
+}
+
+/// A problem with a target's restore drill: keyed `event:target`, titled "The restore drill
+/// on target …" with `wrong` now and with `over` when it ends.
+fn drill_problem(
+    target: &str,
+    event: &'static str,
+    severity: Severity,
+    (wrong, over): (&str, &str),
+    message: String,
+) -> Problem {
+    Problem {
+        key: format!("{event}:{target}"),
+        event,
+        severity,
+        title: format!("The restore drill on {target} {wrong}"),
+        message,
+        over: format!("The restore drill on {target} {over}"),
+        counter: None,
+    }
 }
 
 fn local_problems(

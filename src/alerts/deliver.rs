@@ -70,16 +70,14 @@ impl Deliverer {
         event: &Event,
     ) -> Result<(), DeliveryError> {
         match &channel.kind {
-            ChannelKind::Email {
-                to,
-                from,
-                smtp_host,
-                smtp_port,
-                tls,
-                user,
-            } => {
+            ChannelKind::Email(email) => {
                 let password = secret.map(|s| s.password.clone()).unwrap_or_default();
-                let from = if from.is_empty() { to } else { from };
+                let to = &email.to;
+                let from = if email.from.is_empty() {
+                    to
+                } else {
+                    &email.from
+                };
                 let mail = Message::builder()
                     .from(from.parse().map_err(DeliveryError::Address)?)
                     .to(to.parse().map_err(DeliveryError::Address)?)
@@ -93,16 +91,17 @@ impl Deliverer {
                         crate::timefmt::local(event.at)
                     ))
                     .map_err(DeliveryError::Message)?;
-                let builder = match tls {
+                let smtp_host = &email.smtp_host;
+                let builder = match email.tls {
                     Tls::Tls => SmtpTransport::relay(smtp_host).map_err(DeliveryError::Smtp)?,
                     Tls::Starttls => {
                         SmtpTransport::starttls_relay(smtp_host).map_err(DeliveryError::Smtp)?
                     }
                     Tls::None => SmtpTransport::builder_dangerous(smtp_host),
                 };
-                let mut builder = builder.port(*smtp_port).timeout(Some(TIMEOUT));
-                if !user.is_empty() {
-                    builder = builder.credentials(Credentials::new(user.clone(), password));
+                let mut builder = builder.port(email.smtp_port).timeout(Some(TIMEOUT));
+                if !email.user.is_empty() {
+                    builder = builder.credentials(Credentials::new(email.user.clone(), password));
                 }
                 builder
                     .build()

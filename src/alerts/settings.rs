@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::alerts::{
-    AlertSettings, Channel, ChannelKind, Tls, check_name, looks_like_address,
+    AlertSettings, Channel, ChannelKind, EmailChannel, Tls, check_name, looks_like_address,
 };
 use crate::config::{Paths, secrets};
 use crate::fields::FieldErrors;
@@ -129,14 +129,14 @@ impl ChannelForm {
                     );
                 }
                 secret.password = self.password.clone();
-                ChannelKind::Email {
+                ChannelKind::Email(EmailChannel {
                     to,
                     from,
                     smtp_host,
                     smtp_port,
                     tls,
                     user,
-                }
+                })
             }
             "webhook" | "heartbeat" => {
                 let url = self.url.trim().to_string();

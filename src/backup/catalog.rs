@@ -204,6 +204,11 @@ impl BackupEntry {
         self.sidecar.as_ref().map_or("", |s| s.description.as_str())
     }
 
+    /// What a person calls it: "before stock-take — Wed 2 Dec, 15:57" (see `timefmt`).
+    pub fn label(&self) -> String {
+        crate::timefmt::backup_label(self.kind(), self.description(), self.created_at())
+    }
+
     pub fn created_by(&self) -> &str {
         self.sidecar
             .as_ref()

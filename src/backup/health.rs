@@ -112,6 +112,20 @@ pub struct Health {
     /// The live data has changes that are in no backup (the message says so).
     #[serde(skip)]
     pub changes_in_no_backup: bool,
+    /// What someone who cannot act on the message reads instead (a task only the owner, a
+    /// super-admin, can do: "ask the owner"); `None`: the message is for everyone.
+    #[serde(skip)]
+    pub for_staff: Option<String>,
+}
+
+impl Health {
+    /// The line as this person reads it.
+    pub fn message_for(&self, super_admin: bool) -> &str {
+        match &self.for_staff {
+            Some(staff) if !super_admin => staff,
+            _ => &self.message,
+        }
+    }
 }
 
 impl BackupFolder {
@@ -236,12 +250,14 @@ impl BackupEngine {
             message,
             last_backup: None,
             changes_in_no_backup: false,
+            for_staff: None,
         };
         let amber = |message: String| Health {
             level: HealthLevel::Amber,
             message,
             last_backup: None,
             changes_in_no_backup: false,
+            for_staff: None,
         };
         for check in [self.last_quick_check(), self.last_full_check()]
             .into_iter()
@@ -297,6 +313,7 @@ impl BackupEngine {
                 ),
                 last_backup: None,
                 changes_in_no_backup: false,
+                for_staff: None,
             },
         };
         // Never "protected" for changes that are in no backup.
@@ -305,6 +322,7 @@ impl BackupEngine {
                 shop_in_no_backup: true,
             } => Health {
                 changes_in_no_backup: true,
+                for_staff: None,
                 ..amber(format!(
                     "Your shop's data is in no backup yet: the last backup ({}) was made before it. Create a backup on the Database Backup page",
                     timefmt::ago(newest.created_at(), now)
@@ -316,6 +334,7 @@ impl BackupEngine {
                     timefmt::ago(newest.created_at(), now)
                 ),
                 changes_in_no_backup: true,
+                for_staff: None,
                 ..health
             },
             _ => health,

@@ -336,7 +336,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => users::user_command(cli.data_dir.as_deref(), cmd),
         Command::Backup(cmd) => backups::backup_command(cli.data_dir.as_deref(), cmd),
         Command::Restore(args) => restore::restore_command(cli.data_dir.as_deref(), &args),
-        Command::Offsite(cmd) => offsite::offsite_command(cli.data_dir.as_deref(), cmd),
+        Command::Offsite(cmd) => offsite::offsite_command(cli.data_dir.as_deref(), cli.port, cmd),
         Command::DemoData(args) => demo::demo_command(cli.data_dir.as_deref(), &args),
         Command::Alerts(cmd) => alerts::alerts_command(cli.data_dir.as_deref(), cmd),
     }

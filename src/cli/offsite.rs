@@ -121,8 +121,10 @@ pub(super) fn with_progress<T: Send>(offsite: &Offsite, work: impl FnOnce() -> T
     })
 }
 
+/// `port`: the one the server is started with, for the kit's "open http://localhost:PORT/".
 pub(super) fn offsite_command(
     data_dir: Option<&std::path::Path>,
+    port: u16,
     cmd: OffsiteCommand,
 ) -> anyhow::Result<()> {
     let paths = Paths::resolve(data_dir)?;
@@ -220,7 +222,10 @@ pub(super) fn offsite_command(
                 bail!("{failed} drill(s) failed");
             }
         }
-        OffsiteCommand::Kit => print!("{}", offsite.kit_text()?),
+        OffsiteCommand::Kit => print!(
+            "{}",
+            offsite.kit_text(&crate::offsite::kit::default_address(port))?
+        ),
         OffsiteCommand::Remove { name } => {
             offsite.target(&name)?.remove("command line")?;
             println!("Removed {name}. The copies on it were left as they are.");

@@ -43,22 +43,26 @@ impl Tls {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ChannelKind {
     /// E-mail through an SMTP server; the password (if any) is in the secrets file.
-    Email {
-        to: String,
-        /// The sender's address (default: `to`).
-        #[serde(default)]
-        from: String,
-        smtp_host: String,
-        smtp_port: u16,
-        #[serde(default)]
-        tls: Tls,
-        #[serde(default)]
-        user: String,
-    },
+    Email(EmailChannel),
     /// A JSON POST to an address kept in the secrets file; `site` is its host, for lists.
     Webhook { site: String },
     /// A GET after each good backup and off-site round, `/fail` after a failure.
     Heartbeat { site: String },
+}
+
+/// An e-mail channel's settings (its fields stand in the channel's table, beside `kind`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChannel {
+    pub to: String,
+    /// The sender's address (default: `to`).
+    #[serde(default)]
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    #[serde(default)]
+    pub tls: Tls,
+    #[serde(default)]
+    pub user: String,
 }
 
 /// One channel as configured (`[[alerts.channels]]`).
@@ -72,7 +76,7 @@ pub struct Channel {
 impl Channel {
     pub fn kind_label(&self) -> &'static str {
         match self.kind {
-            ChannelKind::Email { .. } => "e-mail",
+            ChannelKind::Email(_) => "e-mail",
             ChannelKind::Webhook { .. } => "webhook",
             ChannelKind::Heartbeat { .. } => "heartbeat",
         }
@@ -81,15 +85,12 @@ impl Channel {
     /// "e-mail to owner@example.com through mail.example.com:587 (starttls)" (never a secret).
     pub fn describe(&self) -> String {
         match &self.kind {
-            ChannelKind::Email {
-                to,
-                smtp_host,
-                smtp_port,
-                tls,
-                ..
-            } => format!(
-                "e-mail to {to} through {smtp_host}:{smtp_port} ({})",
-                tls.as_str()
+            ChannelKind::Email(mail) => format!(
+                "e-mail to {} through {}:{} ({})",
+                mail.to,
+                mail.smtp_host,
+                mail.smtp_port,
+                mail.tls.as_str()
             ),
             ChannelKind::Webhook { site } => format!("webhook to {site}"),
             ChannelKind::Heartbeat { site } => format!("heartbeat to {site}"),
@@ -121,18 +122,7 @@ impl Default for AlertSettings {
 
 /// A channel's name: short and plain (it is typed on the command line and shown in lists).
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "“{name}”: a channel name has 1 to 32 lower-case letters, digits, - or _ (e.g. owner-mail)."
-        ))
-    }
+    super::check_plain_name(name, "channel", "owner-mail")
 }
 
 pub fn looks_like_address(text: &str) -> bool {
@@ -152,17 +142,13 @@ impl AlertSettings {
                     format!("There is already an alert channel named {}.", channel.name),
                 );
             }
-            if let ChannelKind::Email {
-                to,
-                from,
-                smtp_host,
-                ..
-            } = &channel.kind
-            {
-                if !looks_like_address(to) || (!from.is_empty() && !looks_like_address(from)) {
+            if let ChannelKind::Email(mail) = &channel.kind {
+                if !looks_like_address(&mail.to)
+                    || (!mail.from.is_empty() && !looks_like_address(&mail.from))
+                {
                     errors.add("to", "Enter an e-mail address such as owner@example.com.");
                 }
-                if smtp_host.trim().is_empty() {
+                if mail.smtp_host.trim().is_empty() {
                     errors.add("smtp", "Enter the mail server as HOST:PORT.");
                 }
             }

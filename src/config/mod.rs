@@ -179,6 +179,23 @@ impl Settings {
     }
 }
 
+/// One rule for channel and target names (1 to 32 of `a-z 0-9 - _`): they are typed on the
+/// command line and used in lists, file names and URLs. The message names `what` it is.
+fn check_plain_name(name: &str, what: &str, example: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "“{name}”: a {what} name has 1 to 32 lower-case letters, digits, - or _ (e.g. {example})."
+        ))
+    }
+}
+
 fn bad_settings(path: &Path, source: SettingsFileError) -> ConfigError {
     ConfigError::BadSettings {
         path: path.to_path_buf(),

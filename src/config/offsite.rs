@@ -98,18 +98,7 @@ impl Default for OffsiteSettings {
 
 /// A target's name: short, plain, usable in file names and URLs.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "“{name}”: a target name has 1 to 32 lower-case letters, digits, - or _ (e.g. usb-stick)."
-        ))
-    }
+    super::check_plain_name(name, "target", "usb-stick")
 }
 
 /// The prefix inside a bucket: plain path segments, no `..`.

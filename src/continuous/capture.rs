@@ -20,7 +20,7 @@ use super::outbox::{Outbox, Position};
 use super::pages::PageSums;
 use super::segment::{self, SegmentInfo};
 use super::wal::WalReader;
-use super::{CaptureError, NewGeneration};
+use super::{CaptureError, FileError, NewGeneration};
 use crate::clock::Clock;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -134,9 +134,11 @@ impl Capture {
         if !segment::valid_id(installation) {
             return Err(CaptureError::BadInstallationId);
         }
-        let outbox = Outbox::open(outbox).map_err(|source| CaptureError::Write {
-            path: outbox.to_path_buf(),
-            source,
+        let outbox = Outbox::open(outbox).map_err(|source| {
+            CaptureError::File(FileError::Write {
+                path: outbox.to_path_buf(),
+                source,
+            })
         })?;
         let mut capture = Capture {
             db: db.to_path_buf(),
@@ -292,7 +294,7 @@ impl Capture {
         let dir = self.outbox.generation_dir(&self.position.generation);
         self.outbox
             .write_segments(&self.position.generation, &written)
-            .map_err(|source| CaptureError::Write { path: dir, source })?;
+            .map_err(|source| CaptureError::File(FileError::Write { path: dir, source }))?;
         #[cfg(test)]
         if self.fault == Some(Fault::AfterSegments) {
             return Err(CaptureError::Killed);
@@ -324,19 +326,19 @@ impl Capture {
     }
 
     pub(super) fn save_position(&self) -> Result<(), CaptureError> {
-        self.outbox
-            .save_position(&self.position)
-            .map_err(|source| CaptureError::Write {
+        self.outbox.save_position(&self.position).map_err(|source| {
+            CaptureError::File(FileError::Write {
                 path: self.outbox.dir().to_path_buf(),
                 source,
             })
+        })
     }
 
     pub(super) fn read_error(&self, source: std::io::Error) -> CaptureError {
-        CaptureError::Read {
+        CaptureError::File(FileError::Read {
             path: self.wal.clone(),
             source,
-        }
+        })
     }
 
     /// Captures, then checkpoints: the checkpoint cannot pass what the capture wrote (see the

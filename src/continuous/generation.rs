@@ -5,13 +5,13 @@
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-use super::CaptureError;
 use super::NewGeneration;
 use super::capture::Capture;
 use super::outbox::{BaseInfo, Position};
 use super::pages::{PageSums, db_file_geometry, read_image};
 use super::segment;
 use super::wal::WalReader;
+use super::{CaptureError, FileError};
 use crate::fsutil;
 
 /// The txid of a generation's base.
@@ -38,10 +38,10 @@ impl Capture {
                 return Ok(Err(NewGeneration::OutboxUnreadable));
             }
             Err(source) => {
-                return Err(CaptureError::Read {
+                return Err(CaptureError::File(FileError::Read {
                     path: self.outbox.dir().to_path_buf(),
                     source,
-                });
+                }));
             }
         };
         if position.installation != self.installation {
@@ -102,7 +102,7 @@ impl Capture {
         let segments = match self.outbox.segments(&position.generation) {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(position)),
-            Err(source) => return Err(CaptureError::Read { path: dir, source }),
+            Err(source) => return Err(CaptureError::File(FileError::Read { path: dir, source })),
         };
         let after: Vec<_> = segments
             .into_iter()
@@ -114,9 +114,11 @@ impl Capture {
         if *newest != position.txid + after.len() as u64 {
             return Ok(None);
         }
-        let bytes = std::fs::read(path).map_err(|source| CaptureError::Read {
-            path: path.clone(),
-            source,
+        let bytes = std::fs::read(path).map_err(|source| {
+            CaptureError::File(FileError::Read {
+                path: path.clone(),
+                source,
+            })
         })?;
         let Ok(segment) = segment::decode(&bytes) else {
             return Ok(None);
@@ -136,10 +138,10 @@ impl Capture {
     }
 
     fn db_read_error(&self, source: io::Error) -> CaptureError {
-        CaptureError::Read {
+        CaptureError::File(FileError::Read {
             path: self.db.clone(),
             source,
-        }
+        })
     }
 
     /// Begins a new generation from the database as it is now (under the pin): writes its
@@ -174,9 +176,11 @@ impl Capture {
                 sums = Some(found);
                 Ok(())
             })
-            .map_err(|source| CaptureError::Write {
-                path: dir.clone(),
-                source,
+            .map_err(|source| {
+                CaptureError::File(FileError::Write {
+                    path: dir.clone(),
+                    source,
+                })
             })?;
         let sums = sums.unwrap_or_else(PageSums::new);
         let info = BaseInfo {
@@ -193,7 +197,7 @@ impl Capture {
         };
         self.outbox
             .write_base_info(&info)
-            .map_err(|source| CaptureError::Write { path: dir, source })?;
+            .map_err(|source| CaptureError::File(FileError::Write { path: dir, source }))?;
         self.position = Position {
             installation: self.installation.clone(),
             generation,

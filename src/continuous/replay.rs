@@ -12,10 +12,10 @@ use std::time::SystemTime;
 
 use litetx::Checksum;
 
-use super::ReplayError;
 use super::outbox::{BaseInfo, Outbox};
 use super::pages::{PageSums, read_image};
 use super::segment::{self, Segment};
+use super::{FileError, ReplayError};
 
 /// Which state to rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +38,11 @@ pub struct Restored {
 }
 
 fn read_segment(path: &Path) -> Result<Segment, ReplayError> {
-    let bytes = fs::read(path).map_err(|source| ReplayError::Read {
-        path: path.to_path_buf(),
-        source,
+    let bytes = fs::read(path).map_err(|source| {
+        ReplayError::File(FileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
     })?;
     segment::decode(&bytes).map_err(|source| ReplayError::Damaged {
         path: path.to_path_buf(),
@@ -71,13 +73,17 @@ pub fn restore(
             base: base.txid,
         });
     }
-    let write_error = |source| ReplayError::Write {
-        path: out.to_path_buf(),
-        source,
+    let write_error = |source| {
+        ReplayError::File(FileError::Write {
+            path: out.to_path_buf(),
+            source,
+        })
     };
-    let copied = fs::copy(base_file, out).map_err(|source| ReplayError::Read {
-        path: base_file.to_path_buf(),
-        source,
+    let copied = fs::copy(base_file, out).map_err(|source| {
+        ReplayError::File(FileError::Read {
+            path: base_file.to_path_buf(),
+            source,
+        })
     })?;
     // The record comes from elsewhere too: a page size SQLite cannot have, or more pages
     // than the file holds, is refused before anything is read by it.
@@ -177,10 +183,10 @@ enum ApplyError {
 impl ApplyError {
     fn with_path(self, out: &Path, txid: u64) -> ReplayError {
         match self {
-            ApplyError::Io(source) => ReplayError::Write {
+            ApplyError::Io(source) => ReplayError::File(FileError::Write {
                 path: out.to_path_buf(),
                 source,
-            },
+            }),
             ApplyError::Chain => ReplayError::ChainBroken { txid },
         }
     }
@@ -226,9 +232,11 @@ pub fn restore_from_outbox(
     out: &Path,
 ) -> Result<Restored, ReplayError> {
     let dir = outbox.generation_dir(generation);
-    let read_error = |source| ReplayError::Read {
-        path: dir.clone(),
-        source,
+    let read_error = |source| {
+        ReplayError::File(FileError::Read {
+            path: dir.clone(),
+            source,
+        })
     };
     let (base, base_file) = outbox.base(generation).map_err(read_error)?;
     let segments: Vec<PathBuf> = outbox

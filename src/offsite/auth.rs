@@ -19,14 +19,21 @@ const LABEL: &[u8] = b"backroom off-site manifest MAC v1";
 /// The MAC of `manifest` under one age identity, ready to finish or verify: its key is
 /// HMAC-SHA256(identity secret, label). `None` never happens (HMAC takes any key length).
 fn mac(identity: &age::x25519::Identity, manifest: &Manifest) -> Option<Hmac<Sha256>> {
+    let mut mac = keyed(identity, LABEL)?;
+    mac.update(&covered(manifest));
+    Some(mac)
+}
+
+/// An HMAC-SHA256 keyed by HMAC-SHA256(identity secret, `label`): each use of the off-site key
+/// (copies' manifests, continuous segments) has a label, so a MAC of one is never valid for
+/// another.
+pub(crate) fn keyed(identity: &age::x25519::Identity, label: &[u8]) -> Option<Hmac<Sha256>> {
     let secret = identity.to_string();
     let mut derive =
         <Hmac<Sha256> as KeyInit>::new_from_slice(secret.expose_secret().as_bytes()).ok()?;
-    derive.update(LABEL);
+    derive.update(label);
     let key = derive.finalize().into_bytes();
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).ok()?;
-    mac.update(&covered(manifest));
-    Some(mac)
+    <Hmac<Sha256> as KeyInit>::new_from_slice(&key).ok()
 }
 
 /// What the MAC covers: the manifest as written, without its own `mac`.
@@ -100,7 +107,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }

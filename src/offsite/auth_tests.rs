@@ -11,6 +11,7 @@ fn manifest(keys: &Keyring) -> Manifest {
         copy: "backup_20261201_120000".into(),
         source_backup: "backup_20261201_120000.db".into(),
         kind: BackupKind::Automatic,
+        description: None,
         created_at: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
         uploaded_at: Utc.with_ymd_and_hms(2026, 12, 1, 12, 1, 0).unwrap(),
         plain_size: 4096,
@@ -60,6 +61,10 @@ fn a_signed_manifest_checks_and_any_changed_field_fails() {
         ),
         ("source", Box::new(|m| m.source_backup = "x.db".into())),
         ("kind", Box::new(|m| m.kind = BackupKind::Manual)),
+        (
+            "description added",
+            Box::new(|m| m.description = Some("before stock-take".into())),
+        ),
         (
             "created",
             Box::new(|m| m.created_at += chrono::Duration::days(3)),
@@ -157,4 +162,19 @@ fn a_renamed_manifest_and_a_repeated_sequence_are_flagged() {
     flag_repeats(&mut copies);
     let trust: Vec<Trust> = copies.iter().map(|m| m.trust).collect();
     assert_eq!(trust, [Trust::OutOfOrder, Trust::OutOfOrder, Trust::Ours]);
+}
+
+/// The description is signed too: a forger cannot rename "before stock-take" unnoticed.
+#[test]
+fn described_manifest_checks_and_a_changed_description_fails() {
+    let keys = Keyring::generate(Utc::now());
+    let mut signed = manifest(&keys);
+    signed.description = Some("before stock-take".into());
+    sign(&mut signed, &keys);
+    assert_eq!(round_trip(&signed, &keys), Trust::Ours);
+    for forged in [Some("use this one".to_string()), None] {
+        let mut m = signed.clone();
+        m.description = forged.clone();
+        assert_eq!(round_trip(&m, &keys), Trust::Forged, "{forged:?}");
+    }
 }

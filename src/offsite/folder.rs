@@ -16,17 +16,20 @@ const PARTIAL_PREFIX: &str = ".backroom-partial-";
 
 pub struct FolderStore {
     dir: PathBuf,
+    /// The target's own folder: `dir` itself, or the folder a nested store is under.
+    root: PathBuf,
 }
 
 impl FolderStore {
     pub fn new(dir: &Path) -> FolderStore {
         FolderStore {
             dir: dir.to_path_buf(),
+            root: dir.to_path_buf(),
         }
     }
 
     fn error(&self, source: io::Error) -> StoreError {
-        if source.kind() == io::ErrorKind::NotFound && !self.dir.exists() {
+        if source.kind() == io::ErrorKind::NotFound && !self.root.exists() {
             return StoreError::FolderMissing {
                 path: self.dir.display().to_string(),
             };
@@ -45,6 +48,29 @@ impl FolderStore {
             )));
         }
         Ok(self.dir.join(name))
+    }
+
+    /// A nested store's folder, made (durably) when missing and the target itself is there.
+    fn make_nested(&self) -> Result<(), StoreError> {
+        if self.dir == self.root || self.dir.is_dir() {
+            return Ok(());
+        }
+        if !self.root.is_dir() {
+            return Err(StoreError::FolderMissing {
+                path: self.root.display().to_string(),
+            });
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| self.error(e))?;
+        let mut dir = self.dir.as_path();
+        while dir != self.root {
+            let parent = fsutil::parent_of(dir);
+            fsutil::fsync_dir(&parent).map_err(|e| self.error(e))?;
+            dir = match dir.parent() {
+                Some(p) => p,
+                None => break,
+            };
+        }
+        Ok(())
     }
 }
 
@@ -123,6 +149,7 @@ impl Store for FolderStore {
         let target = self.path_of(name)?;
         // The folder is never made here: missing, it is a stick not plugged in (or a typo),
         // and copies written to a new local folder would protect nothing.
+        self.make_nested()?;
         let partial = self
             .dir
             .join(format!("{PARTIAL_PREFIX}{}-{name}", fsutil::random_hex(4)));
@@ -152,6 +179,14 @@ impl Store for FolderStore {
     fn list(&self) -> Result<Vec<ObjectInfo>, StoreError> {
         let read = match std::fs::read_dir(&self.dir) {
             Ok(r) => r,
+            // A nested folder not made yet holds nothing.
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && self.dir != self.root
+                    && self.root.is_dir() =>
+            {
+                return Ok(Vec::new());
+            }
             Err(e) => return Err(self.error(e)),
         };
         let mut out = Vec::new();
@@ -221,6 +256,16 @@ impl Store for FolderStore {
             }
         }
         Ok(cleaned)
+    }
+
+    fn nested(&self, folder: &str) -> Result<Box<dyn Store>, StoreError> {
+        let dir = super::store::nested_parts(folder)?
+            .into_iter()
+            .fold(self.dir.clone(), |dir, part| dir.join(part));
+        Ok(Box::new(FolderStore {
+            dir,
+            root: self.root.clone(),
+        }))
     }
 }
 

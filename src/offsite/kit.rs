@@ -28,8 +28,33 @@ impl Page {
     }
 }
 
+/// The places a kit names, as recorded when it is saved ("usb: folder /media/usb"), sorted.
+pub fn places(targets: &[Target]) -> Vec<String> {
+    let mut places: Vec<String> = targets
+        .iter()
+        .map(|t| format!("{}: {}", t.name, t.describe()))
+        .collect();
+    places.sort();
+    places
+}
+
+/// True when a kit saved naming `saved` names other places than `targets` (a target was
+/// added, removed or moved since): it must be saved again. `None`: saved before the places
+/// were recorded, so nothing to compare.
+pub fn places_changed(saved: Option<&[String]>, targets: &[Target]) -> bool {
+    saved.is_some_and(|saved| saved != places(targets).as_slice())
+}
+
 /// The kit for `keys` and `targets` (never with an S3 secret).
-pub fn text(keys: &Keyring, targets: &[Target], data_dir: &str, now: DateTime<Utc>) -> String {
+/// `address` is where Backroom answers on this computer (`http://localhost:5123/`): a new
+/// computer started the same way answers there too.
+pub fn text(
+    keys: &Keyring,
+    targets: &[Target],
+    data_dir: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> String {
     let mut p = Page(String::new());
     p.say("BACKROOM EMERGENCY KIT");
     p.say("======================");
@@ -79,7 +104,7 @@ pub fn text(keys: &Keyring, targets: &[Target], data_dir: &str, now: DateTime<Ut
         "",
         "TO GET THE DATA BACK WITH BACKROOM (for example on a new computer)",
         "  1. Put the backroom program in a new folder and start it.",
-        "  2. On that computer open http://localhost:5000/ and choose \"Bring back my data\".",
+        "  2. On that computer open {address} and choose \"Bring back my data\".",
         "  3. Upload a copy (the .db.zst.age file) with this kit, or connect to the target",
         "     above and pick a copy from its list.",
         "  4. Log in with your usual user name and password.",
@@ -107,9 +132,43 @@ pub fn text(keys: &Keyring, targets: &[Target], data_dir: &str, now: DateTime<Ut
         "  5. business_data.db is an ordinary SQLite database: open it with sqlite3 or",
         "     DB Browser for SQLite, or put it next to Backroom and start Backroom.",
     ] {
-        p.say(l);
+        p.say(&l.replace("{address}", address));
     }
     p.0
+}
+
+/// The address a kit gives when the server's own is not known (the command line): the
+/// default port.
+pub fn default_address(port: u16) -> String {
+    format!("http://localhost:{port}/")
+}
+
+/// The one-page printed kit: the same facts as the text, for a page in plain words.
+pub struct PrintedKit {
+    /// Every key line (`AGE-SECRET-KEY-1…`), the current one first.
+    pub keys: Vec<String>,
+    /// "usb: folder /media/usb" (never an S3 secret).
+    pub places: Vec<String>,
+    pub data_dir: String,
+    pub made: DateTime<Utc>,
+}
+
+impl PrintedKit {
+    pub fn new(keys: &Keyring, targets: &[Target], data_dir: &str, now: DateTime<Utc>) -> Self {
+        PrintedKit {
+            keys: keys
+                .keys()
+                .iter()
+                .map(|k| k.identity.to_string().expose_secret().to_string())
+                .collect(),
+            places: targets
+                .iter()
+                .map(|t| format!("{}: {}", t.name, t.describe()))
+                .collect(),
+            data_dir: data_dir.to_string(),
+            made: now,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -142,7 +201,14 @@ mod tests {
             enabled: true,
             keep: Default::default(),
         };
-        let kit = text(&keys, &[target, folder], "/srv/shop", Utc::now());
+        let kit = text(
+            &keys,
+            &[target, folder],
+            "/srv/shop",
+            "http://localhost:5123/",
+            Utc::now(),
+        );
+        assert!(kit.contains("open http://localhost:5123/ and choose"));
         for l in kit.lines() {
             assert!(
                 l.starts_with('#') || l.starts_with("AGE-SECRET-KEY-1"),

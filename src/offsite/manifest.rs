@@ -67,6 +67,11 @@ pub struct Manifest {
     /// The local backup it was made from.
     pub source_backup: String,
     pub kind: BackupKind,
+    /// What the owner wrote about the backup ("before stock-take"), so a copy list on a new
+    /// computer says what each copy is. Covered by the MAC like every field; absent in
+    /// manifests from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// When the backup was made (its data is from then).
     pub created_at: DateTime<Utc>,
     pub uploaded_at: DateTime<Utc>,
@@ -137,6 +142,15 @@ impl Trust {
 }
 
 impl Manifest {
+    /// What a person calls the copy: "before stock-take — Wed 2 Dec, 15:57".
+    pub fn label(&self) -> String {
+        crate::timefmt::backup_label(
+            self.kind,
+            self.description.as_deref().unwrap_or_default(),
+            self.created_at,
+        )
+    }
+
     /// What "newest" compares: the order the backups were made in, then the date (copies
     /// sent before the order was recorded have none and sort below those that have one).
     pub fn newness(&self) -> (Option<u64>, DateTime<Utc>) {

@@ -317,11 +317,25 @@ impl Offsite {
         Ok(())
     }
 
-    /// The emergency kit, with every key (never an S3 secret).
-    pub fn kit_text(&self) -> Result<String, OffsiteError> {
+    /// The emergency kit, with every key (never an S3 secret); `address` is where Backroom
+    /// answers (`http://localhost:5000/`).
+    pub fn kit_text(&self, address: &str) -> Result<String, OffsiteError> {
         let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
         let targets = self.settings()?.targets;
         Ok(kit::text(
+            &keys,
+            &targets,
+            &self.data_dir().display().to_string(),
+            address,
+            self.inner.clock.now(),
+        ))
+    }
+
+    /// The same kit's facts for the printed page.
+    pub fn printed_kit(&self) -> Result<kit::PrintedKit, OffsiteError> {
+        let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
+        let targets = self.settings()?.targets;
+        Ok(kit::PrintedKit::new(
             &keys,
             &targets,
             &self.data_dir().display().to_string(),
@@ -331,17 +345,37 @@ impl Offsite {
 
     /// A super-admin says the kit of the current key is saved.
     pub fn confirm_kit(&self, user: &str) -> Result<(), OffsiteError> {
+        self.mark_kit_saved(&format!("Emergency kit confirmed as saved by {user}"))
+    }
+
+    /// A restore or bring-in just opened copies with `kit`: when it holds the current key,
+    /// the kit is evidently saved, and is marked so (no need to ask).
+    pub fn kit_used(&self, kit: &str, user: &str) -> Result<(), OffsiteError> {
+        let given = Keyring::from_kit(kit.trim())?;
+        let Some(own) = self.keyring()? else {
+            return Ok(());
+        };
+        let current = own.current().public();
+        if given.keys().iter().any(|k| k.public() == current) {
+            self.mark_kit_saved(&format!(
+                "Emergency kit marked as saved: {user} just used it to bring data back"
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// Records that the kit of the current key, naming today's targets, is saved.
+    fn mark_kit_saved(&self, log_line: &str) -> Result<(), OffsiteError> {
         let keys = self.keyring()?.ok_or(OffsiteError::NoKey)?;
         let public = keys.current().public();
+        let places = kit::places(&self.settings()?.targets);
         let now = self.inner.clock.now();
         self.update_state(|s| {
             s.kit_confirmed_at = Some(now);
             s.kit_confirmed_for = Some(public);
+            s.kit_confirmed_targets = Some(places);
         })?;
-        self.inner
-            .backups
-            .log()
-            .info(&format!("Emergency kit confirmed as saved by {user}"));
+        self.inner.backups.log().info(log_line);
         Ok(())
     }
 

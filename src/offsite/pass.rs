@@ -355,7 +355,7 @@ impl Offsite {
 /// shop made it (`keys`: the keys that can tell; see `auth`). A listing may lag a delete
 /// (an S3 cluster right after a node rejoins): a listed manifest that is gone when read is a
 /// copy being removed, skipped rather than a failure.
-pub(super) fn read_index(
+pub(crate) fn read_index(
     store: &dyn Store,
     keys: Option<&super::keys::Keyring>,
 ) -> Result<Vec<Manifest>, OffsiteError> {

@@ -60,6 +60,7 @@ fn put_copy(store: &dyn Store, copy: &str) -> Manifest {
         copy: copy.into(),
         source_backup: format!("{copy}.db"),
         kind: BackupKind::Automatic,
+        description: None,
         created_at: Utc::now(),
         uploaded_at: Utc::now(),
         plain_size: 1,

@@ -64,6 +64,10 @@ pub struct OffsiteState {
     pub kit_confirmed_at: Option<DateTime<Utc>>,
     /// The public key the confirmation was for (a new key needs a new kit).
     pub kit_confirmed_for: Option<String>,
+    /// The places for copies the saved kit names ("usb: folder E:\\Backroom"); when the
+    /// targets differ from these the kit must be saved again (`None`: saved before this was
+    /// recorded, no reminder).
+    pub kit_confirmed_targets: Option<Vec<String>>,
     pub targets: BTreeMap<String, TargetState>,
     /// The sequence number of the last copy sent (to any target); only ever grows.
     pub last_sequence: u64,

@@ -21,6 +21,13 @@ pub struct Activity {
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyView {
     pub copy: String,
+    /// What a person calls it ("before stock-take — Wed 2 Dec, 15:57"); the copy's name goes
+    /// small underneath.
+    pub label: String,
+    /// What the owner wrote about the backup (empty: nothing, or an older manifest).
+    pub description: String,
+    /// The label's first half: the description, or the kind in words ("automatic backup").
+    pub what: String,
     pub kind: &'static str,
     pub created_at: DateTime<Utc>,
     pub created_local: String,
@@ -47,6 +54,9 @@ impl CopyView {
     pub fn from_manifest(m: &manifest::Manifest) -> CopyView {
         CopyView {
             copy: m.copy.clone(),
+            label: m.label(),
+            description: m.description.clone().unwrap_or_default(),
+            what: timefmt::backup_what(m.kind, m.description.as_deref().unwrap_or_default()),
             kind: m.kind.label(),
             created_at: m.created_at,
             created_local: timefmt::local(m.created_at),
@@ -79,6 +89,9 @@ pub struct TargetStatus {
     pub copies_on_target: Option<usize>,
     pub installations: Option<usize>,
     pub pending: Option<usize>,
+    /// This installation's newest copy on the target, from the last list read (what "Last
+    /// copy" shows: the newest there, not the last one sent).
+    pub newest_on_target: Option<CopyView>,
     pub next_drill_at: Option<DateTime<Utc>>,
 }
 
@@ -87,6 +100,8 @@ pub struct OffsiteStatus {
     /// The current key's public half (`None` before the first target).
     pub public_key: Option<String>,
     pub kit_confirmed: bool,
+    /// The saved kit names other places than today's targets: save it again.
+    pub kit_places_changed: bool,
     pub max_copy_age_hours: u32,
     pub drill_every_days: u32,
     pub targets: Vec<TargetStatus>,
@@ -140,6 +155,10 @@ impl Offsite {
                         })
                     }),
                     copies_on_target: own.as_ref().map(Vec::len),
+                    newest_on_target: own
+                        .as_ref()
+                        .and_then(|o| o.iter().max_by_key(|m| m.newness()))
+                        .map(CopyView::from_manifest),
                     installations: index.map(|i| super::installation::count(&i.manifests, &own_id)),
                     pending,
                     progress: s.progress,
@@ -149,6 +168,10 @@ impl Offsite {
         drop(remote);
         let activity = self.activity();
         OffsiteStatus {
+            kit_places_changed: super::kit::places_changed(
+                state.kit_confirmed_targets.as_deref(),
+                &settings.targets,
+            ),
             kit_confirmed: public_key
                 .as_deref()
                 .is_some_and(|k| state.kit_confirmed(k)),
@@ -169,7 +192,7 @@ impl Offsite {
             return local;
         }
         let status = self.status();
-        let (red, amber) = judge(&status, now);
+        let (red, amber, kit_task) = judge(&status, now);
         let last_backup = local.last_backup;
         let changes_in_no_backup = local.changes_in_no_backup;
         let line = |level, message| Health {
@@ -177,6 +200,19 @@ impl Offsite {
             message,
             last_backup,
             changes_in_no_backup,
+            for_staff: None,
+        };
+        // Saving the kit is the owner's task: others are told whom to ask, not what to do.
+        let staff_kit = |before: Option<&str>| {
+            let ask = if status.kit_confirmed {
+                "The emergency kit names old places for copies: ask the owner (a super-admin) to save it again"
+            } else {
+                "The emergency kit is not saved yet: ask the owner (a super-admin) to save it"
+            };
+            Some(match before {
+                Some(local) => format!("{local}; {}", lowercase_first(ask)),
+                None => ask.to_string(),
+            })
         };
         if status.targets.iter().all(|t| !t.enabled) && local.level == HealthLevel::Green {
             let when = if local.changes_in_no_backup {
@@ -198,14 +234,21 @@ impl Offsite {
             return line(HealthLevel::Red, reason);
         }
         if local.level == HealthLevel::Amber {
+            let for_staff = kit_task.then(|| staff_kit(Some(&local.message))).flatten();
             let message = match amber {
                 Some(more) => format!("{}; {}", local.message, lowercase_first(&more)),
                 None => local.message,
             };
-            return line(HealthLevel::Amber, message);
+            return Health {
+                for_staff,
+                ..line(HealthLevel::Amber, message)
+            };
         }
         if let Some(reason) = amber {
-            return line(HealthLevel::Amber, reason);
+            return Health {
+                for_staff: kit_task.then(|| staff_kit(None)).flatten(),
+                ..line(HealthLevel::Amber, reason)
+            };
         }
         let newest = status
             .targets
@@ -233,8 +276,9 @@ fn lowercase_first(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The first red reason and the first amber reason, if any.
-fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<String>) {
+/// The first red reason and the first amber reason, if any, and whether that amber reason is
+/// the kit's (a task for the owner alone).
+fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<String>, bool) {
     let enabled: Vec<&TargetStatus> = status.targets.iter().filter(|t| t.enabled).collect();
     if enabled.is_empty() {
         return (
@@ -243,6 +287,7 @@ fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<
                 "Copies only on this computer: set up an off-site copy (a USB drive, a network folder or cloud storage) on the Database Backup page"
                     .into(),
             ),
+            false,
         );
     }
     let max_age = chrono::Duration::hours(i64::from(status.max_copy_age_hours));
@@ -292,10 +337,20 @@ fn judge(status: &OffsiteStatus, now: DateTime<Utc>) -> (Option<String>, Option<
             Some(_) => {}
         }
     }
-    if !status.kit_confirmed {
-        amber.get_or_insert(
-            "Save the emergency kit (Database Backup page): without it the off-site copies cannot be opened".into(),
-        );
+    let kit = if !status.kit_confirmed {
+        Some(
+            "Save the emergency kit (Database Backup page): without it the off-site copies cannot be opened",
+        )
+    } else if status.kit_places_changed {
+        Some(
+            "The places for copies changed since the emergency kit was saved: save it again (Database Backup page), the saved one names old places",
+        )
+    } else {
+        None
+    };
+    let kit_task = amber.is_none() && kit.is_some();
+    if let Some(kit) = kit {
+        amber.get_or_insert(kit.into());
     }
-    (red, amber)
+    (red, amber, kit_task)
 }

@@ -152,10 +152,38 @@ pub trait Store: Send + Sync {
     /// Cleans up what an interrupted upload left (partial files); returns what was cleaned,
     /// for the log.
     fn clean_unfinished(&self) -> Result<Vec<String>, StoreError>;
+    /// The same target under a folder of its own (`continuous/<installation>`, names checked
+    /// by [`nested_parts`]): what is there never shows in this store's [`Store::list`], so the
+    /// copies' listings, retention and drills never see it. The folder is made on the first
+    /// write, only when the target itself is there.
+    fn nested(&self, folder: &str) -> Result<Box<dyn Store>, StoreError> {
+        let _ = folder;
+        Err(StoreError::settings(
+            "this kind of target cannot hold a folder of its own",
+        ))
+    }
     /// Aborts an upload recorded by [`ObjectWriter::upload_id`] that a crash cut off.
     fn abort_upload(&self, name: &str, upload_id: &str) -> Result<(), StoreError> {
         let _ = (name, upload_id);
         Ok(())
+    }
+}
+
+/// The parts of a nested folder's name (`a/b`): plain names only, never `.`, `..` or empty.
+pub fn nested_parts(folder: &str) -> Result<Vec<&str>, StoreError> {
+    let parts: Vec<&str> = folder.split('/').collect();
+    let plain = |p: &&str| {
+        !p.is_empty()
+            && !p.starts_with('.')
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if parts.iter().all(plain) {
+        Ok(parts)
+    } else {
+        Err(StoreError::settings(format!(
+            "{folder:?} is not a folder name"
+        )))
     }
 }
 

@@ -127,6 +127,7 @@ pub fn send(
         copy: out.copy.to_string(),
         source_backup: entry.file_name.clone(),
         kind: entry.kind(),
+        description: Some(entry.description().to_string()).filter(|d| !d.is_empty()),
         created_at: entry.created_at(),
         uploaded_at: out.now,
         plain_size: digests.plain_size,

@@ -151,6 +151,7 @@ fn signed_in_pages(cfg: &mut web::ServiceConfig) {
             "/backup/offsite/kit/download",
             get().to(offsite::kit_download),
         )
+        .route("/backup/offsite/kit/print", get().to(offsite::kit_print))
         .route(
             "/backup/offsite/kit/confirm",
             post().to(offsite::kit_confirm),

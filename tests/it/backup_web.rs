@@ -100,7 +100,7 @@ fn create_by_form_and_api_and_conflict_while_one_runs() {
     let res = staff.post_form("/backup/create", &[("description", "before stock-take")]);
     assert_eq!(res.status, 303);
     let page = staff.get("/backup/status");
-    assert!(page.body.contains("created and verified"), "flash message");
+    assert!(page.body.contains("made and verified"), "flash message");
     assert!(
         app.backup_files()
             .iter()

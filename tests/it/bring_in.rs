@@ -441,6 +441,9 @@ pub fn check_b_has_a(b: &TestApp, a_dump: &str, copy_seen_in: impl Fn() -> bool)
     );
     let st = client.get("/api/offsite").json();
     assert_eq!(st["offsite"]["targets"][0]["name"], "usb", "{st}");
+    // The kit just brought the data back: it is saved, nobody is asked to save it again.
+    assert_eq!(st["offsite"]["kit_confirmed"], true, "{st}");
+    assert_eq!(st["offsite"]["kit_places_changed"], false, "{st}");
 }
 
 #[test]

@@ -3,9 +3,11 @@
 
 mod alerts;
 mod backup_web;
+mod backup_words;
 mod bring_in;
 mod browser;
 mod business;
+mod continuous_garage;
 mod corrupt;
 mod counter;
 mod durability;

@@ -163,6 +163,12 @@ fn a_folder_on_the_datas_own_disk_keeps_the_health_line_amber_and_says_why() {
     };
     assert_eq!(boss.api_delete("/api/offsite/usb").status, 200);
     assert_eq!(add_folder(&boss, "usb", other.path()).status, 303);
+    // The saved kit names the old folder: it is asked for again, then the line turns green.
+    wait_until("the kit asked for again", Duration::from_secs(60), || {
+        let (level, message) = health(&boss);
+        level == "amber" && message.contains("save it again") && !message.contains(reason)
+    });
+    boss.post_form("/backup/offsite/kit/confirm", &[]);
     wait_until("a green line", Duration::from_secs(60), || {
         health(&boss).0 == "green"
     });

@@ -253,10 +253,13 @@ fn the_first_account_and_its_sample_data_are_backed_up_at_once() {
     assert_eq!(record["row_counts"]["users"], 1);
     // Emergency restore would take it, not the empty startup backup.
     let status = client.get("/backup/status").body;
+    let description = record["description"].as_str().unwrap();
     assert!(
-        status.contains(&format!("(now: <strong>{manual}</strong>)")),
+        status.contains(&format!("(now: <strong>{description} — ")),
         "{status}"
     );
+    let confirm = client.get("/backup/emergency-restore").body;
+    assert!(confirm.contains(&format!("file {manual}")), "{confirm}");
     // The health line says nothing about changes in no backup: there are none.
     let health = client.get("/api/offsite").json()["health"]["message"].clone();
     assert!(!health.to_string().contains("no backup"), "{health}");
@@ -365,13 +368,8 @@ fn the_page_brings_back_the_newest_off_site_copy_when_no_local_backup_is_left() 
 
     app.restart();
     let client = app.client();
-    let page = client.get("/");
-    assert_eq!(page.status, 503);
-    assert!(
-        page.body.contains("Bring back the newest copy from usb"),
-        "{}",
-        page.body
-    );
+    let page = client.get("/").expect_status(503);
+    page.assert_shows("Bring back the newest copy from usb");
     let token = extract_csrf(&page.body).unwrap();
     let res = client.post_form_raw(
         "/missing-data/offsite",

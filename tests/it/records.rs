@@ -288,8 +288,10 @@ fn roles_staff_cannot_look_admins_browse_and_export_only_super_admins_bring_back
     let page = admin.get(&format!("/backup/{backup}/records/products"));
     assert_eq!(page.status, 200);
     assert!(
+        page.body.contains("In backup <strong>")
+            && page.body.contains(&format!("(file {backup})</small>")),
+        "{}",
         page.body
-            .contains(&format!("In backup <strong>{backup}</strong>"))
     );
     // Hostile names render escaped.
     assert!(

@@ -333,14 +333,20 @@ fn restored_data_keeps_a_user_whose_account_is_in_the_backup() {
     assert_eq!(res.status, 303);
     let page = boss.get("/backup/status");
     assert_eq!(page.status, 200, "still logged in");
-    assert!(page.body.contains(&format!("Restored {backup}")));
+    // Called by what was written ("with boss — …"), the file name after it.
+    assert!(
+        page.body.contains("Restored “with boss — ")
+            && page.body.contains(&format!("(file {backup})")),
+        "{}",
+        page.body
+    );
     // Emergency restore (and the page that announces it) passes over the safety copy.
     assert!(
         page.body.contains("(now: <strong>"),
         "the danger zone names a backup"
     );
     assert!(
-        !page.body.contains("(now: <strong>pre_restore_"),
+        !page.body.contains("(now: <strong>safety copy"),
         "not the safety copy"
     );
     assert_eq!(

@@ -326,15 +326,16 @@ fn first_run_page_only_while_nobody_has_an_account() {
         "shows where data lives"
     );
 
-    let bad = client.post_form(
-        "/first-run",
-        &[
-            ("username", "boss"),
-            ("password", "short"),
-            ("password2", "short"),
-        ],
-    );
-    assert_eq!(bad.status, 400);
+    let bad = client
+        .post_form(
+            "/first-run",
+            &[
+                ("username", "boss"),
+                ("password", "short"),
+                ("password2", "short"),
+            ],
+        )
+        .expect_status(400);
     assert!(bad.body.contains("at least 10 characters"));
     assert!(bad.body.contains("value=\"boss\""), "input kept");
     assert_eq!(app.query_i64("SELECT count(*) FROM users"), 0);

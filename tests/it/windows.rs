@@ -192,7 +192,7 @@ fn backups_and_restores_work_on_windows() {
     let res = client.post_form(&format!("/backup/{from_cli}/restore"), &[]);
     assert_eq!(res.status, 303, "{}", res.body);
     let status = client.get("/backup/status").body;
-    assert!(status.contains(&format!("Restored {from_cli}")), "{status}");
+    assert!(status.contains(&format!("(file {from_cli})")), "{status}");
     let safety: Vec<String> = backup_files(&app.backups())
         .into_iter()
         .filter(|n| n.starts_with("pre_restore_"))

@@ -367,6 +367,11 @@ impl BackupEngine {
         let inspected = copy::inspect_file(path, false)?;
         let now = self.clock.now();
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        // Called the way the list calls it, its file name after it (alerts name it too).
+        let restored = catalog::find(self.backups_dir(), restored).map_or_else(
+            || restored.to_string(),
+            |e| format!("“{}” ({restored})", e.label()),
+        );
         let origin = Origin {
             kind: BackupKind::PreRestore,
             file_name: file_name.clone(),
@@ -375,7 +380,7 @@ impl BackupEngine {
             // Several safety backups look alike in the list: say which restore made each.
             description: format!(
                 "Made before restoring {restored} on {} by {user}",
-                crate::timefmt::local(now)
+                crate::timefmt::friendly(now)
             ),
             duration_ms: elapsed_ms(started),
         };

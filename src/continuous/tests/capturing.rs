@@ -127,24 +127,11 @@ fn every_commit_made_while_captures_run_is_rebuilt_exactly() {
 fn no_checkpoint_passes_a_commit_the_capture_has_not_written() {
     let dir = tempfile::tempdir().unwrap();
     let (db, writer) = shop(dir.path());
-    let (mut capture, _) = Capture::open(
-        &db,
-        &dir.path().join("outbox"),
-        INSTALLATION,
-        system_clock(),
-    )
-    .unwrap();
-    let generation = capture.place().0.to_string();
+    let (mut capture, generation) = start_capture(dir.path(), &db, system_clock());
     let mut states = Vec::new();
-    for k in 0..5 {
-        commit_one(&writer, k);
-        states.push(dump(&writer));
-    }
+    commit_each(&writer, 0..5, &mut states);
     capture.capture().unwrap();
-    for k in 5..9 {
-        commit_one(&writer, k);
-        states.push(dump(&writer));
-    }
+    commit_each(&writer, 5..9, &mut states);
     // Another connection checkpoints as hard as it can, then writes on: with every frame
     // copied it would start the WAL over and overwrite the four commits not yet captured.
     writer.busy_timeout(Duration::ZERO).unwrap();
@@ -160,10 +147,7 @@ fn no_checkpoint_passes_a_commit_the_capture_has_not_written() {
         );
     }
     writer.busy_timeout(Duration::from_secs(10)).unwrap();
-    for k in 9..12 {
-        commit_one(&writer, k);
-        states.push(dump(&writer));
-    }
+    commit_each(&writer, 9..12, &mut states);
     // Our own checkpoint right after a capture, with commits landing in between.
     let round = capture
         .capture_then_checkpoint(CheckpointMode::Truncate)
@@ -196,15 +180,9 @@ fn a_kill_between_any_two_steps_loses_nothing_captured() {
             Capture::open(&db, &outbox_dir, INSTALLATION, system_clock()).unwrap();
         let generation = capture.place().0.to_string();
         let mut states = Vec::new();
-        for k in 0..4 {
-            commit_one(&writer, k);
-            states.push(dump(&writer));
-        }
+        commit_each(&writer, 0..4, &mut states);
         capture.capture().unwrap();
-        for k in 4..8 {
-            commit_one(&writer, k);
-            states.push(dump(&writer));
-        }
+        commit_each(&writer, 4..8, &mut states);
         capture.fault = fault;
         match fault {
             Some(_) => assert!(matches!(capture.capture(), Err(CaptureError::Killed))),
@@ -219,10 +197,7 @@ fn a_kill_between_any_two_steps_loses_nothing_captured() {
         std::fs::write(gen_dir.join("0000000000000042.tmp"), b"BKRSEG1\npartial").unwrap();
         drop(capture);
 
-        for k in 8..11 {
-            commit_one(&writer, k);
-            states.push(dump(&writer));
-        }
+        commit_each(&writer, 8..11, &mut states);
         let (mut capture, new) =
             Capture::open(&db, &outbox_dir, INSTALLATION, system_clock()).unwrap();
         assert_eq!(new, None, "{fault:?}: the chain continues after the kill");
@@ -251,14 +226,7 @@ fn another_connections_automatic_checkpoints_wait_for_the_capture() {
     let dir = tempfile::tempdir().unwrap();
     let (db, writer) = shop(dir.path());
     drop(writer);
-    let (mut capture, _) = Capture::open(
-        &db,
-        &dir.path().join("outbox"),
-        INSTALLATION,
-        system_clock(),
-    )
-    .unwrap();
-    let generation = capture.place().0.to_string();
+    let (mut capture, generation) = start_capture(dir.path(), &db, system_clock());
     // SQLite's default: a checkpoint after any commit that leaves 1,000 pages in the WAL.
     let other = Connection::open(&db).unwrap();
     other.busy_timeout(Duration::from_secs(10)).unwrap();

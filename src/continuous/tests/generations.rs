@@ -64,13 +64,7 @@ fn changes_made_while_nothing_captured_continue_or_begin_a_new_generation() {
 fn the_outbox_hands_a_shipper_everything_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let (db, writer) = shop(dir.path());
-    let (mut capture, _) = Capture::open(
-        &db,
-        &dir.path().join("outbox"),
-        INSTALLATION,
-        system_clock(),
-    )
-    .unwrap();
+    let (mut capture, _) = start_capture(dir.path(), &db, system_clock());
     for k in 0..3 {
         commit_one(&writer, k);
         capture.capture().unwrap();

@@ -93,6 +93,21 @@ fn commit_one(conn: &Connection, k: usize) {
     conn.execute_batch(&sql).unwrap();
 }
 
+/// A capture of `db` into `dir/outbox` as this installation, and the generation it is in.
+fn start_capture(dir: &Path, db: &Path, clock: Arc<dyn Clock>) -> (Capture, String) {
+    let (capture, _) = Capture::open(db, &dir.join("outbox"), INSTALLATION, clock).unwrap();
+    let generation = capture.place().0.to_string();
+    (capture, generation)
+}
+
+/// Commits workload steps `ks` one by one, keeping the state after each in `states`.
+fn commit_each(writer: &Connection, ks: std::ops::Range<usize>, states: &mut Vec<String>) {
+    for k in ks {
+        commit_one(writer, k);
+        states.push(dump(writer));
+    }
+}
+
 fn restore_txid(outbox: &Outbox, generation: &str, txid: u64, dir: &Path) -> String {
     let out = dir.join(format!("restored-{txid}.db"));
     let restored =

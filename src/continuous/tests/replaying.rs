@@ -6,14 +6,7 @@ use super::*;
 fn a_missing_a_reordered_and_a_changed_segment_are_each_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (db, writer) = shop(dir.path());
-    let (mut capture, _) = Capture::open(
-        &db,
-        &dir.path().join("outbox"),
-        INSTALLATION,
-        system_clock(),
-    )
-    .unwrap();
-    let generation = capture.place().0.to_string();
+    let (mut capture, generation) = start_capture(dir.path(), &db, system_clock());
     for k in 1..=6 {
         commit_one(&writer, k);
         capture.capture().unwrap();
@@ -129,14 +122,7 @@ fn a_moment_in_time_restores_the_newest_commit_at_or_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let (db, writer) = shop(dir.path());
     let clock = ManualClock::new();
-    let (mut capture, _) = Capture::open(
-        &db,
-        &dir.path().join("outbox"),
-        INSTALLATION,
-        Arc::new(clock.clone()),
-    )
-    .unwrap();
-    let generation = capture.place().0.to_string();
+    let (mut capture, generation) = start_capture(dir.path(), &db, Arc::new(clock.clone()));
     let start = std::time::SystemTime::from(clock.now());
     let mut states = Vec::new();
     for k in 0..5 {

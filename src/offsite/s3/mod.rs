@@ -416,6 +416,24 @@ impl Store for S3Store {
     fn abort_upload(&self, name: &str, upload_id: &str) -> Result<(), StoreError> {
         S3Store::abort_upload(self, name, upload_id)
     }
+
+    fn nested(&self, folder: &str) -> Result<Box<dyn Store>, StoreError> {
+        let folder = super::store::nested_parts(folder)?.join("/");
+        let prefix = self.config.prefix.trim_matches('/');
+        let prefix = if prefix.is_empty() {
+            folder
+        } else {
+            format!("{prefix}/{folder}")
+        };
+        Ok(Box::new(S3Store {
+            client: self.client.clone(),
+            config: S3Config {
+                prefix,
+                ..self.config.clone()
+            },
+            rt: self.rt,
+        }))
+    }
 }
 
 #[cfg(test)]

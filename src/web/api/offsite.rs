@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::actions::backups::{self, Restore};
 use crate::actions::bring_in;
-use crate::actions::offsite::{self, Setup, TargetAction};
+use crate::actions::offsite::{self, Done, Setup, TargetAction};
 use crate::auth::permission::SuperAdmin;
 use crate::backup::{Accounts, RestoreOptions};
 use crate::offsite::settings::TargetForm;
@@ -58,7 +58,7 @@ async fn run(
     boss: SuperAdmin,
     name: &str,
     action: TargetAction,
-) -> Result<(), AppError> {
+) -> Result<Done, AppError> {
     let (offsite, name) = (state.offsite.clone(), name.to_string());
     blocking(move || offsite::run(&offsite, &boss, &name, action)).await
 }
@@ -77,8 +77,9 @@ pub async fn push(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    run(&state, user.super_admin()?, &name, TargetAction::SendNow).await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "queued": name })))
+    let done = run(&state, user.super_admin()?, &name, TargetAction::SendNow).await?;
+    Ok(HttpResponse::Accepted()
+        .json(serde_json::json!({ "queued": name, "nothing_new": done == Done::NothingNew })))
 }
 
 pub async fn drill(

@@ -37,6 +37,12 @@ impl Layout {
                 .await
                 .ok()
                 .filter(|h| h.level != HealthLevel::Green)
+                .map(|mut h| {
+                    // A task only the owner can do reads "ask the owner" to everyone else.
+                    let super_admin = user.as_ref().is_some_and(CurrentUser::is_super_admin);
+                    h.message = h.message_for(super_admin).to_string();
+                    h
+                })
         } else {
             None
         };

@@ -258,15 +258,21 @@ fn local_only(req: &HttpRequest) -> Result<(), AppError> {
     }
 }
 
-fn done(session: &UserSession, report: &RestoreReport) -> HttpResponse {
+async fn done(state: &AppState, session: &UserSession, report: &RestoreReport) -> HttpResponse {
     let rows: Vec<String> = ["products", "customers", "sales"]
         .iter()
         .filter_map(|t| report.row_counts.get(*t).map(|n| format!("{n} {t}")))
         .collect();
+    // Called by what the owner wrote and when, the file name after it.
+    let from = crate::web::views::backups::find_backup(state, report.restored.clone())
+        .await
+        .map_or_else(
+            |_| report.restored.clone(),
+            |e| format!("“{}” (file {})", e.label(), report.restored),
+        );
     session.flash_ok(format!(
-        "Your data is back ({}), from {}. Sign in with your account from before.",
+        "Your data is back ({}), from {from}. Sign in with your account from before.",
         rows.join(", "),
-        report.restored
     ));
     see_other("/login")
 }
@@ -362,7 +368,7 @@ pub async fn restore_file(
     local_only(&req)?;
     let (st, name) = (state.clone(), form.into_inner().name);
     match blocking(move || bring_back(&st).restore_upload(&name)).await {
-        Ok(report) => Ok(done(&session, &report)),
+        Ok(report) => Ok(done(&state, &session, &report).await),
         Err(e) => again(&req, &state, e, Failed::File, TargetForm::default()).await,
     }
 }
@@ -433,7 +439,7 @@ pub async fn restore(
     let PickForm { token, copy } = form.into_inner();
     let st = state.clone();
     match blocking(move || bring_back(&st).from_target(&token, &copy)).await {
-        Ok(report) => Ok(done(&session, &report)),
+        Ok(report) => Ok(done(&state, &session, &report).await),
         Err(e) => again(&req, &state, e, Failed::Target, TargetForm::default()).await,
     }
 }

@@ -61,7 +61,9 @@ pub async fn index(
             .without_banner(),
         d,
         health_level: health.level.as_str(),
-        health_message: health.message,
+        health_message: health
+            .message_for(user.as_ref().is_some_and(CurrentUser::is_super_admin))
+            .to_string(),
     };
     render(&page)
 }

@@ -24,6 +24,11 @@ use crate::{fsutil, timefmt};
 #[derive(Debug, Clone, Serialize)]
 pub struct BackupRow {
     pub name: String,
+    /// What a person calls it: "before stock-take — Wed 2 Dec, 15:57".
+    pub label: String,
+    /// The description when the label does not lead with it (a safety copy's "Made before
+    /// restoring …"), shown under the label.
+    pub note: String,
     pub kind: BackupKind,
     pub kind_label: &'static str,
     pub created_at: DateTime<Utc>,
@@ -50,6 +55,14 @@ impl BackupRow {
         let state = entry.state();
         BackupRow {
             name: entry.file_name.clone(),
+            label: entry.label(),
+            note: if timefmt::backup_what(entry.kind(), entry.description())
+                .contains(entry.description().trim())
+            {
+                String::new()
+            } else {
+                entry.description().to_string()
+            },
             kind: entry.kind(),
             kind_label: entry.kind().label(),
             created_at: entry.created_at(),
@@ -120,6 +133,8 @@ pub struct StatusView {
     pub free_space_human: String,
     pub settings: Settings,
     pub emergency_candidate: Option<String>,
+    /// The same backup as a person calls it.
+    pub emergency_candidate_label: Option<String>,
     /// Which backup the next automatic one will push out, and by how much kept backups
     /// hold the count over the cap.
     pub retention: RetentionOutlook,
@@ -137,6 +152,8 @@ pub const UNDO_OFFER_DAYS: i64 = 7;
 pub struct UndoOffer {
     /// The safety backup (`pre_restore_...db`).
     pub name: String,
+    /// What a person calls it ("safety copy before a restore — Wed 2 Dec, 15:57").
+    pub label: String,
     /// Which restore it belongs to ("Made before restoring X on D by U").
     pub description: String,
     pub ago: String,
@@ -153,10 +170,11 @@ pub fn undo_offer(entries: &[BackupEntry], now: DateTime<Utc>) -> Option<UndoOff
     }
     Some(UndoOffer {
         name: newest.file_name.clone(),
+        label: newest.label(),
         description: match newest.description() {
             "" => format!(
                 "Made before a restore on {}",
-                timefmt::local(newest.created_at())
+                timefmt::friendly(newest.created_at())
             ),
             d => d.to_string(),
         },
@@ -187,7 +205,9 @@ pub fn status_view(state: &AppState, schedule: ScheduleInfo, now: DateTime<Utc>)
             .map(|m| m.len())
             .unwrap_or(0);
     let free_space = fsutil::available_space(&paths.data_dir).ok();
-    let emergency_candidate = catalog::emergency_choice(&entries).map(|e| e.file_name.clone());
+    let emergency = catalog::emergency_choice(&entries);
+    let emergency_candidate = emergency.map(|e| e.file_name.clone());
+    let emergency_candidate_label = emergency.map(BackupEntry::label);
     let total_size = entries.iter().map(|e| e.size).sum();
     StatusView {
         health: state.health(),
@@ -232,6 +252,7 @@ pub fn status_view(state: &AppState, schedule: ScheduleInfo, now: DateTime<Utc>)
             .unwrap_or_else(|| "unknown".into()),
         settings,
         emergency_candidate,
+        emergency_candidate_label,
         retention: engine.retention_outlook().unwrap_or_default(),
         undo: undo_offer(&entries, now),
         backups,

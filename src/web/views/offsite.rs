@@ -15,6 +15,8 @@ pub struct TargetCard {
     pub state: &'static str,
     pub state_text: String,
     pub last_copy: String,
+    /// The newest copy's name, small under its label (empty when not known).
+    pub last_copy_file: String,
     pub pending: String,
     pub sent: String,
     pub drill: String,
@@ -27,6 +29,32 @@ pub struct TargetCard {
 fn when(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     at.map(|t| format!("{} ({})", timefmt::local(t), timefmt::ago(t, now)))
         .unwrap_or_else(|| "never".into())
+}
+
+/// A working target's state line: "Up to date — newest copy: before stock-take, today 15:57",
+/// or how many backups are still to go.
+fn resting_words(t: &TargetStatus, now: DateTime<Utc>) -> String {
+    let newest = t.newest_on_target.as_ref().map(|c| {
+        format!(
+            "newest copy: {}, {}",
+            c.what,
+            timefmt::friendly_near(c.created_at, now)
+        )
+    });
+    match (t.pending, newest) {
+        (Some(0), Some(newest)) => format!("Up to date — {newest}"),
+        (Some(0), None) => "Up to date".into(),
+        (Some(n), newest) => format!(
+            "Sending: {} waiting{}",
+            if n == 1 {
+                "1 backup".to_string()
+            } else {
+                format!("{n} backups")
+            },
+            newest.map(|w| format!(" — {w}")).unwrap_or_default()
+        ),
+        (None, _) => "Copies are sent here; the list there is read at the next pass".into(),
+    }
 }
 
 impl TargetCard {
@@ -48,10 +76,10 @@ impl TargetCard {
             )
         } else if t.progress.same_disk_as_data {
             ("failing", crate::offsite::same_disk_reason(&t.name))
-        } else if t.progress.last_copy_at.is_none() {
+        } else if t.progress.last_copy_at.is_none() && t.newest_on_target.is_none() {
             ("new", "No copy sent yet".to_string())
         } else {
-            ("ok", "Copies are being sent".to_string())
+            ("ok", resting_words(t, now))
         };
         TargetCard {
             name: t.name.clone(),
@@ -60,10 +88,23 @@ impl TargetCard {
             enabled: t.enabled,
             state,
             state_text,
-            last_copy: match (&t.progress.last_copy, t.progress.last_copy_at) {
-                (Some(copy), at) => format!("{copy}, made {}", when(at, now)),
-                _ => "none yet".into(),
+            last_copy: match (&t.newest_on_target, &t.progress.last_copy) {
+                (Some(newest), _) => format!(
+                    "{} ({})",
+                    newest.label,
+                    timefmt::ago(newest.created_at, now)
+                ),
+                // Not listed yet: the last one sent is all that is known.
+                (None, Some(copy)) => {
+                    format!("{copy}, made {}", when(t.progress.last_copy_at, now))
+                }
+                (None, None) => "none yet".into(),
             },
+            last_copy_file: t
+                .newest_on_target
+                .as_ref()
+                .map(|c| c.copy.clone())
+                .unwrap_or_default(),
             pending: match t.pending {
                 Some(0) => "nothing waiting".into(),
                 Some(1) => "1 backup waiting to be sent".into(),
@@ -79,7 +120,15 @@ impl TargetCard {
                     .unwrap_or_default()
             ),
             drill: match &t.progress.last_drill {
-                Some(d) if d.ok => format!("passed {} with {}", timefmt::ago(d.at, now), d.copy),
+                Some(d) if d.ok => format!(
+                    "passed {} with {}",
+                    timefmt::ago(d.at, now),
+                    // Called by its label when it is the newest copy (it usually is).
+                    t.newest_on_target
+                        .as_ref()
+                        .filter(|c| c.copy == d.copy)
+                        .map_or_else(|| d.copy.clone(), |c| format!("“{}”", c.label))
+                ),
                 Some(d) => format!("FAILED {}: {}", timefmt::ago(d.at, now), d.message),
                 None => "not run yet".into(),
             },

@@ -30,6 +30,23 @@ fn add_webhook(dir: &Path, name: &str, url: &str) {
     cli_ok(dir, &["alerts", "add", name, "--webhook", url]);
 }
 
+/// `alerts add owner`: e-mail to owner@example.com through `smtp`, plain, then `more`.
+fn add_owner_email<'a>(smtp: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "alerts",
+        "add",
+        "owner",
+        "--email",
+        "owner@example.com",
+        "--smtp",
+        smtp,
+        "--tls",
+        "none",
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 fn assert_no_secret(what: &str, text: &str) {
     for secret in [SMTP_PASSWORD, TOKEN] {
         assert!(!text.contains(secret), "{what} shows a secret: {text}");
@@ -44,19 +61,7 @@ fn a_test_message_arrives_by_email_and_webhook_and_no_secret_is_shown() {
     let smtp_addr = format!("127.0.0.1:{}", smtp.port);
     let out = run_cli(
         dir.path(),
-        &[
-            "alerts",
-            "add",
-            "owner",
-            "--email",
-            "owner@example.com",
-            "--smtp",
-            &smtp_addr,
-            "--tls",
-            "none",
-            "--user",
-            "shop",
-        ],
+        &add_owner_email(&smtp_addr, &["--user", "shop"]),
         Some(&format!("{SMTP_PASSWORD}\n")),
     );
     assert!(out.status.success(), "{out:?}");
@@ -126,13 +131,8 @@ fn a_test_message_arrives_by_email_and_webhook_and_no_secret_is_shown() {
     assert_eq!(app.login_as(Role::Admin).get("/alerts").status, 403);
     let boss = app.login_as(Role::SuperAdmin);
     assert!(boss.get("/").body.contains("href=\"/alerts\""));
-    let page = boss.get("/alerts");
-    assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("e-mail to owner@example.com"),
-        "{}",
-        page.body
-    );
+    let page = boss.get("/alerts").expect_status(200);
+    page.assert_shows("e-mail to owner@example.com");
     assert!(page.body.contains("webhook to 127.0.0.1"), "{}", page.body);
     assert_no_secret("the alerts page", &page.body);
     // Send a test from the page: the webhook gets the documented JSON.
@@ -174,15 +174,16 @@ fn a_test_message_arrives_by_email_and_webhook_and_no_secret_is_shown() {
         ],
     );
     assert_eq!(res.status, 303, "{}", res.body);
-    let refused = boss.post_form(
-        "/alerts",
-        &[
-            ("name", "bad"),
-            ("kind", "webhook"),
-            ("url", "ftp://example.com/TOKEN-S3CRET-2"),
-        ],
-    );
-    assert_eq!(refused.status, 400);
+    let refused = boss
+        .post_form(
+            "/alerts",
+            &[
+                ("name", "bad"),
+                ("kind", "webhook"),
+                ("url", "ftp://example.com/TOKEN-S3CRET-2"),
+            ],
+        )
+        .expect_status(400);
     assert_no_secret("the refused form", &refused.body);
     let page = boss.get("/alerts");
     assert!(page.body.contains("office@example.com"), "{}", page.body);
@@ -239,14 +240,7 @@ fn a_failing_target_is_told_once_and_its_recovery_too() {
     std::fs::rename(&target, &away).unwrap();
     std::fs::write(&target, b"not a folder").unwrap();
     make_backup(&boss, "while away");
-    wait_until("the failing target told", Duration::from_secs(60), || {
-        hook.count("target-failing") == 1
-    });
-    let told = hook
-        .events()
-        .into_iter()
-        .find(|e| e["event"] == "target-failing")
-        .unwrap();
+    let told = hook.told_once("target-failing", Duration::from_secs(60));
     assert_eq!(told["severity"], "warning");
     assert!(told["title"].as_str().unwrap().contains("usb"), "{told}");
     // It keeps failing and being retried: still told only once.
@@ -258,14 +252,7 @@ fn a_failing_target_is_told_once_and_its_recovery_too() {
     // Back again: told that it works, with the copies that caught up.
     std::fs::remove_file(&target).unwrap();
     std::fs::rename(&away, &target).unwrap();
-    wait_until("the recovery told", Duration::from_secs(60), || {
-        hook.count("target-failing-over") == 1
-    });
-    let over = hook
-        .events()
-        .into_iter()
-        .find(|e| e["event"] == "target-failing-over")
-        .unwrap();
+    let over = hook.told_once("target-failing-over", Duration::from_secs(60));
     assert_eq!(over["severity"], "resolved");
     let message = over["message"].as_str().unwrap();
     assert!(message.starts_with("usb works again: "), "{message}");
@@ -339,14 +326,7 @@ fn a_heartbeat_after_a_good_backup_and_fail_after_a_bad_one() {
         serde_json::json!({}),
     );
     assert_eq!(res.status, 200, "{}", res.body);
-    wait_until("the restore told", Duration::from_secs(30), || {
-        hook.count("restore-done") == 1
-    });
-    let told = hook
-        .events()
-        .into_iter()
-        .find(|e| e["event"] == "restore-done")
-        .unwrap();
+    let told = hook.told_once("restore-done", Duration::from_secs(30));
     assert!(
         told["title"].as_str().unwrap().contains("super-admin-user"),
         "{told}"
@@ -364,17 +344,7 @@ fn with_the_mail_server_down_backroom_keeps_working_retries_and_the_page_says_so
     let dir = tempfile::tempdir().unwrap();
     cli_ok(
         dir.path(),
-        &[
-            "alerts",
-            "add",
-            "owner",
-            "--email",
-            "owner@example.com",
-            "--smtp",
-            &format!("127.0.0.1:{port}"),
-            "--tls",
-            "none",
-        ],
+        &add_owner_email(&format!("127.0.0.1:{port}"), &[]),
     );
     add_webhook(
         dir.path(),

@@ -222,6 +222,15 @@ impl Receiver {
     pub fn count(&self, event: &str) -> usize {
         self.events().iter().filter(|e| e["event"] == event).count()
     }
+
+    /// Waits (up to `limit`) until `event` has been received exactly once, and returns it.
+    pub fn told_once(&self, event: &str, limit: Duration) -> serde_json::Value {
+        wait_until(&format!("{event} told"), limit, || self.count(event) == 1);
+        self.events()
+            .into_iter()
+            .find(|e| e["event"] == event)
+            .unwrap()
+    }
 }
 
 impl Drop for Receiver {

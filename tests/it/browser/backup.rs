@@ -39,7 +39,7 @@ async fn staff_and_super_admin_use_the_backup_page_in_a_real_browser() {
     click(&browser, Locator::Css("#create-button")).await;
     wait_for(&browser, ".flash-ok").await;
     let text = page_text(&browser).await;
-    assert!(text.contains("created and verified"), "{text}");
+    assert!(text.contains("made and verified"), "{text}");
     assert!(
         text.contains("browser checkpoint"),
         "the new backup is listed: {text}"
@@ -77,7 +77,11 @@ async fn staff_and_super_admin_use_the_backup_page_in_a_real_browser() {
     )
     .await;
     wait_for(&browser, ".flash-ok").await;
-    assert!(page_text(&browser).await.contains("Restored manual_"));
+    let said = page_text(&browser).await;
+    assert!(
+        said.contains("Restored “browser checkpoint — ") && said.contains("(file manual_"),
+        "{said}"
+    );
     click(&browser, Locator::LinkText("Customers")).await;
     wait_for(&browser, "#customer-list").await;
     let customers = page_text(&browser).await;
@@ -124,17 +128,23 @@ async fn a_restore_is_undone_from_its_message_and_from_the_backup_page() {
     .await;
     wait_for(&browser, ".flash-ok").await;
     let flash = text_of(&browser, ".flash-ok").await;
-    assert!(flash.contains(&format!("Restored {backup}")), "{flash}");
+    assert!(
+        flash.contains("Restored “before the mistake — ")
+            && flash.contains(&format!("(file {backup})")),
+        "{flash}"
+    );
     // The page offers the undo too, saying which restore it is about.
     let card = text_of(&browser, "#undo-restore").await;
     assert!(
-        card.contains(&format!("Made before restoring {backup} on"))
+        card.contains("Made before restoring “before the mistake — ")
             && card.contains("by super-admin-user"),
         "{card}"
     );
     let safety_row = text_of(&browser, "#backup-list tr[data-name^='pre_restore_']").await;
     assert!(
-        safety_row.contains(&format!("Made before restoring {backup}")),
+        safety_row.contains("safety copy before a restore — ")
+            && safety_row.contains("Made before restoring “before the mistake — ")
+            && safety_row.contains("pre_restore_"),
         "{safety_row}"
     );
     save_screenshot(&browser, "backup-after-restore.png").await;
@@ -148,7 +158,8 @@ async fn a_restore_is_undone_from_its_message_and_from_the_backup_page() {
     wait_for(&browser, ".confirm-form").await;
     let confirm = page_text(&browser).await;
     assert!(
-        confirm.contains("Undo the restore: put back pre_restore_"),
+        confirm.contains("Undo the restore: put back the safety copy before a restore — ")
+            && confirm.contains("file pre_restore_"),
         "{confirm}"
     );
     assert!(confirm.contains("undoes that restore"), "{confirm}");
@@ -161,7 +172,7 @@ async fn a_restore_is_undone_from_its_message_and_from_the_backup_page() {
     assert!(
         text_of(&browser, ".flash-ok")
             .await
-            .contains("Restored pre_restore_")
+            .contains("Restored “safety copy before a restore — ")
     );
     assert_eq!(
         app.query_i64("SELECT count(*) FROM customers WHERE name = 'Added Later'"),
@@ -171,7 +182,7 @@ async fn a_restore_is_undone_from_its_message_and_from_the_backup_page() {
     // The undo itself can be undone, from the card.
     let card = text_of(&browser, "#undo-restore").await;
     assert!(
-        card.contains("Made before restoring pre_restore_"),
+        card.contains("Made before restoring “safety copy before a restore — "),
         "{card}"
     );
     click(&browser, Locator::Css("#undo-link")).await;

@@ -44,6 +44,17 @@ impl Resp {
         self.location().rsplit('/').next().unwrap().parse().unwrap()
     }
 
+    /// Asserts the status (showing the page when it is another) and hands the response on.
+    pub fn expect_status(self, status: u16) -> Resp {
+        assert_eq!(self.status, status, "{}", self.body);
+        self
+    }
+
+    /// Asserts the page shows `text`, showing the page when it does not.
+    pub fn assert_shows(&self, text: &str) {
+        assert!(self.body.contains(text), "{text:?} not in: {}", self.body);
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }

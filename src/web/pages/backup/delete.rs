@@ -26,9 +26,10 @@ pub async fn delete_page(
         return Err(BackupError::Kept(entry.file_name).into());
     }
     render(&ConfirmPage {
-        layout: Layout::new(&req, &state, "Delete backup", "backup").await,
+        layout: Layout::new(&req, &state, &format!("Delete {}", entry.label()), "backup").await,
         action: format!("/backup/{}/delete", entry.file_name),
-        heading: format!("Delete backup {}?", entry.file_name),
+        heading: format!("Delete the backup “{}”?", entry.label()),
+        file_name: entry.file_name.clone(),
         explanation: vec![
             format!(
                 "Made {} ({}), {}.",
@@ -52,10 +53,11 @@ pub async fn delete(
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
+    let label = find_backup(&state, name.clone()).await?.label();
     let (engine, admin, target) = (state.engine.clone(), user.admin()?, name.clone());
     let deleted = blocking(move || Ok::<_, AppError>(backups::delete(&engine, &admin, &target)));
     match deleted.await? {
-        Ok(()) => session.flash_ok(format!("Backup {name} deleted.")),
+        Ok(()) => session.flash_ok(format!("The backup “{label}” was deleted (file {name}).")),
         Err(e) if e.is_busy() => session.flash_error(format!("Not deleted yet: {}", chain(&e))),
         Err(e @ BackupError::Kept(_)) => session.flash_error(format!("Not deleted: {}", chain(&e))),
         Err(e) => return Err(e.into()),

@@ -47,7 +47,7 @@ pub async fn details(
             .unwrap_or_default(),
         &current,
     );
-    let title = format!("Backup {}", entry.file_name);
+    let title = entry.label();
     let page = DetailsPage {
         layout: Layout::new(&req, &state, &title, "backup").await,
         row: BackupRow::from_entry(&entry, newest.as_deref(), state.clock.now()),
@@ -135,10 +135,15 @@ pub async fn verify(
         Err(e) => return Err(e.into()),
     };
     match entry.state() {
-        BackupState::Verified => {
-            session.flash_ok(format!("{name} is good: checksum and SQLite check passed."))
-        }
-        other => session.flash_error(format!("{name} failed verification: {}", other.reason())),
+        BackupState::Verified => session.flash_ok(format!(
+            "“{}” is good: checksum and SQLite check passed.",
+            entry.label()
+        )),
+        other => session.flash_error(format!(
+            "“{}” failed verification: {}",
+            entry.label(),
+            other.reason()
+        )),
     }
     Ok(see_other(&format!("/backup/{}", entry.file_name)))
 }
@@ -163,10 +168,10 @@ pub async fn keep(
     let (engine, boss, target) = (state.engine.clone(), user.super_admin()?, name.clone());
     match blocking(move || backups::set_keep(&engine, &boss, &target, keep)).await {
         Ok(entry) if keep => session.flash_ok(format!(
-            "{} is marked Keep: it is never removed to make room, and cannot be deleted until the mark is removed.",
-            entry.file_name
+            "“{}” is marked Keep: it is never removed to make room, and cannot be deleted until the mark is removed.",
+            entry.label()
         )),
-        Ok(entry) => session.flash_ok(format!("The Keep mark was removed from {}.", entry.file_name)),
+        Ok(entry) => session.flash_ok(format!("The Keep mark was removed from “{}”.", entry.label())),
         Err(e @ (AppError::Forbidden(_) | AppError::NotFound)) => return Err(e),
         Err(e) => session.flash_error(format!("Not changed: {}", e.public_message())),
     }

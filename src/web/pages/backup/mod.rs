@@ -31,6 +31,8 @@ struct ConfirmPage {
     layout: Layout,
     action: String,
     heading: String,
+    /// The backup's file name, small under the heading (empty: none).
+    file_name: String,
     explanation: Vec<String>,
     button: String,
     danger: bool,

@@ -8,7 +8,6 @@ use askama::Template;
 
 use crate::actions::records::{self, Inside};
 use crate::records::{BringBack, Diff, Record, StockChoice, Table, fields_of};
-use crate::timefmt;
 use crate::web::http::ctx::Ctx;
 use crate::web::http::layout::Layout;
 use crate::web::http::paging::{ListQuery, Pager};
@@ -30,7 +29,8 @@ fn title(table: Table) -> &'static str {
 struct RecordsPage {
     layout: Layout,
     backup: String,
-    made: String,
+    /// What the backup is called ("before stock-take — Wed 2 Dec, 15:57").
+    label: String,
     migrated: bool,
     table: &'static str,
     title: &'static str,
@@ -66,7 +66,7 @@ pub async fn list(
         .collect();
     render(&RecordsPage {
         layout: Layout::new(&req, &state, title(table), "backup").await,
-        made: timefmt::local(listing.made),
+        label: find_backup(&state, listing.backup.clone()).await?.label(),
         backup: listing.backup,
         migrated: listing.migrated,
         table: table.as_str(),
@@ -95,7 +95,8 @@ pub async fn export_csv(
 struct DiffPage {
     layout: Layout,
     backup: String,
-    made: String,
+    /// What the backup is called ("before stock-take — Wed 2 Dec, 15:57").
+    label: String,
     table: &'static str,
     title: &'static str,
     headers: &'static [&'static str],
@@ -121,7 +122,7 @@ pub async fn diff(
     render(&DiffPage {
         layout: Layout::new(&req, &state, title(table), "backup").await,
         backup: entry.file_name.clone(),
-        made: timefmt::local(entry.created_at()),
+        label: entry.label(),
         table: table.as_str(),
         title: title(table),
         headers: fields_of(table),

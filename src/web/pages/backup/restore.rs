@@ -11,6 +11,7 @@ use crate::timefmt;
 use crate::web::http::ctx::Ctx;
 use crate::web::http::layout::Layout;
 use crate::web::http::session::UserSession;
+use crate::web::http::state::AppState;
 use crate::web::http::{AppError, blocking, render, see_other};
 use crate::web::views::backups::{
     compare_counts, current_counts, find_backup, load_status, run_restore,
@@ -64,14 +65,17 @@ pub async fn restore_page(
             "This is the safety backup a restore made of the data just before it: restoring it undoes that restore.".into(),
         );
     }
+    let label = entry.label();
+    let title = if undoing {
+        format!("Undo the restore: put back the {label}")
+    } else {
+        format!("Restore “{label}”")
+    };
     render(&ConfirmPage {
-        layout: Layout::new(&req, &state, "Restore backup", "backup").await,
+        layout: Layout::new(&req, &state, &title, "backup").await,
         action: format!("/backup/{}/restore", entry.file_name),
-        heading: if undoing {
-            format!("Undo the restore: put back {}?", entry.file_name)
-        } else {
-            format!("Restore {}?", entry.file_name)
-        },
+        heading: format!("{title}?"),
+        file_name: entry.file_name.clone(),
         explanation,
         button: "Restore this backup".into(),
         danger: true,
@@ -81,11 +85,22 @@ pub async fn restore_page(
     })
 }
 
+/// What a backup is called ("before stock-take — Wed 2 Dec, 15:57"), its file name when it
+/// is not in the catalog (a safety copy that kept a temporary name).
+async fn label_of(state: &AppState, name: &str) -> String {
+    find_backup(state, name.to_string())
+        .await
+        .map_or_else(|_| name.to_string(), |e| e.label())
+}
+
 /// "Restored X. The data from before is kept as Y." plus what the restore passed over or kept.
-fn restore_message(report: &RestoreReport) -> String {
+async fn restore_message(state: &AppState, report: &RestoreReport) -> String {
     let mut message = format!(
-        "Restored {}. The data from before is kept as {}.",
-        report.restored, report.safety_backup
+        "Restored “{}” (file {}). The data from before is kept as the “{}” (file {}).",
+        label_of(state, &report.restored).await,
+        report.restored,
+        label_of(state, &report.safety_backup).await,
+        report.safety_backup
     );
     if !report.skipped.is_empty() {
         let names: Vec<&str> = report.skipped.iter().map(|(n, _)| n.as_str()).collect();
@@ -102,8 +117,8 @@ fn restore_message(report: &RestoreReport) -> String {
 
 /// Says what was restored and offers to undo it: restoring the safety backup it just made,
 /// through the same confirmation as any restore.
-fn flash_restored(session: &UserSession, report: &RestoreReport) {
-    let message = restore_message(report);
+async fn flash_restored(state: &AppState, session: &UserSession, report: &RestoreReport) {
+    let message = restore_message(state, report).await;
     if BackupName::parse(&report.safety_backup).is_some() {
         let undo = format!("/backup/{}/restore", report.safety_backup);
         session.flash_ok_with_link(message, undo, "Undo this restore");
@@ -141,7 +156,7 @@ pub async fn restore(
     let name = name.into_inner();
     let boss = require_restorer(&state.engine, &user.actor(), Some(&name))?;
     match run_restore(&state, boss, Restore::Named(name), form.options()).await {
-        Ok(report) => flash_restored(&session, &report),
+        Ok(report) => flash_restored(&state, &session, &report).await,
         Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => return Err(e),
         Err(e) => session.flash_error(format!("Restore failed: {}", e.public_message())),
     }
@@ -151,9 +166,9 @@ pub async fn restore(
 pub async fn emergency_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     require_restorer(&state.engine, &user.actor(), None)?;
     let s = load_status(&state).await?;
-    let candidate = match &s.emergency_candidate {
+    let candidate = match &s.emergency_candidate_label {
         Some(name) => format!(
-            "It will use {name}, the newest backup not known to be damaged (it is checked first; if it fails, the next older one is tried)."
+            "It will use “{name}”, the newest backup not known to be damaged (it is checked first; if it fails, the next older one is tried)."
         ),
         None => "There is no usable backup, so emergency restore cannot run.".into(),
     };
@@ -161,6 +176,7 @@ pub async fn emergency_page(Ctx { req, state, user }: Ctx) -> Result<HttpRespons
         layout: Layout::new(&req, &state, "Emergency restore", "backup").await,
         action: "/backup/emergency-restore".into(),
         heading: "Emergency restore from the latest good backup?".into(),
+        file_name: s.emergency_candidate.clone().unwrap_or_default(),
         explanation: vec![
             candidate,
             "The current data is kept as a safety backup (pre_restore_...) first.".into(),
@@ -182,7 +198,7 @@ pub async fn emergency_restore(
     let boss = require_restorer(&state.engine, &user.actor(), None)?;
     let options = RestoreOptions::default();
     match run_restore(&state, boss, Restore::LatestGood, options).await {
-        Ok(report) => flash_restored(&session, &report),
+        Ok(report) => flash_restored(&state, &session, &report).await,
         Err(e @ AppError::Forbidden(_)) => return Err(e),
         Err(e) => session.flash_error(format!("Emergency restore failed: {}", e.public_message())),
     }

@@ -40,7 +40,9 @@ impl StatusPage {
 
     /// The health message's first sentence and the rest (smaller on a phone).
     fn health_parts(&self) -> (&str, &str) {
-        crate::web::http::layout::health_parts(&self.s.health.message)
+        crate::web::http::layout::health_parts(
+            self.s.health.message_for(self.user.is_super_admin()),
+        )
     }
 
     /// The last check of the live database in words: "No damage found (5 minutes ago)".
@@ -143,9 +145,10 @@ pub async fn create(
     match made {
         Ok(entry) => {
             let message = format!(
-                "Backup {} created and verified ({}).",
-                entry.file_name,
-                fsutil::human_size(entry.size)
+                "Backup “{}” made and verified ({}; file {}).",
+                entry.label(),
+                fsutil::human_size(entry.size),
+                entry.file_name
             );
             if user.is_super_admin() {
                 let keep = format!("/backup/{}/keep", entry.file_name);

@@ -13,8 +13,8 @@ use crate::web::http::{AppError, Ctx, blocking, see_other, upload};
 /// Says what was added and shows it: its details page offers the restore.
 pub fn added(session: &UserSession, entry: &BackupEntry) -> HttpResponse {
     session.flash_ok(format!(
-        "{} was checked and added ({}). Look at its numbers below; Restore puts its data back.",
-        entry.file_name,
+        "“{}” was checked and added ({}). Look at its numbers below; Restore puts its data back.",
+        entry.label(),
         fsutil::human_size(entry.size)
     ));
     see_other(&format!("/backup/{}", entry.file_name))

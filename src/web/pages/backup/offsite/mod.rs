@@ -1,15 +1,17 @@
-//! `/backup/offsite/...`: setting up off-site targets (super-admin) and the emergency kit and
-//! key; one target's page and buttons are `target.rs`.
+//! `/backup/offsite/...`: setting up off-site targets (super-admin) and the emergency kit
+//! (shown, downloaded, printed on one page) and key; one target's page and buttons are
+//! `target.rs`.
 
 pub mod target;
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::status_page;
 use crate::actions::offsite::{self, KeyChange, Setup};
 use crate::offsite::KeyOutcome;
+use crate::offsite::kit::{PrintedKit, default_address};
 use crate::offsite::settings::TargetForm;
 use crate::web::http::layout::Layout;
 use crate::web::http::session::UserSession;
@@ -54,10 +56,16 @@ struct KitPage {
     confirmed: bool,
 }
 
+/// Where Backroom answers on this computer: this server's own port, not always 5000 (a new
+/// computer started the same way answers there too).
+fn address(req: &HttpRequest) -> String {
+    default_address(req.app_config().local_addr().port())
+}
+
 pub async fn kit_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
-    let (offsite, boss) = (state.offsite.clone(), user.super_admin()?);
+    let (offsite, boss, address) = (state.offsite.clone(), user.super_admin()?, address(&req));
     let (kit, confirmed) = blocking(move || {
-        let kit = offsite::kit_text(&offsite, &boss)?;
+        let kit = offsite::kit_text(&offsite, &boss, &address)?;
         Ok::<_, AppError>((kit, offsite.status().kit_confirmed))
     })
     .await?;
@@ -68,9 +76,42 @@ pub async fn kit_page(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, App
     })
 }
 
-pub async fn kit_download(Ctx { state, user, .. }: Ctx) -> Result<HttpResponse, AppError> {
+/// The kit on one printed page, in plain words: a page of its own (no menu, no forms), with
+/// print styles; the only secret on it is the key it must show.
+#[derive(Template)]
+#[template(path = "backup/kit_print.html")]
+struct KitPrintPage {
+    kit: PrintedKit,
+    address: String,
+    made: String,
+    css_url: String,
+}
+
+pub async fn kit_print(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
     let (offsite, boss) = (state.offsite.clone(), user.super_admin()?);
-    let kit = blocking(move || offsite::kit_text(&offsite, &boss)).await?;
+    let kit = blocking(move || offsite::printed_kit(&offsite, &boss)).await?;
+    state.engine.log().info(&format!(
+        "Emergency kit opened for printing by {}",
+        user.username
+    ));
+    let page = KitPrintPage {
+        made: crate::timefmt::friendly(kit.made),
+        kit,
+        address: address(&req),
+        css_url: crate::web::http::assets::url("kit-print.css"),
+    };
+    let mut response = render(&page)?;
+    // The key is on it: never kept in a cache.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+pub async fn kit_download(Ctx { req, state, user }: Ctx) -> Result<HttpResponse, AppError> {
+    let (offsite, boss, address) = (state.offsite.clone(), user.super_admin()?, address(&req));
+    let kit = blocking(move || offsite::kit_text(&offsite, &boss, &address)).await?;
     state
         .engine
         .log()

@@ -81,8 +81,8 @@ async fn press(
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
     let (offsite, boss, target) = (state.offsite.clone(), user.super_admin()?, name.clone());
-    blocking(move || offsite::run(&offsite, &boss, &target, action)).await?;
-    session.flash_ok(action.done_message(&name));
+    let done = blocking(move || offsite::run(&offsite, &boss, &target, action)).await?;
+    session.flash_ok(action.done_message(&name, done));
     Ok(see_other("/backup/status#offsite"))
 }
 
