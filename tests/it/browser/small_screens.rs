@@ -203,7 +203,7 @@ async fn on_a_tablet_and_a_phone_what_matters_comes_first() {
     // "Backup made" offers Keep right in its message.
     type_into(&browser, "#description", "end of the day").await;
     click(&browser, Locator::Css("#create-button")).await;
-    wait_until_says(&browser, "created and verified").await;
+    wait_until_says(&browser, "made and verified").await;
     click(&browser, Locator::Css(".flash-ok .flash-form button")).await;
     wait_until_says(&browser, "marked Keep").await;
     let kept = browser
