@@ -198,22 +198,62 @@ pub fn make_owner_only(path: &Path) -> io::Result<()> {
     crate::platform::restrict_to_owner(path)
 }
 
-/// An I/O error in words a shop owner understands (the OS text is kept at the end).
+/// An I/O error in words a shop owner understands: what went wrong and what to do, never
+/// the OS's text with its error number ("(os error 2)"). The one place an I/O error is worded
+/// for a person: [`crate::error_chain::chain`] uses it for every I/O cause.
 pub fn plain_io(e: &io::Error) -> String {
     if crate::platform::is_sharing_error(e) {
-        return format!(
-            "another program has the file open (often antivirus or a sync client such as OneDrive); try again in a moment ({e})"
-        );
+        return "another program has the file open (often antivirus or a sync client such as OneDrive) — try again in a moment".into();
     }
     let plain = match e.kind() {
-        io::ErrorKind::StorageFull => "the disk is full",
-        io::ErrorKind::PermissionDenied => "the program is not allowed to write there",
-        io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only",
-        io::ErrorKind::NotFound => "a file or folder is missing",
-        io::ErrorKind::QuotaExceeded => "the disk quota is used up",
-        _ => return e.to_string(),
+        io::ErrorKind::NotFound => {
+            "not found — check the drive letter and the folder name, or plug the stick in"
+        }
+        io::ErrorKind::PermissionDenied => {
+            "Backroom is not allowed to use it — choose a folder of your own, or ask whoever looks after this computer"
+        }
+        io::ErrorKind::StorageFull => {
+            "the disk is full — free some space there or use a bigger drive"
+        }
+        io::ErrorKind::QuotaExceeded => "the disk quota is used up — free some space there",
+        io::ErrorKind::ReadOnlyFilesystem => {
+            "the disk is read-only — check the stick's lock switch or choose another place"
+        }
+        io::ErrorKind::AlreadyExists => "something of that name is already there",
+        io::ErrorKind::NotADirectory => "that is a file, not a folder — check the path",
+        io::ErrorKind::IsADirectory => "that is a folder, not a file — check the path",
+        io::ErrorKind::TimedOut => {
+            "it took too long to answer — check the drive or the network and try again"
+        }
+        io::ErrorKind::UnexpectedEof => "the file ends too early — it is incomplete or damaged",
+        io::ErrorKind::InvalidFilename => {
+            "the name is not allowed there — use letters, digits and dashes"
+        }
+        _ => return without_os_error_number(&e.to_string()),
     };
-    format!("{plain} ({e})")
+    plain.to_string()
+}
+
+/// `text` without the " (os error 2)" the standard library adds to an OS error's message.
+pub fn without_os_error_number(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (os error ") {
+        let tail = &rest[at + " (os error ".len()..];
+        let digits = tail
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'-')
+            .count();
+        if digits > 0 && tail[digits..].starts_with(')') {
+            out.push_str(&rest[..at]);
+            rest = &tail[digits + 1..];
+        } else {
+            out.push_str(&rest[..at + 1]);
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Human-readable size: 512 B, 12.4 KB, 3.1 MB, 1.05 GB (decimal units, as file managers show).

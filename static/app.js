@@ -61,6 +61,34 @@
     });
   });
 
+  // On a phone the menu is one line that scrolls sideways: the current page's entry in view.
+  var active = document.querySelector(".nav a.active");
+  if (active && active.parentElement) {
+    var nav = active.closest(".nav");
+    if (nav && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = active.offsetLeft - nav.offsetLeft - 8;
+    }
+  }
+
+  // A target's setup form shows only the chosen kind's fields (folder or S3). Hidden fields
+  // are disabled too, so a stale value of the other kind is not sent.
+  document.querySelectorAll("form").forEach(function (f) {
+    var radios = f.querySelectorAll('input[type="radio"][name="kind"]');
+    var groups = f.querySelectorAll(".kind-fields[data-kind]");
+    if (!radios.length || !groups.length) { return; }
+    function show() {
+      var chosen = f.querySelector('input[type="radio"][name="kind"]:checked');
+      var kind = chosen ? chosen.value : "folder";
+      groups.forEach(function (g) {
+        var on = g.getAttribute("data-kind") === kind;
+        g.hidden = !on;
+        g.querySelectorAll("input, select, textarea").forEach(function (i) { i.disabled = !on; });
+      });
+    }
+    radios.forEach(function (r) { r.addEventListener("change", show); });
+    show();
+  });
+
   // A form that came back with errors: put the focus on the first field to fix (or on the
   // message when no single field is at fault), so keyboard and screen-reader users start
   // there.

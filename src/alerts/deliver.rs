@@ -31,7 +31,7 @@ pub enum DeliveryError {
     NoSecret(String),
     #[error("the message could not be written as JSON: {0}")]
     Json(#[source] serde_json::Error),
-    #[error("cannot start the network client: {0}")]
+    #[error("cannot start the network client: {}", crate::fsutil::plain_io(.0))]
     Runtime(#[source] std::io::Error),
 }
 

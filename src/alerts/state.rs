@@ -62,7 +62,7 @@ pub struct AlertState {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot save the alerts status file: {0}")]
+    #[error("cannot save the alerts status file: {}", crate::fsutil::plain_io(.0))]
     Write(#[source] std::io::Error),
 }
 

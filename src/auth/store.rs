@@ -40,7 +40,7 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("cannot make the session store private: {0}")]
+    #[error("cannot make the session store private: {}", crate::fsutil::plain_io(.0))]
     Private(#[source] std::io::Error),
     #[error("session store error: {0}")]
     Sqlite(#[from] rusqlite::Error),

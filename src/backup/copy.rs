@@ -55,7 +55,7 @@ pub enum CopyError {
     #[error("could not switch the copy out of WAL mode (got {mode})")]
     StillWal { mode: String },
     /// The file being copied could not be read (as opposed to the copy being written).
-    #[error("cannot read it: {0}")]
+    #[error("cannot read it: {}", crate::fsutil::plain_io(.0))]
     Read(#[source] std::io::Error),
 }
 

@@ -24,7 +24,7 @@ pub enum Unfit {
     TooNew { found: i64, known: i64 },
     #[error("its row counts differ from the ones recorded when it was made")]
     RowCountsDiffer,
-    #[error("cannot read it: {0}")]
+    #[error("cannot read it: {}", crate::fsutil::plain_io(.0))]
     Unreadable(#[source] std::io::Error),
     /// Its schema is not exactly Backroom's for its version.
     #[error("it is not a Backroom backup: {0}")]

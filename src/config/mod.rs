@@ -23,7 +23,7 @@ use crate::fsutil;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot find the folder that holds the backroom program: {0}")]
+    #[error("cannot find the folder that holds the backroom program: {}", crate::fsutil::plain_io(.0))]
     NoExecutable(#[source] std::io::Error),
     #[error(
         "the data folder {path} is not writable ({source}). Choose another with --data-dir DIR or BACKROOM_DATA_DIR."
@@ -37,7 +37,10 @@ pub enum ConfigError {
         path: PathBuf,
         source: SettingsFileError,
     },
-    #[error("cannot save the settings file {path}: {source}")]
+    #[error(
+        "cannot save the settings file {path}: {}",
+        crate::fsutil::plain_io(source)
+    )]
     SaveSettings {
         path: PathBuf,
         source: std::io::Error,

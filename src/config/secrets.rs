@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {}", crate::fsutil::plain_io(source))]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -22,7 +22,7 @@ pub enum SecretsError {
         // Boxed: the error types that carry this one stay small.
         source: Box<toml::de::Error>,
     },
-    #[error("cannot save the {what}: {source}")]
+    #[error("cannot save the {what}: {}", crate::fsutil::plain_io(source))]
     Write {
         what: &'static str,
         source: std::io::Error,

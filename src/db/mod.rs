@@ -45,13 +45,16 @@ pub enum DbError {
     #[error("the database {path} cannot be opened: {source}")]
     CannotConnect { path: PathBuf, source: r2d2::Error },
     /// The lock file beside the database (see [`use_lock_path`]) cannot be opened or locked.
-    #[error("the database {path} cannot be opened: {source}")]
+    #[error(
+        "the database {path} cannot be opened: {}",
+        crate::fsutil::plain_io(source)
+    )]
     UseLockFile {
         path: PathBuf,
         source: std::io::Error,
     },
     /// Switching the use lock between shared and exclusive failed.
-    #[error("cannot change the lock that tells other Backroom programs the data is in use: {0}")]
+    #[error("cannot change the lock that tells other Backroom programs the data is in use: {}", crate::fsutil::plain_io(.0))]
     UseLock(#[source] std::io::Error),
     #[error("the database is closed for a restore; try again in a moment")]
     Closed,

@@ -87,7 +87,7 @@ pub enum OffsiteError {
         "another Backroom program is sending off-site copies right now; try again when it has finished"
     )]
     Busy,
-    #[error("cannot take the off-site lock: {0}")]
+    #[error("cannot take the off-site lock: {}", crate::fsutil::plain_io(.0))]
     Lock(#[source] std::io::Error),
 }
 

@@ -23,7 +23,7 @@ pub struct Installation {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallationError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {}", crate::fsutil::plain_io(source))]
     Read { path: PathBuf, source: io::Error },
     #[error(
         "{path} is not valid (restore it from a backup of the folder, or fix it by hand): {source}"
@@ -32,7 +32,7 @@ pub enum InstallationError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("cannot save {path}: {source}")]
+    #[error("cannot save {path}: {}", crate::fsutil::plain_io(source))]
     Write { path: PathBuf, source: io::Error },
 }
 

@@ -13,12 +13,15 @@ const SECRET_PREFIX: &str = "AGE-SECRET-KEY-1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read the off-site key {path}: {source}")]
+    #[error(
+        "cannot read the off-site key {path}: {}",
+        crate::fsutil::plain_io(source)
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot save the off-site key: {0}")]
+    #[error("cannot save the off-site key: {}", crate::fsutil::plain_io(.0))]
     Write(#[source] std::io::Error),
     #[error("{path} holds no off-site key (no AGE-SECRET-KEY-1... line)")]
     Empty { path: PathBuf },

@@ -20,11 +20,11 @@ const CHUNK: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    #[error("cannot read the backup: {0}")]
+    #[error("cannot read the backup: {}", crate::fsutil::plain_io(.0))]
     Read(#[source] io::Error),
     #[error("cannot write the copy: {}", crate::fsutil::plain_io(.0))]
     Write(#[source] io::Error),
-    #[error("cannot compress: {0}")]
+    #[error("cannot compress: {}", crate::fsutil::plain_io(.0))]
     Compress(#[source] io::Error),
     #[error("cannot encrypt: {0}")]
     Encrypt(#[from] age::EncryptError),

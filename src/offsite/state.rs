@@ -75,7 +75,7 @@ pub struct OffsiteState {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot save the off-site status file: {0}")]
+    #[error("cannot save the off-site status file: {}", crate::fsutil::plain_io(.0))]
     Write(#[source] std::io::Error),
 }
 

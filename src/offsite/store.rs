@@ -59,7 +59,7 @@ pub enum StoreError {
     },
     #[error("the storage settings are not valid: {0}")]
     Settings(#[source] SettingsProblem),
-    #[error("cannot start the storage client: {0}")]
+    #[error("cannot start the storage client: {}", crate::fsutil::plain_io(.0))]
     Runtime(#[source] io::Error),
     #[error("the copy on the target differs from what was sent ({0})")]
     Mismatch(String),

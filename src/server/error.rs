@@ -35,7 +35,7 @@ pub enum StartError {
         hint = PORT_HINT
     )]
     PortInUse { port: u16, alternative: u16 },
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {}", crate::fsutil::plain_io(source))]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -46,7 +46,7 @@ pub enum StartError {
         "the data needs upgrading, but the backup before the upgrade failed, so nothing was changed: {0}"
     )]
     UpgradeBackup(#[source] crate::backup::BackupError),
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", crate::fsutil::plain_io(source))]
     Io {
         what: String,
         #[source]

@@ -12,10 +12,10 @@ use crate::support::*;
 
 /// The text of the first flash message on a page.
 fn flash(body: &str) -> String {
-    let start = body.find("<p class=\"flash").expect("a flash message");
+    let start = body.find("<div class=\"flash").expect("a flash message");
     let text = &body[start..];
     let open = text.find('>').unwrap() + 1;
-    let close = text.find("</p>").unwrap();
+    let close = text.find("</div>").unwrap();
     text[open..close].to_string()
 }
 

@@ -12,6 +12,7 @@ mod corrupt;
 mod counter;
 mod durability;
 mod faults;
+mod first_run_errors;
 mod garage;
 mod history;
 mod hostile;

@@ -66,4 +66,50 @@ impl Layout {
     pub fn nav_class(&self, entry: &str) -> &'static str {
         if self.nav == entry { "active" } else { "" }
     }
+
+    /// For pages that show the health message themselves: it appears once, not twice.
+    pub fn without_banner(mut self) -> Layout {
+        self.banner = None;
+        self
+    }
+
+    /// The banner's first sentence (all a phone shows).
+    pub fn health_head(&self) -> &str {
+        self.banner
+            .as_ref()
+            .map_or("", |h| health_parts(&h.message).0)
+    }
+
+    /// The banner's other sentences (hidden on a phone).
+    pub fn health_rest(&self) -> &str {
+        self.banner
+            .as_ref()
+            .map_or("", |h| health_parts(&h.message).1)
+    }
+}
+
+/// A health message split after its first sentence: the short line and the details, so a
+/// phone can show the one and keep the other a tap away. The rest keeps its leading space.
+pub fn health_parts(message: &str) -> (&str, &str) {
+    match message.find(". ") {
+        Some(i) => message.split_at(i + 1),
+        None => (message, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::health_parts;
+
+    #[test]
+    fn a_health_message_splits_after_its_first_sentence() {
+        assert_eq!(
+            health_parts("Backups only here — last backup just now. Set up a copy. Soon."),
+            (
+                "Backups only here — last backup just now.",
+                " Set up a copy. Soon."
+            )
+        );
+        assert_eq!(health_parts("All good"), ("All good", ""));
+    }
 }

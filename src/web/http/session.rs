@@ -113,6 +113,9 @@ pub struct Flash {
 pub struct FlashLink {
     pub href: String,
     pub label: String,
+    /// A button that posts `name=value` to `href` (with the CSRF token) instead of a link.
+    #[serde(default)]
+    pub post: Option<(String, String)>,
 }
 
 impl Flash {
@@ -220,6 +223,23 @@ impl UserSession {
         let link = FlashLink {
             href,
             label: label.to_string(),
+            post: None,
+        };
+        self.push_flash(FlashKind::Ok, message.into(), Some(link));
+    }
+
+    /// A message with a button that posts one field to `href` ("Keep this backup").
+    pub fn flash_ok_with_post(
+        &self,
+        message: impl Into<String>,
+        href: String,
+        label: &str,
+        field: (&str, &str),
+    ) {
+        let link = FlashLink {
+            href,
+            label: label.to_string(),
+            post: Some((field.0.to_string(), field.1.to_string())),
         };
         self.push_flash(FlashKind::Ok, message.into(), Some(link));
     }

@@ -46,6 +46,45 @@ pub struct FirstRunPage {
     setup_errors: FieldErrors,
 }
 
+/// The forms of the first-run page: a mistake is answered at the one that failed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Failed {
+    /// "From a backup file".
+    File,
+    /// "From an off-site target".
+    Target,
+}
+
+impl Failed {
+    /// The key of the form's own message in the page's errors.
+    fn key(self) -> &'static str {
+        match self {
+            Failed::File => "bring_back_file",
+            Failed::Target => "bring_back_target",
+        }
+    }
+}
+
+impl FirstRunPage {
+    /// The account form failed (not one of the bring-back forms): only then does it say that
+    /// its password fields are empty again, and only then does it take the focus.
+    fn account_failed(&self) -> bool {
+        ["general", "username", "password"]
+            .iter()
+            .any(|k| self.errors.has(k))
+    }
+
+    /// Nothing failed yet, or the account form did: the user name field takes the focus.
+    fn account_focus(&self) -> bool {
+        self.errors.is_empty() || self.account_failed()
+    }
+
+    /// The off-site target form failed on one of its fields.
+    fn target_failed(&self) -> bool {
+        !self.errors.is_empty() && !self.account_failed() && !self.errors.has(Failed::File.key())
+    }
+}
+
 async fn first_run_form(
     req: &HttpRequest,
     state: &web::Data<AppState>,
@@ -239,10 +278,13 @@ async fn done(state: &AppState, session: &UserSession, report: &RestoreReport) -
 }
 
 /// The first-run page again with the problem in its "bring back" box (nothing changed).
+/// The first-run page again with `problem` at the form that failed (`form`), what was typed
+/// kept (never the secret or the kit).
 async fn again(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     problem: AppError,
+    form: Failed,
     setup: TargetForm,
 ) -> Result<HttpResponse, AppError> {
     match problem {
@@ -253,12 +295,12 @@ async fn again(
         | AppError::TimedOut(message)
         | AppError::Conflict(message) => {
             let mut errors = FieldErrors::default();
-            errors.add("bring_back", message);
+            errors.add(form.key(), message);
             first_run_render(req, state, String::new(), false, errors, setup).await
         }
         AppError::NotFound => {
             let mut errors = FieldErrors::default();
-            errors.add("bring_back", "That copy is not on the target (any more).");
+            errors.add(form.key(), "That copy is not on the target (any more).");
             first_run_render(req, state, String::new(), false, errors, setup).await
         }
         other => Err(other),
@@ -285,7 +327,7 @@ pub async fn upload(
     // Refused before a byte of the body is read once accounts exist.
     let st = state.clone();
     if let Err(e) = blocking(move || bring_back(&st).ensure_no_users()).await {
-        return again(&req, &state, e, TargetForm::default()).await;
+        return again(&req, &state, e, Failed::File, TargetForm::default()).await;
     }
     let result = match receive::receive_multipart(&state, form).await {
         Ok(arrived) => {
@@ -308,7 +350,7 @@ pub async fn upload(
                 counts,
             })
         }
-        Err(e) => again(&req, &state, e, TargetForm::default()).await,
+        Err(e) => again(&req, &state, e, Failed::File, TargetForm::default()).await,
     }
 }
 
@@ -327,7 +369,7 @@ pub async fn restore_file(
     let (st, name) = (state.clone(), form.into_inner().name);
     match blocking(move || bring_back(&st).restore_upload(&name)).await {
         Ok(report) => Ok(done(&state, &session, &report).await),
-        Err(e) => again(&req, &state, e, TargetForm::default()).await,
+        Err(e) => again(&req, &state, e, Failed::File, TargetForm::default()).await,
     }
 }
 
@@ -377,7 +419,7 @@ pub async fn connect(
             };
             render(&page)
         }
-        Err(e) => again(&req, &state, e, form).await,
+        Err(e) => again(&req, &state, e, Failed::Target, form).await,
     }
 }
 
@@ -398,6 +440,6 @@ pub async fn restore(
     let st = state.clone();
     match blocking(move || bring_back(&st).from_target(&token, &copy)).await {
         Ok(report) => Ok(done(&state, &session, &report).await),
-        Err(e) => again(&req, &state, e, TargetForm::default()).await,
+        Err(e) => again(&req, &state, e, Failed::Target, TargetForm::default()).await,
     }
 }

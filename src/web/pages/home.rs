@@ -23,6 +23,10 @@ struct HomePage {
 }
 
 impl HomePage {
+    fn health_parts(&self) -> (&str, &str) {
+        crate::web::http::layout::health_parts(&self.health_message)
+    }
+
     fn money(&self, cents: &i64) -> String {
         format_cents(*cents)
     }
@@ -52,7 +56,9 @@ pub async fn index(
     let st = state.clone();
     let health = crate::web::http::blocking(move || Ok::<_, AppError>(st.health())).await?;
     let page = HomePage {
-        layout: Layout::new(&req, &state, "Dashboard", "home").await,
+        layout: Layout::new(&req, &state, "Dashboard", "home")
+            .await
+            .without_banner(),
         d,
         health_level: health.level.as_str(),
         health_message: health

@@ -254,7 +254,12 @@ pub async fn create(
     .await?;
     match saved {
         Ok(id) => {
-            session.flash_ok(format!("Sale #{id} saved."));
+            // The next customer is waiting: one tap to the next sale.
+            session.flash_ok_with_link(
+                format!("Sale #{id} saved."),
+                "/sales/new".into(),
+                "Next sale",
+            );
             Ok(see_other(&format!("/sales/{id}")))
         }
         Err(errors) => new_page(&req, &state, form, errors).await,

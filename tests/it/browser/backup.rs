@@ -230,10 +230,23 @@ async fn the_banner_turns_amber_while_automatic_backups_are_off() {
             .unwrap()
             .starts_with("Automatic backups are off")
     );
-    // Every page says so.
-    for path in ["/", "/products", "/sales/new"] {
+    // Every page says so, once: the dashboard in its own health line, the others in the
+    // banner.
+    for (path, css) in [
+        ("/", ".health-line.health-amber"),
+        ("/products", ".banner.banner-amber"),
+        ("/sales/new", ".banner.banner-amber"),
+    ] {
         browser.goto(&format!("{url}{path}")).await.unwrap();
-        let banner = text_of(&browser, ".banner.banner-amber").await;
+        let shown = browser
+            .execute(
+                "return document.querySelectorAll('main .banner, main .health-line, main .health').length;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown, 1, "{path}: the health message once");
+        let banner = text_of(&browser, css).await;
         assert!(
             banner.contains("Automatic backups are off"),
             "{path}: {banner}"

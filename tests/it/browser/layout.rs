@@ -6,7 +6,7 @@ use fantoccini::key::Key;
 
 use super::*;
 
-const WIDTHS: [(u32, u32); 3] = [(390, 844), (768, 1024), (1280, 900)];
+pub(super) const WIDTHS: [(u32, u32); 3] = [(390, 844), (768, 1024), (1280, 900)];
 
 /// The page's width beyond the window, and the elements that stick out (for the message).
 const OVERFLOW: &str = r##"
@@ -75,7 +75,7 @@ return {
 "##;
 
 /// Checks the open page at the window's width; saves a screenshot as `name`.
-async fn check_page(browser: &Browser, width: u32, slug: &str) {
+pub(super) async fn check_page(browser: &Browser, width: u32, slug: &str) {
     wait_until(
         browser,
         "return document.readyState === 'complete';",

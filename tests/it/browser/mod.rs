@@ -1,13 +1,14 @@
 //! A real browser (Debian's Chromium through chromedriver) using the app: the backup page as
 //! staff and as a super-admin (`backup`), bringing the data back on a fresh install (`first_run`), a sale at the counter by keyboard with the page's
 //! total checked against the saved one (`sale`, `totals`), and every page at phone, tablet and
-//! desktop widths (`layout`). Screenshots go to `target/screenshots/`.
+//! desktop widths (`layout`), and what comes first on a tablet and a phone (`small_screens`). Screenshots go to `target/screenshots/`.
 //! Set BACKROOM_SKIP_BROWSER=1 to skip where Chromium is not installed (CI installs it).
 
 mod backup;
 mod first_run;
 mod layout;
 mod sale;
+mod small_screens;
 mod totals;
 
 use std::os::unix::process::CommandExt;

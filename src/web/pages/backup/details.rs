@@ -151,6 +151,9 @@ pub async fn verify(
 #[derive(Deserialize)]
 pub struct KeepForm {
     keep: String,
+    /// `status`: the toggle was on the list (or the "backup made" message); go back there.
+    #[serde(default)]
+    back: String,
 }
 
 /// Marks a backup Keep (or removes the mark): super-admins only.
@@ -171,6 +174,9 @@ pub async fn keep(
         Ok(entry) => session.flash_ok(format!("The Keep mark was removed from “{}”.", entry.label())),
         Err(e @ (AppError::Forbidden(_) | AppError::NotFound)) => return Err(e),
         Err(e) => session.flash_error(format!("Not changed: {}", e.public_message())),
+    }
+    if form.back == "status" {
+        return Ok(see_other("/backup/status#backups"));
     }
     Ok(see_other(&format!("/backup/{name}")))
 }

@@ -33,6 +33,18 @@ struct StatusPage {
 }
 
 impl StatusPage {
+    /// The backup the next new one pushes out under the cap ("Next to go").
+    fn next_to_go(&self, name: &str) -> bool {
+        self.s.retention.next_automatic_pushes_out.as_deref() == Some(name)
+    }
+
+    /// The health message's first sentence and the rest (smaller on a phone).
+    fn health_parts(&self) -> (&str, &str) {
+        crate::web::http::layout::health_parts(
+            self.s.health.message_for(self.user.is_super_admin()),
+        )
+    }
+
     /// The last check of the live database in words: "No damage found (5 minutes ago)".
     fn check_text(&self, check: &Option<LiveCheck>) -> String {
         match check {
@@ -98,7 +110,10 @@ pub async fn status_page(
     let invalid = !setup_errors.is_empty();
     crate::web::http::render_form(
         &StatusPage {
-            layout: Layout::new(req, state, "Database Backup", "backup").await,
+            // The page shows the health message itself: once, not in a banner too.
+            layout: Layout::new(req, state, "Database Backup", "backup")
+                .await
+                .without_banner(),
             targets: crate::web::views::offsite::cards(&s.offsite, now),
             s,
             log,
@@ -128,12 +143,20 @@ pub async fn create(
     })
     .await;
     match made {
-        Ok(entry) => session.flash_ok(format!(
-            "Backup “{}” made and verified ({}; file {}).",
-            entry.label(),
-            fsutil::human_size(entry.size),
-            entry.file_name
-        )),
+        Ok(entry) => {
+            let message = format!(
+                "Backup “{}” made and verified ({}; file {}).",
+                entry.label(),
+                fsutil::human_size(entry.size),
+                entry.file_name
+            );
+            if user.is_super_admin() {
+                let keep = format!("/backup/{}/keep", entry.file_name);
+                session.flash_ok_with_post(message, keep, "Keep this backup", ("keep", "1"));
+            } else {
+                session.flash_ok(message);
+            }
+        }
         Err(e @ (AppError::BadRequest(_) | AppError::TooManyRequests(_))) => {
             session.flash_error(e.to_string())
         }
