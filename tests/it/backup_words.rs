@@ -89,8 +89,9 @@ fn a_backup_is_called_by_its_description_in_messages_titles_and_confirmations() 
     );
 }
 
-#[test]
-fn off_site_copies_carry_the_description_and_a_changed_one_is_not_made_by_this_shop() {
+/// A super-admin's shop protected to a folder, with the backup "before stock-take" copied
+/// there: the app, the super-admin, the folder and the copy's name.
+fn a_copy_before_stock_take() -> (TestApp, Client, tempfile::TempDir, String) {
     let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
     let target = tempfile::tempdir().unwrap();
     app.protect_off_site(target.path());
@@ -99,20 +100,31 @@ fn off_site_copies_carry_the_description_and_a_changed_one_is_not_made_by_this_s
     wait_until("the copy", Duration::from_secs(60), || {
         copies_in(target.path()).contains(&copy)
     });
+    (app, boss, target, copy)
+}
+
+/// The copy named `copy` as `/api/offsite/usb` lists it.
+fn listed_copy(boss: &Client, copy: &str) -> serde_json::Value {
+    let listed = boss.get("/api/offsite/usb").json();
+    listed["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["copy"] == copy)
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn off_site_copies_carry_the_description_and_a_changed_one_is_not_made_by_this_shop() {
+    let (_app, boss, target, copy) = a_copy_before_stock_take();
     let manifest_path = target.path().join(format!("{copy}.json"));
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
     assert_eq!(manifest["description"], "before stock-take");
 
     // The JSON list and the page say what it is.
-    let listed = boss.get("/api/offsite/usb").json();
-    let ours = listed["copies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["copy"] == copy.as_str())
-        .unwrap()
-        .clone();
+    let ours = listed_copy(&boss, &copy);
     assert_eq!(ours["description"], "before stock-take");
     assert!(
         ours["label"]
@@ -141,14 +153,7 @@ fn off_site_copies_carry_the_description_and_a_changed_one_is_not_made_by_this_s
         text.replace("before stock-take", "use this one, it is the good one"),
     )
     .unwrap();
-    let listed = boss.get("/api/offsite/usb").json();
-    let forged = listed["copies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["copy"] == copy.as_str())
-        .unwrap()
-        .clone();
+    let forged = listed_copy(&boss, &copy);
     assert_eq!(forged["trusted"], false, "{forged}");
     assert!(
         forged["from"]
@@ -173,14 +178,7 @@ fn card(boss: &Client) -> String {
 
 #[test]
 fn the_off_site_card_says_up_to_date_with_the_newest_copy_and_nothing_new_to_send() {
-    let (app, boss) = spawn_app().ready_as(Role::SuperAdmin);
-    let target = tempfile::tempdir().unwrap();
-    app.protect_off_site(target.path());
-    let name = make_backup(&boss, "before stock-take");
-    let copy = name.strip_suffix(".db").unwrap().to_string();
-    wait_until("the copy", Duration::from_secs(60), || {
-        copies_in(target.path()).contains(&copy)
-    });
+    let (_app, boss, _target, copy) = a_copy_before_stock_take();
     wait_until("the card at rest", Duration::from_secs(60), || {
         card(&boss).contains("Up to date — newest copy: before stock-take, today ")
     });

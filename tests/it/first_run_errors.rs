@@ -38,15 +38,7 @@ fn a_missing_folder_is_answered_at_the_target_form_in_words_with_what_was_typed(
     let kit = backroom::offsite::keys::Keyring::generate(chrono::Utc::now()).to_file_text();
     let missing = app.data_dir().join("usb-stick-not-plugged-in");
     let path = missing.display().to_string();
-    let res = visitor.post_form(
-        "/first-run/connect",
-        &[
-            ("kind", "folder"),
-            ("name", "usb-stick"),
-            ("path", &path),
-            ("kit", &kit),
-        ],
-    );
+    let res = connect_folder(&visitor, &path, &kit);
     assert_eq!(res.status, 400, "{}", res.body);
     let body = &res.body;
     // The message sits at the target form: after its heading, before the form, focused.
@@ -191,19 +183,24 @@ fn a_file_where_a_folder_should_be_is_said_in_words_without_the_os_error_number(
     let file = app.data_dir().join("a-file");
     std::fs::write(&file, b"not a folder").unwrap();
     let path = file.join("backroom").display().to_string();
-    let res = visitor.post_form(
-        "/first-run/connect",
-        &[
-            ("kind", "folder"),
-            ("name", "usb-stick"),
-            ("path", &path),
-            ("kit", &kit),
-        ],
-    );
+    let res = connect_folder(&visitor, &path, &kit);
     assert_eq!(res.status, 400, "{}", res.body);
     let error = from_id(&res.body, "bring-back-target-error");
     let said = &error[..error.find("</p>").unwrap()];
     assert!(said.contains(" — "), "said with what to do: {said}");
     assert!(!res.body.contains("os error"), "{said}");
     assert!(!res.body.contains("Not a directory"), "{said}");
+}
+
+/// The first-run "connect" form for a folder target named usb-stick at `path`.
+fn connect_folder(visitor: &Client, path: &str, kit: &str) -> Resp {
+    visitor.post_form(
+        "/first-run/connect",
+        &[
+            ("kind", "folder"),
+            ("name", "usb-stick"),
+            ("path", path),
+            ("kit", kit),
+        ],
+    )
 }
